@@ -1,0 +1,93 @@
+//! Command-line arguments (the names are part of the product; see design.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// BetterPrompts: prompt enhancement backed by PostgreSQL 16 + pgvector and Redis 7.
+#[derive(Debug, Parser)]
+#[command(name = "betterprompts", version, about)]
+pub struct Cli {
+    /// Embedded infrastructure instance (`default` for `make run`, `test` for `make test`).
+    #[arg(long, global = true, env = "BP_INFRA_INSTANCE")]
+    pub instance: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (starts the embedded infrastructure when no DATABASE_URL/REDIS_URL is set).
+    Serve(ServeArgs),
+    /// Local PostgreSQL 16 + pgvector and Redis 7.
+    #[command(subcommand)]
+    Infra(InfraCommand),
+    /// Database migrations.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: BP_LISTEN or 127.0.0.1:8080).
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+}
+
+/// `infra` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InfraCommand {
+    /// Find PostgreSQL 16 + pgvector and Redis 7, installing what is missing.
+    Install,
+    /// Start both servers (initialising on first use), create the role and database, migrate.
+    Up {
+        /// Trade durability for speed (fsync off, no Redis persistence): for throw-away test runs.
+        #[arg(long)]
+        ephemeral: bool,
+        /// Do not run migrations.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Stop both servers cleanly.
+    Down {
+        /// Also delete the instance's data.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Versions, ports, pids, data dirs, and whether each server answers.
+    Status {
+        /// One JSON object (with `database_url` and `redis_url`), for scripts.
+        #[arg(long, conflicts_with = "env")]
+        json: bool,
+        /// `DATABASE_URL=...` and `REDIS_URL=...` lines, for `eval` in shell scripts.
+        #[arg(long)]
+        env: bool,
+    },
+}
+
+/// `migrate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the newest applied migrations.
+    Down {
+        /// How many to revert.
+        #[arg(long, default_value_t = 1)]
+        steps: usize,
+    },
+    /// List applied and pending migrations.
+    Status,
+    /// Create a new numbered up/down pair.
+    New {
+        /// Name in snake_case, e.g. add_history_tags.
+        name: String,
+        /// The migrations directory.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+}

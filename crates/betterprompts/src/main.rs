@@ -1,0 +1,63 @@
+//! The `betterprompts` binary: parses the command line, sets up logging,
+//! runs the command and turns any error into one line on stderr.
+
+mod cli;
+mod commands;
+mod progress;
+mod resolve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Serve(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            // `{:#}` joins the cause chain on one line: no backtrace, no Debug.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let settings = bp_config::Settings::from_env()?;
+    let instance = cli.instance.as_deref();
+    match cli.command {
+        Command::Serve(args) => commands::serve::run(&settings, instance, args).await,
+        Command::Infra(cmd) => commands::infra::run(&settings, instance, cmd).await,
+        Command::Migrate(cmd) => commands::migrate::run(&settings, instance, cmd).await,
+    }
+}
+
+/// Logs to stderr: `RUST_LOG` filters (default `info` for `serve`, `warn`
+/// otherwise); `BP_LOG_FORMAT=json` writes one JSON object per line.
+fn init_logging(serving: bool) {
+    let default = if serving {
+        "info,sqlx=warn"
+    } else {
+        "warn,sqlx=error"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("BP_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}

@@ -1,0 +1,75 @@
+//! Which PostgreSQL and Redis a command talks to: DATABASE_URL / REDIS_URL
+//! when set, else the embedded instance under BP_HOME, started if needed.
+
+use anyhow::Context;
+use bp_config::{Secret, Settings};
+use bp_infra::{Endpoints, Infra};
+
+use crate::progress::Progress;
+
+/// The embedded instance named by `--instance` / `BP_INFRA_INSTANCE`.
+pub fn infra(settings: &Settings, instance: Option<&str>) -> anyhow::Result<Infra> {
+    let name = bp_config::instance_name(
+        instance
+            .map(str::to_owned)
+            .or_else(|| Some(settings.home.instance.clone())),
+    )?;
+    Ok(Infra::new(&settings.home.home, name))
+}
+
+/// Whether the endpoints came from the environment or the embedded instance.
+pub enum Source {
+    /// DATABASE_URL and REDIS_URL.
+    Configured,
+    /// The embedded instance (which may just have been started).
+    Embedded,
+}
+
+/// The URLs to use, starting the embedded instance when nothing is configured.
+pub async fn endpoints(settings: &Settings, instance: Option<&str>) -> anyhow::Result<(Endpoints, Source)> {
+    match (&settings.database.url, &settings.redis.url) {
+        (Some(db), Some(redis)) => {
+            return Ok((
+                Endpoints {
+                    database_url: db.clone(),
+                    redis_url: redis.clone(),
+                },
+                Source::Configured,
+            ));
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            anyhow::bail!(
+                "set both DATABASE_URL and REDIS_URL to use external servers, or neither to use the embedded ones"
+            )
+        }
+        (None, None) => {}
+    }
+    let infra = infra(settings, instance)?;
+    if let Some(found) = infra.endpoints()? {
+        return Ok((found, Source::Embedded));
+    }
+    let progress = Progress::start("starting the embedded PostgreSQL and Redis");
+    let state = infra
+        .up(&|step| progress.step(step))
+        .await
+        .context("starting the embedded infrastructure")?;
+    progress.finish(&format!(
+        "embedded PostgreSQL on 127.0.0.1:{} and Redis on 127.0.0.1:{} are up",
+        state.postgres.port, state.redis.port
+    ));
+    let found = infra
+        .endpoints()?
+        .context("the embedded servers started but do not answer")?;
+    Ok((found, Source::Embedded))
+}
+
+/// Only the database URL (for `migrate`), with the same rules as [`endpoints`]
+/// except that REDIS_URL is not required when DATABASE_URL is set.
+pub async fn database_url(settings: &Settings, instance: Option<&str>) -> anyhow::Result<Secret> {
+    if let Some(url) = &settings.database.url {
+        return Ok(url.clone());
+    }
+    let mut settings = settings.clone();
+    settings.redis.url = None;
+    Ok(endpoints(&settings, instance).await?.0.database_url)
+}

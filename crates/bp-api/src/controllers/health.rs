@@ -1,0 +1,65 @@
+//! `GET /health` (liveness) and `GET /ready` (database and Redis checks).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::AppState;
+
+/// Liveness: answers while the process serves requests.
+pub async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "healthy", "service": "api-gateway" }))
+}
+
+/// Readiness: 200 when the database answers (a down Redis is reported as
+/// degraded), 503 when the database does not.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let (db, redis) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(2), bp_store::health::ping(&state.db)),
+        tokio::time::timeout(Duration::from_secs(1), state.cache.ping()),
+    );
+    let database_ok = match db {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database check failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("readiness: database check timed out");
+            false
+        }
+    };
+    let redis_ok = match redis {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: redis check failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("readiness: redis check timed out");
+            false
+        }
+    };
+    let checks = json!({
+        "database": if database_ok { "ok" } else { "unavailable" },
+        "redis": if redis_ok { "ok" } else { "degraded" },
+    });
+    if database_ok {
+        let status = if redis_ok { "ready" } else { "degraded" };
+        (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "service": "api-gateway", "state": status, "checks": checks })),
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready", "error": "database unavailable", "checks": checks })),
+        )
+            .into_response()
+    }
+}

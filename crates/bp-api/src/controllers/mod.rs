@@ -1,0 +1,3 @@
+//! Handlers, one module per area.
+
+pub mod health;

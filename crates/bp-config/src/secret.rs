@@ -1,0 +1,68 @@
+//! A string that never prints: `Debug` and `Display` show `[redacted]`.
+
+use std::fmt;
+
+/// A secret value (password, key, URL with credentials). Read it with
+/// [`Secret::expose`] at the one place that needs the real value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The real value; call only where it is handed to a driver or a hasher.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Returns `url` with any password replaced by `***`, for logs and errors.
+/// A string that does not parse as a URL is reported as `<unparseable url>`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                // Setting a password only fails for URLs that cannot have one,
+                // and this one already has one.
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<unparseable url>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_value() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!format!("{s}").contains("hunter2"));
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn redact_url_hides_the_password_only() {
+        let r = redact_url("postgres://bp:topsecret@127.0.0.1:5432/db");
+        assert_eq!(r, "postgres://bp:***@127.0.0.1:5432/db");
+        assert_eq!(redact_url("not a url"), "<unparseable url>");
+    }
+}

@@ -1,0 +1,109 @@
+//! The connection pool: the guide's 25 max / 5 idle by default, a bounded
+//! acquire wait, and a server-side statement timeout on every connection.
+
+use std::time::Duration;
+
+use bp_config::DatabaseConfig;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+use crate::error::StoreError;
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most open connections.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// How long a caller waits for a connection.
+    pub acquire_timeout: Duration,
+    /// `statement_timeout` for every statement.
+    pub statement_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// Settings from the configuration.
+    pub fn from_config(cfg: &DatabaseConfig) -> Self {
+        Self {
+            max_connections: cfg.max_connections,
+            min_connections: cfg.min_connections,
+            acquire_timeout: cfg.acquire_timeout,
+            statement_timeout: cfg.statement_timeout,
+        }
+    }
+
+    /// Small settings for tests and one-shot commands.
+    pub fn small() -> Self {
+        Self {
+            max_connections: 5,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Parses a database URL into connect options (statement logging at debug,
+/// application name set). The error never repeats the URL.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e: sqlx::Error| StoreError::Invalid(format!("DATABASE_URL is invalid: {}", redact(&e))))?;
+    Ok(options.application_name("betterprompts"))
+}
+
+fn redact(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Configuration(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Opens a pool after one direct connection attempt, so that a wrong
+/// password, a missing database or a stopped server is reported as such
+/// at once rather than as a pool timeout.
+pub async fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    let options = connect_options(url)?;
+    connect_with(options, settings).await
+}
+
+/// [`connect`] with parsed options.
+pub async fn connect_with(options: PgConnectOptions, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    let timeout_ms = settings.statement_timeout.as_millis().to_string();
+    let options = options.options([("statement_timeout", timeout_ms.as_str())]);
+    let probe = tokio_timeout(settings.acquire_timeout, PgConnection::connect_with(&options)).await;
+    match probe {
+        Ok(conn) => conn.close().await.map_err(StoreError::Database)?,
+        Err(e) => return Err(StoreError::from_connect(e, &options)),
+    }
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .idle_timeout(Duration::from_secs(600))
+        .connect_with(options.clone())
+        .await
+        .map_err(|e| StoreError::from_connect(e, &options))
+}
+
+/// A pool that connects on first use (for readiness checks against a server
+/// that may be down at start).
+pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    let options = connect_options(url)?;
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(0)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options.disable_statement_logging()))
+}
+
+async fn tokio_timeout<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result,
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
+    }
+}

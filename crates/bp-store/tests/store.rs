@@ -1,0 +1,441 @@
+//! Integration tests of the schema and migration runner against the real
+//! PostgreSQL 16 + pgvector (and Redis for isolation), via bp-testkit.
+
+use std::collections::BTreeSet;
+
+use bp_store::migrate::{self, MIGRATOR};
+use bp_store::{PoolSettings, StoreError};
+use bp_testkit::{TestDb, TestRedis};
+use sqlx::PgPool;
+
+const TABLES: &[&str] = &[
+    "auth.users",
+    "auth.sessions",
+    "auth.api_keys",
+    "auth.user_preferences",
+    "auth.audit_log",
+    "prompts.history",
+    "prompts.templates",
+    "prompts.intent_patterns",
+    "prompts.saved_prompts",
+    "prompts.collections",
+    "prompts.collection_prompts",
+    "prompts.embeddings",
+    "analytics.technique_effectiveness",
+    "analytics.user_activity",
+    "analytics.daily_stats",
+    "analytics.api_metrics",
+];
+
+type Column = (String, String, Option<String>, String);
+
+async fn columns(pool: &PgPool, table: &str) -> Vec<Column> {
+    let (schema, name) = table.split_once('.').unwrap();
+    sqlx::query_as(
+        "SELECT column_name::text, udt_name::text, column_default::text, is_nullable::text
+         FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+    )
+    .bind(schema)
+    .bind(name)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+fn column(cols: &[Column], name: &str) -> Column {
+    cols.iter()
+        .find(|c| c.0 == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("missing column {name}"))
+}
+
+#[tokio::test]
+async fn all_fifteen_guide_tables_and_the_audit_log_exist_with_their_key_columns() {
+    let db = TestDb::new().await;
+    for table in TABLES {
+        let cols = columns(db.pool(), table).await;
+        assert!(!cols.is_empty(), "{table} is missing");
+        if *table != "prompts.collection_prompts" {
+            let id = column(&cols, "id");
+            assert_eq!(id.1, "uuid", "{table}.id type");
+            assert_eq!(id.2.as_deref(), Some("gen_random_uuid()"), "{table}.id default");
+        }
+    }
+    // A sample of columns with the types and defaults of schema-reference.md.
+    let users = columns(db.pool(), "auth.users").await;
+    assert_eq!(column(&users, "email").1, "varchar");
+    assert_eq!(column(&users, "email").3, "NO");
+    assert_eq!(
+        column(&users, "tier").2.as_deref(),
+        Some("'free'::character varying")
+    );
+    assert_eq!(column(&users, "preferences").1, "jsonb");
+    let history = columns(db.pool(), "prompts.history").await;
+    assert_eq!(column(&history, "techniques_used").1, "_text");
+    assert_eq!(column(&history, "intent_confidence").1, "float8");
+    let typmod: String = sqlx::query_scalar(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+         WHERE attrelid = 'prompts.embeddings'::regclass AND attname = 'embedding'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(typmod, "vector(768)");
+
+    let constraints: BTreeSet<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+         WHERE n.nspname IN ('auth', 'prompts', 'analytics')",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    for expected in [
+        "user_preferences_user_id_key",
+        "sessions_refresh_token_hash_key",
+        "api_keys_key_hash_key",
+        "history_feedback_score_check",
+        "history_complexity_check",
+        "history_request_id_key",
+        "templates_slug_key",
+        "embeddings_source_unique",
+        "technique_effectiveness_technique_intent_date_key",
+        "daily_stats_date_key",
+        "collection_prompts_pkey",
+    ] {
+        assert!(constraints.contains(expected), "missing constraint {expected}");
+    }
+}
+
+#[tokio::test]
+async fn email_and_username_are_unique_case_insensitively_and_checks_hold() {
+    let db = TestDb::new().await;
+    let insert = |email: &'static str, username: &'static str| {
+        sqlx::query("INSERT INTO auth.users (email, username, password_hash) VALUES ($1, $2, 'x')")
+            .bind(email)
+            .bind(username)
+            .execute(db.pool())
+    };
+    insert("Ada@Example.com", "ada").await.unwrap();
+    let dup_email = insert("ada@example.COM", "ada2").await.unwrap_err();
+    assert_eq!(
+        dup_email.as_database_error().unwrap().constraint(),
+        Some("users_email_key")
+    );
+    let dup_name = insert("other@example.com", "ADA").await.unwrap_err();
+    assert_eq!(
+        dup_name.as_database_error().unwrap().constraint(),
+        Some("users_username_key")
+    );
+
+    let bad_complexity = sqlx::query(
+        "INSERT INTO prompts.history (original_input, enhanced_output, complexity) VALUES ('a', 'b', 'extreme')",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap_err();
+    assert_eq!(
+        bad_complexity.as_database_error().unwrap().constraint(),
+        Some("history_complexity_check")
+    );
+    let bad_score = sqlx::query(
+        "INSERT INTO prompts.history (original_input, enhanced_output, feedback_score) VALUES ('a', 'b', 6)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap_err();
+    assert_eq!(
+        bad_score.as_database_error().unwrap().constraint(),
+        Some("history_feedback_score_check")
+    );
+}
+
+#[tokio::test]
+async fn triggers_set_updated_at_normalise_patterns_and_derive_slugs() {
+    let db = TestDb::new().await;
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO auth.users (email, username, password_hash, updated_at)
+         VALUES ('t@x.io', 't', 'x', now() - interval '1 day') RETURNING id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let fresh: bool = sqlx::query_scalar(
+        "UPDATE auth.users SET first_name = 'T' WHERE id = $1 RETURNING updated_at > now() - interval '1 minute'",
+    )
+    .bind(id)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(fresh, "updated_at was not refreshed by the trigger");
+
+    let normalized: String = sqlx::query_scalar(
+        "INSERT INTO prompts.intent_patterns (pattern, normalized_pattern, intent)
+         VALUES ('  Write Me A POEM ', '', 'creative_writing') RETURNING normalized_pattern",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(normalized, "write me a poem");
+
+    let slug: String = sqlx::query_scalar(
+        "INSERT INTO prompts.templates (name, slug, technique, template_text)
+         VALUES ('My Great  Template!', '', 'zero_shot', '{{prompt}}') RETURNING slug",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(slug, "my-great-template");
+}
+
+#[tokio::test]
+async fn default_templates_cover_every_technique_the_engine_offers() {
+    let db = TestDb::new().await;
+    let techniques: BTreeSet<String> =
+        sqlx::query_scalar("SELECT technique::text FROM prompts.templates WHERE is_active AND is_public")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let expected: BTreeSet<String> = bp_engine::Technique::ALL
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    assert_eq!(techniques, expected);
+}
+
+#[tokio::test]
+async fn pgvector_is_0_8_and_top_10_cosine_search_uses_the_hnsw_index() {
+    let db = TestDb::new().await;
+    let version: String = sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(version.starts_with("0.8."), "pgvector {version}");
+    // 2000 deterministic vectors, generated server-side.
+    sqlx::query(
+        "INSERT INTO prompts.embeddings (source_type, source_id, embedding)
+         SELECT 'prompt_history', gen_random_uuid(),
+                (SELECT array_agg(sin(g * 7.0 + d)) FROM generate_series(1, 768) d)::vector
+         FROM generate_series(1, 2000) g",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE prompts.embeddings")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let probe: String =
+        sqlx::query_scalar("SELECT (SELECT array_agg(cos(d)) FROM generate_series(1, 768) d)::vector::text")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM prompts.embeddings ORDER BY embedding <=> $1::vector LIMIT 10",
+    )
+    .bind(&probe)
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("idx_embeddings_hnsw"),
+        "plan does not use the HNSW index:\n{plan}"
+    );
+}
+
+/// Columns, constraints, indexes, triggers, functions and seeded templates of our schemas, as text.
+async fn schema_snapshot(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT 'col ' || table_schema || '.' || table_name || '.' || column_name || ' ' || data_type || ' '
+                || coalesce(column_default, '') || ' ' || is_nullable
+           FROM information_schema.columns WHERE table_schema IN ('auth', 'prompts', 'analytics')
+         UNION ALL
+         SELECT 'con ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(c.oid)
+           FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+          WHERE n.nspname IN ('auth', 'prompts', 'analytics')
+         UNION ALL
+         SELECT 'idx ' || indexdef FROM pg_indexes WHERE schemaname IN ('auth', 'prompts', 'analytics')
+         UNION ALL
+         SELECT 'trg ' || pg_get_triggerdef(t.oid) FROM pg_trigger t
+           JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE NOT t.tgisinternal AND n.nspname IN ('auth', 'prompts', 'analytics')
+         UNION ALL
+         SELECT 'fn ' || p.oid::regprocedure || ' ' || md5(p.prosrc) FROM pg_proc p
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname IN ('auth', 'prompts', 'analytics') OR p.proname = 'set_updated_at'
+         UNION ALL
+         SELECT 'tpl ' || slug || ' ' || md5(template_text) FROM prompts.templates
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn up_down_up_leaves_an_identical_schema() {
+    let db = TestDb::new().await;
+    let before = schema_snapshot(db.pool()).await;
+    assert!(
+        before.len() > 200,
+        "snapshot too small to mean anything: {}",
+        before.len()
+    );
+    let all = MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .count();
+    let reverted = migrate::run_down(db.pool(), &MIGRATOR, all).await.unwrap();
+    assert_eq!(reverted, vec![5, 4, 3, 2, 1]);
+    let schemas: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', 'prompts', 'analytics')",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(schemas, 0, "down left schemas behind");
+    let status = migrate::status(db.pool(), &MIGRATOR).await.unwrap();
+    assert!(status.iter().all(|m| m.applied_at.is_none()));
+    let applied = migrate::run_up(db.pool(), &MIGRATOR).await.unwrap();
+    assert_eq!(applied, vec![1, 2, 3, 4, 5]);
+    assert_eq!(schema_snapshot(db.pool()).await, before);
+}
+
+#[tokio::test]
+async fn down_refuses_more_steps_than_are_applied() {
+    let db = TestDb::new().await;
+    let err = migrate::run_down(db.pool(), &MIGRATOR, 99).await.unwrap_err();
+    assert!(err.to_string().contains("only 5 are applied"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failed_migration_names_its_file_and_statement_and_changes_nothing() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, sql: &str| std::fs::write(dir.path().join(name), sql).unwrap();
+    write("0001_good.up.sql", "CREATE TABLE public.good_one (id int);\n");
+    write("0001_good.down.sql", "DROP TABLE public.good_one;\n");
+    write(
+        "0002_broken.up.sql",
+        "-- first a fine statement\nCREATE TABLE public.half_done (id int);\n\nINSERT INTO public.no_such_table VALUES (1);\n",
+    );
+    write("0002_broken.down.sql", "DROP TABLE public.half_done;\n");
+    let migrator = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    // This database's own migration history would not match these files: start one afresh.
+    sqlx::query("DROP TABLE public._sqlx_migrations")
+        .execute(db.pool())
+        .await
+        .unwrap();
+
+    let err = migrate::run_up(db.pool(), &migrator).await.unwrap_err();
+    let StoreError::Migration {
+        file,
+        line,
+        statement,
+        message,
+    } = &err
+    else {
+        panic!("unexpected error: {err}")
+    };
+    assert_eq!(file, "0002_broken.up.sql");
+    assert_eq!(*line, 4);
+    assert!(
+        statement.starts_with("INSERT INTO public.no_such_table"),
+        "{statement}"
+    );
+    assert!(message.contains("no_such_table"), "{message}");
+    assert!(err.to_string().contains("0002_broken.up.sql"));
+
+    let exists = |t: &'static str| {
+        sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+            .bind(t)
+            .fetch_one(db.pool())
+    };
+    assert!(
+        exists("public.good_one").await.unwrap(),
+        "the good migration should be applied"
+    );
+    assert!(
+        !exists("public.half_done").await.unwrap(),
+        "the failed migration was not rolled back"
+    );
+    let status = migrate::status(db.pool(), &migrator).await.unwrap();
+    assert!(status[0].applied_at.is_some() && status[1].applied_at.is_none());
+}
+
+#[tokio::test]
+async fn two_test_databases_written_in_parallel_do_not_see_each_other() {
+    let (a, b) = tokio::join!(TestDb::new(), TestDb::new());
+    assert_ne!(a.name(), b.name());
+    let write = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, uuid::Uuid>(
+            "INSERT INTO auth.users (email, username, password_hash)
+             VALUES ('same@example.com', 'same', 'x') RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+    };
+    let (ida, idb) = tokio::join!(write(a.pool().clone()), write(b.pool().clone()));
+    assert_ne!(
+        ida.unwrap(),
+        idb.unwrap(),
+        "both writes of one email must succeed, each in its own database"
+    );
+    for db in [&a, &b] {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.users")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{} sees another test's rows", db.name());
+    }
+}
+
+#[tokio::test]
+async fn a_redis_key_written_under_one_test_prefix_is_invisible_under_another() {
+    let (a, b) = tokio::join!(TestRedis::new(), TestRedis::new());
+    a.cache()
+        .set("session:1", "alice", std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.cache().get("session:1").await.unwrap().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(b.cache().get("session:1").await.unwrap(), None);
+    assert_eq!(b.cache().delete_all().await.unwrap(), 0);
+    assert_eq!(a.cache().delete_all().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn connection_errors_name_the_problem_and_the_fix() {
+    let db = TestDb::new().await;
+    let opts = db.connect_options();
+    let wrong_password =
+        bp_store::pool::connect_with(opts.clone().password("definitely-wrong"), &PoolSettings::small())
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(wrong_password, StoreError::AuthenticationFailed { .. }),
+        "{wrong_password}"
+    );
+    assert!(!wrong_password.to_string().contains("definitely-wrong"));
+    let missing =
+        bp_store::pool::connect_with(opts.clone().database("no_such_db_here"), &PoolSettings::small())
+            .await
+            .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("database `no_such_db_here` does not exist"),
+        "{missing}"
+    );
+    // Port 1 on loopback: nothing listens there.
+    let refused = bp_store::connect("postgres://u:p@127.0.0.1:1/x", &PoolSettings::small())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("connection refused"), "{refused}");
+}

@@ -1,0 +1,42 @@
+//! The test harness every integration test uses.
+//!
+//! - [`TestDb`]: a database of its own for each test, cloned with
+//!   `CREATE DATABASE ... TEMPLATE` from a template migrated once per run
+//!   (shared by all test processes through an advisory lock), dropped when
+//!   the test passes, kept when it fails or with `BP_KEEP_TEST_DB=1`.
+//! - [`TestRedis`]: a key prefix of its own for each test, cleaned up the same way.
+//! - [`TestApp`]: the whole API router over both, called in-process.
+//!
+//! Servers come from `DATABASE_URL`/`REDIS_URL` (what `make test` exports),
+//! else from a running embedded instance (`test`, then `default`) under
+//! `BP_HOME` or the workspace's `.bp`.
+
+mod app;
+mod db;
+mod env;
+mod redis;
+
+pub use app::{TestApp, TestResponse};
+pub use db::TestDb;
+pub use env::{TestEnv, test_env};
+pub use redis::TestRedis;
+
+/// True when failed and passed tests alike should keep their databases.
+pub fn keep_databases() -> bool {
+    std::env::var("BP_KEEP_TEST_DB").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// Runs `cleanup` to completion on a fresh runtime in its own thread, so that
+/// `Drop` can do async work whatever runtime (if any) the test was on.
+pub(crate) fn run_detached<F, Fut>(cleanup: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let handle = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            rt.block_on(cleanup());
+        }
+    });
+    let _ = handle.join();
+}

@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS prompts.embeddings;
+DROP TABLE IF EXISTS prompts.collection_prompts;
+DROP TABLE IF EXISTS prompts.collections;
+DROP TABLE IF EXISTS prompts.saved_prompts;
+DROP TABLE IF EXISTS prompts.intent_patterns;
+DROP FUNCTION IF EXISTS prompts.normalize_intent_pattern();
+DROP TABLE IF EXISTS prompts.history;
+DROP TABLE IF EXISTS prompts.templates;
+DROP FUNCTION IF EXISTS prompts.set_template_slug();
