@@ -46,17 +46,16 @@ pub fn find(bundle_dir: &Path) -> Result<Option<PgInstall>> {
             ),
         });
     }
-    if let Some(pg_config_path) = which("pg_config") {
-        if let (Ok(bin), Ok(share)) = (
+    // A PATH install without pgvector, or older than 16, is skipped, not an error.
+    if let Some(pg_config_path) = which("pg_config")
+        && let (Ok(bin), Ok(share)) = (
             pg_config(&pg_config_path, "--bindir"),
             pg_config(&pg_config_path, "--sharedir"),
-        ) {
-            if let Ok(Some(found)) = describe(&bin, &share, "pg_config on PATH") {
-                if major(&found.version) >= MIN_MAJOR {
-                    return Ok(Some(found));
-                }
-            }
-        }
+        )
+        && let Ok(Some(found)) = describe(&bin, &share, "pg_config on PATH")
+        && major(&found.version) >= MIN_MAJOR
+    {
+        return Ok(Some(found));
     }
     if bundle::is_installed(bundle_dir) {
         let bin = bundle::bin_dir(bundle_dir);

@@ -1,6 +1,11 @@
 //! Integration tests of the schema and migration runner against the real
 //! PostgreSQL 16 + pgvector (and Redis for isolation), via bp-testkit.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its message"
+)]
+
 use std::collections::BTreeSet;
 
 use bp_store::migrate::{self, MIGRATOR};

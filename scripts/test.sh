@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make test`: build, start a throw-away PostgreSQL 16 + pgvector and Redis 7
+# (instance `test`, separate from `make run`'s data), run every workspace test
+# against them, stop and delete them, and exit with the tests' status.
+# Options: --keep-db keeps the test databases and the instance; anything else
+# is passed to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export BP_HOME="${BP_HOME:-$PWD/.bp}"
+instance=test
+bin=target/debug/betterprompts
+keep=0
+cargo_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --keep-db) keep=1 ;;
+    *) cargo_args+=("$arg") ;;
+  esac
+done
+if [ "$keep" = 1 ]; then export BP_KEEP_TEST_DB=1; fi
+
+started=$(date +%s)
+cargo build --locked -p betterprompts
+# A test instance left by an interrupted run is discarded first.
+"$bin" --instance "$instance" infra down --purge >/dev/null
+
+cleanup() {
+  if [ "$keep" = 1 ]; then
+    echo "kept instance '$instance' and its test databases; connect with: $bin --instance $instance infra status"
+    echo "remove them with: $bin --instance $instance infra down --purge"
+  else
+    "$bin" --instance "$instance" infra down --purge
+  fi
+}
+trap cleanup EXIT
+
+"$bin" --instance "$instance" infra up --ephemeral --no-migrate
+eval "$("$bin" --instance "$instance" infra status --env)"
+export DATABASE_URL REDIS_URL
+
+status=0
+cargo test --locked --workspace "${cargo_args[@]}" || status=$?
+echo "make test: cargo test exited $status after $(( $(date +%s) - started )) s"
+exit "$status"
