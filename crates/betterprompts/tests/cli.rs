@@ -70,11 +70,15 @@ fn bad_database_settings_fail_with_one_line_that_names_problem_and_fix() {
     );
 }
 
-#[test]
-fn migrate_status_lists_every_migration_as_applied_on_a_migrated_database() {
+#[tokio::test]
+async fn migrate_status_lists_every_migration_as_applied_on_a_migrated_database() {
+    let db = bp_testkit::TestDb::new().await;
+    let url = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
     let out = bin()
         .args(["migrate", "status"])
-        .env("DATABASE_URL", &test_env().database_url)
+        .env("DATABASE_URL", url)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
