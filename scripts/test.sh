@@ -36,7 +36,9 @@ cleanup() {
 trap cleanup EXIT
 
 "$bin" --instance "$instance" infra up --ephemeral --no-migrate
-eval "$("$bin" --instance "$instance" infra status --env)"
+# An assignment, so that set -e stops here if the servers do not answer.
+endpoints=$("$bin" --instance "$instance" infra status --env)
+eval "$endpoints"
 export DATABASE_URL REDIS_URL
 
 status=0

@@ -52,9 +52,11 @@ fn init_logging(serving: bool) {
         "warn,sqlx=error"
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     if std::env::var("BP_LOG_FORMAT").is_ok_and(|v| v == "json") {
         builder.json().init();
     } else {

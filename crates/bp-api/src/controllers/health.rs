@@ -22,28 +22,8 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         tokio::time::timeout(Duration::from_secs(2), bp_store::health::ping(&state.db)),
         tokio::time::timeout(Duration::from_secs(1), state.cache.ping()),
     );
-    let database_ok = match db {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: database check failed");
-            false
-        }
-        Err(_) => {
-            tracing::warn!("readiness: database check timed out");
-            false
-        }
-    };
-    let redis_ok = match redis {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: redis check failed");
-            false
-        }
-        Err(_) => {
-            tracing::warn!("readiness: redis check timed out");
-            false
-        }
-    };
+    let database_ok = passed("database", db);
+    let redis_ok = passed("redis", redis);
     let checks = json!({
         "database": if database_ok { "ok" } else { "unavailable" },
         "redis": if redis_ok { "ok" } else { "degraded" },
@@ -61,5 +41,23 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             Json(json!({ "status": "not ready", "error": "database unavailable", "checks": checks })),
         )
             .into_response()
+    }
+}
+
+/// True when a check finished in time without error; logs why it did not.
+fn passed<E: std::fmt::Display>(
+    name: &str,
+    outcome: Result<Result<(), E>, tokio::time::error::Elapsed>,
+) -> bool {
+    match outcome {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(check = name, error = %e, "readiness check failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(check = name, "readiness check timed out");
+            false
+        }
     }
 }
