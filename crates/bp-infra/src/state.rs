@@ -160,7 +160,7 @@ impl Credentials {
     }
 }
 
-/// 256 random bits from the OS generator (two v4 UUIDs carry 244), as hex.
+/// Random bits from the OS generator (three v4 UUIDs: 366 bits), as 96 hex digits.
 fn random_secret() -> String {
     format!(
         "{}{}{}",
