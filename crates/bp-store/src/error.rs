@@ -65,12 +65,77 @@ pub enum StoreError {
         "migration history does not match the migration files: {0}; restore the original files and add a new migration instead"
     )]
     MigrationHistory(String),
-    /// Asked for something the data cannot do (e.g. more down steps than applied).
+    /// An operator request that cannot be carried out (a bad URL, more down
+    /// steps than are applied); the message says why.
     #[error("{0}")]
-    Invalid(String),
+    Rejected(String),
+    /// The row asked for does not exist (or is not the caller's).
+    #[error("{entity} not found")]
+    NotFound {
+        /// What was looked up (`user`, `history item`, ...).
+        entity: &'static str,
+    },
+    /// A unique constraint refused the write; `constraint` names it
+    /// (`users_email_key`, `users_username_key`, ...).
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The violated constraint or unique index.
+        constraint: String,
+    },
+    /// An input failed validation before any SQL ran, or a check or foreign
+    /// key constraint refused it; nothing was written.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The offending field (or constraint when the database refused it).
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database is unreachable, shutting down, or the pool timed out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Maps SQLSTATE classes to variants so callers never parse messages.
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => Self::NotFound { entity: "row" },
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(err.to_string())
+            }
+            sqlx::Error::Database(db) => {
+                let constraint = db.constraint().unwrap_or("unknown").to_owned();
+                match db.code().as_deref() {
+                    Some("23505") => Self::Conflict { constraint },
+                    Some("23514" | "23503" | "23502") => Self::Invalid {
+                        field: constraint,
+                        reason: db.message().to_owned(),
+                    },
+                    Some(code) if code.starts_with("22") => Self::Invalid {
+                        field: "value".into(),
+                        reason: db.message().to_owned(),
+                    },
+                    Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                        Self::Unavailable(db.message().to_owned())
+                    }
+                    _ => Self::Database(err),
+                }
+            }
+            _ => Self::Database(err),
+        }
+    }
+}
+
+/// Shorthand for [`StoreError::Invalid`].
+pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::Invalid {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 impl StoreError {

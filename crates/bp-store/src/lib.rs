@@ -1,14 +1,19 @@
 //! PostgreSQL access for BetterPrompts: the connection pool
-//! ([`pool`]), the embedded migrations and their runner ([`migrate`]), and
-//! health queries ([`health`]). Every query binds its values; no value is
+//! ([`pool`]), the embedded migrations and their runner ([`migrate`]),
+//! health queries ([`health`]) and one module per table group ([`users`]).
+//! Functions take any executor (pool, connection or transaction), so callers
+//! choose transactions. Every query binds its values; no value is
 //! ever formatted into SQL text.
 
 pub mod error;
 pub mod health;
 pub mod migrate;
+pub mod page;
 pub mod pool;
 mod sql_split;
+pub mod users;
 
 pub use error::StoreError;
+pub use page::{Page, PageRequest};
 pub use pool::{PoolSettings, connect, connect_lazy, connect_options};
 pub use sqlx::PgPool;

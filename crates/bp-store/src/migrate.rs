@@ -90,7 +90,7 @@ pub async fn up(pool: &PgPool, migrator: &Migrator) -> Result<Vec<i64>, StoreErr
 pub async fn down(pool: &PgPool, migrator: &Migrator, steps: usize) -> Result<Vec<i64>, StoreError> {
     let applied: Vec<i64> = applied(pool).await?.into_iter().map(|(v, _)| v).rev().collect();
     if steps > applied.len() {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Rejected(format!(
             "cannot revert {steps} migrations: only {} are applied",
             applied.len()
         )));
@@ -208,12 +208,12 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), Store
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Rejected(format!(
             "migration name `{name}` must be 1 to 60 characters of [a-z0-9_], e.g. add_history_tags"
         )));
     }
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        StoreError::Invalid(format!("cannot read migrations directory {}: {e}", dir.display()))
+        StoreError::Rejected(format!("cannot read migrations directory {}: {e}", dir.display()))
     })?;
     let next = entries
         .filter_map(|e| e.ok())
@@ -229,7 +229,7 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), Store
     );
     let write = |path: &Path, body: String| {
         std::fs::write(path, body)
-            .map_err(|e| StoreError::Invalid(format!("cannot write {}: {e}", path.display())))
+            .map_err(|e| StoreError::Rejected(format!("cannot write {}: {e}", path.display())))
     };
     write(&up, header.clone())?;
     write(

@@ -49,7 +49,7 @@ impl PoolSettings {
 pub fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
     let options: PgConnectOptions = url
         .parse()
-        .map_err(|e: sqlx::Error| StoreError::Invalid(format!("DATABASE_URL is invalid: {}", redact(&e))))?;
+        .map_err(|e: sqlx::Error| StoreError::Rejected(format!("DATABASE_URL is invalid: {}", redact(&e))))?;
     Ok(options.application_name("betterprompts"))
 }
 

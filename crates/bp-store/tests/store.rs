@@ -444,3 +444,359 @@ async fn connection_errors_name_the_problem_and_the_fix() {
         .unwrap_err();
     assert!(refused.to_string().contains("connection refused"), "{refused}");
 }
+
+mod users {
+    use bp_store::users::{self, NewUser, ProfileUpdate, UserFilter};
+    use bp_store::{PageRequest, StoreError};
+    use bp_testkit::TestDb;
+
+    fn new_user(email: &str, username: &str) -> NewUser {
+        NewUser {
+            email: email.into(),
+            username: username.into(),
+            password_hash: "$2b$12$abcdefghijklmnopqrstuv".into(),
+            first_name: Some("Ada".into()),
+            last_name: None,
+            role: None,
+            tier: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn create_user_returns_defaults_and_conflicts_name_the_constraint_in_any_case() {
+        let db = TestDb::new().await;
+        let user = users::create_user(db.pool(), &new_user("Ada@Example.com", "ada"))
+            .await
+            .unwrap();
+        assert_eq!(user.role.as_deref(), Some("user"));
+        assert_eq!(user.tier.as_deref(), Some("free"));
+        assert_eq!(user.is_active, Some(true));
+        let err = users::create_user(db.pool(), &new_user("ADA@example.com", "other"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { constraint } if constraint == "users_email_key"),
+            "{err}"
+        );
+        let err = users::create_user(db.pool(), &new_user("x@example.com", "ADA"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { constraint } if constraint == "users_username_key"),
+            "{err}"
+        );
+        assert!(
+            !format!("{user:?}").contains("abcdefghij"),
+            "Debug shows the password hash"
+        );
+    }
+
+    #[tokio::test]
+    async fn invalid_input_is_rejected_before_any_write() {
+        let db = TestDb::new().await;
+        let cases = [
+            (new_user("not-an-email", "okname"), "email"),
+            (new_user("a@b.co", "no spaces allowed"), "username"),
+            (new_user("a@b.co", &"u".repeat(101)), "username"),
+            (
+                NewUser {
+                    role: Some("root".into()),
+                    ..new_user("a@b.co", "okname")
+                },
+                "role",
+            ),
+            (
+                NewUser {
+                    first_name: Some("x\0y".into()),
+                    ..new_user("a@b.co", "okname")
+                },
+                "first_name",
+            ),
+        ];
+        for (input, field) in cases {
+            let err = users::create_user(db.pool(), &input).await.unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Invalid { field: f, .. } if f == field),
+                "{field}: {err}"
+            );
+        }
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.users")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[tokio::test]
+    async fn lookups_by_id_email_username_and_either_are_case_insensitive() {
+        let db = TestDb::new().await;
+        let user = users::create_user(db.pool(), &new_user("Grace@Example.com", "Grace"))
+            .await
+            .unwrap();
+        assert_eq!(
+            users::get_user_by_id(db.pool(), user.id).await.unwrap().id,
+            user.id
+        );
+        assert_eq!(
+            users::get_user_by_email(db.pool(), "grace@EXAMPLE.com")
+                .await
+                .unwrap()
+                .id,
+            user.id
+        );
+        assert_eq!(
+            users::get_user_by_username(db.pool(), "grace").await.unwrap().id,
+            user.id
+        );
+        assert_eq!(
+            users::get_user_by_email_or_username(db.pool(), "GRACE")
+                .await
+                .unwrap()
+                .id,
+            user.id
+        );
+        assert_eq!(
+            users::get_user_by_email_or_username(db.pool(), "grace@example.com")
+                .await
+                .unwrap()
+                .id,
+            user.id
+        );
+        let missing = users::get_user_by_email(db.pool(), "nobody@example.com")
+            .await
+            .unwrap_err();
+        assert!(matches!(missing, StoreError::NotFound { entity: "user" }));
+        let missing = users::get_user_by_id(db.pool(), uuid::Uuid::new_v4())
+            .await
+            .unwrap_err();
+        assert!(matches!(missing, StoreError::NotFound { .. }));
+    }
+
+    #[tokio::test]
+    async fn profile_updates_change_only_given_fields_and_username_conflicts() {
+        let db = TestDb::new().await;
+        let a = users::create_user(db.pool(), &new_user("a@example.com", "alpha"))
+            .await
+            .unwrap();
+        users::create_user(db.pool(), &new_user("b@example.com", "beta"))
+            .await
+            .unwrap();
+        let update = ProfileUpdate {
+            last_name: Some("Lovelace".into()),
+            preferences: Some(serde_json::json!({"theme": "dark"})),
+            ..Default::default()
+        };
+        let updated = users::update_profile(db.pool(), a.id, &update).await.unwrap();
+        assert_eq!(updated.first_name.as_deref(), Some("Ada"));
+        assert_eq!(updated.last_name.as_deref(), Some("Lovelace"));
+        assert_eq!(updated.preferences, Some(serde_json::json!({"theme": "dark"})));
+        let taken = ProfileUpdate {
+            username: Some("BETA".into()),
+            ..Default::default()
+        };
+        let err = users::update_profile(db.pool(), a.id, &taken).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { constraint } if constraint == "users_username_key"),
+            "{err}"
+        );
+        let bad = ProfileUpdate {
+            preferences: Some(serde_json::json!([1])),
+            ..Default::default()
+        };
+        assert!(matches!(
+            users::update_profile(db.pool(), a.id, &bad).await,
+            Err(StoreError::Invalid { .. })
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_failed_logins_are_counted_exactly_and_lock_at_the_limit() {
+        let db = TestDb::new().await;
+        let user = users::create_user(db.pool(), &new_user("l@example.com", "locky"))
+            .await
+            .unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let pool = db.pool().clone();
+            tasks.spawn(async move {
+                users::record_failed_login(&pool, user.id, 5, chrono::Duration::minutes(30)).await
+            });
+        }
+        let mut counts = Vec::new();
+        while let Some(result) = tasks.join_next().await {
+            let (count, locked) = result.unwrap().unwrap();
+            assert!(locked.is_none(), "locked before the 5th failure");
+            counts.push(count);
+        }
+        counts.sort();
+        assert_eq!(
+            counts,
+            vec![1, 2, 3, 4],
+            "concurrent failures were lost or double counted"
+        );
+        let (count, locked) =
+            users::record_failed_login(db.pool(), user.id, 5, chrono::Duration::minutes(30))
+                .await
+                .unwrap();
+        assert_eq!(count, 5);
+        let until = locked.expect("the 5th failure locks the account");
+        let row = users::get_user_by_id(db.pool(), user.id).await.unwrap();
+        assert!(
+            row.is_locked(chrono::Utc::now()) && until > chrono::Utc::now() + chrono::Duration::minutes(29)
+        );
+
+        // An expired lock resets the counter: the next failure counts as the first.
+        sqlx::query("UPDATE auth.users SET locked_until = now() - interval '1 second' WHERE id = $1")
+            .bind(user.id)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let (count, locked) =
+            users::record_failed_login(db.pool(), user.id, 5, chrono::Duration::minutes(30))
+                .await
+                .unwrap();
+        assert_eq!((count, locked), (1, None));
+        users::record_successful_login(db.pool(), user.id).await.unwrap();
+        let row = users::get_user_by_id(db.pool(), user.id).await.unwrap();
+        assert_eq!(row.failed_login_attempts, Some(0));
+        assert!(row.last_login_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn reset_lock_and_deactivate_change_the_row_and_delete_cascades() {
+        let db = TestDb::new().await;
+        let user = users::create_user(db.pool(), &new_user("d@example.com", "delta"))
+            .await
+            .unwrap();
+        users::record_failed_login(db.pool(), user.id, 1, chrono::Duration::minutes(30))
+            .await
+            .unwrap();
+        users::reset_lock(db.pool(), user.id).await.unwrap();
+        assert!(
+            !users::get_user_by_id(db.pool(), user.id)
+                .await
+                .unwrap()
+                .is_locked(chrono::Utc::now())
+        );
+        users::deactivate_user(db.pool(), user.id).await.unwrap();
+        assert_eq!(
+            users::get_user_by_id(db.pool(), user.id).await.unwrap().is_active,
+            Some(false)
+        );
+
+        sqlx::query("INSERT INTO auth.user_preferences (user_id) VALUES ($1)")
+            .bind(user.id)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let history: uuid::Uuid = sqlx::query_scalar(
+            "INSERT INTO prompts.history (user_id, original_input, enhanced_output) VALUES ($1, 'a', 'b') RETURNING id",
+        )
+        .bind(user.id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        users::delete_user(db.pool(), user.id).await.unwrap();
+        let prefs: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.user_preferences")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(prefs, 0, "preferences must cascade");
+        let owner: Option<uuid::Uuid> =
+            sqlx::query_scalar("SELECT user_id FROM prompts.history WHERE id = $1")
+                .bind(history)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(owner, None, "history is kept with user_id NULL");
+        assert!(matches!(
+            users::delete_user(db.pool(), user.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn admin_list_pages_filters_and_matches_search_text_literally() {
+        let db = TestDb::new().await;
+        for i in 0..25 {
+            let role = if i % 5 == 0 {
+                Some("developer".to_owned())
+            } else {
+                None
+            };
+            let input = NewUser {
+                role,
+                ..new_user(&format!("user{i}@example.com"), &format!("user_{i}"))
+            };
+            users::create_user(db.pool(), &input).await.unwrap();
+        }
+        let page = users::list_users(
+            db.pool(),
+            &UserFilter::default(),
+            PageRequest::new(2, 10).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((page.items.len(), page.total, page.total_pages()), (10, 25, 3));
+        let devs = UserFilter {
+            role: Some("developer".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            users::list_users(db.pool(), &devs, PageRequest::new(1, 100).unwrap())
+                .await
+                .unwrap()
+                .total,
+            5
+        );
+        // `_` and `%` are literal in search, and injection text is just text.
+        for (search, expected) in [
+            ("user_1", 11),
+            ("%", 0),
+            ("' OR 1=1 --", 0),
+            ("; DROP TABLE auth.users; --", 0),
+        ] {
+            let filter = UserFilter {
+                search: Some(search.into()),
+                ..Default::default()
+            };
+            let got = users::list_users(db.pool(), &filter, PageRequest::new(1, 100).unwrap())
+                .await
+                .unwrap()
+                .total;
+            assert_eq!(got, expected, "search {search:?}");
+        }
+        let bad = UserFilter {
+            tier: Some("platinum".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            users::list_users(db.pool(), &bad, PageRequest::new(1, 10).unwrap()).await,
+            Err(StoreError::Invalid { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn injection_strings_in_names_are_stored_verbatim() {
+        let db = TestDb::new().await;
+        let nasty = "Robert'); DROP TABLE auth.users; -- \" ' OR 1=1 --";
+        let input = NewUser {
+            first_name: Some(nasty.into()),
+            ..new_user("bobby@example.com", "bobby")
+        };
+        let user = users::create_user(db.pool(), &input).await.unwrap();
+        assert_eq!(
+            users::get_user_by_id(db.pool(), user.id)
+                .await
+                .unwrap()
+                .first_name
+                .as_deref(),
+            Some(nasty)
+        );
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.users")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+}

@@ -1,0 +1,404 @@
+//! `auth.users`: accounts, login bookkeeping (last login, failed attempts,
+//! lockout) and the admin listing. Email and username are unique
+//! case-insensitively (`users_email_key`, `users_username_key`).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::{StoreError, invalid};
+use crate::page::{Page, PageRequest, escape_like};
+
+/// Every column a query returns for a user, in table order.
+const COLUMNS: &str = "id, email, username, password_hash, first_name, last_name, avatar_url, \
+    is_active, is_verified, role, tier, preferences, metadata, last_login_at, \
+    failed_login_attempts, locked_until, created_at, updated_at";
+
+/// A user row. `password_hash` is a bcrypt hash, never printed by `Debug`.
+#[derive(Clone, sqlx::FromRow)]
+pub struct User {
+    /// Primary key.
+    pub id: Uuid,
+    /// Login email (unique, case-insensitive).
+    pub email: String,
+    /// Login name (unique, case-insensitive).
+    pub username: String,
+    /// bcrypt hash.
+    pub password_hash: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Avatar URL.
+    pub avatar_url: Option<String>,
+    /// False once deactivated.
+    pub is_active: Option<bool>,
+    /// Email verified.
+    pub is_verified: Option<bool>,
+    /// `user`, `developer` or `admin`.
+    pub role: Option<String>,
+    /// `free`, `pro` or `enterprise`.
+    pub tier: Option<String>,
+    /// Free-form preferences.
+    pub preferences: Option<Value>,
+    /// Free-form metadata.
+    pub metadata: Option<Value>,
+    /// Last successful login.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Failed logins since the last success or lock expiry.
+    pub failed_login_attempts: Option<i32>,
+    /// Locked until this time, if locked.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last updated (trigger).
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("is_active", &self.is_active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    /// True while `locked_until` is in the future.
+    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+/// What it takes to create a user.
+#[derive(Clone)]
+pub struct NewUser {
+    /// Login email.
+    pub email: String,
+    /// Login name.
+    pub username: String,
+    /// bcrypt hash (hashing is the caller's job).
+    pub password_hash: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// `user` when `None`.
+    pub role: Option<String>,
+    /// `free` when `None`.
+    pub tier: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Profile fields a user may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Login name.
+    pub username: Option<String>,
+    /// Replaces the preferences object.
+    pub preferences: Option<Value>,
+}
+
+/// Filters of the admin user list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Case-insensitive substring of email or username.
+    pub search: Option<String>,
+    /// Exact role.
+    pub role: Option<String>,
+    /// Exact tier.
+    pub tier: Option<String>,
+}
+
+const ROLES: &[&str] = &["user", "developer", "admin"];
+const TIERS: &[&str] = &["free", "pro", "enterprise"];
+
+fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), StoreError> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(invalid(field, format!("must be {min} to {max} characters")));
+    }
+    if value.contains('\0') {
+        return Err(invalid(field, "must not contain NUL characters"));
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<(), StoreError> {
+    check_len("email", email, 3, 255)?;
+    let valid = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid("email", "is not an email address"))
+    }
+}
+
+fn check_username(username: &str) -> Result<(), StoreError> {
+    check_len("username", username, 3, 100)?;
+    if username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        Ok(())
+    } else {
+        Err(invalid(
+            "username",
+            "may contain only letters, digits, '_', '-' and '.'",
+        ))
+    }
+}
+
+fn check_one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), StoreError> {
+    match value {
+        Some(v) if !allowed.contains(&v) => {
+            Err(invalid(field, format!("must be one of {}", allowed.join(", "))))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_name(field: &str, value: Option<&str>) -> Result<(), StoreError> {
+    value.map_or(Ok(()), |v| check_len(field, v, 0, 100))
+}
+
+impl NewUser {
+    /// Checks every field against the column limits and allowed values.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        check_email(&self.email)?;
+        check_username(&self.username)?;
+        check_len("password_hash", &self.password_hash, 1, 255)?;
+        check_name("first_name", self.first_name.as_deref())?;
+        check_name("last_name", self.last_name.as_deref())?;
+        check_one_of("role", self.role.as_deref(), ROLES)?;
+        check_one_of("tier", self.tier.as_deref(), TIERS)
+    }
+}
+
+/// Inserts a user; a taken email or username (in any letter case) is
+/// [`StoreError::Conflict`] naming `users_email_key` or `users_username_key`.
+pub async fn create_user(db: impl PgExecutor<'_>, new: &NewUser) -> Result<User, StoreError> {
+    new.validate()?;
+    let sql = format!(
+        "INSERT INTO auth.users (email, username, password_hash, first_name, last_name, role, tier)
+         VALUES ($1, $2, $3, $4, $5, coalesce($6, 'user'), coalesce($7, 'free')) RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(&new.email)
+        .bind(&new.username)
+        .bind(&new.password_hash)
+        .bind(&new.first_name)
+        .bind(&new.last_name)
+        .bind(&new.role)
+        .bind(&new.tier)
+        .fetch_one(db)
+        .await?)
+}
+
+async fn fetch_one_by(db: impl PgExecutor<'_>, condition: &str, value: &str) -> Result<User, StoreError> {
+    // `condition` is one of this module's constants, never input.
+    let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE {condition}");
+    sqlx::query_as(&sql)
+        .bind(value)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })
+}
+
+/// The user with this id.
+pub async fn get_user_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<User, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE id = $1");
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })
+}
+
+/// The user with this email, in any letter case.
+pub async fn get_user_by_email(db: impl PgExecutor<'_>, email: &str) -> Result<User, StoreError> {
+    fetch_one_by(db, "lower(email) = lower($1)", email).await
+}
+
+/// The user with this username, in any letter case.
+pub async fn get_user_by_username(db: impl PgExecutor<'_>, username: &str) -> Result<User, StoreError> {
+    fetch_one_by(db, "lower(username) = lower($1)", username).await
+}
+
+/// The user whose email or username this is (login accepts either).
+pub async fn get_user_by_email_or_username(db: impl PgExecutor<'_>, login: &str) -> Result<User, StoreError> {
+    fetch_one_by(
+        db,
+        "lower(email) = lower($1) OR lower(username) = lower($1)",
+        login,
+    )
+    .await
+}
+
+/// Applies a profile update and returns the new row.
+pub async fn update_profile(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    update: &ProfileUpdate,
+) -> Result<User, StoreError> {
+    check_name("first_name", update.first_name.as_deref())?;
+    check_name("last_name", update.last_name.as_deref())?;
+    if let Some(username) = &update.username {
+        check_username(username)?;
+    }
+    if update.preferences.as_ref().is_some_and(|p| !p.is_object()) {
+        return Err(invalid("preferences", "must be a JSON object"));
+    }
+    let sql = format!(
+        "UPDATE auth.users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),
+                username = coalesce($4, username), preferences = coalesce($5, preferences)
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .bind(&update.first_name)
+        .bind(&update.last_name)
+        .bind(&update.username)
+        .bind(&update.preferences)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })
+}
+
+/// Records a successful login: sets `last_login_at` and clears the failure
+/// counter and any lock.
+pub async fn record_successful_login(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE auth.users SET last_login_at = now(), failed_login_attempts = 0, locked_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    found(done.rows_affected())
+}
+
+/// Counts a failed login in one statement (exact under concurrency). A lock
+/// that has expired resets the counter first; reaching `max_attempts` locks
+/// the account for `lock_for`. Returns the new count and the lock, if any.
+pub async fn record_failed_login(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    max_attempts: i32,
+    lock_for: chrono::Duration,
+) -> Result<(i32, Option<DateTime<Utc>>), StoreError> {
+    let row: Option<(i32, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "UPDATE auth.users u SET
+             failed_login_attempts = c.attempts,
+             locked_until = CASE WHEN c.attempts >= $2 THEN now() + $3 ELSE NULL END
+         FROM (SELECT id, CASE WHEN locked_until IS NOT NULL AND locked_until <= now() THEN 1
+                               ELSE coalesce(failed_login_attempts, 0) + 1 END AS attempts
+               FROM auth.users WHERE id = $1 FOR UPDATE) c
+         WHERE u.id = c.id
+         RETURNING u.failed_login_attempts, u.locked_until",
+    )
+    .bind(id)
+    .bind(max_attempts)
+    .bind(lock_for)
+    .fetch_optional(db)
+    .await?;
+    row.ok_or(StoreError::NotFound { entity: "user" })
+}
+
+/// Clears the failure counter and the lock (admin unlock).
+pub async fn reset_lock(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE auth.users SET failed_login_attempts = 0, locked_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(db)
+            .await?;
+    found(done.rows_affected())
+}
+
+/// Marks the account inactive (it can no longer log in; data is kept).
+pub async fn deactivate_user(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    found(done.rows_affected())
+}
+
+/// Deletes the user: sessions, API keys, preferences, saved prompts,
+/// collections and activity go with it; history rows stay, with `user_id` NULL.
+pub async fn delete_user(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM auth.users WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    found(done.rows_affected())
+}
+
+/// The admin list: newest first, filtered, one page and the total count in one query.
+pub async fn list_users(
+    db: impl PgExecutor<'_>,
+    filter: &UserFilter,
+    page: PageRequest,
+) -> Result<Page<User>, StoreError> {
+    check_one_of("role", filter.role.as_deref(), ROLES)?;
+    check_one_of("tier", filter.tier.as_deref(), TIERS)?;
+    let pattern = match &filter.search {
+        Some(s) => {
+            check_len("search", s, 1, 255)?;
+            Some(format!("%{}%", escape_like(s)))
+        }
+        None => None,
+    };
+    let sql = format!(
+        "SELECT {COLUMNS}, count(*) OVER () AS total FROM auth.users
+         WHERE ($1::text IS NULL OR email ILIKE $1 OR username ILIKE $1)
+           AND ($2::text IS NULL OR role = $2) AND ($3::text IS NULL OR tier = $3)
+         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+    );
+    let rows: Vec<UserWithTotal> = sqlx::query_as(&sql)
+        .bind(pattern)
+        .bind(&filter.role)
+        .bind(&filter.tier)
+        .bind(i64::from(page.limit))
+        .bind(page.offset())
+        .fetch_all(db)
+        .await?;
+    let total = rows.first().map_or(0, |r| r.total);
+    Ok(Page {
+        items: rows.into_iter().map(|r| r.user).collect(),
+        total,
+        request: page,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct UserWithTotal {
+    #[sqlx(flatten)]
+    user: User,
+    total: i64,
+}
+
+fn found(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::NotFound { entity: "user" })
+    } else {
+        Ok(())
+    }
+}
