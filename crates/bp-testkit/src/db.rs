@@ -72,6 +72,28 @@ async fn execute_formatted(
     Ok(())
 }
 
+/// Runs a statement that needs a database nobody is connected to (clone,
+/// rename). Backends of a just-closed pool exit a moment after the close, so
+/// SQLSTATE 55006 ("being accessed by other users") is retried until a
+/// deadline instead of sleeping blindly.
+async fn execute_when_unused(
+    conn: &mut PgConnection,
+    format_sql: &str,
+    args: &[&str],
+) -> Result<(), sqlx::Error> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match execute_formatted(conn, format_sql, args).await {
+            Err(sqlx::Error::Database(db))
+                if db.code().as_deref() == Some("55006") && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 async fn ensure_template() -> String {
     let name = template_name();
     let mut conn = maintenance().await;
@@ -109,7 +131,7 @@ async fn ensure_template() -> String {
             .await
             .unwrap_or_else(|e| panic!("migrating the template database: {e}"));
         pool.close().await;
-        execute_formatted(
+        execute_when_unused(
             &mut conn,
             "SELECT format('ALTER DATABASE %I RENAME TO %I', $1::text, $2::text)",
             &[&building, &name],
@@ -132,26 +154,13 @@ impl TestDb {
         let template = TEMPLATE.get_or_init(ensure_template).await;
         let name = format!("bp_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = maintenance().await;
-        // CREATE DATABASE fails while another session is connected to the
-        // template; retry until a deadline instead of sleeping blindly.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let created = execute_formatted(
-                &mut conn,
-                "SELECT format('CREATE DATABASE %I TEMPLATE %I', $1::text, $2::text)",
-                &[&name, template],
-            )
-            .await;
-            match created {
-                Ok(()) => break,
-                Err(sqlx::Error::Database(db))
-                    if db.code().as_deref() == Some("55006") && Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(e) => panic!("cloning test database {name} from {template}: {e}"),
-            }
-        }
+        execute_when_unused(
+            &mut conn,
+            "SELECT format('CREATE DATABASE %I TEMPLATE %I', $1::text, $2::text)",
+            &[&name, template],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cloning test database {name} from {template}: {e}"));
         let _ = conn.close().await;
         let options = maintenance_options().database(&name);
         let pool = bp_store::pool::connect_with(options.clone(), &PoolSettings::small())
