@@ -84,7 +84,20 @@ async fn migrate_status_lists_every_migration_as_applied_on_a_migrated_database(
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("0001  foundation"), "{text}");
-    assert!(text.contains("5 applied, 0 pending"), "{text}");
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".up.sql")
+        })
+        .count();
+    assert!(
+        text.contains(&format!("{migrations} applied, 0 pending")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! PostgreSQL access for BetterPrompts: the connection pool
 //! ([`pool`]), the embedded migrations and their runner ([`migrate`]),
-//! health queries ([`health`]) and one module per table group ([`users`]).
+//! health queries ([`health`]) and one module per table group ([`users`], [`sessions`], [`preferences`]).
 //! Functions take any executor (pool, connection or transaction), so callers
 //! choose transactions. Every query binds its values; no value is
 //! ever formatted into SQL text.
@@ -10,6 +10,8 @@ pub mod health;
 pub mod migrate;
 pub mod page;
 pub mod pool;
+pub mod preferences;
+pub mod sessions;
 mod sql_split;
 pub mod users;
 

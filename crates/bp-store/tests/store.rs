@@ -281,6 +281,14 @@ async fn schema_snapshot(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
+fn up_versions() -> Vec<i64> {
+    MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .collect()
+}
+
 #[tokio::test]
 async fn up_down_up_leaves_an_identical_schema() {
     let db = TestDb::new().await;
@@ -290,12 +298,11 @@ async fn up_down_up_leaves_an_identical_schema() {
         "snapshot too small to mean anything: {}",
         before.len()
     );
-    let all = MIGRATOR
-        .iter()
-        .filter(|m| !m.migration_type.is_down_migration())
-        .count();
-    let reverted = migrate::run_down(db.pool(), &MIGRATOR, all).await.unwrap();
-    assert_eq!(reverted, vec![5, 4, 3, 2, 1]);
+    let versions = up_versions();
+    let reverted = migrate::run_down(db.pool(), &MIGRATOR, versions.len())
+        .await
+        .unwrap();
+    assert_eq!(reverted, versions.iter().rev().copied().collect::<Vec<_>>());
     let schemas: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', 'prompts', 'analytics')",
     )
@@ -306,7 +313,7 @@ async fn up_down_up_leaves_an_identical_schema() {
     let status = migrate::status(db.pool(), &MIGRATOR).await.unwrap();
     assert!(status.iter().all(|m| m.applied_at.is_none()));
     let applied = migrate::run_up(db.pool(), &MIGRATOR).await.unwrap();
-    assert_eq!(applied, vec![1, 2, 3, 4, 5]);
+    assert_eq!(applied, versions);
     assert_eq!(schema_snapshot(db.pool()).await, before);
 }
 
@@ -314,7 +321,8 @@ async fn up_down_up_leaves_an_identical_schema() {
 async fn down_refuses_more_steps_than_are_applied() {
     let db = TestDb::new().await;
     let err = migrate::run_down(db.pool(), &MIGRATOR, 99).await.unwrap_err();
-    assert!(err.to_string().contains("only 5 are applied"), "{err}");
+    let expected = format!("only {} are applied", up_versions().len());
+    assert!(err.to_string().contains(&expected), "{err}");
 }
 
 #[tokio::test]
@@ -798,5 +806,220 @@ mod users {
             .await
             .unwrap();
         assert_eq!(n, 1);
+    }
+}
+
+mod sessions {
+    use bp_store::StoreError;
+    use bp_store::preferences::{self, UserPreferences};
+    use bp_store::sessions::{self, NewSession};
+    use bp_store::users::{self, NewUser};
+    use bp_testkit::TestDb;
+    use chrono::{Duration, Utc};
+    use uuid::Uuid;
+
+    async fn user(db: &TestDb) -> Uuid {
+        let new = NewUser {
+            email: "s@example.com".into(),
+            username: "sess".into(),
+            password_hash: "h".into(),
+            first_name: None,
+            last_name: None,
+            role: None,
+            tier: None,
+        };
+        users::create_user(db.pool(), &new).await.unwrap().id
+    }
+
+    fn session(user_id: Uuid, tag: &str) -> NewSession {
+        NewSession {
+            user_id,
+            token_hash: format!("t-{tag}"),
+            refresh_token_hash: format!("r-{tag}"),
+            user_agent: Some("test-agent".into()),
+            ip_address: Some("127.0.0.1".into()),
+            expires_at: Utc::now() + Duration::days(7),
+        }
+    }
+
+    #[tokio::test]
+    async fn rotation_revokes_the_old_session_and_keeps_the_family() {
+        let db = TestDb::new().await;
+        let uid = user(&db).await;
+        let first = sessions::create_session(db.pool(), &session(uid, "1"))
+            .await
+            .unwrap();
+        assert!(first.is_usable(Utc::now()));
+        let second = sessions::rotate_session(db.pool(), "r-1", &session(uid, "2"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.family_id, first.family_id);
+        let old = sessions::get_session_by_refresh_hash(db.pool(), "r-1")
+            .await
+            .unwrap();
+        assert!(old.revoked_at.is_some() && old.replaced_by == Some(second.id));
+        assert_eq!(
+            sessions::get_session_by_token_hash(db.pool(), "t-2")
+                .await
+                .unwrap()
+                .id,
+            second.id
+        );
+        // Presenting the rotated token again rotates nothing: the caller sees reuse.
+        assert!(
+            sessions::rotate_session(db.pool(), "r-1", &session(uid, "3"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            sessions::revoke_session_family(db.pool(), old.family_id)
+                .await
+                .unwrap(),
+            1
+        );
+        let latest = sessions::get_session_by_token_hash(db.pool(), "t-2")
+            .await
+            .unwrap();
+        assert!(
+            !latest.is_usable(Utc::now()),
+            "reuse must revoke the family's live session"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_concurrent_rotations_of_one_token_succeed_exactly_once() {
+        let db = TestDb::new().await;
+        let uid = user(&db).await;
+        sessions::create_session(db.pool(), &session(uid, "root"))
+            .await
+            .unwrap();
+        let (next_a, next_b) = (session(uid, "a"), session(uid, "b"));
+        let (a, b) = tokio::join!(
+            sessions::rotate_session(db.pool(), "r-root", &next_a),
+            sessions::rotate_session(db.pool(), "r-root", &next_b),
+        );
+        let winners = [a.unwrap(), b.unwrap()].into_iter().flatten().count();
+        assert_eq!(winners, 1);
+    }
+
+    #[tokio::test]
+    async fn revoke_all_of_a_user_keeps_the_current_one_and_expired_sessions_are_cleaned() {
+        let db = TestDb::new().await;
+        let uid = user(&db).await;
+        let keep = sessions::create_session(db.pool(), &session(uid, "keep"))
+            .await
+            .unwrap();
+        sessions::create_session(db.pool(), &session(uid, "other"))
+            .await
+            .unwrap();
+        let expired = NewSession {
+            expires_at: Utc::now() - Duration::days(2),
+            ..session(uid, "old")
+        };
+        sessions::create_session(db.pool(), &expired).await.unwrap();
+        assert_eq!(
+            sessions::revoke_user_sessions(db.pool(), uid, Some(keep.id))
+                .await
+                .unwrap(),
+            2
+        );
+        assert!(
+            sessions::get_session_by_token_hash(db.pool(), "t-keep")
+                .await
+                .unwrap()
+                .is_usable(Utc::now())
+        );
+        sessions::touch_session(db.pool(), keep.id).await.unwrap();
+        assert!(sessions::revoke_session(db.pool(), keep.id).await.unwrap());
+        assert!(
+            !sessions::revoke_session(db.pool(), keep.id).await.unwrap(),
+            "second revoke is a no-op"
+        );
+        assert_eq!(
+            sessions::delete_expired_sessions(db.pool(), Duration::days(1))
+                .await
+                .unwrap(),
+            1
+        );
+        let missing = sessions::get_session_by_token_hash(db.pool(), "t-old")
+            .await
+            .unwrap_err();
+        assert!(matches!(missing, StoreError::NotFound { entity: "session" }));
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_refresh_hash_is_a_conflict_and_a_bad_ip_writes_nothing() {
+        let db = TestDb::new().await;
+        let uid = user(&db).await;
+        sessions::create_session(db.pool(), &session(uid, "1"))
+            .await
+            .unwrap();
+        let dup = NewSession {
+            token_hash: "t-x".into(),
+            ..session(uid, "1")
+        };
+        let err = sessions::create_session(db.pool(), &dup).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { constraint } if constraint == "sessions_refresh_token_hash_key")
+        );
+        let bad = NewSession {
+            ip_address: Some("x".repeat(46)),
+            ..session(uid, "2")
+        };
+        assert!(matches!(
+            sessions::create_session(db.pool(), &bad).await,
+            Err(StoreError::Invalid { .. })
+        ));
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.sessions")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn preferences_default_until_saved_and_upsert_replaces() {
+        let db = TestDb::new().await;
+        let uid = user(&db).await;
+        assert_eq!(
+            preferences::get_preferences(db.pool(), uid).await.unwrap(),
+            UserPreferences::default()
+        );
+        let mut prefs = UserPreferences {
+            preferred_techniques: vec!["chain_of_thought".into()],
+            complexity_preference: Some("complex".into()),
+            ui_theme: "dark".into(),
+            ..Default::default()
+        };
+        preferences::upsert_preferences(db.pool(), uid, &prefs)
+            .await
+            .unwrap();
+        assert_eq!(preferences::get_preferences(db.pool(), uid).await.unwrap(), prefs);
+        prefs.excluded_techniques = vec!["emotional_appeal".into()];
+        prefs.complexity_preference = None;
+        preferences::upsert_preferences(db.pool(), uid, &prefs)
+            .await
+            .unwrap();
+        assert_eq!(preferences::get_preferences(db.pool(), uid).await.unwrap(), prefs);
+        let bad = UserPreferences {
+            complexity_preference: Some("extreme".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            preferences::upsert_preferences(db.pool(), uid, &bad).await,
+            Err(StoreError::Invalid { .. })
+        ));
+        assert_eq!(
+            preferences::get_preferences(db.pool(), uid).await.unwrap(),
+            prefs,
+            "a rejected write changed nothing"
+        );
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.user_preferences")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
     }
 }

@@ -1,0 +1,247 @@
+//! `auth.sessions`: refresh-token sessions, stored as hashes only. Rotation
+//! revokes a session and inserts its successor in one statement, so two
+//! concurrent rotations of one token cannot both succeed; a revoked token
+//! presented again is reuse, and the caller revokes the whole family.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::{StoreError, invalid};
+
+const COLUMNS: &str = "id, user_id, token_hash, refresh_token_hash, user_agent, ip_address, expires_at, \
+    last_activity, created_at, family_id, revoked_at, replaced_by";
+
+/// A session row. The hashes are never printed by `Debug`.
+#[derive(Clone, sqlx::FromRow)]
+pub struct Session {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Hash of the access token id.
+    pub token_hash: String,
+    /// Hash of the refresh token.
+    pub refresh_token_hash: String,
+    /// Client's user agent.
+    pub user_agent: Option<String>,
+    /// Client's address.
+    pub ip_address: Option<String>,
+    /// When the refresh token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Last use.
+    pub last_activity: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// All sessions descended from one login share this id.
+    pub family_id: Uuid,
+    /// Set when revoked (by rotation, logout or reuse detection).
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The session that replaced this one on rotation.
+    pub replaced_by: Option<Uuid>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("family_id", &self.family_id)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Neither revoked nor expired at `now`.
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// A session to insert.
+#[derive(Clone)]
+pub struct NewSession {
+    /// Owner.
+    pub user_id: Uuid,
+    /// Hash of the access token id.
+    pub token_hash: String,
+    /// Hash of the refresh token.
+    pub refresh_token_hash: String,
+    /// Client's user agent (truncated to 1000 characters).
+    pub user_agent: Option<String>,
+    /// Client's address (at most 45 characters: IPv6 text form).
+    pub ip_address: Option<String>,
+    /// When the refresh token stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewSession {
+    fn validate(&self) -> Result<(), StoreError> {
+        for (field, value) in [
+            ("token_hash", &self.token_hash),
+            ("refresh_token_hash", &self.refresh_token_hash),
+        ] {
+            if value.is_empty() || value.len() > 255 {
+                return Err(invalid(field, "must be 1 to 255 bytes"));
+            }
+        }
+        if self.ip_address.as_ref().is_some_and(|ip| ip.len() > 45) {
+            return Err(invalid("ip_address", "must be at most 45 characters"));
+        }
+        Ok(())
+    }
+
+    fn user_agent(&self) -> Option<String> {
+        self.user_agent
+            .as_ref()
+            .map(|ua| ua.chars().filter(|c| *c != '\0').take(1000).collect())
+    }
+}
+
+/// Starts a new session family (a login).
+pub async fn create_session(db: impl PgExecutor<'_>, new: &NewSession) -> Result<Session, StoreError> {
+    new.validate()?;
+    let sql = format!(
+        "INSERT INTO auth.sessions (user_id, token_hash, refresh_token_hash, user_agent, ip_address, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(new.user_id)
+        .bind(&new.token_hash)
+        .bind(&new.refresh_token_hash)
+        .bind(new.user_agent())
+        .bind(&new.ip_address)
+        .bind(new.expires_at)
+        .fetch_one(db)
+        .await?)
+}
+
+async fn get_by(db: impl PgExecutor<'_>, column_condition: &str, hash: &str) -> Result<Session, StoreError> {
+    // `column_condition` is one of this module's constants, never input.
+    let sql = format!("SELECT {COLUMNS} FROM auth.sessions WHERE {column_condition}");
+    sqlx::query_as(&sql)
+        .bind(hash)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "session" })
+}
+
+/// The session with this access-token hash, revoked or not.
+pub async fn get_session_by_token_hash(db: impl PgExecutor<'_>, hash: &str) -> Result<Session, StoreError> {
+    get_by(db, "token_hash = $1", hash).await
+}
+
+/// The session with this refresh-token hash, revoked or not (so that reuse
+/// of a revoked token can be detected).
+pub async fn get_session_by_refresh_hash(db: impl PgExecutor<'_>, hash: &str) -> Result<Session, StoreError> {
+    get_by(db, "refresh_token_hash = $1", hash).await
+}
+
+/// Revokes the usable session holding `old_refresh_hash` and inserts its
+/// successor in the same family, atomically. `None` means the old session
+/// was not usable (already rotated, revoked, expired or unknown): the caller
+/// should treat a known-but-revoked token as reuse.
+pub async fn rotate_session(
+    db: impl PgExecutor<'_>,
+    old_refresh_hash: &str,
+    successor: &NewSession,
+) -> Result<Option<Session>, StoreError> {
+    successor.validate()?;
+    let new_id = Uuid::new_v4();
+    let sql = format!(
+        "WITH old AS (
+             UPDATE auth.sessions SET revoked_at = now(), replaced_by = $1
+             WHERE refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > now() AND user_id = $3
+             RETURNING family_id
+         )
+         INSERT INTO auth.sessions (id, user_id, token_hash, refresh_token_hash, user_agent, ip_address, expires_at, family_id)
+         SELECT $1, $3, $4, $5, $6, $7, $8, old.family_id FROM old
+         RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(new_id)
+        .bind(old_refresh_hash)
+        .bind(successor.user_id)
+        .bind(&successor.token_hash)
+        .bind(&successor.refresh_token_hash)
+        .bind(successor.user_agent())
+        .bind(&successor.ip_address)
+        .bind(successor.expires_at)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Records use of a session now.
+pub async fn touch_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE auth.sessions SET last_activity = now() WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound { entity: "session" })
+    } else {
+        Ok(())
+    }
+}
+
+/// Revokes one session; returns whether it was still active.
+pub async fn revoke_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE auth.sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Revokes every active session of a user, except `keep` (the current one,
+/// after a password change); returns how many.
+pub async fn revoke_user_sessions(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE auth.sessions SET revoked_at = now()
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes every active session of a family (on refresh-token reuse); returns how many.
+pub async fn revoke_session_family(db: impl PgExecutor<'_>, family_id: Uuid) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE auth.sessions SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(family_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes sessions that expired more than `grace` ago (revoked ones are kept
+/// until they expire, so that reuse is still detected); returns how many.
+pub async fn delete_expired_sessions(
+    db: impl PgExecutor<'_>,
+    grace: chrono::Duration,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM auth.sessions WHERE expires_at < now() - $1::interval")
+        .bind(grace)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
