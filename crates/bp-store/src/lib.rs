@@ -1,10 +1,12 @@
 //! PostgreSQL access for BetterPrompts: the connection pool
 //! ([`pool`]), the embedded migrations and their runner ([`migrate`]),
-//! health queries ([`health`]) and one module per table group ([`users`], [`sessions`], [`preferences`]).
+//! health queries ([`health`]) and one module per table group ([`users`], [`sessions`], [`preferences`],
+//! [`api_keys`]).
 //! Functions take any executor (pool, connection or transaction), so callers
 //! choose transactions. Every query binds its values; no value is
 //! ever formatted into SQL text.
 
+pub mod api_keys;
 pub mod error;
 pub mod health;
 pub mod migrate;

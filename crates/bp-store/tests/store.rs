@@ -1023,3 +1023,128 @@ mod sessions {
         assert_eq!(rows, 1);
     }
 }
+
+mod api_keys {
+    use bp_store::StoreError;
+    use bp_store::api_keys::{self, ApiKeyUse, NewApiKey};
+    use bp_store::users::{self, NewUser};
+    use bp_testkit::TestDb;
+    use chrono::{Duration, Utc};
+    use uuid::Uuid;
+
+    async fn user(db: &TestDb, name: &str) -> Uuid {
+        let new = NewUser {
+            email: format!("{name}@example.com"),
+            username: name.into(),
+            password_hash: "h".into(),
+            first_name: None,
+            last_name: None,
+            role: Some("developer".into()),
+            tier: None,
+        };
+        users::create_user(db.pool(), &new).await.unwrap().id
+    }
+
+    fn key(user_id: Uuid, hash: &str) -> NewApiKey {
+        NewApiKey {
+            user_id,
+            name: "ci".into(),
+            key_hash: hash.into(),
+            scopes: vec!["enhance".into(), "history:read".into()],
+            rate_limit: None,
+            rate_limit_window: None,
+            expires_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_active_unexpired_keys_are_usable_and_revoke_is_owner_only() {
+        let db = TestDb::new().await;
+        let (alice, bob) = (user(&db, "alice").await, user(&db, "bob").await);
+        let k = api_keys::create_api_key(db.pool(), &key(alice, "hash-1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (k.rate_limit, k.rate_limit_window.as_deref()),
+            (Some(1000), Some("1h"))
+        );
+        assert_eq!(
+            api_keys::get_usable_api_key(db.pool(), "hash-1")
+                .await
+                .unwrap()
+                .id,
+            k.id
+        );
+        let expired = NewApiKey {
+            expires_at: Some(Utc::now() - Duration::minutes(1)),
+            ..key(alice, "hash-2")
+        };
+        api_keys::create_api_key(db.pool(), &expired).await.unwrap();
+        assert!(matches!(
+            api_keys::get_usable_api_key(db.pool(), "hash-2").await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            api_keys::revoke_api_key(db.pool(), bob, k.id).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        api_keys::revoke_api_key(db.pool(), alice, k.id).await.unwrap();
+        assert!(matches!(
+            api_keys::get_usable_api_key(db.pool(), "hash-1").await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert_eq!(api_keys::list_api_keys(db.pool(), alice).await.unwrap().len(), 2);
+        assert!(api_keys::list_api_keys(db.pool(), bob).await.unwrap().is_empty());
+        let dup = api_keys::create_api_key(db.pool(), &key(bob, "hash-1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(&dup, StoreError::Conflict { constraint } if constraint == "api_keys_key_hash_key"));
+        let bad = NewApiKey {
+            rate_limit_window: Some("1 week".into()),
+            ..key(bob, "hash-3")
+        };
+        assert!(matches!(
+            api_keys::create_api_key(db.pool(), &bad).await,
+            Err(StoreError::Invalid { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn batched_usage_adds_counts_for_many_keys_in_one_statement() {
+        let db = TestDb::new().await;
+        let uid = user(&db, "carol").await;
+        let a = api_keys::create_api_key(db.pool(), &key(uid, "a")).await.unwrap();
+        let b = api_keys::create_api_key(db.pool(), &key(uid, "b")).await.unwrap();
+        let now = Utc::now();
+        let uses = [
+            ApiKeyUse {
+                id: a.id,
+                count: 3,
+                last_used_at: now - Duration::seconds(5),
+            },
+            ApiKeyUse {
+                id: b.id,
+                count: 7,
+                last_used_at: now,
+            },
+            ApiKeyUse {
+                id: a.id,
+                count: 2,
+                last_used_at: now,
+            },
+        ];
+        assert_eq!(api_keys::record_api_key_uses(db.pool(), &uses).await.unwrap(), 2);
+        api_keys::record_api_key_uses(db.pool(), &uses[..1])
+            .await
+            .unwrap();
+        let a = api_keys::get_usable_api_key(db.pool(), "a").await.unwrap();
+        let b = api_keys::get_usable_api_key(db.pool(), "b").await.unwrap();
+        assert_eq!((a.usage_count, b.usage_count), (Some(8), Some(7)));
+        let last = a.last_used_at.unwrap();
+        assert!(
+            (last - now).num_milliseconds().abs() < 1,
+            "last_used_at is the latest use"
+        );
+        assert_eq!(api_keys::record_api_key_uses(db.pool(), &[]).await.unwrap(), 0);
+    }
+}
