@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::error::{StoreError, invalid};
+use crate::error::{StoreError, check_text, invalid};
 
 const COLUMNS: &str = "id, user_id, name, key_hash, scopes, rate_limit, rate_limit_window, usage_count, \
     last_used_at, expires_at, is_active, created_at, updated_at";
@@ -84,10 +84,7 @@ impl std::fmt::Debug for NewApiKey {
 
 impl NewApiKey {
     fn validate(&self) -> Result<(), StoreError> {
-        let name_len = self.name.chars().count();
-        if name_len == 0 || name_len > 255 || self.name.contains('\0') {
-            return Err(invalid("name", "must be 1 to 255 characters"));
-        }
+        check_text("name", &self.name, 1, 255)?;
         if self.key_hash.is_empty() || self.key_hash.len() > 255 {
             return Err(invalid("key_hash", "must be 1 to 255 bytes"));
         }

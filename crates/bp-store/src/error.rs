@@ -130,6 +130,18 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Checks a text input against its column: `min..=max` characters, no NUL.
+pub(crate) fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<(), StoreError> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(invalid(field, format!("must be {min} to {max} characters")));
+    }
+    if value.contains('\0') {
+        return Err(invalid(field, "must not contain NUL characters"));
+    }
+    Ok(())
+}
+
 /// Shorthand for [`StoreError::Invalid`].
 pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Invalid {

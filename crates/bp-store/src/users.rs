@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::error::{StoreError, invalid};
+use crate::error::{StoreError, check_text, invalid};
 use crate::page::{Page, PageRequest, escape_like};
 
 /// Every column a query returns for a user, in table order.
@@ -128,19 +128,8 @@ pub struct UserFilter {
 const ROLES: &[&str] = &["user", "developer", "admin"];
 const TIERS: &[&str] = &["free", "pro", "enterprise"];
 
-fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), StoreError> {
-    let n = value.chars().count();
-    if n < min || n > max {
-        return Err(invalid(field, format!("must be {min} to {max} characters")));
-    }
-    if value.contains('\0') {
-        return Err(invalid(field, "must not contain NUL characters"));
-    }
-    Ok(())
-}
-
 fn check_email(email: &str) -> Result<(), StoreError> {
-    check_len("email", email, 3, 255)?;
+    check_text("email", email, 3, 255)?;
     let valid = email
         .split_once('@')
         .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
@@ -153,7 +142,7 @@ fn check_email(email: &str) -> Result<(), StoreError> {
 }
 
 fn check_username(username: &str) -> Result<(), StoreError> {
-    check_len("username", username, 3, 100)?;
+    check_text("username", username, 3, 100)?;
     if username
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -177,7 +166,7 @@ fn check_one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<()
 }
 
 fn check_name(field: &str, value: Option<&str>) -> Result<(), StoreError> {
-    value.map_or(Ok(()), |v| check_len(field, v, 0, 100))
+    value.map_or(Ok(()), |v| check_text(field, v, 0, 100))
 }
 
 impl NewUser {
@@ -185,7 +174,7 @@ impl NewUser {
     pub fn validate(&self) -> Result<(), StoreError> {
         check_email(&self.email)?;
         check_username(&self.username)?;
-        check_len("password_hash", &self.password_hash, 1, 255)?;
+        check_text("password_hash", &self.password_hash, 1, 255)?;
         check_name("first_name", self.first_name.as_deref())?;
         check_name("last_name", self.last_name.as_deref())?;
         check_one_of("role", self.role.as_deref(), ROLES)?;
@@ -361,7 +350,7 @@ pub async fn list_users(
     check_one_of("tier", filter.tier.as_deref(), TIERS)?;
     let pattern = match &filter.search {
         Some(s) => {
-            check_len("search", s, 1, 255)?;
+            check_text("search", s, 1, 255)?;
             Some(format!("%{}%", escape_like(s)))
         }
         None => None,

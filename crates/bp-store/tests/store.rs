@@ -34,6 +34,19 @@ const TABLES: &[&str] = &[
 
 type Column = (String, String, Option<String>, String);
 
+/// A valid user named `name` (email `name@example.com`).
+fn new_user(name: &str) -> bp_store::users::NewUser {
+    bp_store::users::NewUser {
+        email: format!("{name}@example.com"),
+        username: name.into(),
+        password_hash: "$2b$12$abcdefghijklmnopqrstuv".into(),
+        first_name: Some("Ada".into()),
+        last_name: None,
+        role: None,
+        tier: None,
+    }
+}
+
 async fn columns(pool: &PgPool, table: &str) -> Vec<Column> {
     let (schema, name) = table.split_once('.').unwrap();
     sqlx::query_as(
@@ -813,22 +826,16 @@ mod sessions {
     use bp_store::StoreError;
     use bp_store::preferences::{self, UserPreferences};
     use bp_store::sessions::{self, NewSession};
-    use bp_store::users::{self, NewUser};
+    use bp_store::users;
     use bp_testkit::TestDb;
     use chrono::{Duration, Utc};
     use uuid::Uuid;
 
     async fn user(db: &TestDb) -> Uuid {
-        let new = NewUser {
-            email: "s@example.com".into(),
-            username: "sess".into(),
-            password_hash: "h".into(),
-            first_name: None,
-            last_name: None,
-            role: None,
-            tier: None,
-        };
-        users::create_user(db.pool(), &new).await.unwrap().id
+        users::create_user(db.pool(), &super::new_user("sess"))
+            .await
+            .unwrap()
+            .id
     }
 
     fn session(user_id: Uuid, tag: &str) -> NewSession {
@@ -1034,13 +1041,8 @@ mod api_keys {
 
     async fn user(db: &TestDb, name: &str) -> Uuid {
         let new = NewUser {
-            email: format!("{name}@example.com"),
-            username: name.into(),
-            password_hash: "h".into(),
-            first_name: None,
-            last_name: None,
             role: Some("developer".into()),
-            tier: None,
+            ..super::new_user(name)
         };
         users::create_user(db.pool(), &new).await.unwrap().id
     }
