@@ -19,6 +19,9 @@ pub enum ApiError {
     /// Malformed or invalid input; the message says what.
     #[error("{0}")]
     BadRequest(String),
+    /// The write collides with an existing row (e.g. `email already exists`).
+    #[error("{0}")]
+    Conflict(String),
     /// A dependency is down; the message is safe to show.
     #[error("{0}")]
     Unavailable(String),
@@ -34,6 +37,7 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -41,8 +45,18 @@ impl ApiError {
 }
 
 impl From<bp_store::StoreError> for ApiError {
+    /// Caller mistakes keep their 4xx meaning; only our own failures are 5xx.
+    /// A handler that wants a friendlier conflict message (`email already
+    /// exists`) matches the constraint before converting.
     fn from(err: bp_store::StoreError) -> Self {
-        Self::Internal(Box::new(err))
+        use bp_store::StoreError;
+        match err {
+            StoreError::NotFound { .. } => Self::NotFound,
+            StoreError::Conflict { constraint } => Self::Conflict(format!("conflict on {constraint}")),
+            StoreError::Invalid { field, reason } => Self::BadRequest(format!("invalid {field}: {reason}")),
+            StoreError::Unavailable(_) => Self::Unavailable("database unavailable".into()),
+            other => Self::Internal(Box::new(other)),
+        }
     }
 }
 
@@ -60,5 +74,41 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %chain, "request failed");
         }
         (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bp_store::StoreError;
+
+    #[test]
+    fn store_errors_keep_their_client_status_and_hide_internal_detail() {
+        let status = |e: StoreError| ApiError::from(e).status_code();
+        assert_eq!(
+            status(StoreError::NotFound { entity: "user" }),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(StoreError::Conflict {
+                constraint: "users_email_key".into()
+            }),
+            StatusCode::CONFLICT
+        );
+        let invalid = StoreError::Invalid {
+            field: "email".into(),
+            reason: "is not an email address".into(),
+        };
+        assert_eq!(status(invalid), StatusCode::BAD_REQUEST);
+        let down = ApiError::from(StoreError::Unavailable("connection reset by 10.0.0.5".into()));
+        assert_eq!(down.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            !down.to_string().contains("10.0.0.5"),
+            "internal detail in a 5xx body"
+        );
+        assert_eq!(
+            status(StoreError::Rejected("x".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -165,7 +165,7 @@ fn explain(err: MigrateError, migrator: &Migrator, down: bool) -> StoreError {
             StoreError::MigrationHistory(format!("migration {v} is applied but its file is missing"))
         }
         MigrateError::Dirty(v) => StoreError::MigrationHistory(format!("migration {v} is partially applied")),
-        MigrateError::Execute(e) => StoreError::Database(e),
+        MigrateError::Execute(e) => e.into(),
         other => StoreError::MigrationHistory(other.to_string()),
     }
 }
