@@ -94,6 +94,18 @@ async fn execute_when_unused(
     }
 }
 
+/// Who is connected to `database`, for error messages.
+async fn sessions_on(conn: &mut PgConnection, database: &str) -> String {
+    let rows: Result<Vec<String>, _> = sqlx::query_scalar(
+        "SELECT concat_ws(' / ', backend_type, application_name, state, left(query, 80))
+         FROM pg_stat_activity WHERE datname = $1",
+    )
+    .bind(database)
+    .fetch_all(conn)
+    .await;
+    format!("{rows:?}")
+}
+
 async fn ensure_template() -> String {
     let name = template_name();
     let mut conn = maintenance().await;
@@ -131,13 +143,25 @@ async fn ensure_template() -> String {
             .await
             .unwrap_or_else(|e| panic!("migrating the template database: {e}"));
         pool.close().await;
-        execute_when_unused(
+        // Under the advisory lock no one else uses the database being built:
+        // a session still on it is a straggler of the pool just closed. End
+        // it, as DROP DATABASE ... WITH (FORCE) would (the role may signal its own backends).
+        let _ = sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&building)
+        .execute(&mut conn)
+        .await;
+        let renamed = execute_when_unused(
             &mut conn,
             "SELECT format('ALTER DATABASE %I RENAME TO %I', $1::text, $2::text)",
             &[&building, &name],
         )
-        .await
-        .unwrap_or_else(|e| panic!("renaming the template database: {e}"));
+        .await;
+        if let Err(e) = renamed {
+            let holders = sessions_on(&mut conn, &building).await;
+            panic!("renaming the template database: {e}; sessions on it: {holders}");
+        }
     }
     let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(TEMPLATE_LOCK)
