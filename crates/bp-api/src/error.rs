@@ -13,6 +13,9 @@ pub enum ApiError {
     /// No route or no such resource.
     #[error("not found")]
     NotFound,
+    /// The resource exists but the caller may not see or change it.
+    #[error("forbidden")]
+    Forbidden,
     /// The route exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -35,6 +38,7 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -52,6 +56,7 @@ impl From<bp_store::StoreError> for ApiError {
         use bp_store::StoreError;
         match err {
             StoreError::NotFound { .. } => Self::NotFound,
+            StoreError::Forbidden { .. } => Self::Forbidden,
             StoreError::Conflict { constraint } => Self::Conflict(format!("conflict on {constraint}")),
             StoreError::Invalid { field, reason } => Self::BadRequest(format!("invalid {field}: {reason}")),
             StoreError::Unavailable(_) => Self::Unavailable("database unavailable".into()),
@@ -94,6 +99,12 @@ mod tests {
                 constraint: "users_email_key".into()
             }),
             StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(StoreError::Forbidden {
+                entity: "history item"
+            }),
+            StatusCode::FORBIDDEN
         );
         let invalid = StoreError::Invalid {
             field: "email".into(),

@@ -75,6 +75,12 @@ pub enum StoreError {
         /// What was looked up (`user`, `history item`, ...).
         entity: &'static str,
     },
+    /// The row exists but belongs to someone else.
+    #[error("{entity} belongs to another user")]
+    Forbidden {
+        /// What was looked up.
+        entity: &'static str,
+    },
     /// A unique constraint refused the write; `constraint` names it
     /// (`users_email_key`, `users_username_key`, ...).
     #[error("conflict on {constraint}")]
@@ -140,6 +146,21 @@ pub(crate) fn check_text(field: &str, value: &str, min: usize, max: usize) -> Re
         return Err(invalid(field, "must not contain NUL characters"));
     }
     Ok(())
+}
+
+/// Checks an optional value against an allow-list.
+pub(crate) fn check_one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), StoreError> {
+    match value {
+        Some(v) if !allowed.contains(&v) => {
+            Err(invalid(field, format!("must be one of {}", allowed.join(", "))))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks an optional text against its column: at most `max` characters, no NUL.
+pub(crate) fn check_opt_text(field: &str, value: Option<&str>, max: usize) -> Result<(), StoreError> {
+    value.map_or(Ok(()), |v| check_text(field, v, 0, max))
 }
 
 /// Shorthand for [`StoreError::Invalid`].

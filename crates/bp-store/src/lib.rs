@@ -9,6 +9,7 @@
 pub mod api_keys;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod migrate;
 pub mod page;
 pub mod pool;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_text, invalid};
+use crate::error::{StoreError, check_one_of, check_text, invalid};
 use crate::page::{Page, PageRequest, escape_like};
 
 /// Every column a query returns for a user, in table order.
@@ -153,15 +153,6 @@ fn check_username(username: &str) -> Result<(), StoreError> {
             "username",
             "may contain only letters, digits, '_', '-' and '.'",
         ))
-    }
-}
-
-fn check_one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), StoreError> {
-    match value {
-        Some(v) if !allowed.contains(&v) => {
-            Err(invalid(field, format!("must be one of {}", allowed.join(", "))))
-        }
-        _ => Ok(()),
     }
 }
 

@@ -47,6 +47,17 @@ fn new_user(name: &str) -> bp_store::users::NewUser {
     }
 }
 
+/// Creates a valid user named `name` and returns its id.
+async fn user_id(db: &TestDb, name: &str) -> uuid::Uuid {
+    bp_store::users::create_user(db.pool(), &new_user(name))
+        .await
+        .unwrap()
+        .id
+}
+
+#[path = "store/history.rs"]
+mod history;
+
 async fn columns(pool: &PgPool, table: &str) -> Vec<Column> {
     let (schema, name) = table.split_once('.').unwrap();
     sqlx::query_as(
