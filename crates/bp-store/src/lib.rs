@@ -10,12 +10,14 @@ pub mod api_keys;
 pub mod error;
 pub mod health;
 pub mod history;
+pub mod intent_patterns;
 pub mod migrate;
 pub mod page;
 pub mod pool;
 pub mod preferences;
 pub mod sessions;
 mod sql_split;
+pub mod templates;
 pub mod users;
 
 pub use error::StoreError;

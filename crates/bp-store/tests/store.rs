@@ -57,6 +57,8 @@ async fn user_id(db: &TestDb, name: &str) -> uuid::Uuid {
 
 #[path = "store/history.rs"]
 mod history;
+#[path = "store/library.rs"]
+mod library;
 
 async fn columns(pool: &PgPool, table: &str) -> Vec<Column> {
     let (schema, name) = table.split_once('.').unwrap();

@@ -1,0 +1,1 @@
+DROP INDEX prompts.idx_intent_patterns_fts;
