@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod history;
 pub mod intent_patterns;
+pub mod library;
 pub mod migrate;
 pub mod page;
 pub mod pool;

@@ -59,6 +59,8 @@ async fn user_id(db: &TestDb, name: &str) -> uuid::Uuid {
 mod history;
 #[path = "store/library.rs"]
 mod library;
+#[path = "store/saved.rs"]
+mod saved;
 
 async fn columns(pool: &PgPool, table: &str) -> Vec<Column> {
     let (schema, name) = table.split_once('.').unwrap();
