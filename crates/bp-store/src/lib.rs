@@ -7,6 +7,7 @@
 //! ever formatted into SQL text.
 
 pub mod api_keys;
+pub mod embeddings;
 pub mod error;
 pub mod health;
 pub mod history;

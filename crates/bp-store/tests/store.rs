@@ -61,6 +61,8 @@ mod history;
 mod library;
 #[path = "store/saved.rs"]
 mod saved;
+#[path = "store/vectors.rs"]
+mod vectors;
 
 async fn columns(pool: &PgPool, table: &str) -> Vec<Column> {
     let (schema, name) = table.split_once('.').unwrap();
