@@ -6,6 +6,7 @@
 //! choose transactions. Every query binds its values; no value is
 //! ever formatted into SQL text.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod embeddings;
 pub mod error;

@@ -55,6 +55,8 @@ async fn user_id(db: &TestDb, name: &str) -> uuid::Uuid {
         .id
 }
 
+#[path = "store/analytics.rs"]
+mod analytics;
 #[path = "store/history.rs"]
 mod history;
 #[path = "store/library.rs"]
