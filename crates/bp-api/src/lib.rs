@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use bp_cache::Cache;
-use bp_store::PgPool;
+use bp_store::Db;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -22,8 +22,8 @@ pub use error::ApiError;
 /// Everything a handler needs.
 #[derive(Debug)]
 pub struct App {
-    /// The PostgreSQL pool.
-    pub db: PgPool,
+    /// The PostgreSQL pools (primary and optional read replica).
+    pub db: Db,
     /// The Redis handle.
     pub cache: Cache,
 }

@@ -1,13 +1,17 @@
 //! PostgreSQL access for BetterPrompts: the connection pool
 //! ([`pool`]), the embedded migrations and their runner ([`migrate`]),
-//! health queries ([`health`]) and one module per table group ([`users`], [`sessions`], [`preferences`],
-//! [`api_keys`]).
+//! the service's handle with its optional read replica ([`Db`]), health
+//! queries ([`health`]) and one module per table group: [`users`],
+//! [`sessions`], [`preferences`], [`api_keys`], [`history`], [`templates`],
+//! [`intent_patterns`], [`library`] (saved prompts and collections),
+//! [`embeddings`] and [`analytics`].
 //! Functions take any executor (pool, connection or transaction), so callers
 //! choose transactions. Every query binds its values; no value is
 //! ever formatted into SQL text.
 
 pub mod analytics;
 pub mod api_keys;
+mod db;
 pub mod embeddings;
 pub mod error;
 pub mod health;
@@ -23,6 +27,7 @@ mod sql_split;
 pub mod templates;
 pub mod users;
 
+pub use db::{Db, PoolStats};
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
 pub use pool::{PoolSettings, connect, connect_lazy, connect_options};

@@ -9,6 +9,9 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use crate::error::StoreError;
 
+/// Prepared statements kept per connection (sqlx's statement cache).
+pub const STATEMENT_CACHE: usize = 256;
+
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
@@ -71,17 +74,23 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, Store
 /// [`connect`] with parsed options.
 pub async fn connect_with(options: PgConnectOptions, settings: &PoolSettings) -> Result<PgPool, StoreError> {
     let timeout_ms = settings.statement_timeout.as_millis().to_string();
-    let options = options.options([("statement_timeout", timeout_ms.as_str())]);
+    let options = options
+        .options([("statement_timeout", timeout_ms.as_str())])
+        .statement_cache_capacity(STATEMENT_CACHE);
     let probe = tokio_timeout(settings.acquire_timeout, PgConnection::connect_with(&options)).await;
     match probe {
         Ok(conn) => conn.close().await.map_err(StoreError::Database)?,
         Err(e) => return Err(StoreError::from_connect(e, &options)),
     }
+    // test_before_acquire (on) pings a connection that has sat idle before
+    // handing it out, so connections broken by a server restart are
+    // replaced instead of failing the caller's query.
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
         .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Duration::from_secs(600))
+        .test_before_acquire(true)
         .connect_with(options.clone())
         .await
         .map_err(|e| StoreError::from_connect(e, &options))

@@ -61,6 +61,8 @@ mod analytics;
 mod history;
 #[path = "store/library.rs"]
 mod library;
+#[path = "store/platform.rs"]
+mod platform;
 #[path = "store/saved.rs"]
 mod saved;
 #[path = "store/vectors.rs"]

@@ -46,7 +46,7 @@ impl TestApp {
     async fn build(pool: PgPool, db: Option<TestDb>) -> Self {
         let redis = TestRedis::new().await;
         let state = AppState(Arc::new(App {
-            db: pool,
+            db: bp_store::Db::new(pool, None),
             cache: redis.cache().clone(),
         }));
         Self {

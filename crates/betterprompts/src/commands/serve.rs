@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use bp_api::{App, AppState};
 use bp_config::Settings;
-use bp_store::PoolSettings;
+use bp_store::Db;
 use bp_store::migrate::{self, MIGRATOR};
 
 use crate::cli::ServeArgs;
@@ -14,12 +14,8 @@ use crate::resolve::{self, Source};
 /// Serves until SIGINT or SIGTERM.
 pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -> anyhow::Result<u8> {
     let (endpoints, source) = resolve::endpoints(settings, instance).await?;
-    let db = bp_store::connect(
-        endpoints.database_url.expose(),
-        &PoolSettings::from_config(&settings.database),
-    )
-    .await?;
-    let pending = migrate::status(&db, &MIGRATOR)
+    let db = Db::connect(endpoints.database_url.expose(), &settings.database).await?;
+    let pending = migrate::status(db.pool(), &MIGRATOR)
         .await?
         .iter()
         .filter(|m| m.applied_at.is_none())
@@ -28,7 +24,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
         match source {
             // The embedded default is a development instance: keep it current.
             Source::Embedded => {
-                migrate::run_up(&db, &MIGRATOR).await?;
+                migrate::run_up(db.pool(), &MIGRATOR).await?;
             }
             Source::Configured => anyhow::bail!(
                 "{pending} migrations are pending on DATABASE_URL's database; run `betterprompts migrate up` first"

@@ -19,7 +19,7 @@ pub async fn health() -> Json<serde_json::Value> {
 /// degraded), 503 when the database does not.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let (db, redis) = tokio::join!(
-        tokio::time::timeout(Duration::from_secs(2), bp_store::health::ping(&state.db)),
+        tokio::time::timeout(Duration::from_secs(3), state.db.ping(Duration::from_secs(2))),
         tokio::time::timeout(Duration::from_secs(1), state.cache.ping()),
     );
     let database_ok = passed("database", db);
