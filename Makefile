@@ -6,7 +6,7 @@ BP_HOME ?= $(CURDIR)/.bp
 export BP_HOME
 BIN := target/debug/betterprompts
 
-.PHONY: run test build lint fmt infra-down clean-infra
+.PHONY: run test bench build lint fmt infra-down clean-infra
 
 ## run: install what is missing, start PostgreSQL + Redis, migrate, serve the API in the foreground
 run: build
@@ -16,6 +16,11 @@ run: build
 ## test: throw-away PostgreSQL + Redis, all workspace tests, stop them (ARGS=--keep-db keeps the databases)
 test:
 	bash scripts/test.sh $(ARGS)
+
+## bench: the benchmark suite in a release build, each figure next to its raw baseline (ARGS=--quick for a smoke run)
+bench:
+	cargo build --locked --release -p betterprompts
+	target/release/betterprompts bench store $(ARGS)
 
 build:
 	cargo build --locked -p betterprompts

@@ -28,6 +28,27 @@ pub enum Command {
     /// Database migrations.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// Benchmarks, each next to its raw baseline (pgbench) measured in the same run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `bench` targets.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The data layer: history inserts, pages, vector search (vs pgbench).
+    Store(BenchArgs),
+}
+
+/// Options every benchmark takes.
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// A smoke run in under 3 minutes: smaller data, shorter runs.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print one JSON object (`{"machine","commit","figures":[...]}`) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `serve` options.

@@ -40,6 +40,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => commands::serve::run(&settings, instance, args).await,
         Command::Infra(cmd) => commands::infra::run(&settings, instance, cmd).await,
         Command::Migrate(cmd) => commands::migrate::run(&settings, instance, cmd).await,
+        Command::Bench(cmd) => commands::bench::run(&settings, cmd).await,
     }
 }
 

@@ -286,23 +286,43 @@ pub struct SearchRequest<'a> {
     pub ef_search: Option<u32>,
 }
 
-/// The search statement. The inner `ORDER BY embedding <=> $1 LIMIT` is what
-/// lets the planner use `idx_embeddings_hnsw`; filtering by source type
-/// happens in the index scan (pgvector 0.8 iterative scan), the similarity
-/// threshold outside it.
-pub const SEARCH_SQL: &str =
-    "SELECT id, source_type::text, source_id, model_version, similarity, created_at FROM (
-        SELECT id, source_type, source_id, model_version, created_at,
-               embedding <=> $1 AS distance, 1 - (embedding <=> $1) AS similarity
-        FROM prompts.embeddings
-        WHERE ($2::text IS NULL OR source_type = $2)
-        ORDER BY embedding <=> $1 LIMIT $3) hits
-    WHERE $4::float8 IS NULL OR similarity >= $4
-    ORDER BY distance, id";
+/// Builds one search statement. The inner `ORDER BY embedding <=> $1
+/// LIMIT n` is what lets the planner use `idx_embeddings_hnsw`; filtering by
+/// source type happens in the index scan (pgvector 0.8 iterative scan), the
+/// similarity threshold outside it. The LIMIT is a constant, not a
+/// parameter: PostgreSQL's generic plan for a prepared statement guesses a
+/// parameter LIMIT at a tenth of the table and picks a sequential scan, and
+/// forcing custom plans would re-plan every call.
+macro_rules! search_sql {
+    ($filter:literal, $limit:literal) => {
+        concat!(
+            "SELECT id, source_type::text, source_id, model_version, similarity, created_at FROM (
+                SELECT id, source_type, source_id, model_version, created_at,
+                       embedding <=> $1 AS distance, 1 - (embedding <=> $1) AS similarity
+                FROM prompts.embeddings WHERE ",
+            $filter,
+            " ORDER BY embedding <=> $1 LIMIT ",
+            $limit,
+            ") hits WHERE $3::float8 IS NULL OR similarity >= $3 ORDER BY distance, id"
+        )
+    };
+}
+
+/// The statement for `limit` hits (rounded up to 10, 20, 50 or 100; the
+/// caller truncates), from this fixed set: no value is ever formatted into
+/// SQL text. `$2` is the optional source type.
+pub fn search_sql(limit: u32) -> &'static str {
+    match limit {
+        0..=10 => search_sql!("($2::text IS NULL OR source_type = $2)", "10"),
+        11..=20 => search_sql!("($2::text IS NULL OR source_type = $2)", "20"),
+        21..=50 => search_sql!("($2::text IS NULL OR source_type = $2)", "50"),
+        _ => search_sql!("($2::text IS NULL OR source_type = $2)", "100"),
+    }
+}
 
 /// The `limit` nearest embeddings by cosine distance, through the HNSW
-/// index with `hnsw.ef_search` set for this query only (a transaction-local
-/// setting).
+/// index with `hnsw.ef_search` set just before the query on the same
+/// connection.
 pub async fn search_similar<'c>(
     db: impl Acquire<'c, Database = Postgres>,
     request: &SearchRequest<'_>,
@@ -321,21 +341,24 @@ pub async fn search_similar<'c>(
     }
     // ef_search below k would cap the hits at ef.
     let ef = ef.max(request.limit);
-    let mut tx = db.begin().await?;
+    // Session settings on this connection, then the query: two round trips
+    // and no transaction. Every search sets both values first, so what an
+    // earlier search left on a pooled connection never leaks into this one.
+    let mut conn = db.acquire().await?;
     sqlx::query(
-        "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+        "SELECT set_config('hnsw.ef_search', $1, false), set_config('hnsw.iterative_scan', 'relaxed_order', false)",
     )
     .bind(ef.to_string())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    let hits = sqlx::query_as(SEARCH_SQL)
+    let sql = search_sql(request.limit);
+    let mut hits: Vec<SimilarItem> = sqlx::query_as(sql)
         .bind(request.query)
         .bind(request.source_type.map(SourceType::as_str))
-        .bind(i64::from(request.limit))
         .bind(request.min_similarity)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
-    tx.commit().await?;
+    hits.truncate(request.limit as usize);
     Ok(hits)
 }
 

@@ -82,28 +82,33 @@ pub async fn connect_with(options: PgConnectOptions, settings: &PoolSettings) ->
         Ok(conn) => conn.close().await.map_err(StoreError::Database)?,
         Err(e) => return Err(StoreError::from_connect(e, &options)),
     }
-    // test_before_acquire (on) pings a connection that has sat idle before
-    // handing it out, so connections broken by a server restart are
-    // replaced instead of failing the caller's query.
-    PgPoolOptions::new()
-        .max_connections(settings.max_connections)
+    pool_options(settings)
         .min_connections(settings.min_connections)
-        .acquire_timeout(settings.acquire_timeout)
-        .idle_timeout(Duration::from_secs(600))
-        .test_before_acquire(true)
         .connect_with(options.clone())
         .await
         .map_err(|e| StoreError::from_connect(e, &options))
+}
+
+/// test_before_acquire pings a connection before handing it out, so
+/// connections broken by a server restart are found and replaced instead of
+/// failing the caller's query. It costs one round trip per acquire (see
+/// docs/benchmarks.md); pinging only connections idle for a while (the
+/// HikariCP rule) was tried and let a dead connection through after a
+/// restart, because the pool's maintenance task resets idle times.
+fn pool_options(settings: &PoolSettings) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .idle_timeout(Duration::from_secs(600))
+        .test_before_acquire(true)
 }
 
 /// A pool that connects on first use (for readiness checks against a server
 /// that may be down at start).
 pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<PgPool, StoreError> {
     let options = connect_options(url)?;
-    Ok(PgPoolOptions::new()
-        .max_connections(settings.max_connections)
+    Ok(pool_options(settings)
         .min_connections(0)
-        .acquire_timeout(settings.acquire_timeout)
         .connect_lazy_with(options.disable_statement_logging()))
 }
 

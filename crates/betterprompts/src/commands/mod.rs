@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub mod bench;
 pub mod infra;
 pub mod migrate;
 pub mod serve;

@@ -1,0 +1,158 @@
+//! `betterprompts bench`: each figure is measured next to its raw baseline
+//! in the same run, on a throw-away embedded instance (`bench`, ephemeral:
+//! fsync off, so both sides are CPU-bound rather than disk-bound), which is
+//! purged at the end.
+
+mod pgbench;
+mod store;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use bp_config::Settings;
+use bp_infra::Infra;
+use serde_json::json;
+
+use crate::cli::{BenchArgs, BenchCommand};
+use crate::progress::Progress;
+
+/// One measured figure and its baseline.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// Stable name (design.md lists them).
+    pub name: String,
+    /// `rows/s`, `ms`, `qps`, `ratio`.
+    pub unit: &'static str,
+    /// Our value.
+    pub value: f64,
+    /// The raw baseline's value, when there is one.
+    pub baseline: Option<f64>,
+    /// What the baseline is.
+    pub baseline_label: String,
+}
+
+impl Figure {
+    fn ratio(&self) -> Option<f64> {
+        self.baseline.filter(|b| *b != 0.0).map(|b| self.value / b)
+    }
+}
+
+/// Runs the chosen benchmark and prints the report.
+pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
+    let BenchCommand::Store(args) = cmd;
+    let infra = Infra::new(&settings.home.home, "bench").ephemeral(true);
+    let progress = Progress::start("bench: starting a throw-away PostgreSQL (instance `bench`)");
+    // A previous run that was interrupted may have left it behind.
+    infra.down(true).context("clearing an old bench instance")?;
+    let installed = infra.install(&|s| progress.step(s))?;
+    infra
+        .up(&|s| progress.step(s))
+        .await
+        .context("starting the bench instance")?;
+    progress.finish("bench instance is up");
+    let endpoints = infra
+        .endpoints()?
+        .context("the bench instance started but does not answer")?;
+    let pgbench = pgbench::Pgbench::new(&installed.postgres.bin_dir, endpoints.database_url.expose())?;
+    let result = store::run(endpoints.database_url.expose(), &pgbench, &args).await;
+    let stopped = infra.down(true);
+    let figures = result?;
+    stopped.context("stopping the bench instance")?;
+    print_report(&figures, &args);
+    Ok(0)
+}
+
+fn print_report(figures: &[Figure], args: &BenchArgs) {
+    if args.json {
+        let figures: Vec<_> = figures
+            .iter()
+            .map(|f| {
+                json!({
+                    "name": f.name, "unit": f.unit, "value": f.value,
+                    "baseline": f.baseline, "ratio": f.ratio(), "baseline_label": f.baseline_label,
+                })
+            })
+            .collect();
+        let report =
+            json!({ "machine": machine(), "commit": commit(), "quick": args.quick, "figures": figures });
+        println!("{report}");
+        return;
+    }
+    println!(
+        "{:<36} {:>14} {:>14} {:>8}  baseline",
+        "figure", "value", "baseline", "ratio"
+    );
+    for f in figures {
+        let value = format!("{:.2} {}", f.value, f.unit);
+        let baseline = f.baseline.map_or("-".into(), |b| format!("{b:.2}"));
+        let ratio = f.ratio().map_or("-".into(), |r| format!("{r:.2}"));
+        println!(
+            "{:<36} {:>14} {:>14} {:>8}  {}",
+            f.name, value, baseline, ratio, f.baseline_label
+        );
+    }
+    println!("bench store: {} figures measured", figures.len());
+}
+
+/// CPU count, memory and OS of this machine.
+fn machine() -> serde_json::Value {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| (kb / 1024.0 / 1024.0 * 10.0).round() / 10.0)
+    });
+    let os = std::fs::read_to_string("/etc/os-release").ok().and_then(|r| {
+        r.lines()
+            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+            .map(|v| v.trim_matches('"').to_owned())
+    });
+    json!({ "cpus": cpus, "memory_gb": mem_gb, "os": os.unwrap_or_else(|| std::env::consts::OS.into()) })
+}
+
+/// The checked-out commit, when run from a git checkout.
+fn commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".into(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        )
+}
+
+/// Durations of one phase of a run.
+pub fn durations(quick: bool) -> Duration {
+    if quick {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(10)
+    }
+}
+
+/// p-th percentile (0..=100) of `samples` in ms, nearest rank.
+pub fn percentile_ms(samples: &mut [Duration], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.sort_unstable();
+    let rank = ((p / 100.0) * samples.len() as f64).ceil().max(1.0) as usize;
+    samples[rank.min(samples.len()) - 1].as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let mut s: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile_ms(&mut s, 99.0), 99.0);
+        assert_eq!(percentile_ms(&mut s, 50.0), 50.0);
+        assert_eq!(percentile_ms(&mut s[..1], 99.0), 1.0);
+    }
+}

@@ -1,0 +1,560 @@
+//! `bench store`: history inserts (1/8/32 callers), batched inserts, history
+//! pages at 1M rows (keyset and deep offset), and HNSW top-10 search at
+//! 100k x 768, each against pgbench running the same SQL on the same server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bp_store::embeddings::{self, DIMENSION, Embedding, NewEmbedding, SearchRequest, SourceType};
+use bp_store::history::{self, HistoryCursor, HistoryFilter, HistorySort, NewPromptHistory, SortDirection};
+use bp_store::migrate::{self, MIGRATOR};
+use bp_store::{PageRequest, PgPool, PoolSettings};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::pgbench::{Pgbench, literal};
+use super::{Figure, durations, percentile_ms};
+use crate::cli::BenchArgs;
+use crate::progress::Progress;
+
+/// Sizes of one run.
+struct Scale {
+    history_rows: i64,
+    vectors: usize,
+    pages: usize,
+    deep_calls: usize,
+    recall_queries: usize,
+    run: Duration,
+}
+
+impl Scale {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                history_rows: 100_000,
+                vectors: 20_000,
+                pages: 200,
+                deep_calls: 20,
+                recall_queries: 30,
+                run: durations(true),
+            }
+        } else {
+            Self {
+                history_rows: 1_000_000,
+                vectors: 100_000,
+                pages: 1000,
+                deep_calls: 50,
+                recall_queries: 100,
+                run: durations(false),
+            }
+        }
+    }
+}
+
+/// A 200-character prompt and an 800-character enhancement: the sizes the
+/// baseline inserts too.
+fn sample_row(user_id: Uuid) -> NewPromptHistory {
+    NewPromptHistory {
+        user_id: Some(user_id),
+        original_input: "Explain how a B-tree index speeds up range queries in PostgreSQL. "
+            .chars()
+            .cycle()
+            .take(200)
+            .collect(),
+        enhanced_output: "You are a database engineer. Think step by step and explain clearly. "
+            .chars()
+            .cycle()
+            .take(800)
+            .collect(),
+        intent: Some("question_answering".into()),
+        intent_confidence: Some(0.92),
+        complexity: Some("moderate".into()),
+        techniques_used: vec!["chain_of_thought".into(), "role_play".into()],
+        technique_scores: Some(json!({"chain_of_thought": 0.81, "role_play": 0.64})),
+        processing_time_ms: Some(12),
+        token_count: Some(180),
+        model_used: Some("bench".into()),
+        ..Default::default()
+    }
+}
+
+/// The same row as one SQL `VALUES` tuple for pgbench.
+fn values_tuple(row: &NewPromptHistory) -> String {
+    format!(
+        "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, '{{}}')",
+        literal(&row.user_id.map(|u| u.to_string()).unwrap_or_default()),
+        literal(&row.original_input),
+        literal(&row.enhanced_output),
+        literal(row.intent.as_deref().unwrap_or("")),
+        row.intent_confidence.unwrap_or(0.0),
+        literal(row.complexity.as_deref().unwrap_or("simple")),
+        literal(&format!("{{{}}}", row.techniques_used.join(","))),
+        literal(&row.technique_scores.clone().unwrap_or_default().to_string()),
+        row.processing_time_ms.unwrap_or(0),
+        row.token_count.unwrap_or(0),
+        literal(row.model_used.as_deref().unwrap_or("")),
+    )
+}
+
+const INSERT_HEAD: &str = "INSERT INTO prompts.history (user_id, original_input, enhanced_output, intent, \
+    intent_confidence, complexity, techniques_used, technique_scores, processing_time_ms, token_count, \
+    model_used, metadata) VALUES ";
+/// What [`history::INSERT_ONE`] returns, so both sides move the same bytes.
+const RETURNING: &str = " RETURNING id, created_at;\n";
+
+/// Runs every store figure.
+pub async fn run(url: &str, pgbench: &Pgbench, args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
+    let scale = Scale::new(args.quick);
+    let settings = PoolSettings {
+        max_connections: 34,
+        ..PoolSettings::small()
+    };
+    let pool = bp_store::connect(url, &settings).await?;
+    migrate::run_up(&pool, &MIGRATOR).await?;
+    let progress = Progress::start("bench store");
+    let users = make_users(&pool, 200).await?;
+    let mut figures = Vec::new();
+
+    figures.extend(inserts(&pool, pgbench, users[1], &scale, &progress).await?);
+    figures.extend(batch_insert(&pool, pgbench, users[2], &scale, &progress).await?);
+    figures.extend(pages(&pool, pgbench, &users, &scale, &progress).await?);
+    figures.extend(vectors(&pool, pgbench, &scale, &progress).await?);
+    progress.finish(&format!("bench store: measured {} figures", figures.len()));
+    pool.close().await;
+    Ok(figures)
+}
+
+async fn make_users(pool: &PgPool, n: i64) -> anyhow::Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO auth.users (email, username, password_hash)
+         SELECT 'bench' || g || '@example.com', 'bench' || g, 'x' FROM generate_series(1, $1) g RETURNING id",
+    )
+    .bind(n)
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn inserts(
+    pool: &PgPool,
+    pgbench: &Pgbench,
+    user: Uuid,
+    scale: &Scale,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Figure>> {
+    let row = sample_row(user);
+    let script = format!("{INSERT_HEAD}{}{RETURNING}", values_tuple(&row));
+    let mut out = Vec::new();
+    // A short warm-up opens and prepares the pool's connections.
+    insert_rate(pool, &row, 32, Duration::from_secs(1)).await?;
+    for clients in [1u32, 8, 32] {
+        // Two alternating rounds, best of each side: two cores shared by
+        // client and server make single runs noisy.
+        let (mut ours, mut base) = (0f64, 0f64);
+        for round in 1..=2 {
+            progress.step(&format!(
+                "history insert, {clients} callers, round {round}: save_history"
+            ));
+            ours = ours.max(insert_rate(pool, &row, clients, scale.run).await?);
+            progress.step(&format!(
+                "history insert, {clients} callers, round {round}: pgbench"
+            ));
+            base = base.max(pgbench.run(&script, clients, scale.run, false)?.tps);
+        }
+        out.push(Figure {
+            name: format!("history_insert_c{clients}"),
+            unit: "rows/s",
+            value: ours,
+            baseline: Some(base),
+            baseline_label: format!(
+                "pgbench -M prepared -c{clients}, same INSERT ... RETURNING id, created_at"
+            ),
+        });
+    }
+    Ok(out)
+}
+
+async fn insert_rate(
+    pool: &PgPool,
+    row: &NewPromptHistory,
+    clients: u32,
+    run: Duration,
+) -> anyhow::Result<f64> {
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + run;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (pool, row, done) = (pool.clone(), row.clone(), done.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    history::save_history(&pool, &row).await?;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok::<_, bp_store::StoreError>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.context("insert task panicked")??;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+const BATCH: usize = 500;
+
+async fn batch_insert(
+    pool: &PgPool,
+    pgbench: &Pgbench,
+    user: Uuid,
+    scale: &Scale,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Figure>> {
+    progress.step(&format!("batched history insert, {BATCH} rows per call"));
+    let rows = vec![sample_row(user); BATCH];
+    let start = Instant::now();
+    let mut n = 0usize;
+    while start.elapsed() < scale.run {
+        n += history::save_history_batch(pool, &rows).await?.len();
+    }
+    let ours = n as f64 / start.elapsed().as_secs_f64();
+    progress.step("batched history insert: pgbench multi-row INSERT");
+    let tuple = values_tuple(&rows[0]);
+    let script = format!("{INSERT_HEAD}{};\n", vec![tuple; BATCH].join(", "));
+    let base = pgbench.run(&script, 1, scale.run, false)?;
+    Ok(vec![Figure {
+        name: "history_batch_insert".into(),
+        unit: "rows/s",
+        value: ours,
+        baseline: Some(base.tps * BATCH as f64),
+        baseline_label: format!("pgbench -c1, one {BATCH}-row INSERT ... VALUES per transaction"),
+    }])
+}
+
+async fn pages(
+    pool: &PgPool,
+    pgbench: &Pgbench,
+    users: &[Uuid],
+    scale: &Scale,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Figure>> {
+    // One heavy user owns a tenth of the table; the rest is spread over the others.
+    let heavy = users[0];
+    let bar = bar(scale.history_rows as u64, "loading history rows");
+    let chunk = 50_000i64;
+    let mut from = 1i64;
+    while from <= scale.history_rows {
+        let to = (from + chunk - 1).min(scale.history_rows);
+        sqlx::query(
+            "INSERT INTO prompts.history (user_id, original_input, enhanced_output, intent, complexity,
+                 techniques_used, processing_time_ms, created_at)
+             SELECT CASE WHEN g % 10 = 0 THEN $3 ELSE ($4::uuid[])[1 + g % (array_length($4, 1))] END,
+                    'prompt ' || g || ' ' || repeat('x', 150), 'enhanced ' || g || ' ' || repeat('y', 600),
+                    (ARRAY['question_answering','code_generation','reasoning','summarization'])[1 + g % 4],
+                    'moderate', ARRAY['chain_of_thought'], g % 50,
+                    now() - make_interval(secs => g)
+             FROM generate_series($1::bigint, $2::bigint) g",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(heavy)
+        .bind(&users[1..])
+        .execute(pool)
+        .await?;
+        bar.inc((to - from + 1) as u64);
+        from = to + 1;
+    }
+    bar.finish_and_clear();
+    progress.step("history pages: ANALYZE");
+    sqlx::query("VACUUM ANALYZE prompts.history")
+        .execute(pool)
+        .await?;
+    let heavy_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM prompts.history WHERE user_id = $1")
+        .bind(heavy)
+        .fetch_one(pool)
+        .await?;
+
+    progress.step(&format!("history pages: {} keyset pages of 50", scale.pages));
+    let filter = HistoryFilter::default();
+    let mut cursor: Option<HistoryCursor> = None;
+    let mut keyset = Vec::with_capacity(scale.pages);
+    let mut middle: Option<HistoryCursor> = None;
+    for i in 0..scale.pages {
+        let t = Instant::now();
+        let page =
+            history::page_history_after(pool, heavy, &filter, SortDirection::Desc, cursor.as_ref(), 50)
+                .await?;
+        keyset.push(t.elapsed());
+        cursor = match page.next_cursor {
+            Some(c) => Some(HistoryCursor::decode(&c)?),
+            None => None,
+        };
+        if i == scale.pages / 2 {
+            middle = cursor;
+        }
+    }
+    let middle = middle.context("the heavy user has too few rows for the keyset walk")?;
+    let keyset_sql = format!(
+        "SELECT id, user_id, session_id, request_id, original_input, enhanced_output, intent, intent_confidence, \
+         complexity, techniques_used, technique_scores, processing_time_ms, token_count, model_used, feedback_score, \
+         feedback_text, is_favorite, metadata, created_at FROM prompts.history WHERE user_id = {} \
+         AND (created_at, id) < ({}::timestamptz, {}::uuid) ORDER BY created_at DESC, id DESC LIMIT 51;\n",
+        literal(&heavy.to_string()),
+        literal(&middle.created_at.to_rfc3339()),
+        literal(&middle.id.to_string()),
+    );
+    progress.step("history pages: pgbench keyset");
+    let mut base_keyset = pgbench.run(&keyset_sql, 1, scale.run, true)?.latencies;
+
+    let deep_page = u32::try_from((heavy_rows * 9 / 10) / 50)
+        .unwrap_or(u32::MAX)
+        .max(1);
+    progress.step(&format!(
+        "history pages: {} deep offset pages (page {deep_page})",
+        scale.deep_calls
+    ));
+    let mut deep = Vec::with_capacity(scale.deep_calls);
+    for _ in 0..scale.deep_calls {
+        let t = Instant::now();
+        history::page_history(
+            pool,
+            heavy,
+            &filter,
+            HistorySort::default(),
+            PageRequest::new(deep_page, 50)?,
+        )
+        .await?;
+        deep.push(t.elapsed());
+    }
+    let offset_sql = format!(
+        "SELECT id, user_id, session_id, request_id, original_input, enhanced_output, intent, intent_confidence, \
+         complexity, techniques_used, technique_scores, processing_time_ms, token_count, model_used, feedback_score, \
+         feedback_text, is_favorite, metadata, created_at, count(*) OVER () AS total FROM prompts.history \
+         WHERE user_id = {} ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET {};\n",
+        literal(&heavy.to_string()),
+        i64::from(deep_page - 1) * 50,
+    );
+    progress.step("history pages: pgbench deep offset");
+    let mut base_deep = pgbench.run(&offset_sql, 1, scale.run, true)?.latencies;
+    let label = format!("{} rows, {heavy_rows} for the user", scale.history_rows);
+    Ok(vec![
+        Figure {
+            name: "history_page_keyset_p50_ms".into(),
+            unit: "ms",
+            value: percentile_ms(&mut keyset, 50.0),
+            baseline: Some(percentile_ms(&mut base_keyset, 50.0)),
+            baseline_label: format!("pgbench -c1, same keyset SELECT ({label})"),
+        },
+        Figure {
+            name: "history_page_keyset_p99_ms".into(),
+            unit: "ms",
+            value: percentile_ms(&mut keyset, 99.0),
+            baseline: Some(percentile_ms(&mut base_keyset, 99.0)),
+            baseline_label: format!("pgbench -c1, same keyset SELECT ({label})"),
+        },
+        Figure {
+            name: "history_page_deep_offset_p99_ms".into(),
+            unit: "ms",
+            value: percentile_ms(&mut deep, 99.0),
+            baseline: Some(percentile_ms(&mut base_deep, 99.0)),
+            baseline_label: format!("pgbench -c1, same OFFSET SELECT with total, page {deep_page}"),
+        },
+    ])
+}
+
+fn bar(len: u64, message: &str) -> ProgressBar {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::new(len)
+    } else {
+        eprintln!("  {message} ({len})");
+        ProgressBar::hidden()
+    };
+    if let Ok(style) = ProgressStyle::with_template("  {msg} {bar:30} {pos}/{len} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.set_message(message.to_owned());
+    bar
+}
+
+/// Deterministic clustered vectors (xorshift): points scattered around
+/// random centres, like embeddings of related prompts, not uniform noise.
+struct Clustered {
+    state: u64,
+    centres: Vec<Vec<f32>>,
+}
+
+impl Clustered {
+    fn new(seed: u64, clusters: usize) -> Self {
+        let mut me = Self {
+            state: seed | 1,
+            centres: Vec::new(),
+        };
+        me.centres = (0..clusters)
+            .map(|_| (0..DIMENSION).map(|_| me.next()).collect())
+            .collect();
+        me
+    }
+
+    fn next(&mut self) -> f32 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        (self.state >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+    }
+
+    fn point(&mut self, i: usize) -> anyhow::Result<Embedding> {
+        let c = i % self.centres.len();
+        let values: Vec<f32> = (0..DIMENSION)
+            .map(|d| self.centres[c][d] + 0.35 * self.next())
+            .collect();
+        Ok(Embedding::new(values)?)
+    }
+}
+
+async fn vectors(
+    pool: &PgPool,
+    pgbench: &Pgbench,
+    scale: &Scale,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Figure>> {
+    let mut points = Clustered::new(42, 200);
+    // Load without the index and build it once afterwards (what a bulk
+    // import should do); the index definition is the migration's.
+    sqlx::query("DROP INDEX prompts.idx_embeddings_hnsw")
+        .execute(pool)
+        .await?;
+    let bar = bar(scale.vectors as u64, "loading embeddings (binary COPY)");
+    let chunk = 5_000;
+    let mut i = 0;
+    while i < scale.vectors {
+        let n = chunk.min(scale.vectors - i);
+        let mut rows = Vec::with_capacity(n);
+        for k in i..i + n {
+            rows.push(NewEmbedding {
+                source_type: if k % 4 == 0 {
+                    SourceType::Template
+                } else {
+                    SourceType::PromptHistory
+                },
+                source_id: Uuid::new_v4(),
+                embedding: points.point(k)?,
+                model_version: Some("bench".into()),
+            });
+        }
+        embeddings::upsert_embeddings(pool, &rows).await?;
+        bar.inc(n as u64);
+        i += n;
+    }
+    bar.finish_and_clear();
+    progress.step(&format!(
+        "vectors: building the HNSW index over {} x {DIMENSION}",
+        scale.vectors
+    ));
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SET maintenance_work_mem = '1GB'")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "CREATE INDEX idx_embeddings_hnsw ON prompts.embeddings USING hnsw (embedding vector_cosine_ops)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("ANALYZE prompts.embeddings")
+        .execute(&mut *conn)
+        .await?;
+    drop(conn);
+
+    let queries: Vec<Embedding> = (0..scale.recall_queries.max(50))
+        .map(|k| points.point(k * 7 + 3))
+        .collect::<anyhow::Result<_>>()?;
+    progress.step(&format!(
+        "vectors: exact top-10 for {} queries",
+        scale.recall_queries
+    ));
+    let mut exact = Vec::new();
+    for q in queries.iter().take(scale.recall_queries) {
+        exact.push(embeddings::search_exact(pool, q, 10).await?);
+    }
+    let mut out = Vec::new();
+    for ef in [40u32, 100] {
+        progress.step(&format!("vectors: recall and QPS at ef_search {ef}"));
+        let mut found = 0usize;
+        for (q, truth) in queries.iter().zip(&exact) {
+            let req = SearchRequest {
+                query: q,
+                source_type: None,
+                min_similarity: None,
+                limit: 10,
+                ef_search: Some(ef),
+            };
+            let hits = embeddings::search_similar(pool, &req).await?;
+            found += hits.iter().filter(|h| truth.contains(&h.id)).count();
+        }
+        let recall = found as f64 / (10 * exact.len()) as f64;
+        let start = Instant::now();
+        let mut n = 0usize;
+        let mut lat = Vec::new();
+        while start.elapsed() < scale.run {
+            let req = SearchRequest {
+                query: &queries[n % queries.len()],
+                source_type: None,
+                min_similarity: None,
+                limit: 10,
+                ef_search: Some(ef),
+            };
+            let t = Instant::now();
+            embeddings::search_similar(pool, &req).await?;
+            lat.push(t.elapsed());
+            n += 1;
+        }
+        let qps = n as f64 / start.elapsed().as_secs_f64();
+        let text: Vec<String> = queries[0].as_slice().iter().map(|v| v.to_string()).collect();
+        let vector = literal(&format!("[{}]", text.join(",")));
+        let script = format!(
+            "SELECT set_config('hnsw.ef_search', '{ef}', false);\n{};\n",
+            embeddings::search_sql(10)
+                .replace("$1", &format!("{vector}::vector"))
+                .replace("$2::text", "NULL::text")
+                .replace("$2", "NULL::text")
+                .replace("$3::float8", "NULL::float8")
+                .replace("$3", "NULL::float8")
+                .replace('\n', " ")
+        );
+        let base = pgbench.run(&script, 1, scale.run, false)?;
+        let suffix = if ef == 100 {
+            String::new()
+        } else {
+            format!("_ef{ef}")
+        };
+        out.push(Figure {
+            name: format!("vector_top10_qps{suffix}"),
+            unit: "qps",
+            value: qps,
+            baseline: Some(base.tps),
+            baseline_label: format!(
+                "pgbench -c1, same top-10 SELECT, ef_search {ef}, {} vectors",
+                scale.vectors
+            ),
+        });
+        out.push(Figure {
+            name: format!("vector_top10_p99_ms{suffix}"),
+            unit: "ms",
+            value: percentile_ms(&mut lat, 99.0),
+            baseline: None,
+            baseline_label: "-".into(),
+        });
+        out.push(Figure {
+            name: format!("vector_recall_at_10{suffix}"),
+            unit: "ratio",
+            value: recall,
+            baseline: Some(1.0),
+            baseline_label: format!("exact search (index off), {} queries", exact.len()),
+        });
+    }
+    Ok(out)
+}
