@@ -163,6 +163,16 @@ pub(crate) fn check_opt_text(field: &str, value: Option<&str>, max: usize) -> Re
     value.map_or(Ok(()), |v| check_text(field, v, 0, max))
 }
 
+/// `Ok` when a write touched exactly one row, else [`StoreError::NotFound`]
+/// for `entity` (missing, or not the caller's).
+pub(crate) fn one_row(done: &sqlx::postgres::PgQueryResult, entity: &'static str) -> Result<(), StoreError> {
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound { entity })
+    }
+}
+
 /// Shorthand for [`StoreError::Invalid`].
 pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Invalid {

@@ -18,7 +18,7 @@ use serde_json::Value;
 use sqlx::{Acquire, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_one_of, check_opt_text, check_text, invalid};
+use crate::error::{StoreError, check_one_of, check_opt_text, check_text, invalid, one_row};
 use crate::page::{Page, PageRequest, escape_like};
 
 /// Longest prompt accepted, in characters.
@@ -679,13 +679,7 @@ pub async fn delete_history(db: impl PgExecutor<'_>, id: Uuid, owner: Uuid) -> R
         .bind(owner)
         .execute(db)
         .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound {
-            entity: "history item",
-        })
-    }
+    one_row(&done, "history item")
 }
 
 /// A user's totals.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Acquire, PgExecutor, Postgres};
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_opt_text, check_text, invalid};
+use crate::error::{StoreError, check_opt_text, check_text, invalid, one_row};
 use crate::page::{Page, PageRequest};
 
 const SAVED_COLUMNS: &str = "id, user_id, history_id, title, description, tags, is_public, share_token, view_count, \
@@ -212,12 +212,7 @@ pub async fn delete_saved_prompt(db: impl PgExecutor<'_>, id: Uuid, owner: Uuid)
         .bind(owner)
         .execute(db)
         .await?;
-    match done.rows_affected() {
-        1 => Ok(()),
-        _ => Err(StoreError::NotFound {
-            entity: "saved prompt",
-        }),
-    }
+    one_row(&done, "saved prompt")
 }
 
 /// Gives the owner's saved prompt a new share token (a previous link stops
@@ -248,12 +243,7 @@ pub async fn unshare_saved_prompt(db: impl PgExecutor<'_>, id: Uuid, owner: Uuid
             .bind(owner)
             .execute(db)
             .await?;
-    match done.rows_affected() {
-        1 => Ok(()),
-        _ => Err(StoreError::NotFound {
-            entity: "saved prompt",
-        }),
-    }
+    one_row(&done, "saved prompt")
 }
 
 /// Opens a shared prompt by token and counts the view, atomically.
@@ -424,10 +414,7 @@ pub async fn delete_collection(db: impl PgExecutor<'_>, id: Uuid, owner: Uuid) -
         .bind(owner)
         .execute(db)
         .await?;
-    match done.rows_affected() {
-        1 => Ok(()),
-        _ => Err(StoreError::NotFound { entity: "collection" }),
-    }
+    one_row(&done, "collection")
 }
 
 /// Gives the owner's collection a new share token and returns it.
@@ -478,12 +465,7 @@ pub async fn add_to_collection(
     .bind(saved_prompt_id)
     .execute(db)
     .await?;
-    match done.rows_affected() {
-        1 => Ok(()),
-        _ => Err(StoreError::NotFound {
-            entity: "collection or saved prompt",
-        }),
-    }
+    one_row(&done, "collection or saved prompt")
 }
 
 /// Removes a prompt from the owner's collection.
@@ -502,12 +484,7 @@ pub async fn remove_from_collection(
     .bind(saved_prompt_id)
     .execute(db)
     .await?;
-    match done.rows_affected() {
-        1 => Ok(()),
-        _ => Err(StoreError::NotFound {
-            entity: "collection item",
-        }),
-    }
+    one_row(&done, "collection item")
 }
 
 /// Puts the collection's prompts in the order given. `order` must list every
