@@ -9,8 +9,10 @@ use serde_json::Value;
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_opt_text, check_text, invalid};
-use crate::history::check_identifier;
+use crate::error::{
+    StoreError, check_days, check_identifier, check_non_negative, check_object, check_opt_text, check_text,
+    invalid, validate_rows,
+};
 
 /// The histogram bucket of a processing time (see migration 0008): bucket
 /// `b` holds times in `(1.1^(b-2), 1.1^(b-1)]` ms, bucket 1 holds up to 1 ms.
@@ -49,9 +51,7 @@ impl TechniqueOutcome {
         {
             return Err(invalid("rating", "must be 1 to 5"));
         }
-        if self.processing_time_ms.is_some_and(|t| t < 0) {
-            return Err(invalid("processing_time_ms", "must not be negative"));
-        }
+        check_non_negative("processing_time_ms", self.processing_time_ms)?;
         Ok(())
     }
 }
@@ -166,9 +166,7 @@ pub async fn technique_effectiveness(
     min_samples: u32,
     intent: Option<&str>,
 ) -> Result<Vec<EffectivenessSummary>, StoreError> {
-    if days == 0 || days > 3660 {
-        return Err(invalid("days", "must be 1 to 3660"));
-    }
+    check_days(days, 3660)?;
     if let Some(i) = intent {
         check_identifier("intent", i)?;
     }
@@ -268,9 +266,7 @@ pub struct NewActivity {
 impl NewActivity {
     fn validate(&self) -> Result<(), StoreError> {
         check_text("activity_type", &self.activity_type, 1, 100)?;
-        if !matches!(self.activity_data, None | Some(Value::Object(_))) {
-            return Err(invalid("activity_data", "must be a JSON object"));
-        }
+        check_object("activity_data", self.activity_data.as_ref())?;
         check_opt_text("session_id", self.session_id.as_deref(), 255)?;
         if let Some(ip) = &self.ip_address
             && ip.parse::<std::net::IpAddr>().is_err()
@@ -304,12 +300,7 @@ pub struct Activity {
 
 /// Appends activities (one or many) in one statement; all or none.
 pub async fn record_activities(db: impl PgExecutor<'_>, rows: &[NewActivity]) -> Result<u64, StoreError> {
-    for (i, row) in rows.iter().enumerate() {
-        row.validate().map_err(|e| match e {
-            StoreError::Invalid { field, reason } => invalid(&format!("rows[{i}].{field}"), reason),
-            other => other,
-        })?;
-    }
+    validate_rows(rows, NewActivity::validate)?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -388,15 +379,9 @@ impl NewApiMetric {
         if self.status_code.is_some_and(|s| !(100..=599).contains(&s)) {
             return Err(invalid("status_code", "must be 100 to 599"));
         }
-        for (field, v) in [
-            ("response_time_ms", self.response_time_ms),
-            ("request_size_bytes", self.request_size_bytes),
-            ("response_size_bytes", self.response_size_bytes),
-        ] {
-            if v.is_some_and(|v| v < 0) {
-                return Err(invalid(field, "must not be negative"));
-            }
-        }
+        check_non_negative("response_time_ms", self.response_time_ms)?;
+        check_non_negative("request_size_bytes", self.request_size_bytes)?;
+        check_non_negative("response_size_bytes", self.response_size_bytes)?;
         check_opt_text("error_message", self.error_message.as_deref(), 2000)
     }
 }
@@ -404,12 +389,7 @@ impl NewApiMetric {
 /// Appends API metrics (one or many) in one statement; all or none. The API
 /// buffers them and flushes in batches, so requests do not wait on this.
 pub async fn record_api_metrics(db: impl PgExecutor<'_>, rows: &[NewApiMetric]) -> Result<u64, StoreError> {
-    for (i, row) in rows.iter().enumerate() {
-        row.validate().map_err(|e| match e {
-            StoreError::Invalid { field, reason } => invalid(&format!("rows[{i}].{field}"), reason),
-            other => other,
-        })?;
-    }
+    validate_rows(rows, NewApiMetric::validate)?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -600,9 +580,7 @@ pub async fn rollup_daily_stats(db: impl PgExecutor<'_>, date: NaiveDate) -> Res
 
 /// The stored rollups of the last `days` days (today included), newest first.
 pub async fn daily_stats(db: impl PgExecutor<'_>, days: u32) -> Result<Vec<DailyStats>, StoreError> {
-    if days == 0 || days > 3660 {
-        return Err(invalid("days", "must be 1 to 3660"));
-    }
+    check_days(days, 3660)?;
     let sql = format!(
         "SELECT {DAILY_COLUMNS} FROM analytics.daily_stats
          WHERE date > (now() AT TIME ZONE 'UTC')::date - $1::int ORDER BY date DESC"

@@ -36,6 +36,22 @@ pub struct PoolStats {
     pub waiting: usize,
 }
 
+/// Counts one waiting caller for as long as it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(gauge: &'a AtomicUsize) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Self(gauge)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Db {
     /// Wraps existing pools (tests, or a caller that built its own).
     pub fn new(primary: PgPool, replica: Option<PgPool>) -> Self {
@@ -77,10 +93,10 @@ impl Db {
     /// A primary connection, counted in [`PoolStats::waiting`] while the
     /// caller waits for it.
     pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, StoreError> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let conn = self.primary.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        Ok(conn?)
+        // The guard also decrements when the caller gives up (the future is
+        // dropped mid-wait, e.g. by a request timeout).
+        let _waiting = Waiting::enter(&self.waiting);
+        Ok(self.primary.acquire().await?)
     }
 
     /// The primary pool's numbers.

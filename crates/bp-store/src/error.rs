@@ -1,6 +1,7 @@
 //! Store errors, phrased for the operator: each names the problem and the fix
 //! (the guide's troubleshooting list) and never contains a password.
 
+use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 
 /// Why a database operation failed.
@@ -171,6 +172,64 @@ pub(crate) fn one_row(done: &sqlx::postgres::PgQueryResult, entity: &'static str
     } else {
         Err(StoreError::NotFound { entity })
     }
+}
+
+/// Checks that `name` is a lowercase identifier of 1 to 100 characters
+/// (`code_generation`, `chain_of_thought`).
+pub(crate) fn check_identifier(field: &str, name: &str) -> Result<(), StoreError> {
+    let shaped = !name.is_empty()
+        && name.len() <= 100
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if shaped {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            "must be a lowercase name of letters, digits and '_' (at most 100 characters)",
+        ))
+    }
+}
+
+/// Checks that an optional JSON value is an object.
+pub(crate) fn check_object(field: &str, value: Option<&Value>) -> Result<(), StoreError> {
+    match value {
+        None | Some(Value::Object(_)) => Ok(()),
+        Some(_) => Err(invalid(field, "must be a JSON object")),
+    }
+}
+
+/// Checks that an optional count or duration is not negative.
+pub(crate) fn check_non_negative(field: &str, value: Option<i32>) -> Result<(), StoreError> {
+    match value {
+        Some(v) if v < 0 => Err(invalid(field, "must not be negative")),
+        _ => Ok(()),
+    }
+}
+
+/// Checks a look-back window of `days` days: 1 to `max`.
+pub(crate) fn check_days(days: u32, max: u32) -> Result<(), StoreError> {
+    if days == 0 || days > max {
+        return Err(invalid("days", format!("must be 1 to {max}")));
+    }
+    Ok(())
+}
+
+/// Validates every row of a batch before any SQL runs; an invalid field is
+/// named with its row (`rows[3].intent`).
+pub(crate) fn validate_rows<T>(
+    rows: &[T],
+    validate: impl Fn(&T) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for (i, row) in rows.iter().enumerate() {
+        validate(row).map_err(|e| match e {
+            StoreError::Invalid { field, reason } => invalid(&format!("rows[{i}].{field}"), reason),
+            other => other,
+        })?;
+    }
+    Ok(())
 }
 
 /// Shorthand for [`StoreError::Invalid`].

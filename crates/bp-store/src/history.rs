@@ -18,7 +18,10 @@ use serde_json::Value;
 use sqlx::{Acquire, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_one_of, check_opt_text, check_text, invalid, one_row};
+use crate::error::{
+    StoreError, check_days, check_identifier, check_non_negative, check_object, check_one_of, check_opt_text,
+    check_text, invalid, one_row, validate_rows,
+};
 use crate::page::{Page, PageRequest, escape_like};
 
 /// Longest prompt accepted, in characters.
@@ -34,10 +37,19 @@ pub const MAX_TECHNIQUES: usize = 20;
 
 const COMPLEXITIES: &[&str] = &["simple", "moderate", "complex"];
 
-/// Every column a query returns, in table order.
-const COLUMNS: &str = "id, user_id, session_id, request_id, original_input, enhanced_output, intent, \
-    intent_confidence, complexity, techniques_used, technique_scores, processing_time_ms, token_count, \
-    model_used, feedback_score, feedback_text, is_favorite, metadata, created_at";
+/// Every column a query returns, in table order (a macro so that `concat!`
+/// can build `'static` statements from it).
+macro_rules! columns {
+    () => {
+        "id, user_id, session_id, request_id, original_input, enhanced_output, intent, intent_confidence, \
+         complexity, techniques_used, technique_scores, processing_time_ms, token_count, model_used, \
+         feedback_score, feedback_text, is_favorite, metadata, created_at"
+    };
+}
+
+/// Every column of a [`PromptHistory`], for statements built elsewhere
+/// (the benchmark's pgbench baseline).
+pub const COLUMNS: &str = columns!();
 
 /// One stored enhancement.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -113,39 +125,6 @@ pub struct NewPromptHistory {
     pub model_used: Option<String>,
     /// A JSON object; `{}` when `None`.
     pub metadata: Option<Value>,
-}
-
-/// Checks that `name` is a lowercase identifier of 1 to 100 characters
-/// (`code_generation`, `chain_of_thought`).
-pub(crate) fn check_identifier(field: &str, name: &str) -> Result<(), StoreError> {
-    let shaped = !name.is_empty()
-        && name.len() <= 100
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if shaped {
-        Ok(())
-    } else {
-        Err(invalid(
-            field,
-            "must be a lowercase name of letters, digits and '_' (at most 100 characters)",
-        ))
-    }
-}
-
-fn check_object(field: &str, value: Option<&Value>) -> Result<(), StoreError> {
-    match value {
-        None | Some(Value::Object(_)) => Ok(()),
-        Some(_) => Err(invalid(field, "must be a JSON object")),
-    }
-}
-
-fn check_non_negative(field: &str, value: Option<i32>) -> Result<(), StoreError> {
-    match value {
-        Some(v) if v < 0 => Err(invalid(field, "must not be negative")),
-        _ => Ok(()),
-    }
 }
 
 impl NewPromptHistory {
@@ -254,12 +233,7 @@ pub async fn save_history_batch(
     if rows.len() > MAX_BATCH {
         return Err(invalid("batch", format!("at most {MAX_BATCH} rows per call")));
     }
-    for (i, row) in rows.iter().enumerate() {
-        row.validate().map_err(|e| match e {
-            StoreError::Invalid { field, reason } => invalid(&format!("rows[{i}].{field}"), reason),
-            other => other,
-        })?;
-    }
+    validate_rows(rows, NewPromptHistory::validate)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -706,9 +680,7 @@ pub async fn history_stats(
     user_id: Uuid,
     days: u32,
 ) -> Result<HistoryStats, StoreError> {
-    if days == 0 || days > 366 {
-        return Err(invalid("days", "must be 1 to 366"));
-    }
+    check_days(days, 366)?;
     let (total, favorites, average_feedback, by_intent, by_technique, by_day): (
         i64,
         i64,
@@ -764,10 +736,11 @@ pub fn export_history<'e>(
     db: impl PgExecutor<'e> + 'e,
     user_id: Uuid,
 ) -> BoxStream<'e, Result<PromptHistory, StoreError>> {
-    const SQL: &str = "SELECT id, user_id, session_id, request_id, original_input, enhanced_output, intent, \
-        intent_confidence, complexity, techniques_used, technique_scores, processing_time_ms, token_count, \
-        model_used, feedback_score, feedback_text, is_favorite, metadata, created_at
-        FROM prompts.history WHERE user_id = $1 ORDER BY created_at, id";
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM prompts.history WHERE user_id = $1 ORDER BY created_at, id"
+    );
     sqlx::query_as::<_, PromptHistory>(SQL)
         .bind(user_id)
         .fetch(db)

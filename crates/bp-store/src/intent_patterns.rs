@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_opt_text, check_text, invalid};
-use crate::history::check_identifier;
+use crate::error::{StoreError, check_identifier, check_opt_text, check_text, invalid, validate_rows};
 
 /// Longest pattern, in characters.
 pub const MAX_PATTERN_CHARS: usize = 5_000;
@@ -115,12 +114,7 @@ pub async fn save_intent_patterns(
     db: impl PgExecutor<'_>,
     rows: &[NewIntentPattern],
 ) -> Result<u64, StoreError> {
-    for (i, row) in rows.iter().enumerate() {
-        row.validate().map_err(|e| match e {
-            StoreError::Invalid { field, reason } => invalid(&format!("rows[{i}].{field}"), reason),
-            other => other,
-        })?;
-    }
+    validate_rows(rows, NewIntentPattern::validate)?;
     if rows.is_empty() {
         return Ok(0);
     }

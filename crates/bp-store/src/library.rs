@@ -539,17 +539,16 @@ pub async fn collection_prompts(
     collection_id: Uuid,
     owner: Option<Uuid>,
 ) -> Result<Vec<SavedPrompt>, StoreError> {
+    // The membership rows come from a subquery whose column names do not
+    // clash with saved_prompts', so the shared column list serves as is.
     let sql = format!(
-        "SELECT {cols} FROM prompts.collection_prompts cp
-         JOIN prompts.collections c ON c.id = cp.collection_id
-         JOIN prompts.saved_prompts s ON s.id = cp.saved_prompt_id
-         WHERE c.id = $1 AND ($2::uuid IS NULL OR c.user_id = $2) AND ($2::uuid IS NOT NULL OR c.share_token IS NOT NULL)
-         ORDER BY cp.position, cp.added_at",
-        cols = SAVED_COLUMNS
-            .split(", ")
-            .map(|c| format!("s.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "SELECT {SAVED_COLUMNS} FROM prompts.saved_prompts
+         JOIN (SELECT cp.saved_prompt_id, cp.position, cp.added_at
+               FROM prompts.collection_prompts cp JOIN prompts.collections c ON c.id = cp.collection_id
+               WHERE c.id = $1 AND ($2::uuid IS NULL OR c.user_id = $2)
+                 AND ($2::uuid IS NOT NULL OR c.share_token IS NOT NULL)) m
+           ON m.saved_prompt_id = saved_prompts.id
+         ORDER BY m.position, m.added_at"
     );
     Ok(sqlx::query_as(&sql)
         .bind(collection_id)

@@ -7,8 +7,7 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_opt_text, check_text, invalid};
-use crate::history::check_identifier;
+use crate::error::{StoreError, check_days, check_identifier, check_opt_text, check_text, invalid};
 
 /// Longest template text, in characters.
 pub const MAX_TEMPLATE_CHARS: usize = 100_000;
@@ -280,9 +279,7 @@ pub async fn increment_template_usage(db: impl PgExecutor<'_>, id: Uuid, by: i32
 /// `analytics.technique_effectiveness` over the last `days` days; templates
 /// of techniques without data keep their score. Returns the rows changed.
 pub async fn refresh_template_effectiveness(db: impl PgExecutor<'_>, days: u32) -> Result<u64, StoreError> {
-    if days == 0 || days > 3660 {
-        return Err(invalid("days", "must be 1 to 3660"));
-    }
+    check_days(days, 3660)?;
     let done = sqlx::query(
         "UPDATE prompts.templates t SET effectiveness_score = s.rate
          FROM (SELECT technique, sum(success_count)::float8 / sum(total_count) AS rate

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::error::{StoreError, check_one_of, check_text, invalid};
+use crate::error::{StoreError, check_one_of, check_opt_text, check_text, invalid};
 use crate::page::{Page, PageRequest, escape_like};
 
 /// Every column a query returns for a user, in table order.
@@ -156,18 +156,14 @@ fn check_username(username: &str) -> Result<(), StoreError> {
     }
 }
 
-fn check_name(field: &str, value: Option<&str>) -> Result<(), StoreError> {
-    value.map_or(Ok(()), |v| check_text(field, v, 0, 100))
-}
-
 impl NewUser {
     /// Checks every field against the column limits and allowed values.
     pub fn validate(&self) -> Result<(), StoreError> {
         check_email(&self.email)?;
         check_username(&self.username)?;
         check_text("password_hash", &self.password_hash, 1, 255)?;
-        check_name("first_name", self.first_name.as_deref())?;
-        check_name("last_name", self.last_name.as_deref())?;
+        check_opt_text("first_name", self.first_name.as_deref(), 100)?;
+        check_opt_text("last_name", self.last_name.as_deref(), 100)?;
         check_one_of("role", self.role.as_deref(), ROLES)?;
         check_one_of("tier", self.tier.as_deref(), TIERS)
     }
@@ -239,8 +235,8 @@ pub async fn update_profile(
     id: Uuid,
     update: &ProfileUpdate,
 ) -> Result<User, StoreError> {
-    check_name("first_name", update.first_name.as_deref())?;
-    check_name("last_name", update.last_name.as_deref())?;
+    check_opt_text("first_name", update.first_name.as_deref(), 100)?;
+    check_opt_text("last_name", update.last_name.as_deref(), 100)?;
     if let Some(username) = &update.username {
         check_username(username)?;
     }

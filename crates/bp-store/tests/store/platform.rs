@@ -43,6 +43,16 @@ async fn pool_stats_count_idle_in_use_and_waiting_callers() {
         tokio::spawn(async move { db.acquire().await.map(|_| ()) })
     };
     poll("a waiting caller", || db.stats().waiting == 1).await;
+    let gives_up = {
+        let db = db.clone();
+        tokio::spawn(async move { db.acquire().await.map(|_| ()) })
+    };
+    poll("a second waiting caller", || db.stats().waiting == 2).await;
+    gives_up.abort();
+    poll("the caller that gave up to stop counting", || {
+        db.stats().waiting == 1
+    })
+    .await;
     drop(a);
     waiter.await.unwrap().unwrap();
     assert_eq!(db.stats().waiting, 0);

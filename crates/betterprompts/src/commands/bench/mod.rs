@@ -125,15 +125,6 @@ fn commit() -> String {
         )
 }
 
-/// Durations of one phase of a run.
-pub fn durations(quick: bool) -> Duration {
-    if quick {
-        Duration::from_secs(3)
-    } else {
-        Duration::from_secs(10)
-    }
-}
-
 /// p-th percentile (0..=100) of `samples` in ms, nearest rank.
 pub fn percentile_ms(samples: &mut [Duration], p: f64) -> f64 {
     if samples.is_empty() {

@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::pgbench::{Pgbench, literal};
-use super::{Figure, durations, percentile_ms};
+use super::{Figure, percentile_ms};
 use crate::cli::BenchArgs;
 use crate::progress::Progress;
 
@@ -39,7 +39,7 @@ impl Scale {
                 pages: 200,
                 deep_calls: 20,
                 recall_queries: 30,
-                run: durations(true),
+                run: Duration::from_secs(3),
             }
         } else {
             Self {
@@ -48,7 +48,7 @@ impl Scale {
                 pages: 1000,
                 deep_calls: 50,
                 recall_queries: 100,
-                run: durations(false),
+                run: Duration::from_secs(10),
             }
         }
     }
@@ -297,10 +297,8 @@ async fn pages(
     }
     let middle = middle.context("the heavy user has too few rows for the keyset walk")?;
     let keyset_sql = format!(
-        "SELECT id, user_id, session_id, request_id, original_input, enhanced_output, intent, intent_confidence, \
-         complexity, techniques_used, technique_scores, processing_time_ms, token_count, model_used, feedback_score, \
-         feedback_text, is_favorite, metadata, created_at FROM prompts.history WHERE user_id = {} \
-         AND (created_at, id) < ({}::timestamptz, {}::uuid) ORDER BY created_at DESC, id DESC LIMIT 51;\n",
+        "SELECT {} FROM prompts.history WHERE user_id = {} AND (created_at, id) < ({}::timestamptz, {}::uuid) ORDER BY created_at DESC, id DESC LIMIT 51;\n",
+        history::COLUMNS,
         literal(&heavy.to_string()),
         literal(&middle.created_at.to_rfc3339()),
         literal(&middle.id.to_string()),
@@ -329,10 +327,9 @@ async fn pages(
         deep.push(t.elapsed());
     }
     let offset_sql = format!(
-        "SELECT id, user_id, session_id, request_id, original_input, enhanced_output, intent, intent_confidence, \
-         complexity, techniques_used, technique_scores, processing_time_ms, token_count, model_used, feedback_score, \
-         feedback_text, is_favorite, metadata, created_at, count(*) OVER () AS total FROM prompts.history \
+        "SELECT {}, count(*) OVER () AS total FROM prompts.history \
          WHERE user_id = {} ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET {};\n",
+        history::COLUMNS,
         literal(&heavy.to_string()),
         i64::from(deep_page - 1) * 50,
     );
