@@ -43,6 +43,15 @@ impl Progress {
         }
         println!("{summary}");
     }
+
+    /// Like [`Progress::finish`], but the summary goes to stderr: for
+    /// commands whose stdout is a machine-readable report (`bench --json`).
+    pub fn finish_on_stderr(self, summary: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        eprintln!("{summary}");
+    }
 }
 
 impl Drop for Progress {

@@ -38,25 +38,47 @@ impl Pgbench {
     }
 
     /// Runs `script` with `clients` connections for `duration`; with
-    /// `log`, collects every transaction's latency.
+    /// `log`, collects every transaction's latency. Each `vars` entry is a
+    /// `-D name=value`: under `-M prepared` a `:name` in the script is sent
+    /// as a bound parameter, so the server parses values per row just as
+    /// it does for the application's statements.
     pub fn run(
         &self,
         script: &str,
+        vars: &[(&str, String)],
+        clients: u32,
+        duration: Duration,
+        log: bool,
+    ) -> anyhow::Result<PgbenchResult> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        self.run_mix(&[script.to_owned()], &vars, clients, duration, log)
+    }
+
+    /// Like [`Pgbench::run`] with several scripts, each transaction picking
+    /// one at random with equal weight (to cycle through a set of queries).
+    pub fn run_mix(
+        &self,
+        scripts: &[String],
+        vars: &[(String, String)],
         clients: u32,
         duration: Duration,
         log: bool,
     ) -> anyhow::Result<PgbenchResult> {
         let dir = tempfile::tempdir()?;
-        let script_path = dir.path().join("script.sql");
-        std::fs::write(&script_path, script)?;
         let prefix = dir.path().join("lat");
         let mut cmd = Command::new(&self.bin);
         cmd.args(["-n", "-M", "prepared"])
             .arg(format!("-c{clients}"))
             .arg(format!("-j{}", clients.min(2)))
-            .arg(format!("-T{}", duration.as_secs().max(1)))
-            .arg("-f")
-            .arg(&script_path);
+            .arg(format!("-T{}", duration.as_secs().max(1)));
+        for (i, script) in scripts.iter().enumerate() {
+            let path = dir.path().join(format!("script{i}.sql"));
+            std::fs::write(&path, script)?;
+            cmd.arg("-f").arg(format!("{}@1", path.display()));
+        }
+        for (name, value) in vars {
+            cmd.arg("-D").arg(format!("{name}={value}"));
+        }
         if log {
             cmd.arg("-l").arg(format!("--log-prefix={}", prefix.display()));
         }

@@ -81,6 +81,34 @@ fn sample_row(user_id: Uuid) -> NewPromptHistory {
     }
 }
 
+/// The single-row insert for pgbench with every value a bound parameter
+/// (`-D` variables), as [`history::save_history`] sends it: the server
+/// parses the JSON and the array per row on both sides.
+fn bound_insert(row: &NewPromptHistory) -> (String, Vec<(&'static str, String)>) {
+    let vars = vec![
+        ("user_id", row.user_id.map(|u| u.to_string()).unwrap_or_default()),
+        ("original_input", row.original_input.clone()),
+        ("enhanced_output", row.enhanced_output.clone()),
+        ("intent", row.intent.clone().unwrap_or_default()),
+        ("confidence", row.intent_confidence.unwrap_or(0.0).to_string()),
+        (
+            "complexity",
+            row.complexity.clone().unwrap_or_else(|| "simple".into()),
+        ),
+        ("techniques", format!("{{{}}}", row.techniques_used.join(","))),
+        (
+            "scores",
+            row.technique_scores.clone().unwrap_or_default().to_string(),
+        ),
+        ("processing_ms", row.processing_time_ms.unwrap_or(0).to_string()),
+        ("tokens", row.token_count.unwrap_or(0).to_string()),
+        ("model", row.model_used.clone().unwrap_or_default()),
+        ("metadata", "{}".into()),
+    ];
+    let params: Vec<String> = vars.iter().map(|(name, _)| format!(":{name}")).collect();
+    (format!("{INSERT_HEAD}({}){RETURNING}", params.join(", ")), vars)
+}
+
 /// The same row as one SQL `VALUES` tuple for pgbench.
 fn values_tuple(row: &NewPromptHistory) -> String {
     format!(
@@ -122,7 +150,7 @@ pub async fn run(url: &str, pgbench: &Pgbench, args: &BenchArgs) -> anyhow::Resu
     figures.extend(batch_insert(&pool, pgbench, users[2], &scale, &progress).await?);
     figures.extend(pages(&pool, pgbench, &users, &scale, &progress).await?);
     figures.extend(vectors(&pool, pgbench, &scale, &progress).await?);
-    progress.finish(&format!("bench store: measured {} figures", figures.len()));
+    progress.finish_on_stderr(&format!("bench store: measured {} figures", figures.len()));
     pool.close().await;
     Ok(figures)
 }
@@ -145,35 +173,56 @@ async fn inserts(
     progress: &Progress,
 ) -> anyhow::Result<Vec<Figure>> {
     let row = sample_row(user);
-    let script = format!("{INSERT_HEAD}{}{RETURNING}", values_tuple(&row));
+    let (script, vars) = bound_insert(&row);
     let mut out = Vec::new();
     // A short warm-up opens and prepares the pool's connections.
-    insert_rate(pool, &row, 32, Duration::from_secs(1)).await?;
+    insert_rate(pool, &row, 32, Duration::from_secs(1), Lease::PerCall).await?;
     for clients in [1u32, 8, 32] {
         // Two alternating rounds, best of each side: two cores shared by
         // client and server make single runs noisy.
-        let (mut ours, mut base) = (0f64, 0f64);
+        let (mut held, mut pooled, mut base) = (0f64, 0f64, 0f64);
         for round in 1..=2 {
             progress.step(&format!(
                 "history insert, {clients} callers, round {round}: save_history"
             ));
-            ours = ours.max(insert_rate(pool, &row, clients, scale.run).await?);
+            held = held.max(insert_rate(pool, &row, clients, scale.run, Lease::PerCaller).await?);
+            pooled = pooled.max(insert_rate(pool, &row, clients, scale.run, Lease::PerCall).await?);
             progress.step(&format!(
                 "history insert, {clients} callers, round {round}: pgbench"
             ));
-            base = base.max(pgbench.run(&script, clients, scale.run, false)?.tps);
+            base = base.max(pgbench.run(&script, &vars, clients, scale.run, false)?.tps);
         }
+        let baseline_label = format!(
+            "pgbench -M prepared -c{clients}, same INSERT ... RETURNING id, created_at, values bound"
+        );
         out.push(Figure {
             name: format!("history_insert_c{clients}"),
             unit: "rows/s",
-            value: ours,
+            value: held,
             baseline: Some(base),
-            baseline_label: format!(
-                "pgbench -M prepared -c{clients}, same INSERT ... RETURNING id, created_at"
-            ),
+            baseline_label: baseline_label.clone(),
+        });
+        out.push(Figure {
+            name: format!("history_insert_pooled_c{clients}"),
+            unit: "rows/s",
+            value: pooled,
+            baseline: Some(base),
+            baseline_label,
         });
     }
     Ok(out)
+}
+
+/// How a bench caller holds its connection.
+#[derive(Clone, Copy)]
+enum Lease {
+    /// One pooled connection for the whole run, as each pgbench client has:
+    /// measures the statement path itself.
+    PerCaller,
+    /// A pool acquire and release around every call, as an API request
+    /// does: adds sqlx's liveness pings (test before acquire, and the ping
+    /// sqlx 0.8 always sends when a connection returns to the pool).
+    PerCall,
 }
 
 async fn insert_rate(
@@ -181,6 +230,7 @@ async fn insert_rate(
     row: &NewPromptHistory,
     clients: u32,
     run: Duration,
+    lease: Lease,
 ) -> anyhow::Result<f64> {
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -189,11 +239,18 @@ async fn insert_rate(
         .map(|_| {
             let (pool, row, done) = (pool.clone(), row.clone(), done.clone());
             tokio::spawn(async move {
+                let mut held = match lease {
+                    Lease::PerCaller => Some(pool.acquire().await?),
+                    Lease::PerCall => None,
+                };
                 while Instant::now() < deadline {
-                    history::save_history(&pool, &row).await?;
+                    match held.as_mut() {
+                        Some(conn) => history::save_history(&mut **conn, &row).await?,
+                        None => history::save_history(&pool, &row).await?,
+                    };
                     done.fetch_add(1, Ordering::Relaxed);
                 }
-                Ok::<_, bp_store::StoreError>(())
+                Ok::<_, anyhow::Error>(())
             })
         })
         .collect();
@@ -223,7 +280,7 @@ async fn batch_insert(
     progress.step("batched history insert: pgbench multi-row INSERT");
     let tuple = values_tuple(&rows[0]);
     let script = format!("{INSERT_HEAD}{};\n", vec![tuple; BATCH].join(", "));
-    let base = pgbench.run(&script, 1, scale.run, false)?;
+    let base = pgbench.run(&script, &[], 1, scale.run, false)?;
     Ok(vec![Figure {
         name: "history_batch_insert".into(),
         unit: "rows/s",
@@ -304,7 +361,7 @@ async fn pages(
         literal(&middle.id.to_string()),
     );
     progress.step("history pages: pgbench keyset");
-    let mut base_keyset = pgbench.run(&keyset_sql, 1, scale.run, true)?.latencies;
+    let mut base_keyset = pgbench.run(&keyset_sql, &[], 1, scale.run, true)?.latencies;
 
     let deep_page = u32::try_from((heavy_rows * 9 / 10) / 50)
         .unwrap_or(u32::MAX)
@@ -334,7 +391,7 @@ async fn pages(
         i64::from(deep_page - 1) * 50,
     );
     progress.step("history pages: pgbench deep offset");
-    let mut base_deep = pgbench.run(&offset_sql, 1, scale.run, true)?.latencies;
+    let mut base_deep = pgbench.run(&offset_sql, &[], 1, scale.run, true)?.latencies;
     let label = format!("{} rows, {heavy_rows} for the user", scale.history_rows);
     Ok(vec![
         Figure {
@@ -410,6 +467,9 @@ impl Clustered {
     }
 }
 
+/// How many distinct query vectors the QPS runs cycle through, on both sides.
+const QPS_QUERIES: usize = 32;
+
 async fn vectors(
     pool: &PgPool,
     pgbench: &Pgbench,
@@ -478,7 +538,7 @@ async fn vectors(
         exact.push(embeddings::search_exact(pool, q, 10).await?);
     }
     let mut out = Vec::new();
-    for ef in [40u32, 100] {
+    for ef in [40u32, embeddings::DEFAULT_EF_SEARCH] {
         progress.step(&format!("vectors: recall and QPS at ef_search {ef}"));
         let mut found = 0usize;
         for (q, truth) in queries.iter().zip(&exact) {
@@ -493,37 +553,48 @@ async fn vectors(
             found += hits.iter().filter(|h| truth.contains(&h.id)).count();
         }
         let recall = found as f64 / (10 * exact.len()) as f64;
+        // One connection held for the run, as pgbench's client holds its
+        // own: the figure is the search path, not the pool's pings.
+        let mut conn = pool.acquire().await?;
         let start = Instant::now();
         let mut n = 0usize;
         let mut lat = Vec::new();
         while start.elapsed() < scale.run {
             let req = SearchRequest {
-                query: &queries[n % queries.len()],
+                query: &queries[n % QPS_QUERIES.min(queries.len())],
                 source_type: None,
                 min_similarity: None,
                 limit: 10,
                 ef_search: Some(ef),
             };
             let t = Instant::now();
-            embeddings::search_similar(pool, &req).await?;
+            embeddings::search_similar(&mut *conn, &req).await?;
             lat.push(t.elapsed());
             n += 1;
         }
+        drop(conn);
         let qps = n as f64 / start.elapsed().as_secs_f64();
-        let text: Vec<String> = queries[0].as_slice().iter().map(|v| v.to_string()).collect();
-        let vector = literal(&format!("[{}]", text.join(",")));
-        let script = format!(
-            "SELECT set_config('hnsw.ef_search', '{ef}', false);\n{};\n",
-            embeddings::search_sql(10)
-                .replace("$1", &format!("{vector}::vector"))
-                .replace("$2::text", "NULL::text")
-                .replace("$2", "NULL::text")
-                .replace("$3::float8", "NULL::float8")
-                .replace("$3", "NULL::float8")
-                .replace('\n', " ")
-        );
-        let base = pgbench.run(&script, 1, scale.run, false)?;
-        let suffix = if ef == 100 {
+        // The same two statements search_similar sends, the vector bound,
+        // cycling through the same query vectors (one script per vector).
+        let search = embeddings::search_sql(10)
+            .replace("$2::text", "NULL::text")
+            .replace("$2", "NULL::text")
+            .replace("$3::float8", "NULL::float8")
+            .replace("$3", "NULL::float8")
+            .replace('\n', " ");
+        let mut scripts = Vec::new();
+        let mut vars = Vec::new();
+        for (i, q) in queries.iter().take(QPS_QUERIES).enumerate() {
+            let text: Vec<String> = q.as_slice().iter().map(|v| v.to_string()).collect();
+            vars.push((format!("q{i}"), format!("[{}]", text.join(","))));
+            scripts.push(format!(
+                "SELECT set_config('hnsw.ef_search', '{ef}', false), \
+                 set_config('hnsw.iterative_scan', 'relaxed_order', false);\n{};\n",
+                search.replace("$1", &format!(":q{i}"))
+            ));
+        }
+        let base = pgbench.run_mix(&scripts, &vars, 1, scale.run, false)?;
+        let suffix = if ef == embeddings::DEFAULT_EF_SEARCH {
             String::new()
         } else {
             format!("_ef{ef}")
@@ -534,7 +605,7 @@ async fn vectors(
             value: qps,
             baseline: Some(base.tps),
             baseline_label: format!(
-                "pgbench -c1, same top-10 SELECT, ef_search {ef}, {} vectors",
+                "pgbench -c1, same set_config and top-10 SELECT, vector bound, ef_search {ef}, {} vectors",
                 scale.vectors
             ),
         });
