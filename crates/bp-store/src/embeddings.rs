@@ -22,7 +22,7 @@ pub const DIMENSION: usize = 768;
 /// Most rows one [`upsert_embeddings`] call takes.
 pub const MAX_COPY_ROWS: usize = 100_000;
 /// The `hnsw.ef_search` used when the caller does not choose (pgvector's default is 40).
-pub const DEFAULT_EF_SEARCH: u32 = 100;
+pub const DEFAULT_EF_SEARCH: u32 = 160;
 
 /// A vector in pgvector's `vector` type.
 #[derive(Debug, Clone, PartialEq)]
@@ -294,29 +294,44 @@ pub struct SearchRequest<'a> {
 /// parameter LIMIT at a tenth of the table and picks a sequential scan, and
 /// forcing custom plans would re-plan every call.
 macro_rules! search_sql {
-    ($filter:literal, $limit:literal) => {
+    ($filter:literal, $threshold:literal, $limit:literal) => {
         concat!(
             "SELECT id, source_type::text, source_id, model_version, similarity, created_at FROM (
                 SELECT id, source_type, source_id, model_version, created_at,
                        embedding <=> $1 AS distance, 1 - (embedding <=> $1) AS similarity
-                FROM prompts.embeddings WHERE ",
+                FROM prompts.embeddings ",
             $filter,
             " ORDER BY embedding <=> $1 LIMIT ",
             $limit,
-            ") hits WHERE $3::float8 IS NULL OR similarity >= $3 ORDER BY distance, id"
+            ") hits WHERE ",
+            $threshold,
+            "::float8 IS NULL OR similarity >= ",
+            $threshold,
+            " ORDER BY distance, id"
         )
     };
 }
 
 /// The statement for `limit` hits (rounded up to 10, 20, 50 or 100; the
 /// caller truncates), from this fixed set: no value is ever formatted into
-/// SQL text. `$2` is the optional source type.
-pub fn search_sql(limit: u32) -> &'static str {
-    match limit {
-        0..=10 => search_sql!("($2::text IS NULL OR source_type = $2)", "10"),
-        11..=20 => search_sql!("($2::text IS NULL OR source_type = $2)", "20"),
-        21..=50 => search_sql!("($2::text IS NULL OR source_type = $2)", "50"),
-        _ => search_sql!("($2::text IS NULL OR source_type = $2)", "100"),
+/// SQL text.
+///
+/// Unfiltered statements take `$1` the vector and `$2` the threshold;
+/// filtered ones (`by_source`) `$1` the vector, `$2` the source type, `$3`
+/// the threshold. Two families rather than one `($2 IS NULL OR source_type
+/// = $2)`: in a cached generic plan that OR is priced as a selective
+/// filter, and at 100k rows the planner then preferred a sequential scan
+/// and sort (about 90 ms a query) over the index.
+pub fn search_sql(limit: u32, by_source: bool) -> &'static str {
+    match (by_source, limit) {
+        (false, 0..=10) => search_sql!("", "$2", "10"),
+        (false, 11..=20) => search_sql!("", "$2", "20"),
+        (false, 21..=50) => search_sql!("", "$2", "50"),
+        (false, _) => search_sql!("", "$2", "100"),
+        (true, 0..=10) => search_sql!("WHERE source_type = $2", "$3", "10"),
+        (true, 11..=20) => search_sql!("WHERE source_type = $2", "$3", "20"),
+        (true, 21..=50) => search_sql!("WHERE source_type = $2", "$3", "50"),
+        (true, _) => search_sql!("WHERE source_type = $2", "$3", "100"),
     }
 }
 
@@ -351,13 +366,12 @@ pub async fn search_similar<'c>(
     .bind(ef.to_string())
     .execute(&mut *conn)
     .await?;
-    let sql = search_sql(request.limit);
-    let mut hits: Vec<SimilarItem> = sqlx::query_as(sql)
-        .bind(request.query)
-        .bind(request.source_type.map(SourceType::as_str))
-        .bind(request.min_similarity)
-        .fetch_all(&mut *conn)
-        .await?;
+    let source = request.source_type.map(SourceType::as_str);
+    let mut query = sqlx::query_as(search_sql(request.limit, source.is_some())).bind(request.query);
+    if let Some(source) = source {
+        query = query.bind(source);
+    }
+    let mut hits: Vec<SimilarItem> = query.bind(request.min_similarity).fetch_all(&mut *conn).await?;
     hits.truncate(request.limit as usize);
     Ok(hits)
 }

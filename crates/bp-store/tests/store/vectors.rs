@@ -244,14 +244,13 @@ async fn top_k_uses_the_hnsw_index_filters_by_type_and_threshold_and_finds_the_t
             .execute(&mut *tx)
             .await
             .unwrap();
-        let sql = embeddings::search_sql(limit);
-        let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}"))
-            .bind(query)
-            .bind(source_type)
-            .bind(Some(0.5f64))
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
+        let sql = embeddings::search_sql(limit, source_type.is_some());
+        let explain = format!("EXPLAIN {sql}");
+        let mut statement = sqlx::query_scalar(&explain).bind(query);
+        if let Some(source_type) = source_type {
+            statement = statement.bind(source_type);
+        }
+        let plan: Vec<String> = statement.bind(Some(0.5f64)).fetch_all(&mut *tx).await.unwrap();
         let plan = plan.join("\n");
         assert!(
             plan.contains("Index Scan using idx_embeddings_hnsw"),

@@ -576,11 +576,9 @@ async fn vectors(
         let qps = n as f64 / start.elapsed().as_secs_f64();
         // The same two statements search_similar sends, the vector bound,
         // cycling through the same query vectors (one script per vector).
-        let search = embeddings::search_sql(10)
-            .replace("$2::text", "NULL::text")
-            .replace("$2", "NULL::text")
-            .replace("$3::float8", "NULL::float8")
-            .replace("$3", "NULL::float8")
+        let search = embeddings::search_sql(10, false)
+            .replace("$2::float8", "NULL::float8")
+            .replace("$2", "NULL::float8")
             .replace('\n', " ");
         let mut scripts = Vec::new();
         let mut vars = Vec::new();
