@@ -6,7 +6,7 @@ BP_HOME ?= $(CURDIR)/.bp
 export BP_HOME
 BIN := target/debug/betterprompts
 
-.PHONY: run test bench build lint fmt infra-down clean-infra
+.PHONY: run test bench bench-cache build lint fmt infra-down clean-infra
 
 ## run: install what is missing, start PostgreSQL + Redis, migrate, serve the API in the foreground
 run: build
@@ -21,6 +21,10 @@ test:
 bench:
 	cargo build --locked --release -p betterprompts
 	target/release/betterprompts bench store $(ARGS)
+
+bench-cache:
+	cargo build --locked --release -p betterprompts
+	target/release/betterprompts bench cache $(ARGS)
 
 build:
 	cargo build --locked -p betterprompts

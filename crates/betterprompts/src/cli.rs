@@ -31,6 +31,26 @@ pub enum Command {
     /// Benchmarks, each next to its raw baseline (pgbench) measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The Redis cache: statistics, flushing a namespace.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `cache` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Redis memory, clients, evictions and hit rates, server-wide and per namespace.
+    Stats {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete every key of one namespace (sessions, api_responses, predictions,
+    /// techniques, templates, user_prefs, rate_limits, analytics, feature_flags, temp).
+    Flush {
+        /// The namespace.
+        namespace: String,
+    },
 }
 
 /// `bench` targets.
@@ -38,6 +58,8 @@ pub enum Command {
 pub enum BenchCommand {
     /// The data layer: history inserts, pages, vector search (vs pgbench).
     Store(BenchArgs),
+    /// The cache layer: GET, SET and rate-limit checks at 50 callers (vs redis-benchmark).
+    Cache(BenchArgs),
 }
 
 /// Options every benchmark takes.

@@ -41,6 +41,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Infra(cmd) => commands::infra::run(&settings, instance, cmd).await,
         Command::Migrate(cmd) => commands::migrate::run(&settings, instance, cmd).await,
         Command::Bench(cmd) => commands::bench::run(&settings, cmd).await,
+        Command::Cache(cmd) => commands::cache::run(&settings, instance, cmd).await,
     }
 }
 

@@ -73,3 +73,14 @@ pub async fn database_url(settings: &Settings, instance: Option<&str>) -> anyhow
     settings.redis.url = None;
     Ok(endpoints(&settings, instance).await?.0.database_url)
 }
+
+/// Only the Redis URL (for `cache`), with the same rules as [`endpoints`]
+/// except that DATABASE_URL is not required when REDIS_URL is set.
+pub async fn redis_url(settings: &Settings, instance: Option<&str>) -> anyhow::Result<Secret> {
+    if let Some(url) = &settings.redis.url {
+        return Ok(url.clone());
+    }
+    let mut settings = settings.clone();
+    settings.database.url = None;
+    Ok(endpoints(&settings, instance).await?.0.redis_url)
+}

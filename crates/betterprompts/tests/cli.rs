@@ -207,3 +207,53 @@ fn infra_up_twice_then_down_leaves_no_server_of_ours_running() {
     run(&["infra", "down", "--purge"]);
     assert!(!instance_dir.exists());
 }
+
+#[tokio::test]
+async fn cache_stats_reports_the_server_and_flush_empties_one_namespace() {
+    let redis = bp_testkit::TestRedis::new().await;
+    let cache = redis.cache();
+    cache.put(bp_cache::Namespace::Analytics, &["a"], &1).await;
+    cache.put(bp_cache::Namespace::Temp, &["t"], &1).await;
+    cache.fetch::<i32>(bp_cache::Namespace::Analytics, &["a"]).await;
+    cache.flush_stats().await.unwrap();
+    let run = |args: &[&str]| {
+        bin()
+            .args(args)
+            .env("REDIS_URL", &test_env().redis_url)
+            .env("BP_REDIS_KEY_PREFIX", cache.prefix())
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["cache", "stats", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["server"]["used_memory"].as_u64().unwrap() > 0, "{report}");
+    let analytics = report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["namespace"] == "analytics")
+        .unwrap();
+    assert_eq!(analytics["hits"], 1, "{report}");
+
+    let out = run(&["cache", "flush", "analytics"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 keys deleted"));
+    assert_eq!(
+        cache.fetch::<i32>(bp_cache::Namespace::Analytics, &["a"]).await,
+        None
+    );
+    assert_eq!(
+        cache.fetch::<i32>(bp_cache::Namespace::Temp, &["t"]).await,
+        Some(1)
+    );
+
+    let out = run(&["cache", "flush", "nonsense"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown namespace `nonsense`; one of: sessions"),
+        "{}",
+        stderr(&out)
+    );
+}

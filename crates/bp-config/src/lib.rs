@@ -5,7 +5,13 @@
 //! - `DATABASE_URL`, `DATABASE_READ_URL` (optional replica for reads)
 //! - `BP_DB_MAX_CONNECTIONS` (25), `BP_DB_MIN_CONNECTIONS` (5),
 //!   `BP_DB_ACQUIRE_TIMEOUT_SECS` (5), `BP_DB_STATEMENT_TIMEOUT_MS` (30000)
-//! - `REDIS_URL`, `BP_REDIS_KEY_PREFIX` (`api-gateway`)
+//! - `REDIS_URL`, `BP_REDIS_KEY_PREFIX` (`api-gateway`),
+//!   `BP_REDIS_TIMEOUT_MS` (250, the bound on one cache call),
+//!   `BP_RATE_LIMIT_FAIL_CLOSED` (`false`: requests pass while Redis is down)
+//! - `BP_CACHE_TTL_<NAMESPACE>_SECS` for each cache namespace: `SESSIONS`
+//!   (86400), `API_RESPONSES` (300), `PREDICTIONS` (3600), `TECHNIQUES`
+//!   (1800), `TEMPLATES` (7200), `USER_PREFS` (3600), `ANALYTICS` (900),
+//!   `FEATURE_FLAGS` (60, the local flag cache), `TEMP` (300)
 //! - `BP_HOME` (embedded infrastructure and generated keys),
 //!   `BP_INFRA_INSTANCE` (`default`)
 //! - `BP_LISTEN` (`127.0.0.1:8080`)
@@ -56,6 +62,79 @@ pub struct RedisConfig {
     pub url: Option<Secret>,
     /// Prefix put before every key this service writes (guide: `api-gateway`).
     pub key_prefix: String,
+    /// The longest one cache call may take before it counts as Redis being down.
+    pub op_timeout: Duration,
+    /// Refuse rate-limited requests while Redis is down (default: let them pass).
+    pub rate_limit_fail_closed: bool,
+    /// Time to live of each namespace.
+    pub ttls: CacheTtls,
+}
+
+/// Time to live of each cache namespace (the guide's cache configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheTtls {
+    /// `session:` (24 h).
+    pub sessions: Duration,
+    /// `api:response:` (5 min).
+    pub api_responses: Duration,
+    /// `ml:intent:` (1 h).
+    pub predictions: Duration,
+    /// `technique:` (30 min).
+    pub techniques: Duration,
+    /// `template:` (2 h).
+    pub templates: Duration,
+    /// `user:pref:` (1 h).
+    pub user_prefs: Duration,
+    /// `analytics:` (15 min).
+    pub analytics: Duration,
+    /// How long a process trusts its local copy of a feature flag (1 min).
+    pub feature_flags: Duration,
+    /// `temp:` (5 min).
+    pub temp: Duration,
+}
+
+impl Default for CacheTtls {
+    fn default() -> Self {
+        let mins = |m: u64| Duration::from_secs(m * 60);
+        Self {
+            sessions: mins(24 * 60),
+            api_responses: mins(5),
+            predictions: mins(60),
+            techniques: mins(30),
+            templates: mins(120),
+            user_prefs: mins(60),
+            analytics: mins(15),
+            feature_flags: mins(1),
+            temp: mins(5),
+        }
+    }
+}
+
+impl CacheTtls {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let ttl = |var: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            let secs = number(get, var, default.as_secs())?;
+            if secs == 0 {
+                return Err(ConfigError {
+                    var,
+                    reason: "a time to live must be at least 1 second".into(),
+                });
+            }
+            Ok(Duration::from_secs(secs))
+        };
+        Ok(Self {
+            sessions: ttl("BP_CACHE_TTL_SESSIONS_SECS", d.sessions)?,
+            api_responses: ttl("BP_CACHE_TTL_API_RESPONSES_SECS", d.api_responses)?,
+            predictions: ttl("BP_CACHE_TTL_PREDICTIONS_SECS", d.predictions)?,
+            techniques: ttl("BP_CACHE_TTL_TECHNIQUES_SECS", d.techniques)?,
+            templates: ttl("BP_CACHE_TTL_TEMPLATES_SECS", d.templates)?,
+            user_prefs: ttl("BP_CACHE_TTL_USER_PREFS_SECS", d.user_prefs)?,
+            analytics: ttl("BP_CACHE_TTL_ANALYTICS_SECS", d.analytics)?,
+            feature_flags: ttl("BP_CACHE_TTL_FEATURE_FLAGS_SECS", d.feature_flags)?,
+            temp: ttl("BP_CACHE_TTL_TEMP_SECS", d.temp)?,
+        })
+    }
 }
 
 /// Where embedded infrastructure and generated keys live.
@@ -124,6 +203,9 @@ impl Settings {
                 .map(|v| checked_url("REDIS_URL", &v, &["redis", "rediss"]))
                 .transpose()?,
             key_prefix: get("BP_REDIS_KEY_PREFIX").unwrap_or_else(|| "api-gateway".into()),
+            op_timeout: Duration::from_millis(number(&get, "BP_REDIS_TIMEOUT_MS", 250)?.max(1)),
+            rate_limit_fail_closed: flag(&get, "BP_RATE_LIMIT_FAIL_CLOSED")?,
+            ttls: CacheTtls::from_lookup(&get)?,
         };
         let home = HomeConfig {
             home: get("BP_HOME")
@@ -194,6 +276,18 @@ fn number<T: std::str::FromStr>(
     }
 }
 
+fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    match get(var).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+        Some(v) => Err(ConfigError {
+            var,
+            reason: format!("`{v}` is not true or false"),
+        }),
+    }
+}
+
 fn checked_url(var: &'static str, value: &str, schemes: &[&str]) -> Result<Secret, ConfigError> {
     let parsed = url::Url::parse(value).map_err(|e| ConfigError {
         var,
@@ -238,6 +332,10 @@ mod tests {
         assert_eq!(s.database.min_connections, 5);
         assert!(s.database.url.is_none());
         assert_eq!(s.redis.key_prefix, "api-gateway");
+        assert_eq!(s.redis.ttls.sessions, Duration::from_secs(24 * 3600));
+        assert_eq!(s.redis.ttls.api_responses, Duration::from_secs(300));
+        assert_eq!(s.redis.ttls.predictions, Duration::from_secs(3600));
+        assert!(!s.redis.rate_limit_fail_closed, "fail-open by default");
         assert_eq!(s.home.home, PathBuf::from("/home/a/.local/share/betterprompts"));
         assert_eq!(s.home.instance, "default");
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
@@ -265,6 +363,21 @@ mod tests {
             !dbg.contains("pw-secret") && !dbg.contains("jwt-secret-value"),
             "{dbg}"
         );
+    }
+
+    #[test]
+    fn cache_ttls_and_the_rate_limit_policy_are_configurable_and_checked() {
+        let s = settings(&[
+            ("BP_CACHE_TTL_SESSIONS_SECS", "60"),
+            ("BP_RATE_LIMIT_FAIL_CLOSED", "true"),
+        ])
+        .unwrap();
+        assert_eq!(s.redis.ttls.sessions, Duration::from_secs(60));
+        assert!(s.redis.rate_limit_fail_closed);
+        let err = settings(&[("BP_CACHE_TTL_TEMP_SECS", "0")]).unwrap_err();
+        assert_eq!(err.var, "BP_CACHE_TTL_TEMP_SECS");
+        let err = settings(&[("BP_RATE_LIMIT_FAIL_CLOSED", "maybe")]).unwrap_err();
+        assert_eq!(err.var, "BP_RATE_LIMIT_FAIL_CLOSED");
     }
 
     #[test]

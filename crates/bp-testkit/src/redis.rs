@@ -1,6 +1,6 @@
 //! Per-test Redis key prefixes.
 
-use bp_cache::Cache;
+use bp_cache::{Cache, CacheSettings};
 
 use crate::{keep_databases, run_detached, test_env};
 
@@ -20,8 +20,14 @@ impl std::fmt::Debug for TestRedis {
 impl TestRedis {
     /// Connects with prefix `test:<uuid>`.
     pub async fn new() -> Self {
-        let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
-        let cache = Cache::connect(&test_env().redis_url, &prefix)
+        Self::with_settings(|_| {}).await
+    }
+
+    /// Connects with prefix `test:<uuid>` and default settings changed by `adjust`.
+    pub async fn with_settings(adjust: impl FnOnce(&mut CacheSettings)) -> Self {
+        let mut settings = CacheSettings::new(&format!("test:{}", uuid::Uuid::new_v4().simple()));
+        adjust(&mut settings);
+        let cache = Cache::connect_with(&test_env().redis_url, settings)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         Self { cache }
@@ -30,6 +36,13 @@ impl TestRedis {
     /// The prefixed cache.
     pub fn cache(&self) -> &Cache {
         &self.cache
+    }
+
+    /// A second client on the same prefix, as another process would be.
+    pub async fn another_client(&self) -> Cache {
+        Cache::connect_with(&test_env().redis_url, self.cache.settings().clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

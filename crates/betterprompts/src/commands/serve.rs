@@ -31,7 +31,11 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
             ),
         }
     }
-    let cache = bp_cache::Cache::connect(endpoints.redis_url.expose(), &settings.redis.key_prefix).await?;
+    let cache = bp_cache::Cache::connect_with(
+        endpoints.redis_url.expose(),
+        bp_cache::CacheSettings::from_config(&settings.redis),
+    )
+    .await?;
     let state = AppState(Arc::new(App { db, cache }));
     let addr = args.addr.unwrap_or(settings.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)

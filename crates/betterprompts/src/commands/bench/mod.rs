@@ -3,7 +3,9 @@
 //! fsync off, so both sides are CPU-bound rather than disk-bound), which is
 //! purged at the end.
 
+mod cache;
 mod pgbench;
+mod redis_benchmark;
 mod store;
 
 use std::time::Duration;
@@ -39,7 +41,10 @@ impl Figure {
 
 /// Runs the chosen benchmark and prints the report.
 pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
-    let BenchCommand::Store(args) = cmd;
+    let (args, target) = match cmd {
+        BenchCommand::Store(args) => (args, "store"),
+        BenchCommand::Cache(args) => (args, "cache"),
+    };
     let infra = Infra::new(&settings.home.home, "bench").ephemeral(true);
     let progress = Progress::start("bench: starting a throw-away PostgreSQL (instance `bench`)");
     // A previous run that was interrupted may have left it behind.
@@ -49,20 +54,30 @@ pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
         .up(&|s| progress.step(s))
         .await
         .context("starting the bench instance")?;
-    progress.finish("bench instance is up");
+    progress.finish_on_stderr("bench instance is up");
     let endpoints = infra
         .endpoints()?
         .context("the bench instance started but does not answer")?;
-    let pgbench = pgbench::Pgbench::new(&installed.postgres.bin_dir, endpoints.database_url.expose())?;
-    let result = store::run(endpoints.database_url.expose(), &pgbench, &args).await;
+    let result = match target {
+        "store" => {
+            let pgbench =
+                pgbench::Pgbench::new(&installed.postgres.bin_dir, endpoints.database_url.expose())?;
+            store::run(endpoints.database_url.expose(), &pgbench, &args).await
+        }
+        _ => {
+            let baseline =
+                redis_benchmark::RedisBenchmark::new(&installed.redis.binary, endpoints.redis_url.expose())?;
+            cache::run(endpoints.redis_url.expose(), &baseline, &args).await
+        }
+    };
     let stopped = infra.down(true);
     let figures = result?;
     stopped.context("stopping the bench instance")?;
-    print_report(&figures, &args);
+    print_report(&figures, &args, target);
     Ok(0)
 }
 
-fn print_report(figures: &[Figure], args: &BenchArgs) {
+fn print_report(figures: &[Figure], args: &BenchArgs, target: &str) {
     if args.json {
         let figures: Vec<_> = figures
             .iter()
@@ -91,7 +106,7 @@ fn print_report(figures: &[Figure], args: &BenchArgs) {
             f.name, value, baseline, ratio, f.baseline_label
         );
     }
-    println!("bench store: {} figures measured", figures.len());
+    println!("bench {target}: {} figures measured", figures.len());
 }
 
 /// CPU count, memory and OS of this machine.

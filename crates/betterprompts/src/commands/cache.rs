@@ -1,0 +1,87 @@
+//! `betterprompts cache stats|flush NAMESPACE`.
+
+use anyhow::Context;
+use bp_cache::{Cache, CacheSettings, Namespace};
+use bp_config::Settings;
+use serde_json::json;
+
+use crate::cli::CacheCommand;
+use crate::resolve;
+
+/// Runs one `cache` subcommand.
+pub async fn run(settings: &Settings, instance: Option<&str>, command: CacheCommand) -> anyhow::Result<u8> {
+    let url = resolve::redis_url(settings, instance).await?;
+    let cache = Cache::connect_with(url.expose(), CacheSettings::from_config(&settings.redis)).await?;
+    match command {
+        CacheCommand::Stats { json } => stats(&cache, json).await,
+        CacheCommand::Flush { namespace } => {
+            let names: Vec<&str> = Namespace::ALL.iter().map(|ns| ns.name()).collect();
+            let ns = Namespace::from_name(&namespace)
+                .with_context(|| format!("unknown namespace `{namespace}`; one of: {}", names.join(", ")))?;
+            let deleted = cache.flush_namespace(ns).await?;
+            let note = if ns.is_versioned() {
+                " (and its generation bumped, so every process stops reading the old keys)"
+            } else {
+                ""
+            };
+            println!("flushed {}: {deleted} keys deleted{note}", ns.name());
+            Ok(0)
+        }
+    }
+}
+
+async fn stats(cache: &Cache, as_json: bool) -> anyhow::Result<u8> {
+    let server = cache.server_stats().await?;
+    let namespaces = cache.shared_namespace_stats().await?;
+    if as_json {
+        let per_ns: Vec<_> = namespaces
+            .iter()
+            .map(|s| json!({"namespace": s.namespace, "hits": s.hits, "misses": s.misses, "hit_rate": s.hit_rate()}))
+            .collect();
+        println!(
+            "{}",
+            json!({"prefix": cache.prefix(), "server": server, "server_hit_rate": server.hit_rate(), "namespaces": per_ns})
+        );
+        return Ok(0);
+    }
+    let rate = |r: Option<f64>| r.map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    println!("Redis {} (prefix `{}`)", server.version, cache.prefix());
+    println!(
+        "  memory      {:.1} MiB used{}",
+        server.used_memory as f64 / 1048576.0,
+        if server.max_memory > 0 {
+            format!(" of {:.1} MiB", server.max_memory as f64 / 1048576.0)
+        } else {
+            " (no maxmemory)".to_owned()
+        }
+    );
+    println!("  clients     {}", server.connected_clients);
+    println!(
+        "  keys        {} ({} expired, {} evicted)",
+        server.keys, server.expired_keys, server.evicted_keys
+    );
+    println!(
+        "  hit rate    {} ({} hits, {} misses, server-wide)",
+        rate(server.hit_rate()),
+        server.keyspace_hits,
+        server.keyspace_misses
+    );
+    println!(
+        "  {:<14} {:>10} {:>10} {:>8}",
+        "namespace", "hits", "misses", "hit rate"
+    );
+    for s in &namespaces {
+        println!(
+            "  {:<14} {:>10} {:>10} {:>8}",
+            s.namespace,
+            s.hits,
+            s.misses,
+            rate(s.hit_rate())
+        );
+    }
+    println!(
+        "cache stats: {} namespaces, hit rates as last flushed by the services (every 10 s)",
+        namespaces.len()
+    );
+    Ok(0)
+}

@@ -1,0 +1,263 @@
+//! [`Cache`]: one multiplexed, auto-reconnecting connection with a service
+//! key prefix, a bound on every call, and degraded mode when Redis is down.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bp_config::{CacheTtls, RedisConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{FromRedisValue, Pipeline};
+use tokio::sync::watch;
+
+use crate::error::{CacheError, invalid, is_connection_error};
+use crate::events;
+use crate::flags::FlagCache;
+use crate::generations::Generations;
+use crate::namespace::Namespace;
+use crate::stats::Counters;
+
+/// How a [`Cache`] behaves; [`CacheSettings::from_config`] reads it from
+/// the environment's [`RedisConfig`].
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// Put before every key, then `:` (the guide's `KeyPrefix`).
+    pub prefix: String,
+    /// The longest one call may take; slower counts as Redis being down.
+    pub op_timeout: Duration,
+    /// Refuse rate-limited requests while Redis is down.
+    pub rate_limit_fail_closed: bool,
+    /// Namespace times to live.
+    pub ttls: CacheTtls,
+}
+
+impl CacheSettings {
+    /// Defaults with `prefix`.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.trim_end_matches(':').to_owned(),
+            op_timeout: Duration::from_millis(250),
+            rate_limit_fail_closed: false,
+            ttls: CacheTtls::default(),
+        }
+    }
+
+    /// From the configuration.
+    pub fn from_config(config: &RedisConfig) -> Self {
+        Self {
+            op_timeout: config.op_timeout,
+            rate_limit_fail_closed: config.rate_limit_fail_closed,
+            ttls: config.ttls.clone(),
+            ..Self::new(&config.key_prefix)
+        }
+    }
+}
+
+/// A prefixed handle on one Redis server; cheap to clone. Background tasks
+/// (change events, stats flushing) end when the last clone is dropped.
+#[derive(Clone)]
+pub struct Cache {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) conn: ConnectionManager,
+    pub(crate) settings: CacheSettings,
+    pub(crate) health: Health,
+    pub(crate) counters: Counters,
+    pub(crate) generations: Generations,
+    pub(crate) flags: FlagCache,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("prefix", &self.inner.settings.prefix)
+            .field("available", &self.is_available())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// Connects to `url` (which may carry a password; it is never printed)
+    /// with default settings and `prefix`.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, CacheError> {
+        Self::connect_with(url, CacheSettings::new(prefix)).await
+    }
+
+    /// Connects with `settings`; fails when Redis cannot be reached now
+    /// (later outages are degraded mode, not errors of the process).
+    pub async fn connect_with(url: &str, settings: CacheSettings) -> Result<Self, CacheError> {
+        let client = redis::Client::open(url).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
+        let target = client.get_connection_info().addr().to_string();
+        let bound = settings.op_timeout.max(Duration::from_millis(100));
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(bound.max(Duration::from_secs(1))))
+            .set_response_timeout(Some(bound))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(Duration::from_millis(200));
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(|e| CacheError::Unreachable {
+                target,
+                reason: e.to_string(),
+            })?;
+        let (stop, stopped) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            conn,
+            health: Health::default(),
+            counters: Counters::default(),
+            generations: Generations::default(),
+            flags: FlagCache::new(settings.ttls.feature_flags),
+            settings,
+            stop,
+        });
+        events::spawn_listener(Arc::downgrade(&inner), client, stopped.clone());
+        crate::stats::spawn_flusher(Arc::downgrade(&inner), stopped);
+        Ok(Self { inner })
+    }
+
+    /// The prefix (without the trailing `:`).
+    pub fn prefix(&self) -> &str {
+        &self.inner.settings.prefix
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &CacheSettings {
+        &self.inner.settings
+    }
+
+    /// `prefix:key`.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.inner.settings.prefix)
+    }
+
+    /// `prefix:<namespace prefix>rest`.
+    pub(crate) fn ns_key(&self, ns: Namespace, rest: &str) -> String {
+        format!("{}:{}{rest}", self.inner.settings.prefix, ns.key_prefix())
+    }
+
+    /// False while Redis is unreachable (degraded mode): reads miss, writes
+    /// are dropped, rate limiting follows its fail policy.
+    pub fn is_available(&self) -> bool {
+        self.inner.health.available.load(Ordering::Relaxed)
+    }
+
+    /// One round trip: PING.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let _: String = self.query(&redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    /// Runs one command within the call bound, keeping the health state.
+    pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, CacheError> {
+        let mut conn = self.inner.conn.clone();
+        let result = tokio::time::timeout(self.inner.settings.op_timeout, cmd.query_async(&mut conn)).await;
+        self.settle(result)
+    }
+
+    /// Runs a pipeline (one round trip) within the call bound.
+    pub(crate) async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, CacheError> {
+        let mut conn = self.inner.conn.clone();
+        let result = tokio::time::timeout(self.inner.settings.op_timeout, pipe.query_async(&mut conn)).await;
+        self.settle(result)
+    }
+
+    /// Runs a Lua script (EVALSHA, loading it once) within the call bound.
+    pub(crate) async fn invoke<T: FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, CacheError> {
+        let mut conn = self.inner.conn.clone();
+        let result =
+            tokio::time::timeout(self.inner.settings.op_timeout, invocation.invoke_async(&mut conn)).await;
+        self.settle(result)
+    }
+
+    fn settle<T>(
+        &self,
+        result: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+    ) -> Result<T, CacheError> {
+        match result {
+            Ok(Ok(value)) => {
+                self.inner.health.up();
+                Ok(value)
+            }
+            Ok(Err(e)) if is_connection_error(&e) => {
+                self.inner.health.down();
+                Err(CacheError::Unavailable(e.to_string()))
+            }
+            Ok(Err(e)) => Err(CacheError::Redis(e)),
+            Err(_) => {
+                self.inner.health.down();
+                Err(CacheError::Unavailable(format!(
+                    "no answer within {} ms",
+                    self.inner.settings.op_timeout.as_millis()
+                )))
+            }
+        }
+    }
+
+    /// Logs a dropped write or failed read in degraded mode, at most once
+    /// every 10 s per process.
+    pub(crate) fn degraded(&self, what: &str, err: &CacheError) {
+        if self.inner.health.should_warn() {
+            tracing::warn!(error = %err, "cache {what} skipped: Redis is unavailable (degraded mode)");
+        }
+    }
+
+    /// A random token (locks, session ids in tests): 16 bytes from the OS, hex.
+    pub fn random_token() -> Result<String, CacheError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| invalid("token", format!("no randomness: {e}")))?;
+        Ok(hex::encode(bytes))
+    }
+}
+
+/// Up/down state and the warning limiter.
+pub(crate) struct Health {
+    available: AtomicBool,
+    last_warn_ms: AtomicU64,
+    started: Instant,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            available: AtomicBool::new(true),
+            last_warn_ms: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Health {
+    fn up(&self) {
+        if !self.available.swap(true, Ordering::Relaxed) {
+            tracing::info!("Redis is reachable again; cache back in normal mode");
+        }
+    }
+
+    fn down(&self) {
+        self.available.store(false, Ordering::Relaxed);
+    }
+
+    fn should_warn(&self) -> bool {
+        // +1 so the first warning (at 0 ms) is not mistaken for "never".
+        let now = self.started.elapsed().as_millis() as u64 + 1;
+        let last = self.last_warn_ms.load(Ordering::Relaxed);
+        (last == 0 || now.saturating_sub(last) >= 10_000)
+            && self
+                .last_warn_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}

@@ -1,0 +1,199 @@
+//! Sliding-window rate limiting: a sliding log per identifier, checked and
+//! updated by one Lua script in one round trip, on Redis's clock. Exact at
+//! the boundary: a request counts for exactly one window after it was
+//! allowed. Refused requests are not logged, so a client that keeps
+//! retrying does not lock itself out for longer.
+//!
+//! Memory per identifier is at most `limit` entries (16 bytes each plus the
+//! sorted set's overhead), and the log expires one window after its last
+//! request. The identifier is hashed into the key.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::client::Cache;
+use crate::error::{CacheError, invalid};
+use crate::keys::hash_parts;
+use crate::namespace::Namespace;
+
+/// The Lua source of the check (`bench cache` runs it under redis-benchmark).
+pub const RATE_LIMIT_SCRIPT: &str = include_str!("ratelimit.lua");
+
+static SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RATE_LIMIT_SCRIPT));
+
+/// A limit: `max` requests per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window (at least 1).
+    pub max: u32,
+    /// The window (at least 1 ms).
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// `max` per `window`.
+    pub const fn new(max: u32, window: Duration) -> Self {
+        Self { max, window }
+    }
+}
+
+/// Limits by tier (`free`, `pro`, ...) with per-key overrides (an API key
+/// or user with a negotiated limit).
+#[derive(Debug, Clone)]
+pub struct RateLimitPolicy {
+    /// For identifiers whose tier is unknown.
+    pub default: RateLimit,
+    /// By tier name.
+    pub tiers: HashMap<String, RateLimit>,
+    /// By identifier; wins over the tier.
+    pub keys: HashMap<String, RateLimit>,
+}
+
+impl RateLimitPolicy {
+    /// A policy with only `default`.
+    pub fn new(default: RateLimit) -> Self {
+        Self {
+            default,
+            tiers: HashMap::new(),
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Adds a tier.
+    pub fn with_tier(mut self, tier: &str, limit: RateLimit) -> Self {
+        self.tiers.insert(tier.to_owned(), limit);
+        self
+    }
+
+    /// Adds a per-identifier override.
+    pub fn with_key(mut self, identifier: &str, limit: RateLimit) -> Self {
+        self.keys.insert(identifier.to_owned(), limit);
+        self
+    }
+
+    /// The limit for `identifier` in `tier`.
+    pub fn limit_for(&self, tier: &str, identifier: &str) -> RateLimit {
+        self.keys
+            .get(identifier)
+            .or_else(|| self.tiers.get(tier))
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+/// The answer to one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RateDecision {
+    /// Whether this request may proceed.
+    pub allowed: bool,
+    /// The limit applied.
+    pub limit: u32,
+    /// Requests left in the window after this one.
+    pub remaining: u32,
+    /// When a slot frees (Unix ms, Redis clock): the `X-RateLimit-Reset`.
+    pub reset_at_ms: u64,
+    /// Redis's clock at the check (Unix ms).
+    pub now_ms: u64,
+    /// Redis was down and the configured fail policy decided.
+    pub degraded: bool,
+}
+
+impl RateDecision {
+    /// How long until a slot frees, for `Retry-After`.
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_millis(self.reset_at_ms.saturating_sub(self.now_ms))
+    }
+}
+
+impl Cache {
+    /// Checks and counts one request of `identifier` against `limit`.
+    /// With Redis down the configured policy decides (fail-open unless
+    /// `BP_RATE_LIMIT_FAIL_CLOSED`), marked `degraded`.
+    pub async fn check_rate_limit(
+        &self,
+        identifier: &str,
+        limit: RateLimit,
+    ) -> Result<RateDecision, CacheError> {
+        let window_ms = limit.window.as_millis();
+        if limit.max == 0 || window_ms == 0 || window_ms > u128::from(u32::MAX) {
+            return Err(invalid(
+                "limit",
+                "needs at least 1 request per window of 1 ms to 49 days",
+            ));
+        }
+        let key = self.ns_key(Namespace::RateLimits, &hash_parts(&[identifier]));
+        let mut invocation = SCRIPT.prepare_invoke();
+        invocation.key(key).arg(limit.max).arg(window_ms as u64);
+        match self.invoke::<(u8, u32, i64, u64, u64)>(&invocation).await {
+            Ok((allowed, limit, remaining, reset_at_ms, now_ms)) => Ok(RateDecision {
+                allowed: allowed == 1,
+                limit,
+                remaining: remaining.max(0) as u32,
+                reset_at_ms,
+                now_ms,
+                degraded: false,
+            }),
+            Err(e) if e.is_unavailable() => {
+                self.degraded("rate limit check", &e);
+                let now_ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
+                let allowed = !self.inner.settings.rate_limit_fail_closed;
+                Ok(RateDecision {
+                    allowed,
+                    limit: limit.max,
+                    remaining: if allowed { limit.max } else { 0 },
+                    reset_at_ms: now_ms + window_ms as u64,
+                    now_ms,
+                    degraded: true,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Cache::check_rate_limit`] with the limit `policy` gives
+    /// `identifier` in `tier`.
+    pub async fn check_rate_limit_with(
+        &self,
+        policy: &RateLimitPolicy,
+        tier: &str,
+        identifier: &str,
+    ) -> Result<RateDecision, CacheError> {
+        self.check_rate_limit(identifier, policy.limit_for(tier, identifier))
+            .await
+    }
+
+    /// Loads the rate-limit script into the server's script cache and
+    /// returns its SHA1 (for EVALSHA by other clients, e.g. a benchmark).
+    pub async fn load_rate_limit_script(&self) -> Result<String, CacheError> {
+        self.query(redis::cmd("SCRIPT").arg("LOAD").arg(RATE_LIMIT_SCRIPT))
+            .await
+    }
+
+    /// Redis's clock (Unix ms), for callers that wait on `reset_at_ms`.
+    pub async fn server_time_ms(&self) -> Result<u64, CacheError> {
+        let (secs, micros): (u64, u64) = self.query(&redis::cmd("TIME")).await?;
+        Ok(secs * 1000 + micros / 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_key_limits_win_over_tiers_and_the_default() {
+        let minute = Duration::from_secs(60);
+        let policy = RateLimitPolicy::new(RateLimit::new(10, minute))
+            .with_tier("pro", RateLimit::new(1000, minute))
+            .with_key("key-vip", RateLimit::new(5000, minute));
+        assert_eq!(policy.limit_for("free", "u1").max, 10);
+        assert_eq!(policy.limit_for("pro", "u1").max, 1000);
+        assert_eq!(policy.limit_for("pro", "key-vip").max, 5000);
+    }
+}

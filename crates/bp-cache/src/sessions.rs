@@ -1,0 +1,143 @@
+//! Sessions (`session:`, 24 h by default). The session id is a bearer
+//! secret, so the key holds its hash. Each user has an index set of their
+//! session keys, so "log out everywhere" deletes exactly that user's
+//! sessions (O(their sessions)) without scanning.
+//!
+//! Unlike the typed caches these calls return errors: a login needs to know
+//! that its session was not stored.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::client::Cache;
+use crate::codec;
+use crate::error::CacheError;
+use crate::keys::hash_parts;
+use crate::namespace::Namespace;
+use crate::ops::ttl_secs;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    /// The owner, so a session can leave its user's index.
+    user: String,
+    data: T,
+}
+
+impl Cache {
+    fn session_key(&self, session_id: &str) -> (String, String) {
+        let hash = hash_parts(&[session_id]);
+        (self.ns_key(Namespace::Sessions, &hash), hash)
+    }
+
+    fn user_sessions_key(&self, user_id: &str) -> String {
+        self.ns_key(Namespace::Sessions, &format!("user:{}", hash_parts(&[user_id])))
+    }
+
+    fn session_ttl(&self, ttl: Option<Duration>) -> Result<u64, CacheError> {
+        ttl_secs(ttl.unwrap_or(self.inner.settings.ttls.sessions))
+    }
+
+    /// Stores a session for `user_id` (TTL: `ttl` or the configured 24 h),
+    /// and adds it to the user's index, in one atomic round trip.
+    pub async fn set_session<T: Serialize>(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        data: &T,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let secs = self.session_ttl(ttl)?;
+        let bytes = codec::encode(&Envelope {
+            user: user_id.to_owned(),
+            data,
+        })?;
+        let (key, hash) = self.session_key(session_id);
+        let index = self.user_sessions_key(user_id);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(bytes)
+            .arg("EX")
+            .arg(secs)
+            .ignore()
+            .cmd("SADD")
+            .arg(&index)
+            .arg(&hash)
+            .ignore()
+            // The index lives as long as its longest session.
+            .cmd("EXPIRE")
+            .arg(&index)
+            .arg(secs)
+            .arg("GT")
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&index)
+            .arg(secs)
+            .arg("NX")
+            .ignore();
+        self.query_pipe::<()>(&pipe).await
+    }
+
+    /// The session's data; `None` when it does not exist, has expired, or
+    /// does not decode as `T` (it is then deleted).
+    pub async fn get_session<T: DeserializeOwned>(&self, session_id: &str) -> Result<Option<T>, CacheError> {
+        let (key, _) = self.session_key(session_id);
+        let bytes: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(&key)).await?;
+        let Some(bytes) = bytes else {
+            self.inner.counters.miss(Namespace::Sessions);
+            return Ok(None);
+        };
+        match codec::decode::<Envelope<T>>(&bytes) {
+            Some(envelope) => {
+                self.inner.counters.hit(Namespace::Sessions);
+                Ok(Some(envelope.data))
+            }
+            None => {
+                self.inner.counters.miss(Namespace::Sessions);
+                self.query::<u64>(redis::cmd("UNLINK").arg(&key)).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Deletes one session; true when it existed. (Its index entry goes
+    /// when the user's sessions are next deleted, or with the index.)
+    pub async fn delete_session(&self, session_id: &str) -> Result<bool, CacheError> {
+        let (key, _) = self.session_key(session_id);
+        let n: u64 = self.query(redis::cmd("UNLINK").arg(key)).await?;
+        Ok(n > 0)
+    }
+
+    /// Gives the session a fresh TTL (`ttl` or the configured 24 h); false
+    /// when it no longer exists.
+    pub async fn refresh_session(&self, session_id: &str, ttl: Option<Duration>) -> Result<bool, CacheError> {
+        let (key, _) = self.session_key(session_id);
+        let n: u64 = self
+            .query(redis::cmd("EXPIRE").arg(key).arg(self.session_ttl(ttl)?))
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Deletes every session of `user_id`; returns how many existed.
+    pub async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, CacheError> {
+        let index = self.user_sessions_key(user_id);
+        let mut deleted = 0;
+        loop {
+            // SPOP takes members out as it reads them, so a session added
+            // meanwhile stays indexed and is not lost.
+            let hashes: Vec<String> = self.query(redis::cmd("SPOP").arg(&index).arg(500)).await?;
+            if hashes.is_empty() {
+                return Ok(deleted);
+            }
+            let keys: Vec<String> = hashes
+                .iter()
+                .map(|h| self.ns_key(Namespace::Sessions, h))
+                .collect();
+            let n: u64 = self.query(redis::cmd("UNLINK").arg(keys)).await?;
+            deleted += n;
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Cache statistics: hits and misses per namespace counted in process
+//! (exported as metrics by the API) and added every 10 s to a shared hash
+//! (`<prefix>:stats:cache`) so `betterprompts cache stats` sees all
+//! processes; plus the server's own INFO figures.
+
+use std::collections::HashMap;
+use std::sync::Weak;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::client::{Cache, Inner};
+use crate::error::CacheError;
+use crate::namespace::Namespace;
+
+const FLUSH_EVERY: Duration = Duration::from_secs(10);
+
+/// Per-namespace counters.
+#[derive(Default)]
+pub(crate) struct Counters {
+    hits: [AtomicU64; Namespace::ALL.len()],
+    misses: [AtomicU64; Namespace::ALL.len()],
+    flushed_hits: [AtomicU64; Namespace::ALL.len()],
+    flushed_misses: [AtomicU64; Namespace::ALL.len()],
+}
+
+impl Counters {
+    pub(crate) fn hit(&self, ns: Namespace) {
+        self.hits[ns.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn miss(&self, ns: Namespace) {
+        self.misses[ns.index()].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Hits and misses of one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NamespaceStats {
+    /// The namespace.
+    pub namespace: &'static str,
+    /// Reads that found a value.
+    pub hits: u64,
+    /// Reads that found nothing (or nothing usable).
+    pub misses: u64,
+}
+
+impl NamespaceStats {
+    /// hits / (hits + misses), when there were reads.
+    pub fn hit_rate(&self) -> Option<f64> {
+        let total = self.hits + self.misses;
+        (total > 0).then(|| self.hits as f64 / total as f64)
+    }
+}
+
+/// The server's INFO figures that matter for operations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServerStats {
+    /// `redis_version`.
+    pub version: String,
+    /// `used_memory` in bytes.
+    pub used_memory: u64,
+    /// `maxmemory` in bytes (0 = no limit).
+    pub max_memory: u64,
+    /// `connected_clients`.
+    pub connected_clients: u64,
+    /// `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`.
+    pub keyspace_misses: u64,
+    /// `evicted_keys`.
+    pub evicted_keys: u64,
+    /// `expired_keys`.
+    pub expired_keys: u64,
+    /// Keys in the selected database.
+    pub keys: u64,
+}
+
+impl ServerStats {
+    /// Server-wide hit rate.
+    pub fn hit_rate(&self) -> Option<f64> {
+        let total = self.keyspace_hits + self.keyspace_misses;
+        (total > 0).then(|| self.keyspace_hits as f64 / total as f64)
+    }
+
+    /// Parses the text of `INFO`.
+    pub fn parse(info: &str) -> Self {
+        let fields: HashMap<&str, &str> = info
+            .lines()
+            .filter_map(|l| l.trim_end().split_once(':'))
+            .collect();
+        let num = |k: &str| fields.get(k).and_then(|v| v.parse().ok()).unwrap_or(0);
+        // db0:keys=12,expires=3,avg_ttl=0
+        let keys = fields
+            .iter()
+            .filter(|(k, _)| k.starts_with("db"))
+            .filter_map(|(_, v)| v.split(',').find_map(|p| p.strip_prefix("keys=")))
+            .filter_map(|n| n.parse::<u64>().ok())
+            .sum();
+        Self {
+            version: fields.get("redis_version").unwrap_or(&"").to_string(),
+            used_memory: num("used_memory"),
+            max_memory: num("maxmemory"),
+            connected_clients: num("connected_clients"),
+            keyspace_hits: num("keyspace_hits"),
+            keyspace_misses: num("keyspace_misses"),
+            evicted_keys: num("evicted_keys"),
+            expired_keys: num("expired_keys"),
+            keys,
+        }
+    }
+}
+
+impl Cache {
+    /// This process's hits and misses per namespace.
+    pub fn namespace_stats(&self) -> Vec<NamespaceStats> {
+        let c = &self.inner.counters;
+        Namespace::ALL
+            .iter()
+            .map(|ns| NamespaceStats {
+                namespace: ns.name(),
+                hits: c.hits[ns.index()].load(Ordering::Relaxed),
+                misses: c.misses[ns.index()].load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    fn stats_key(&self) -> String {
+        self.key("stats:cache")
+    }
+
+    /// Adds this process's counts since the last flush to the shared hash.
+    pub async fn flush_stats(&self) -> Result<(), CacheError> {
+        let c = &self.inner.counters;
+        let mut pipe = redis::pipe();
+        let mut taken = Vec::new();
+        for ns in Namespace::ALL {
+            let i = ns.index();
+            for (field, now, flushed) in [
+                ("hits", &c.hits[i], &c.flushed_hits[i]),
+                ("misses", &c.misses[i], &c.flushed_misses[i]),
+            ] {
+                let current = now.load(Ordering::Relaxed);
+                let delta = current - flushed.load(Ordering::Relaxed);
+                if delta > 0 {
+                    pipe.cmd("HINCRBY")
+                        .arg(self.stats_key())
+                        .arg(format!("{}:{field}", ns.name()))
+                        .arg(delta)
+                        .ignore();
+                    taken.push((flushed, current));
+                }
+            }
+        }
+        if taken.is_empty() {
+            return Ok(());
+        }
+        self.query_pipe::<()>(&pipe).await?;
+        for (flushed, current) in taken {
+            flushed.store(current, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Hits and misses per namespace over every process that shares this
+    /// prefix (as last flushed).
+    pub async fn shared_namespace_stats(&self) -> Result<Vec<NamespaceStats>, CacheError> {
+        let raw: HashMap<String, u64> = self.query(redis::cmd("HGETALL").arg(self.stats_key())).await?;
+        let get =
+            |ns: Namespace, field: &str| raw.get(&format!("{}:{field}", ns.name())).copied().unwrap_or(0);
+        Ok(Namespace::ALL
+            .iter()
+            .map(|&ns| NamespaceStats {
+                namespace: ns.name(),
+                hits: get(ns, "hits"),
+                misses: get(ns, "misses"),
+            })
+            .collect())
+    }
+
+    /// The server's memory, clients, hit and eviction figures (INFO).
+    pub async fn server_stats(&self) -> Result<ServerStats, CacheError> {
+        let info: String = self.query(&redis::cmd("INFO")).await?;
+        Ok(ServerStats::parse(&info))
+    }
+}
+
+pub(crate) fn spawn_flusher(weak: Weak<Inner>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(FLUSH_EVERY) => {}
+                _ = stop.changed() => return,
+            }
+            let Some(inner) = weak.upgrade() else { return };
+            let cache = Cache { inner };
+            // A failure keeps the counts for the next flush.
+            let _ = cache.flush_stats().await;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_text_parses_into_the_figures() {
+        let info = "# Server\r\nredis_version:7.0.15\r\n# Memory\r\nused_memory:1048576\r\nmaxmemory:0\r\n\
+                    # Clients\r\nconnected_clients:3\r\n# Stats\r\nkeyspace_hits:30\r\nkeyspace_misses:10\r\n\
+                    evicted_keys:0\r\nexpired_keys:5\r\n# Keyspace\r\ndb0:keys=12,expires=3,avg_ttl=0\r\n";
+        let s = ServerStats::parse(info);
+        assert_eq!(s.version, "7.0.15");
+        assert_eq!(s.used_memory, 1_048_576);
+        assert_eq!(s.connected_clients, 3);
+        assert_eq!(s.keys, 12);
+        assert_eq!(s.hit_rate(), Some(0.75));
+    }
+}

@@ -1,0 +1,197 @@
+//! The typed namespace caches: API responses, intent predictions, technique
+//! selections, templates, user preferences, analytics and temporary data.
+//!
+//! Keys are `<prefix>:<namespace prefix>[g<generation>:]<sha256>`: the
+//! caller's key material (endpoint and parameters, model version and prompt
+//! text, ...) is hashed, never stored in the key. These calls never fail:
+//! with Redis down a read is a miss and a write is dropped (with a
+//! rate-limited warning); a value that does not decode is a miss and is
+//! deleted.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::client::Cache;
+use crate::codec;
+use crate::error::{CacheError, invalid};
+use crate::keys::{canonical_params, hash_parts, normalise_text};
+use crate::namespace::Namespace;
+use crate::ops::ttl_secs;
+
+impl Cache {
+    /// The full key of `parts` in `ns`, with the generation when `ns` is versioned.
+    pub(crate) async fn typed_key(&self, ns: Namespace, parts: &[&str]) -> Result<String, CacheError> {
+        let hash = hash_parts(parts);
+        if ns.is_versioned() {
+            let generation = self.generation(ns).await?;
+            Ok(self.ns_key(ns, &format!("g{generation}:{hash}")))
+        } else {
+            Ok(self.ns_key(ns, &hash))
+        }
+    }
+
+    /// Stores `value` under `parts` in `ns` with the namespace's TTL; false
+    /// when it was not stored (degraded mode, or a value over the size limit).
+    pub async fn put<T: Serialize + ?Sized>(&self, ns: Namespace, parts: &[&str], value: &T) -> bool {
+        match self.try_put(ns, parts, value).await {
+            Ok(()) => true,
+            Err(e) if e.is_unavailable() => {
+                self.degraded("write", &e);
+                false
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, namespace = ns.name(), "cache write refused");
+                false
+            }
+        }
+    }
+
+    async fn try_put<T: Serialize + ?Sized>(
+        &self,
+        ns: Namespace,
+        parts: &[&str],
+        value: &T,
+    ) -> Result<(), CacheError> {
+        let ttl = ns
+            .ttl(&self.inner.settings.ttls)
+            .ok_or_else(|| invalid("namespace", format!("{} has no value TTL", ns.name())))?;
+        let bytes = codec::encode(value)?;
+        let key = self.typed_key(ns, parts).await?;
+        let cmd = redis::cmd("SET")
+            .arg(key)
+            .arg(bytes)
+            .arg("EX")
+            .arg(ttl_secs(ttl)?)
+            .to_owned();
+        self.query::<()>(&cmd).await
+    }
+
+    /// The value under `parts` in `ns`; `None` on a miss, in degraded mode,
+    /// or when the stored value does not decode as `T` (it is then deleted).
+    pub async fn fetch<T: DeserializeOwned>(&self, ns: Namespace, parts: &[&str]) -> Option<T> {
+        let key = match self.typed_key(ns, parts).await {
+            Ok(key) => key,
+            Err(e) => return self.fetch_failed(ns, &e),
+        };
+        let bytes: Option<Vec<u8>> = match self.query(redis::cmd("GET").arg(&key)).await {
+            Ok(bytes) => bytes,
+            Err(e) => return self.fetch_failed(ns, &e),
+        };
+        let Some(bytes) = bytes else {
+            self.inner.counters.miss(ns);
+            return None;
+        };
+        match codec::decode(&bytes) {
+            Some(value) => {
+                self.inner.counters.hit(ns);
+                Some(value)
+            }
+            None => {
+                self.inner.counters.miss(ns);
+                tracing::debug!(namespace = ns.name(), "undecodable cache value deleted");
+                let _ = self.query::<u64>(redis::cmd("UNLINK").arg(&key)).await;
+                None
+            }
+        }
+    }
+
+    fn fetch_failed<T>(&self, ns: Namespace, e: &CacheError) -> Option<T> {
+        self.inner.counters.miss(ns);
+        self.degraded("read", e);
+        None
+    }
+
+    /// Removes the value under `parts` in `ns`; false when there was none
+    /// or Redis is down.
+    pub async fn forget(&self, ns: Namespace, parts: &[&str]) -> bool {
+        let Ok(key) = self.typed_key(ns, parts).await else {
+            return false;
+        };
+        matches!(self.query::<u64>(redis::cmd("UNLINK").arg(key)).await, Ok(1..))
+    }
+
+    /// The guide's `CacheAPIResponse`: `params` is canonicalised (JSON key
+    /// order and whitespace do not matter) and hashed with the endpoint.
+    pub async fn cache_api_response<T: Serialize + ?Sized>(
+        &self,
+        endpoint: &str,
+        params: &str,
+        response: &T,
+    ) -> bool {
+        let canonical = canonical_params(params);
+        self.put(Namespace::ApiResponses, &[endpoint, &canonical], response)
+            .await
+    }
+
+    /// The guide's `GetCachedAPIResponse`.
+    pub async fn get_cached_api_response<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        params: &str,
+    ) -> Option<T> {
+        let canonical = canonical_params(params);
+        self.fetch(Namespace::ApiResponses, &[endpoint, &canonical]).await
+    }
+
+    /// Caches an intent prediction by (model version, normalised text).
+    pub async fn cache_prediction<T: Serialize + ?Sized>(
+        &self,
+        model_version: &str,
+        text: &str,
+        prediction: &T,
+    ) -> bool {
+        let text = normalise_text(text);
+        self.put(Namespace::Predictions, &[model_version, &text], prediction)
+            .await
+    }
+
+    /// The cached prediction for (model version, normalised text).
+    pub async fn get_cached_prediction<T: DeserializeOwned>(
+        &self,
+        model_version: &str,
+        text: &str,
+    ) -> Option<T> {
+        let text = normalise_text(text);
+        self.fetch(Namespace::Predictions, &[model_version, &text]).await
+    }
+
+    /// Caches a technique selection by (model version, the selection's inputs).
+    pub async fn cache_techniques<T: Serialize + ?Sized>(
+        &self,
+        model_version: &str,
+        inputs: &str,
+        selection: &T,
+    ) -> bool {
+        self.put(Namespace::Techniques, &[model_version, inputs], selection)
+            .await
+    }
+
+    /// The cached technique selection.
+    pub async fn get_cached_techniques<T: DeserializeOwned>(
+        &self,
+        model_version: &str,
+        inputs: &str,
+    ) -> Option<T> {
+        self.fetch(Namespace::Techniques, &[model_version, inputs]).await
+    }
+
+    /// Caches a template by slug.
+    pub async fn cache_template<T: Serialize + ?Sized>(&self, slug: &str, template: &T) -> bool {
+        self.put(Namespace::Templates, &[slug], template).await
+    }
+
+    /// The cached template with `slug`.
+    pub async fn get_cached_template<T: DeserializeOwned>(&self, slug: &str) -> Option<T> {
+        self.fetch(Namespace::Templates, &[slug]).await
+    }
+
+    /// Caches a user's preferences.
+    pub async fn cache_user_prefs<T: Serialize + ?Sized>(&self, user_id: &str, prefs: &T) -> bool {
+        self.put(Namespace::UserPrefs, &[user_id], prefs).await
+    }
+
+    /// The cached preferences of `user_id`.
+    pub async fn get_cached_user_prefs<T: DeserializeOwned>(&self, user_id: &str) -> Option<T> {
+        self.fetch(Namespace::UserPrefs, &[user_id]).await
+    }
+}

@@ -1,0 +1,123 @@
+//! The sliding-window limiter: exact at the boundary, on Redis's clock.
+
+use std::time::Duration;
+
+use bp_cache::{RateLimit, RateLimitPolicy};
+use bp_testkit::TestRedis;
+
+use crate::eventually;
+
+#[tokio::test]
+async fn ten_per_second_allows_ten_refuses_the_eleventh_and_frees_as_the_window_slides() {
+    let redis = TestRedis::new().await;
+    let cache = redis.cache();
+    let limit = RateLimit::new(10, Duration::from_secs(1));
+    for i in 0..10 {
+        let d = cache.check_rate_limit("client-a", limit).await.unwrap();
+        assert!(d.allowed, "request {} of 10", i + 1);
+        assert_eq!((d.limit, d.remaining), (10, 9 - i));
+        assert!(!d.degraded);
+    }
+    let refused = cache.check_rate_limit("client-a", limit).await.unwrap();
+    assert!(!refused.allowed, "the 11th in the window");
+    assert_eq!(refused.remaining, 0);
+    assert!(refused.reset_at_ms > refused.now_ms && refused.retry_after() <= Duration::from_secs(1));
+    assert!(
+        cache.check_rate_limit("client-b", limit).await.unwrap().allowed,
+        "per identifier"
+    );
+
+    // Still refused while Redis's clock is before reset_at; allowed from it on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "capacity never came back");
+        let now = cache.server_time_ms().await.unwrap();
+        let d = cache.check_rate_limit("client-a", limit).await.unwrap();
+        if now >= refused.reset_at_ms {
+            assert!(
+                d.allowed,
+                "capacity is back once the oldest request left the window"
+            );
+            break;
+        }
+        if !d.allowed {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
+        // Allowed before our reading of the clock reached reset_at: only
+        // possible if the clock passed it between our TIME and the check.
+        let after = cache.server_time_ms().await.unwrap();
+        assert!(
+            after >= refused.reset_at_ms,
+            "allowed at {after} before reset {}",
+            refused.reset_at_ms
+        );
+        break;
+    }
+}
+
+#[tokio::test]
+async fn refused_requests_do_not_extend_the_penalty() {
+    let redis = TestRedis::new().await;
+    let cache = redis.cache();
+    let limit = RateLimit::new(2, Duration::from_millis(300));
+    assert!(cache.check_rate_limit("c", limit).await.unwrap().allowed);
+    assert!(cache.check_rate_limit("c", limit).await.unwrap().allowed);
+    let first_refusal = cache.check_rate_limit("c", limit).await.unwrap();
+    for _ in 0..20 {
+        let d = cache.check_rate_limit("c", limit).await.unwrap();
+        if !d.allowed {
+            assert_eq!(
+                d.reset_at_ms, first_refusal.reset_at_ms,
+                "hammering does not move the reset"
+            );
+        }
+    }
+    eventually(Duration::from_secs(5), "allowed again", || async {
+        cache.check_rate_limit("c", limit).await.unwrap().allowed
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tiers_and_per_key_overrides_set_the_limit() {
+    let redis = TestRedis::new().await;
+    let cache = redis.cache();
+    let hour = Duration::from_secs(3600);
+    let policy = RateLimitPolicy::new(RateLimit::new(1, hour))
+        .with_tier("pro", RateLimit::new(3, hour))
+        .with_key("vip-key", RateLimit::new(5, hour));
+    let allowed = |tier: &'static str, id: &'static str| {
+        let policy = policy.clone();
+        async move {
+            let mut n = 0;
+            for _ in 0..8 {
+                if cache
+                    .check_rate_limit_with(&policy, tier, id)
+                    .await
+                    .unwrap()
+                    .allowed
+                {
+                    n += 1;
+                }
+            }
+            n
+        }
+    };
+    assert_eq!(allowed("free", "u1").await, 1);
+    assert_eq!(allowed("pro", "u2").await, 3);
+    assert_eq!(allowed("pro", "vip-key").await, 5);
+}
+
+#[tokio::test]
+async fn an_impossible_limit_is_refused() {
+    let redis = TestRedis::new().await;
+    let err = redis
+        .cache()
+        .check_rate_limit("c", RateLimit::new(0, Duration::from_secs(1)))
+        .await;
+    assert!(matches!(
+        err,
+        Err(bp_cache::CacheError::Invalid { field: "limit", .. })
+    ));
+}
