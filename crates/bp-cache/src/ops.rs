@@ -156,6 +156,9 @@ impl Cache {
     /// Sets every `(key, value)` with one TTL in one atomic round trip.
     pub async fn set_many(&self, items: &[(&str, &str)], ttl: Duration) -> Result<(), CacheError> {
         let secs = ttl_secs(ttl)?;
+        if items.is_empty() {
+            return Ok(());
+        }
         let mut pipe = redis::pipe();
         pipe.atomic();
         for (key, value) in items {
@@ -166,9 +169,6 @@ impl Cache {
                 .arg("EX")
                 .arg(secs)
                 .ignore();
-        }
-        if items.is_empty() {
-            return Ok(());
         }
         self.query_pipe::<()>(&pipe).await
     }

@@ -42,23 +42,33 @@ pub async fn run(url: &str, baseline: &RedisBenchmark, args: &BenchArgs) -> anyh
     });
     let size = bp_cache::codec::encode(&value)?.len();
     progress.step(&format!("loading {KEYSPACE} keys"));
-    for i in 0..KEYSPACE {
-        cache
-            .put(Namespace::ApiResponses, &[&i.to_string()], &value)
-            .await;
+    let value = Arc::new(value);
+    let mut loaders = tokio::task::JoinSet::new();
+    for first in 0..u64::from(CALLERS) {
+        let (cache, value) = (cache.clone(), value.clone());
+        loaders.spawn(async move {
+            for i in (first..KEYSPACE).step_by(CALLERS as usize) {
+                anyhow::ensure!(
+                    cache
+                        .put(Namespace::ApiResponses, &[&i.to_string()], &*value)
+                        .await,
+                    "loading key {i} failed"
+                );
+            }
+            Ok(())
+        });
+    }
+    while let Some(loaded) = loaders.join_next().await {
+        loaded??;
     }
     let mut figures = Vec::new();
 
     progress.step("cache_get: fetch");
-    let shared = cache.clone();
-    let ours = rate(run, move |i| {
-        let cache = shared.clone();
-        async move {
-            cache
-                .fetch::<serde_json::Value>(Namespace::ApiResponses, &[&(i % KEYSPACE).to_string()])
-                .await
-                .is_some()
-        }
+    let ours = rate(&cache, run, |cache, i| async move {
+        cache
+            .fetch::<serde_json::Value>(Namespace::ApiResponses, &[&(i % KEYSPACE).to_string()])
+            .await
+            .is_some()
     })
     .await?;
     progress.step("cache_get: redis-benchmark GET");
@@ -73,12 +83,12 @@ pub async fn run(url: &str, baseline: &RedisBenchmark, args: &BenchArgs) -> anyh
     ));
 
     progress.step("cache_set: put");
-    let (shared, shared_value) = (cache.clone(), value.clone());
-    let ours = rate(run, move |i| {
-        let (cache, value) = (shared.clone(), shared_value.clone());
+    let shared = value.clone();
+    let ours = rate(&cache, run, move |cache, i| {
+        let value = shared.clone();
         async move {
             cache
-                .put(Namespace::ApiResponses, &[&(i % KEYSPACE).to_string()], &value)
+                .put(Namespace::ApiResponses, &[&(i % KEYSPACE).to_string()], &*value)
                 .await
         }
     })
@@ -93,15 +103,11 @@ pub async fn run(url: &str, baseline: &RedisBenchmark, args: &BenchArgs) -> anyh
     ));
 
     progress.step("ratelimit_check: check_rate_limit");
-    let shared = cache.clone();
-    let ours = rate(run, move |i| {
-        let cache = shared.clone();
-        async move {
-            cache
-                .check_rate_limit(&format!("client-{}", i % IDENTIFIERS), LIMIT)
-                .await
-                .is_ok_and(|d| d.allowed)
-        }
+    let ours = rate(&cache, run, |cache, i| async move {
+        cache
+            .check_rate_limit(&format!("client-{}", i % IDENTIFIERS), LIMIT)
+            .await
+            .is_ok_and(|d| d.allowed)
     })
     .await?;
     progress.step("ratelimit_check: redis-benchmark EVALSHA");
@@ -134,11 +140,11 @@ fn figure(name: &str, value: f64, baseline: f64, label: &str) -> Figure {
     }
 }
 
-/// Calls per second of `op` from [`CALLERS`] tasks for `run`; every call
+/// Calls per second of `op` (given a handle on `cache`) from [`CALLERS`] tasks for `run`; every call
 /// must succeed (`op` returns false on a miss, a drop or a refusal).
-async fn rate<F, Fut>(run: Duration, op: F) -> anyhow::Result<f64>
+async fn rate<F, Fut>(cache: &Cache, run: Duration, op: F) -> anyhow::Result<f64>
 where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    F: Fn(Cache, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     let op = Arc::new(op);
@@ -148,11 +154,11 @@ where
     let deadline = start + run;
     let tasks: Vec<_> = (0..u64::from(CALLERS))
         .map(|t| {
-            let (op, done, failed) = (op.clone(), done.clone(), failed.clone());
+            let (op, done, failed, cache) = (op.clone(), done.clone(), failed.clone(), cache.clone());
             tokio::spawn(async move {
                 let mut i = t * 7919;
                 while Instant::now() < deadline {
-                    if !op(i).await {
+                    if !op(cache.clone(), i).await {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                     done.fetch_add(1, Ordering::Relaxed);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bp_config::Settings;
-use bp_infra::Infra;
+use bp_infra::{Infra, Installed};
 use serde_json::json;
 
 use crate::cli::{BenchArgs, BenchCommand};
@@ -41,12 +41,8 @@ impl Figure {
 
 /// Runs the chosen benchmark and prints the report.
 pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
-    let (args, target) = match cmd {
-        BenchCommand::Store(args) => (args, "store"),
-        BenchCommand::Cache(args) => (args, "cache"),
-    };
     let infra = Infra::new(&settings.home.home, "bench").ephemeral(true);
-    let progress = Progress::start("bench: starting a throw-away PostgreSQL (instance `bench`)");
+    let progress = Progress::start("bench: starting a throw-away PostgreSQL and Redis (instance `bench`)");
     // A previous run that was interrupted may have left it behind.
     infra.down(true).context("clearing an old bench instance")?;
     let installed = infra.install(&|s| progress.step(s))?;
@@ -55,26 +51,35 @@ pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
         .await
         .context("starting the bench instance")?;
     progress.finish_on_stderr("bench instance is up");
-    let endpoints = infra
-        .endpoints()?
-        .context("the bench instance started but does not answer")?;
-    let result = match target {
-        "store" => {
-            let pgbench =
-                pgbench::Pgbench::new(&installed.postgres.bin_dir, endpoints.database_url.expose())?;
-            store::run(endpoints.database_url.expose(), &pgbench, &args).await
-        }
-        _ => {
-            let baseline =
-                redis_benchmark::RedisBenchmark::new(&installed.redis.binary, endpoints.redis_url.expose())?;
-            cache::run(endpoints.redis_url.expose(), &baseline, &args).await
-        }
-    };
+    // Whatever happens while measuring, the instance is purged afterwards.
+    let result = measure(&infra, &installed, &cmd).await;
     let stopped = infra.down(true);
     let figures = result?;
     stopped.context("stopping the bench instance")?;
-    print_report(&figures, &args, target);
+    let (args, target) = match &cmd {
+        BenchCommand::Store(args) => (args, "store"),
+        BenchCommand::Cache(args) => (args, "cache"),
+    };
+    print_report(&figures, args, target);
     Ok(0)
+}
+
+async fn measure(infra: &Infra, installed: &Installed, cmd: &BenchCommand) -> anyhow::Result<Vec<Figure>> {
+    let endpoints = infra
+        .endpoints()?
+        .context("the bench instance started but does not answer")?;
+    match cmd {
+        BenchCommand::Store(args) => {
+            let url = endpoints.database_url.expose();
+            let pgbench = pgbench::Pgbench::new(&installed.postgres.bin_dir, url)?;
+            store::run(url, &pgbench, args).await
+        }
+        BenchCommand::Cache(args) => {
+            let url = endpoints.redis_url.expose();
+            let baseline = redis_benchmark::RedisBenchmark::new(&installed.redis.binary, url)?;
+            cache::run(url, &baseline, args).await
+        }
+    }
 }
 
 fn print_report(figures: &[Figure], args: &BenchArgs, target: &str) {
