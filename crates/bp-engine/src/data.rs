@@ -1,0 +1,92 @@
+//! Labelled prompts as JSON lines (`{"text": "...", "intent": "..."}`): the
+//! training set shipped with the binary (used directly when
+//! `prompts.intent_patterns` is empty, and loaded into it by `seed`) and
+//! the parser for evaluation files.
+
+use serde::Deserialize;
+
+use crate::classifier::Example;
+
+/// The shipped training set: hand-written prompts, at least 60 per intent.
+pub const BUNDLED_PATTERNS: &str = include_str!("../data/intent_patterns.jsonl");
+
+/// A line of a JSON-lines file that is not a labelled example.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct DataError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    text: String,
+    intent: String,
+}
+
+/// Parses JSON lines of `{"text","intent"}`; blank lines are skipped; the
+/// first bad line fails the whole file (nothing is half-read).
+pub fn parse_examples(jsonl: &str) -> Result<Vec<Example>, DataError> {
+    let mut out = Vec::new();
+    for (n, raw) in jsonl.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| DataError { line: n + 1, reason };
+        let line: Line = serde_json::from_str(raw).map_err(|e| bad(e.to_string()))?;
+        let intent = line
+            .intent
+            .parse()
+            .map_err(|e: crate::UnknownId| bad(e.to_string()))?;
+        if line.text.trim().is_empty() {
+            return Err(bad("text is blank".into()));
+        }
+        out.push(Example {
+            text: line.text,
+            intent,
+        });
+    }
+    Ok(out)
+}
+
+/// The shipped training set, parsed.
+pub fn bundled_examples() -> Vec<Example> {
+    // The file is part of the crate and checked by a unit test below, so a
+    // parse failure here is a build defect, not bad input.
+    parse_examples(BUNDLED_PATTERNS).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Intent;
+
+    #[test]
+    fn the_bundled_set_parses_and_has_sixty_distinct_examples_per_intent() {
+        let examples = parse_examples(BUNDLED_PATTERNS).expect("bundled data parses");
+        for intent in Intent::ALL {
+            let mut texts: Vec<String> = examples
+                .iter()
+                .filter(|e| e.intent == *intent)
+                .map(|e| e.text.to_lowercase())
+                .collect();
+            texts.sort();
+            texts.dedup();
+            assert!(texts.len() >= 60, "{intent}: {}", texts.len());
+        }
+    }
+
+    #[test]
+    fn a_bad_line_is_reported_with_its_number() {
+        let err = parse_examples(
+            "{\"text\":\"hi\",\"intent\":\"conversation\"}\n\n{\"text\":\"x\",\"intent\":\"chat\"}",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.reason.contains("unknown intent `chat`"), "{}", err.reason);
+        assert!(parse_examples("{\"text\":\"  \",\"intent\":\"conversation\"}").is_err());
+        assert!(parse_examples("not json").is_err());
+    }
+}
