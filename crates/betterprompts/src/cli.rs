@@ -34,6 +34,50 @@ pub enum Command {
     /// The Redis cache: statistics, flushing a namespace.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// One enhancement from the command line (saved to the history like an API call).
+    Enhance(EnhanceArgs),
+    /// Train the intent model from prompts.intent_patterns and report its version and quality.
+    Train(TrainArgs),
+    /// Load development data: the shipped intent patterns (training data).
+    Seed(SeedArgs),
+}
+
+/// `enhance` options.
+#[derive(Debug, Args)]
+pub struct EnhanceArgs {
+    /// The prompt to enhance.
+    pub text: String,
+    /// Print one JSON object (intent, confidence, complexity, techniques with reasons, enhanced prompt).
+    #[arg(long)]
+    pub json: bool,
+    /// Techniques to apply first (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub prefer: Vec<String>,
+    /// Techniques never to apply (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Complexity to aim for: simple, moderate or complex.
+    #[arg(long)]
+    pub target_complexity: Option<String>,
+    /// Most techniques to apply (1-12, default 3).
+    #[arg(long)]
+    pub max_techniques: Option<usize>,
+}
+
+/// `train` options.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `seed` options.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Delete previously seeded rows first.
+    #[arg(long)]
+    pub clean: bool,
 }
 
 /// `cache` subcommands.
@@ -60,6 +104,20 @@ pub enum BenchCommand {
     Store(BenchArgs),
     /// The cache layer: GET, SET and rate-limit checks at 50 callers (vs redis-benchmark).
     Cache(BenchArgs),
+    /// The engine in-process: enhancements per second, p99 latency, and classification quality.
+    Engine(EngineBenchArgs),
+}
+
+/// `bench engine` options.
+#[derive(Debug, Args, Clone)]
+pub struct EngineBenchArgs {
+    /// Common options.
+    #[command(flatten)]
+    pub common: BenchArgs,
+    /// A labelled JSON-lines file of {"text","intent"} to score the classifier on
+    /// (default: the held-out set shipped with the engine).
+    #[arg(long)]
+    pub eval: Option<PathBuf>,
 }
 
 /// Options every benchmark takes.

@@ -42,6 +42,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Migrate(cmd) => commands::migrate::run(&settings, instance, cmd).await,
         Command::Bench(cmd) => commands::bench::run(&settings, cmd).await,
         Command::Cache(cmd) => commands::cache::run(&settings, instance, cmd).await,
+        Command::Enhance(args) => commands::enhance::run(&settings, instance, args).await,
+        Command::Train(args) => commands::train::run(&settings, instance, args).await,
+        Command::Seed(args) => commands::seed::run(&settings, instance, args).await,
     }
 }
 

@@ -257,3 +257,71 @@ async fn cache_stats_reports_the_server_and_flush_empties_one_namespace() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn seed_then_enhance_prints_the_decision_as_json_and_saves_it() {
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let url = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
+    let run = |args: &[&str]| {
+        bin()
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("REDIS_URL", &test_env().redis_url)
+            .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
+            .output()
+            .unwrap()
+    };
+    let seeded = run(&["seed"]);
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    let patterns: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM prompts.intent_patterns WHERE source = 'seed'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(patterns as usize, bp_engine::data::bundled_examples().len());
+    assert!(run(&["seed"]).status.success());
+    let again: i64 = sqlx::query_scalar("SELECT count(*) FROM prompts.intent_patterns")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(again, patterns, "seeding twice adds nothing");
+
+    let out = run(&[
+        "enhance",
+        "Write a Python function that merges two sorted lists",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["intent"], "code_generation");
+    assert!(json["confidence"].as_f64().unwrap() > 0.5);
+    assert!(["simple", "moderate", "complex"].contains(&json["complexity"].as_str().unwrap()));
+    let techniques = json["techniques"].as_array().unwrap();
+    assert!(!techniques.is_empty() && techniques.len() <= 3);
+    assert!(
+        techniques
+            .iter()
+            .all(|t| t["reasoning"].as_str().is_some_and(|r| r.ends_with('.')))
+    );
+    let prompt = json["enhanced_prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains("Write a Python function that merges two sorted lists") && !prompt.contains("{{")
+    );
+    let saved: i64 = sqlx::query_scalar("SELECT count(*) FROM prompts.history WHERE id = $1::uuid")
+        .bind(json["id"].as_str().unwrap())
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(saved, 1);
+
+    let bad = run(&["enhance", "hi", "--exclude", "telepathy"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("unknown technique `telepathy`"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -5,6 +5,7 @@
 pub mod controllers;
 pub mod error;
 pub mod request_id;
+pub mod service;
 
 use std::future::Future;
 use std::sync::Arc;

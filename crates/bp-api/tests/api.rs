@@ -9,6 +9,8 @@ use axum::http::{Method, StatusCode};
 use bp_store::PoolSettings;
 use bp_testkit::TestApp;
 
+mod service;
+
 #[tokio::test]
 async fn health_answers_healthy_with_the_service_name() {
     let app = TestApp::init().await;

@@ -15,6 +15,11 @@
 //! - `BP_HOME` (embedded infrastructure and generated keys),
 //!   `BP_INFRA_INSTANCE` (`default`)
 //! - `BP_LISTEN` (`127.0.0.1:8080`)
+//! - `BP_EMBEDDINGS_PROVIDER` (`local` | `openai`), and for `openai`:
+//!   `BP_EMBEDDINGS_URL` (`https://api.openai.com`), `BP_EMBEDDINGS_MODEL`
+//!   (`text-embedding-3-small`), `BP_EMBEDDINGS_API_KEY` (secret)
+//! - `BP_ENGINE_REFRESH_SECS` (60): how often a server checks for new
+//!   intent patterns and templates
 //! - `BP_JWT_SECRET`, `BP_ENCRYPTION_KEY` (secrets; never printed)
 //!
 //! An unset `DATABASE_URL`/`REDIS_URL` means "use the embedded infrastructure
@@ -157,6 +162,31 @@ pub struct ServerConfig {
     pub encryption_key: Option<Secret>,
 }
 
+/// Where embeddings for semantic search come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EmbeddingProvider {
+    /// The built-in lexical embedder (no download, no network).
+    Local,
+    /// An OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, Ollama, vLLM...).
+    OpenAi {
+        /// Base URL; `/v1/embeddings` is appended (may carry credentials).
+        url: Secret,
+        /// Model name, e.g. `text-embedding-3-small` or `nomic-embed-text`.
+        model: String,
+        /// Bearer token, when the provider needs one.
+        api_key: Option<Secret>,
+    },
+}
+
+/// Enhancement engine settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Embedding provider (`BP_EMBEDDINGS_PROVIDER` = `local` | `openai`).
+    pub embeddings: EmbeddingProvider,
+    /// How often a server checks whether intent patterns or templates changed.
+    pub refresh_interval: Duration,
+}
+
 /// All settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -168,6 +198,8 @@ pub struct Settings {
     pub home: HomeConfig,
     /// HTTP server.
     pub server: ServerConfig,
+    /// Enhancement engine.
+    pub engine: EngineConfig,
 }
 
 impl Settings {
@@ -225,11 +257,34 @@ impl Settings {
             jwt_secret: get("BP_JWT_SECRET").map(Secret::new),
             encryption_key: get("BP_ENCRYPTION_KEY").map(Secret::new),
         };
+        let embeddings = match get("BP_EMBEDDINGS_PROVIDER").as_deref() {
+            None | Some("local") => EmbeddingProvider::Local,
+            Some("openai") => EmbeddingProvider::OpenAi {
+                url: checked_url(
+                    "BP_EMBEDDINGS_URL",
+                    &get("BP_EMBEDDINGS_URL").unwrap_or_else(|| "https://api.openai.com".into()),
+                    &["http", "https"],
+                )?,
+                model: get("BP_EMBEDDINGS_MODEL").unwrap_or_else(|| "text-embedding-3-small".into()),
+                api_key: get("BP_EMBEDDINGS_API_KEY").map(Secret::new),
+            },
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "BP_EMBEDDINGS_PROVIDER",
+                    reason: format!("`{other}` is not `local` or `openai`"),
+                });
+            }
+        };
+        let engine = EngineConfig {
+            embeddings,
+            refresh_interval: Duration::from_secs(number(&get, "BP_ENGINE_REFRESH_SECS", 60)?.max(1)),
+        };
         Ok(Self {
             database,
             redis,
             home,
             server,
+            engine,
         })
     }
 }
@@ -386,5 +441,39 @@ mod tests {
         assert!(settings(&[("BP_DB_MAX_CONNECTIONS", "2"), ("BP_DB_MIN_CONNECTIONS", "3")]).is_err());
         assert!(settings(&[("BP_INFRA_INSTANCE", "../etc")]).is_err());
         assert!(settings(&[("BP_LISTEN", "localhost")]).is_err());
+    }
+
+    #[test]
+    fn the_embedding_provider_is_local_unless_openai_is_chosen() {
+        assert_eq!(settings(&[]).unwrap().engine.embeddings, EmbeddingProvider::Local);
+        let s = settings(&[
+            ("BP_EMBEDDINGS_PROVIDER", "openai"),
+            ("BP_EMBEDDINGS_URL", "http://127.0.0.1:11434"),
+            ("BP_EMBEDDINGS_MODEL", "nomic-embed-text"),
+            ("BP_EMBEDDINGS_API_KEY", "sk-secret-value"),
+        ])
+        .unwrap();
+        let EmbeddingProvider::OpenAi { url, model, api_key } = &s.engine.embeddings else {
+            panic!("expected openai");
+        };
+        assert_eq!(
+            (url.expose(), model.as_str()),
+            ("http://127.0.0.1:11434", "nomic-embed-text")
+        );
+        assert!(api_key.is_some());
+        assert!(!format!("{s:?}").contains("sk-secret-value"));
+        assert_eq!(
+            settings(&[("BP_EMBEDDINGS_PROVIDER", "bert")]).unwrap_err().var,
+            "BP_EMBEDDINGS_PROVIDER"
+        );
+        assert_eq!(
+            settings(&[
+                ("BP_EMBEDDINGS_PROVIDER", "openai"),
+                ("BP_EMBEDDINGS_URL", "ftp://x")
+            ])
+            .unwrap_err()
+            .var,
+            "BP_EMBEDDINGS_URL"
+        );
     }
 }

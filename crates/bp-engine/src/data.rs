@@ -10,6 +10,10 @@ use crate::classifier::Example;
 /// The shipped training set: hand-written prompts, at least 60 per intent.
 pub const BUNDLED_PATTERNS: &str = include_str!("../data/intent_patterns.jsonl");
 
+/// A held-out set of other natural prompts, never trained on: the unit tests'
+/// quality check and `bench engine`'s default evaluation set.
+pub const HELD_OUT_PATTERNS: &str = include_str!("../data/heldout.jsonl");
+
 /// A line of a JSON-lines file that is not a labelled example.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]

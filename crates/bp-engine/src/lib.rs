@@ -34,15 +34,13 @@ mod quality {
 
     use super::*;
 
-    const HELD_OUT: &str = include_str!("../data/heldout.jsonl");
-
     fn model() -> IntentModel {
         IntentModel::train(&data::bundled_examples(), &TrainParams::default()).expect("bundled data trains")
     }
 
     #[test]
     fn held_out_prompts_are_classified_with_at_least_90_percent_accuracy() {
-        let held = data::parse_examples(HELD_OUT).expect("held-out data parses");
+        let held = data::parse_examples(data::HELD_OUT_PATTERNS).expect("held-out data parses");
         let bundled: Vec<String> = data::bundled_examples()
             .iter()
             .map(|e| e.text.to_lowercase())

@@ -200,3 +200,29 @@ pub async fn similar_patterns(
         .fetch_all(db)
         .await?)
 }
+
+/// A value that changes whenever a pattern is added, changed or deleted
+/// (row count and newest update): servers poll it to know when to retrain.
+pub async fn patterns_fingerprint(db: impl PgExecutor<'_>) -> Result<String, StoreError> {
+    let (n, newest): (i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT count(*), max(greatest(created_at, updated_at)) FROM prompts.intent_patterns")
+            .fetch_one(db)
+            .await?;
+    Ok(format!("{n}:{}", newest.map_or(0, |t| t.timestamp_micros())))
+}
+
+/// Deletes every pattern whose `source` is `source` (e.g. `seed` for
+/// `seed --clean`); returns how many.
+pub async fn delete_intent_patterns_by_source(
+    db: impl PgExecutor<'_>,
+    source: &str,
+) -> Result<u64, StoreError> {
+    check_text("source", source, 1, 50)?;
+    Ok(
+        sqlx::query("DELETE FROM prompts.intent_patterns WHERE source = $1")
+            .bind(source)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -294,3 +294,13 @@ pub async fn refresh_template_effectiveness(db: impl PgExecutor<'_>, days: u32) 
     .await?;
     Ok(done.rows_affected())
 }
+
+/// A value that changes whenever a template is added, changed or deleted
+/// (row count and newest update): servers poll it to reload templates.
+pub async fn templates_fingerprint(db: impl PgExecutor<'_>) -> Result<String, StoreError> {
+    let (n, newest): (i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT count(*), max(greatest(created_at, updated_at)) FROM prompts.templates")
+            .fetch_one(db)
+            .await?;
+    Ok(format!("{n}:{}", newest.map_or(0, |t| t.timestamp_micros())))
+}

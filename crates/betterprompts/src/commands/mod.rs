@@ -2,6 +2,10 @@
 
 pub mod bench;
 pub mod cache;
+pub mod connect;
+pub mod enhance;
 pub mod infra;
 pub mod migrate;
+pub mod seed;
 pub mod serve;
+pub mod train;

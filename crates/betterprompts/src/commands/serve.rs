@@ -5,37 +5,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use bp_api::{App, AppState};
 use bp_config::Settings;
-use bp_store::Db;
-use bp_store::migrate::{self, MIGRATOR};
 
 use crate::cli::ServeArgs;
-use crate::resolve::{self, Source};
 
 /// Serves until SIGINT or SIGTERM.
 pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -> anyhow::Result<u8> {
-    let (endpoints, source) = resolve::endpoints(settings, instance).await?;
-    let db = Db::connect(endpoints.database_url.expose(), &settings.database).await?;
-    let pending = migrate::status(db.pool(), &MIGRATOR)
-        .await?
-        .iter()
-        .filter(|m| m.applied_at.is_none())
-        .count();
-    if pending > 0 {
-        match source {
-            // The embedded default is a development instance: keep it current.
-            Source::Embedded => {
-                migrate::run_up(db.pool(), &MIGRATOR).await?;
-            }
-            Source::Configured => anyhow::bail!(
-                "{pending} migrations are pending on DATABASE_URL's database; run `betterprompts migrate up` first"
-            ),
-        }
-    }
-    let cache = bp_cache::Cache::connect_with(
-        endpoints.redis_url.expose(),
-        bp_cache::CacheSettings::from_config(&settings.redis),
-    )
-    .await?;
+    let (db, cache) = super::connect::platform(settings, instance).await?;
     let state = AppState(Arc::new(App { db, cache }));
     let addr = args.addr.unwrap_or(settings.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -4,6 +4,7 @@
 //! purged at the end.
 
 mod cache;
+mod engine;
 mod pgbench;
 mod redis_benchmark;
 mod store;
@@ -41,6 +42,16 @@ impl Figure {
 
 /// Runs the chosen benchmark and prints the report.
 pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
+    if let BenchCommand::Engine(args) = &cmd {
+        // In-process: no servers to start.
+        let (figures, eval, version) = engine::run(args)?;
+        let extra = json!({ "model_version": version, "confusion": engine::confusion_json(&eval) });
+        if !args.common.json {
+            println!("model {version}\n{}", engine::confusion_table(&eval));
+        }
+        print_report(&figures, &args.common, "engine", Some(extra));
+        return Ok(0);
+    }
     let infra = Infra::new(&settings.home.home, "bench").ephemeral(true);
     let progress = Progress::start("bench: starting a throw-away PostgreSQL and Redis (instance `bench`)");
     // A previous run that was interrupted may have left it behind.
@@ -59,8 +70,9 @@ pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
     let (args, target) = match &cmd {
         BenchCommand::Store(args) => (args, "store"),
         BenchCommand::Cache(args) => (args, "cache"),
+        BenchCommand::Engine(args) => (&args.common, "engine"),
     };
-    print_report(&figures, args, target);
+    print_report(&figures, args, target, None);
     Ok(0)
 }
 
@@ -79,10 +91,11 @@ async fn measure(infra: &Infra, installed: &Installed, cmd: &BenchCommand) -> an
             let baseline = redis_benchmark::RedisBenchmark::new(&installed.redis.binary, url)?;
             cache::run(url, &baseline, args).await
         }
+        BenchCommand::Engine(_) => anyhow::bail!("bench engine runs without servers"),
     }
 }
 
-fn print_report(figures: &[Figure], args: &BenchArgs, target: &str) {
+fn print_report(figures: &[Figure], args: &BenchArgs, target: &str, extra: Option<serde_json::Value>) {
     if args.json {
         let figures: Vec<_> = figures
             .iter()
@@ -93,8 +106,11 @@ fn print_report(figures: &[Figure], args: &BenchArgs, target: &str) {
                 })
             })
             .collect();
-        let report =
+        let mut report =
             json!({ "machine": machine(), "commit": commit(), "quick": args.quick, "figures": figures });
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (extra, report.as_object_mut()) {
+            obj.extend(extra);
+        }
         println!("{report}");
         return;
     }

@@ -1,0 +1,172 @@
+//! `bench engine`: the engine in-process, no servers. Trains on the shipped
+//! patterns (what `seed` loads, so the same model version `/analyze` uses
+//! after seeding), then measures a full classify + complexity + select +
+//! generate call on one thread over a corpus of natural prompts
+//! (engine_ops, engine_p99_us), training time for the shipped set and for
+//! 10,000 patterns, and classification quality on a labelled file
+//! (eval_accuracy, eval_macro_f1; the shipped held-out set by default).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bp_engine::data::{HELD_OUT_PATTERNS, bundled_examples, parse_examples};
+use bp_engine::eval::{Evaluation, evaluate};
+use bp_engine::{
+    Effectiveness, Engine, EnhanceContext, EnhanceRequest, Example, Intent, IntentModel, Preferences,
+    Templates, TrainParams,
+};
+
+use super::{Figure, percentile_ms};
+use crate::cli::EngineBenchArgs;
+use crate::progress::Progress;
+
+/// The figures, plus the evaluation for the confusion matrix.
+pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, String)> {
+    let progress = Progress::start("bench engine: training on the shipped patterns");
+    let examples = bundled_examples();
+    let started = Instant::now();
+    let model = IntentModel::train(&examples, &TrainParams::default())?;
+    let train_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let version = model.version().to_string();
+
+    progress.step("bench engine: training on 10,000 patterns");
+    let big: Vec<Example> = examples.iter().cycle().take(10_000).cloned().collect();
+    let started = Instant::now();
+    IntentModel::train(&big, &TrainParams::default())?;
+    let train_10k_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    let (eval_source, labelled) = match &args.eval {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            (
+                path.display().to_string(),
+                parse_examples(&text).with_context(|| format!("in {}", path.display()))?,
+            )
+        }
+        None => (
+            "the shipped held-out set".to_string(),
+            parse_examples(HELD_OUT_PATTERNS)?,
+        ),
+    };
+    anyhow::ensure!(!labelled.is_empty(), "the evaluation file has no examples");
+    progress.step(&format!(
+        "bench engine: classifying {} labelled prompts",
+        labelled.len()
+    ));
+    let eval = evaluate(&model, &labelled);
+
+    let engine = Engine::new(model, Templates::builtin());
+    let corpus: Vec<EnhanceRequest> = labelled
+        .iter()
+        .chain(examples.iter())
+        .map(|e| EnhanceRequest {
+            text: e.text.clone(),
+            ..Default::default()
+        })
+        .collect();
+    let (preferences, effectiveness) = (Preferences::default(), Effectiveness::new());
+    let ctx = EnhanceContext {
+        preferences: &preferences,
+        effectiveness: &effectiveness,
+    };
+    let duration = if args.common.quick {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(10)
+    };
+    progress.step(&format!(
+        "bench engine: enhancing for {} s on one thread",
+        duration.as_secs()
+    ));
+    let mut samples = Vec::with_capacity(200_000);
+    let started = Instant::now();
+    let mut sink = 0usize;
+    for req in corpus.iter().cycle() {
+        let t = Instant::now();
+        sink += engine.enhance(req, ctx).generated.tokens;
+        samples.push(t.elapsed());
+        if started.elapsed() >= duration {
+            break;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let ops = samples.len() as f64 / elapsed;
+    let p99_us = percentile_ms(&mut samples, 99.0) * 1000.0;
+    let p50_us = percentile_ms(&mut samples, 50.0) * 1000.0;
+    progress.finish_on_stderr(&format!(
+        "bench engine: {} enhancements ({sink} tokens written), model {version}",
+        samples.len()
+    ));
+    let none = |name: &str, unit: &'static str, value: f64, label: &str| Figure {
+        name: name.into(),
+        unit,
+        value,
+        baseline: None,
+        baseline_label: label.into(),
+    };
+    let figures = vec![
+        none("engine_ops", "ops/s", ops, "one thread; target > 5,000"),
+        none(
+            "engine_p99_us",
+            "us",
+            p99_us,
+            "classify+select+generate; target < 1,000",
+        ),
+        none("engine_p50_us", "us", p50_us, "median"),
+        none(
+            "engine_train_ms",
+            "ms",
+            train_ms,
+            &format!("{} shipped patterns", examples.len()),
+        ),
+        none("engine_train_10k_ms", "ms", train_10k_ms, "10,000 patterns"),
+        none(
+            "eval_accuracy",
+            "ratio",
+            eval.accuracy,
+            &format!("{} prompts of {eval_source}", eval.total),
+        ),
+        none(
+            "eval_macro_f1",
+            "ratio",
+            eval.macro_f1,
+            &format!("{} prompts of {eval_source}", eval.total),
+        ),
+    ];
+    Ok((figures, eval, version))
+}
+
+/// The confusion matrix as a text table (rows: actual, columns: predicted).
+pub fn confusion_table(eval: &Evaluation) -> String {
+    let short = |i: &Intent| i.as_str().chars().take(6).collect::<String>();
+    let mut out = format!("{:<20}", "actual \\ predicted");
+    for i in Intent::ALL {
+        out.push_str(&format!("{:>7}", short(i)));
+    }
+    out.push_str("   recall\n");
+    for (row, (intent, _, recall, _, _)) in eval.confusion.iter().zip(&eval.per_intent) {
+        out.push_str(&format!("{:<20}", intent.as_str()));
+        for n in row {
+            out.push_str(&format!("{n:>7}"));
+        }
+        out.push_str(&format!("   {recall:.2}\n"));
+    }
+    out
+}
+
+/// The confusion matrix as JSON: `{actual: {predicted: n}}`.
+pub fn confusion_json(eval: &Evaluation) -> serde_json::Value {
+    let rows = Intent::ALL.iter().zip(&eval.confusion).map(|(actual, row)| {
+        let cells = Intent::ALL
+            .iter()
+            .zip(row)
+            .filter(|(_, n)| **n > 0)
+            .map(|(p, n)| (p.as_str().to_string(), (*n).into()));
+        (
+            actual.as_str().to_string(),
+            serde_json::Value::Object(cells.collect()),
+        )
+    });
+    serde_json::Value::Object(rows.collect())
+}

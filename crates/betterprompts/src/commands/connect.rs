@@ -1,0 +1,46 @@
+//! Connecting to the data platform the way `serve` does: the configured
+//! servers, else the embedded instance (started and kept migrated).
+
+use std::sync::Arc;
+
+use bp_api::service::EnhanceService;
+use bp_cache::{Cache, CacheSettings};
+use bp_config::Settings;
+use bp_store::Db;
+use bp_store::migrate::{self, MIGRATOR};
+
+use crate::resolve::{self, Source};
+
+/// The pools and the cache.
+pub async fn platform(settings: &Settings, instance: Option<&str>) -> anyhow::Result<(Db, Cache)> {
+    let (endpoints, source) = resolve::endpoints(settings, instance).await?;
+    let db = Db::connect(endpoints.database_url.expose(), &settings.database).await?;
+    let pending = migrate::status(db.pool(), &MIGRATOR)
+        .await?
+        .iter()
+        .filter(|m| m.applied_at.is_none())
+        .count();
+    if pending > 0 {
+        match source {
+            // The embedded default is a development instance: keep it current.
+            Source::Embedded => {
+                migrate::run_up(db.pool(), &MIGRATOR).await?;
+            }
+            Source::Configured => anyhow::bail!(
+                "{pending} migrations are pending on DATABASE_URL's database; run `betterprompts migrate up` first"
+            ),
+        }
+    }
+    let cache = Cache::connect_with(
+        endpoints.redis_url.expose(),
+        CacheSettings::from_config(&settings.redis),
+    )
+    .await?;
+    Ok((db, cache))
+}
+
+/// The enhancement service over `db` and `cache`, with the configured embedder.
+pub async fn service(settings: &Settings, db: Db, cache: Cache) -> anyhow::Result<Arc<EnhanceService>> {
+    let embedder = bp_api::service::embedder_from_config(&settings.engine.embeddings)?;
+    Ok(EnhanceService::start(db, cache, embedder).await?)
+}

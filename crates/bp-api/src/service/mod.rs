@@ -1,0 +1,338 @@
+//! The enhancement service: the thin layer between the pure engine
+//! (`bp-engine`) and the data platform. It trains the intent model from
+//! `prompts.intent_patterns` (the shipped patterns when the table is
+//! empty), keeps templates from `prompts.templates` in memory, reads
+//! preferences and measured effectiveness through the Redis caches, saves
+//! every enhancement to `prompts.history` and queues its embedding.
+//!
+//! The engine is replaced whole (an `Arc` swap) when patterns or templates
+//! change; [`EnhanceService::refresh_if_changed`] polls cheap fingerprints
+//! of both tables, and a new model version invalidates the cached
+//! predictions (the cache's `ModelUpdate` trigger), whose keys also carry
+//! the version.
+
+pub mod embedding;
+mod loading;
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use bp_cache::{Cache, Invalidation};
+use bp_engine::{Analysis, Engine, EnhanceContext, EnhanceRequest, Enhancement, Intent, TrainError};
+use bp_store::embeddings::SourceType;
+use bp_store::history::{MAX_INPUT_CHARS, NewPromptHistory, save_history};
+use bp_store::{Db, StoreError};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+pub use embedding::{EmbeddingQueue, OpenAiEmbedder};
+pub use loading::PatternSource;
+
+/// The embedder `config` names: the local one, or an OpenAI-compatible provider.
+pub fn embedder_from_config(
+    config: &bp_config::EmbeddingProvider,
+) -> Result<Arc<dyn bp_engine::embed::Embedder>, bp_engine::embed::EmbedError> {
+    Ok(match config {
+        bp_config::EmbeddingProvider::Local => Arc::new(bp_engine::embed::LocalEmbedder),
+        bp_config::EmbeddingProvider::OpenAi { url, model, api_key } => {
+            Arc::new(OpenAiEmbedder::new(url, model, api_key.clone())?)
+        }
+    })
+}
+
+/// Why an enhancement or a retraining failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is unusable; nothing was stored.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// PostgreSQL failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The model could not be trained.
+    #[error("training failed: {0}")]
+    Train(#[from] TrainError),
+}
+
+/// Who is asking (for preferences and history ownership).
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    /// The signed-in user, if any.
+    pub user_id: Option<Uuid>,
+    /// The request id stored with the history row.
+    pub request_id: Option<String>,
+    /// The client's session id.
+    pub session_id: Option<String>,
+}
+
+/// A saved enhancement.
+#[derive(Debug, Clone)]
+pub struct EnhanceOutcome {
+    /// The `prompts.history` row id.
+    pub id: Uuid,
+    /// When it was saved.
+    pub created_at: Option<DateTime<Utc>>,
+    /// What the engine decided and wrote.
+    pub enhancement: Enhancement,
+    /// Time spent in the service, in milliseconds.
+    pub processing_time_ms: f64,
+    /// Whether the intent came from the prediction cache.
+    pub cached_prediction: bool,
+}
+
+/// The outcome of a retraining.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrained {
+    /// The new model version.
+    pub version: String,
+    /// The version it replaced.
+    pub previous: String,
+    /// Examples trained on.
+    pub examples: usize,
+    /// Where they came from.
+    pub source: PatternSource,
+    /// Training time in milliseconds.
+    pub train_ms: f64,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct EnhanceService {
+    db: Db,
+    cache: Cache,
+    engine: RwLock<Arc<Engine>>,
+    source: Mutex<PatternSource>,
+    fingerprints: tokio::sync::Mutex<(String, String)>,
+    embeddings: EmbeddingQueue,
+}
+
+impl EnhanceService {
+    /// Trains the model, loads the templates and starts the embedding writer.
+    pub async fn start(
+        db: Db,
+        cache: Cache,
+        embedder: Arc<dyn bp_engine::embed::Embedder>,
+    ) -> Result<Arc<Self>, ServiceError> {
+        let fingerprints = loading::fingerprints(&db).await?;
+        let (model, source, _) = loading::train_model(&db).await?;
+        let templates = loading::load_templates(&db).await?;
+        let embeddings = EmbeddingQueue::spawn(db.clone(), embedder);
+        Ok(Arc::new(EnhanceService {
+            db,
+            cache,
+            engine: RwLock::new(Arc::new(Engine::new(model, templates))),
+            source: Mutex::new(source),
+            fingerprints: tokio::sync::Mutex::new(fingerprints),
+            embeddings,
+        }))
+    }
+
+    /// The current engine (model and templates).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn swap(&self, engine: Engine) {
+        *self.engine.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(engine);
+    }
+
+    /// Where the current model's training data came from.
+    pub fn pattern_source(&self) -> PatternSource {
+        *self.source.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The embedding writer.
+    pub fn embeddings(&self) -> &EmbeddingQueue {
+        &self.embeddings
+    }
+
+    /// Retrains from the current patterns; a new version replaces the
+    /// model and invalidates cached predictions.
+    pub async fn retrain(&self) -> Result<Retrained, ServiceError> {
+        let previous = self.engine().model().version().to_string();
+        let (model, source, train_ms) = loading::train_model(&self.db).await?;
+        let version = model.version().to_string();
+        let examples = model.examples();
+        *self.source.lock().unwrap_or_else(PoisonError::into_inner) = source;
+        if version != previous {
+            let templates = self.engine().templates().clone();
+            self.swap(Engine::new(model, templates));
+            if let Err(e) = self.cache.invalidate(Invalidation::ModelUpdate).await {
+                // Old predictions are keyed by the old version, so none can be
+                // served for the new model; this only frees memory early.
+                tracing::warn!(error = %e, "could not invalidate cached predictions");
+            }
+            tracing::info!(%version, %previous, examples, "intent model retrained");
+        }
+        Ok(Retrained {
+            version,
+            previous,
+            examples,
+            source,
+            train_ms,
+        })
+    }
+
+    /// Reloads templates from the database.
+    pub async fn reload_templates(&self) -> Result<usize, ServiceError> {
+        let templates = loading::load_templates(&self.db).await?;
+        let n = templates.len();
+        let engine = self.engine().with_templates(templates);
+        self.swap(engine);
+        Ok(n)
+    }
+
+    /// Retrains and/or reloads when the pattern or template tables changed
+    /// since the last check; returns whether anything was reloaded.
+    pub async fn refresh_if_changed(&self) -> Result<bool, ServiceError> {
+        let mut last = self.fingerprints.lock().await;
+        let now = loading::fingerprints(&self.db).await?;
+        let mut changed = false;
+        if now.0 != last.0 {
+            self.retrain().await?;
+            changed = true;
+        }
+        if now.1 != last.1 {
+            self.reload_templates().await?;
+            changed = true;
+        }
+        *last = now;
+        Ok(changed)
+    }
+
+    /// Checks for changed patterns and templates every `every` until the
+    /// service is dropped.
+    pub fn spawn_refresh(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(service) = weak.upgrade() else { break };
+                if let Err(e) = service.refresh_if_changed().await {
+                    tracing::warn!(error = %e, "engine refresh failed; keeping the current model");
+                }
+            }
+        })
+    }
+
+    /// Classifies `text` (through the prediction cache) and measures its
+    /// complexity. Returns whether the prediction was cached.
+    pub async fn analyze(&self, text: &str) -> Result<(Analysis, bool), ServiceError> {
+        check_text(text)?;
+        let engine = self.engine();
+        Ok(loading::analyze_cached(&self.cache, &engine, text).await)
+    }
+
+    /// Enhances `req` and saves it to the history (anonymous requests too).
+    pub async fn enhance(
+        &self,
+        req: &EnhanceRequest,
+        who: &Requester,
+    ) -> Result<EnhanceOutcome, ServiceError> {
+        check_text(&req.text)?;
+        if let Some(max) = req.max_techniques
+            && !(1..=12).contains(&max)
+        {
+            return Err(ServiceError::Invalid {
+                field: "max_techniques",
+                reason: "must be between 1 and 12".into(),
+            });
+        }
+        let started = Instant::now();
+        let engine = self.engine();
+        let (analysis, cached_prediction) = loading::analyze_cached(&self.cache, &engine, &req.text).await;
+        let preferences = match who.user_id {
+            Some(user) => loading::preferences(&self.db, &self.cache, user).await?,
+            None => Default::default(),
+        };
+        let effectiveness = loading::effectiveness(&self.db, &self.cache, analysis.prediction.intent).await?;
+        let enhancement = engine.enhance_analyzed(
+            req,
+            analysis,
+            EnhanceContext {
+                preferences: &preferences,
+                effectiveness: &effectiveness,
+            },
+        );
+        let processing_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let saved = save_history(
+            self.db.pool(),
+            &history_row(req, who, &enhancement, processing_time_ms),
+        )
+        .await?;
+        self.embeddings
+            .push(SourceType::PromptHistory, saved.id, &req.text);
+        Ok(EnhanceOutcome {
+            id: saved.id,
+            created_at: saved.created_at,
+            enhancement,
+            processing_time_ms,
+            cached_prediction,
+        })
+    }
+}
+
+fn check_text(text: &str) -> Result<(), ServiceError> {
+    if text.trim().is_empty() {
+        return Err(ServiceError::Invalid {
+            field: "text",
+            reason: "must not be blank".into(),
+        });
+    }
+    let n = text.chars().count();
+    if n > MAX_INPUT_CHARS {
+        return Err(ServiceError::Invalid {
+            field: "text",
+            reason: format!("is {n} characters; at most {MAX_INPUT_CHARS}"),
+        });
+    }
+    Ok(())
+}
+
+fn history_row(req: &EnhanceRequest, who: &Requester, e: &Enhancement, ms: f64) -> NewPromptHistory {
+    let scores: serde_json::Map<String, serde_json::Value> = e
+        .picks
+        .iter()
+        .map(|p| (p.technique.as_str().to_string(), json!(p.score)))
+        .collect();
+    NewPromptHistory {
+        user_id: who.user_id,
+        session_id: who.session_id.clone(),
+        request_id: who.request_id.clone(),
+        original_input: req.text.clone(),
+        enhanced_output: e.generated.text.clone(),
+        intent: Some(e.analysis.prediction.intent.as_str().to_string()),
+        intent_confidence: Some(e.analysis.prediction.confidence),
+        complexity: Some(e.complexity.as_str().to_string()),
+        techniques_used: e.picks.iter().map(|p| p.technique.as_str().to_string()).collect(),
+        technique_scores: Some(serde_json::Value::Object(scores)),
+        processing_time_ms: Some(ms.round() as i32),
+        token_count: i32::try_from(e.generated.tokens).ok(),
+        model_used: Some(e.model_version.clone()),
+        metadata: Some(json!({
+            "model_version": e.model_version,
+            "detected_complexity": e.analysis.complexity.level.as_str(),
+            "complexity_score": e.analysis.complexity.score,
+            "reasons": e.picks.iter().map(|p| json!({"technique": p.technique.as_str(), "reason": p.reason})).collect::<Vec<_>>(),
+        })),
+    }
+}
+
+/// Intent ids in probability order, for responses.
+pub fn intent_scores_json(scores: &[(Intent, f64)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        scores
+            .iter()
+            .map(|(i, p)| (i.as_str().to_string(), json!(p)))
+            .collect(),
+    )
+}

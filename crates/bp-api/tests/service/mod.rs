@@ -1,0 +1,301 @@
+//! The enhancement service over a real database and Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bp_api::service::{EnhanceService, OpenAiEmbedder, PatternSource, Requester, ServiceError};
+use bp_engine::data::bundled_examples;
+use bp_engine::embed::{DIMENSIONS, EmbedError, Embedder, LocalEmbedder};
+use bp_engine::{EnhanceRequest, Intent, Technique};
+use bp_store::Db;
+use bp_store::analytics::{TechniqueOutcome, record_technique_outcome};
+use bp_store::embeddings::{SourceType, get_embedding};
+use bp_store::history::get_history_any;
+use bp_store::intent_patterns::{NewIntentPattern, save_intent_pattern, save_intent_patterns};
+use bp_store::preferences::{UserPreferences, upsert_preferences};
+use bp_store::users::{NewUser, create_user};
+use bp_testkit::{TestDb, TestRedis};
+
+async fn service(db: &TestDb, redis: &TestRedis) -> Arc<EnhanceService> {
+    let embedder: Arc<dyn Embedder> = Arc::new(LocalEmbedder);
+    EnhanceService::start(Db::new(db.pool().clone(), None), redis.cache().clone(), embedder)
+        .await
+        .unwrap()
+}
+
+fn request(text: &str) -> EnhanceRequest {
+    EnhanceRequest {
+        text: text.into(),
+        ..Default::default()
+    }
+}
+
+async fn history_rows(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM prompts.history")
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_anonymous_enhancement_is_saved_with_its_embedding() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let svc = service(&db, &redis).await;
+    let text =
+        "Write a Python function that merges two sorted lists.\n\n```python\ndef merge(a, b):\n    pass\n```";
+    let out = svc.enhance(&request(text), &Requester::default()).await.unwrap();
+    let e = &out.enhancement;
+    assert_eq!(e.analysis.prediction.intent, Intent::CodeGeneration);
+    assert!(
+        e.generated.text.contains(text),
+        "the user's text and code block are kept"
+    );
+    let row = get_history_any(db.pool(), out.id).await.unwrap();
+    assert_eq!(row.user_id, None);
+    assert_eq!(row.original_input, text);
+    assert_eq!(row.enhanced_output, e.generated.text);
+    assert_eq!(row.intent.as_deref(), Some("code_generation"));
+    assert_eq!(row.model_used.as_deref(), Some(e.model_version.as_str()));
+    let used: Vec<String> = e.picks.iter().map(|p| p.technique.as_str().to_string()).collect();
+    assert_eq!(row.techniques_used.as_deref(), Some(used.as_slice()));
+    svc.embeddings().flush().await;
+    let v = get_embedding(db.pool(), SourceType::PromptHistory, out.id)
+        .await
+        .unwrap();
+    assert_eq!(v.as_slice().len(), DIMENSIONS);
+}
+
+#[tokio::test]
+async fn blank_or_oversized_text_is_refused_and_nothing_is_saved() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let svc = service(&db, &redis).await;
+    for text in ["   \n ", &"x".repeat(50_001)] {
+        let err = svc
+            .enhance(&request(text), &Requester::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ServiceError::Invalid { field: "text", .. }),
+            "{err}"
+        );
+    }
+    let too_many = EnhanceRequest {
+        max_techniques: Some(13),
+        ..request("hi")
+    };
+    assert!(matches!(
+        svc.enhance(&too_many, &Requester::default()).await,
+        Err(ServiceError::Invalid { .. })
+    ));
+    assert_eq!(history_rows(&db).await, 0);
+}
+
+#[tokio::test]
+async fn the_model_trains_from_the_table_once_seeded_and_a_new_version_never_serves_old_predictions() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let svc = service(&db, &redis).await;
+    assert_eq!(svc.pattern_source(), PatternSource::Bundled);
+    let bundled_version = svc.engine().model().version().to_string();
+
+    let seeded: Vec<NewIntentPattern> = bundled_examples()
+        .into_iter()
+        .map(|e| NewIntentPattern {
+            pattern: e.text,
+            intent: e.intent.as_str().into(),
+            ..Default::default()
+        })
+        .collect();
+    save_intent_patterns(db.pool(), &seeded).await.unwrap();
+    assert!(svc.refresh_if_changed().await.unwrap());
+    assert_eq!(svc.pattern_source(), PatternSource::Database);
+    assert_eq!(
+        svc.engine().model().version(),
+        bundled_version,
+        "the same patterns give the same version"
+    );
+    assert!(!svc.refresh_if_changed().await.unwrap(), "nothing changed since");
+
+    let text = "hello there, how is your week going";
+    assert!(!svc.analyze(text).await.unwrap().1, "first call computes");
+    assert!(
+        svc.analyze(text).await.unwrap().1,
+        "second call is served from the prediction cache"
+    );
+
+    let new = NewIntentPattern {
+        pattern: "yo, how's life treating you".into(),
+        intent: "conversation".into(),
+        ..Default::default()
+    };
+    save_intent_pattern(db.pool(), &new).await.unwrap();
+    assert!(svc.refresh_if_changed().await.unwrap());
+    assert_ne!(svc.engine().model().version(), bundled_version);
+    assert!(
+        !svc.analyze(text).await.unwrap().1,
+        "the new model version computes afresh"
+    );
+}
+
+#[tokio::test]
+async fn a_user_s_excluded_technique_is_never_applied_and_requested_ones_are() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let svc = service(&db, &redis).await;
+    let user = create_user(
+        db.pool(),
+        &NewUser {
+            email: "p@example.com".into(),
+            username: "prefs".into(),
+            password_hash: "x".into(),
+            first_name: None,
+            last_name: None,
+            role: None,
+            tier: None,
+        },
+    )
+    .await
+    .unwrap();
+    let prefs = UserPreferences {
+        excluded_techniques: vec!["step_by_step".into()],
+        ..Default::default()
+    };
+    upsert_preferences(db.pool(), user.id, &prefs).await.unwrap();
+    let who = Requester {
+        user_id: Some(user.id),
+        ..Default::default()
+    };
+    let req = EnhanceRequest {
+        prefer: vec![Technique::Analogical],
+        ..request("Plan a 5 day trip to Rome with my kids")
+    };
+    let out = svc.enhance(&req, &who).await.unwrap();
+    let used: Vec<Technique> = out.enhancement.picks.iter().map(|p| p.technique).collect();
+    assert_eq!(used[0], Technique::Analogical);
+    assert!(!used.contains(&Technique::StepByStep), "{used:?}");
+    assert_eq!(
+        get_history_any(db.pool(), out.id).await.unwrap().user_id,
+        Some(user.id)
+    );
+}
+
+#[tokio::test]
+async fn measured_effectiveness_changes_which_techniques_are_picked() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    for _ in 0..150 {
+        let outcome = TechniqueOutcome {
+            technique: "analogical".into(),
+            intent: "task_planning".into(),
+            date: None,
+            success: true,
+            feedback_score: Some(5),
+            processing_time_ms: Some(10),
+        };
+        record_technique_outcome(db.pool(), &outcome).await.unwrap();
+    }
+    let svc = service(&db, &redis).await;
+    let out = svc
+        .enhance(
+            &request("Plan a 5 day trip to Rome with my kids"),
+            &Requester::default(),
+        )
+        .await
+        .unwrap();
+    let analogical = out
+        .enhancement
+        .picks
+        .iter()
+        .find(|p| p.technique == Technique::Analogical);
+    let pick = analogical.unwrap_or_else(|| panic!("not picked: {:?}", out.enhancement.picks));
+    assert!(pick.reason.contains("150 of 150"), "{}", pick.reason);
+}
+
+#[tokio::test]
+async fn an_edited_template_is_used_after_a_refresh() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let svc = service(&db, &redis).await;
+    sqlx::query("UPDATE prompts.templates SET template_text = $1 WHERE technique = 'zero_shot'")
+        .bind("{{prompt}}\n\nReply in one line, as {{role}} would.")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert!(svc.refresh_if_changed().await.unwrap());
+    let req = EnhanceRequest {
+        prefer: vec![Technique::ZeroShot],
+        max_techniques: Some(1),
+        ..request("hi there!")
+    };
+    let out = svc.enhance(&req, &Requester::default()).await.unwrap();
+    assert!(
+        out.enhancement.generated.text.ends_with("would."),
+        "{}",
+        out.enhancement.generated.text
+    );
+    assert!(
+        out.enhancement
+            .generated
+            .text
+            .contains("Reply in one line, as a warm, attentive conversation partner")
+    );
+}
+
+#[tokio::test]
+async fn the_shipped_templates_are_the_engine_s_builtin_ones() {
+    let db = TestDb::new().await;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT technique, template_text FROM prompts.templates")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), Technique::ALL.len());
+    for (technique, text) in rows {
+        let t: Technique = technique.parse().unwrap();
+        assert_eq!(text, bp_engine::catalogue::info(t).template, "{technique}");
+    }
+}
+
+/// A stand-in for an OpenAI-compatible provider: answers `dims`-long vectors.
+async fn fake_provider(dims: usize) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/v1/embeddings",
+        post(
+            move |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                let n = body["input"].as_array().map_or(0, Vec::len);
+                let data: Vec<_> = (0..n)
+                    .rev()
+                    .map(|i| serde_json::json!({"index": i, "embedding": vec![i as f32 + 1.0; dims]}))
+                    .collect();
+                axum::Json(serde_json::json!({"data": data, "model": body["model"]}))
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn the_http_embedder_orders_vectors_by_index_and_refuses_the_wrong_size() {
+    let url = fake_provider(DIMENSIONS).await;
+    let embedder = OpenAiEmbedder::new(&bp_config::Secret::new(url), "nomic-embed-text", None).unwrap();
+    let texts = vec!["a".to_string(), "b".to_string()];
+    let vectors = tokio::time::timeout(Duration::from_secs(10), embedder.embed(&texts))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((vectors[0][0], vectors[1][0]), (1.0, 2.0));
+    assert_eq!(embedder.model(), "nomic-embed-text");
+
+    let url = fake_provider(384).await;
+    let small = OpenAiEmbedder::new(
+        &bp_config::Secret::new(url),
+        "m",
+        Some(bp_config::Secret::new("sk-test")),
+    )
+    .unwrap();
+    assert!(matches!(
+        small.embed(&texts).await,
+        Err(EmbedError::BadResponse(_))
+    ));
+    assert!(!format!("{small:?}").contains("sk-test"));
+}
