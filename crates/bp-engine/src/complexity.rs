@@ -13,7 +13,7 @@
 //!
 //! 0–1 points is simple, 2–4 moderate, 5 or more complex.
 
-use crate::text::words;
+use crate::text::{Scan, words};
 use crate::vocabulary::Complexity;
 
 /// The measured features behind a complexity level.
@@ -202,17 +202,8 @@ const DOMAIN_TERMS: &[&str] = &[
     "stakeholders",
 ];
 
-fn count_phrases(lower: &str, word_list: &[String], phrases: &[&str]) -> usize {
-    phrases
-        .iter()
-        .map(|p| {
-            if p.contains(' ') || p.contains('\'') {
-                lower.matches(p).count()
-            } else {
-                word_list.iter().filter(|w| w.as_str() == *p).count()
-            }
-        })
-        .sum()
+fn count_phrases(scan: &Scan, phrases: &[&str]) -> usize {
+    phrases.iter().map(|p| scan.count(p)).sum()
 }
 
 fn has_code(text: &str) -> bool {
@@ -252,7 +243,8 @@ fn has_data(text: &str, word_list: &[String]) -> bool {
 
 /// Measures `text`.
 pub fn measure(text: &str) -> ComplexityFeatures {
-    let word_list = words(text);
+    let scan = Scan::new(text);
+    let word_list = scan.words();
     let lower = text.to_lowercase();
     let sentence_openers = lower
         .split(['.', '?', '!', '\n', ';'])
@@ -283,14 +275,14 @@ pub fn measure(text: &str) -> ComplexityFeatures {
     ComplexityFeatures {
         words: word_list.len(),
         asks,
-        constraints: count_phrases(&lower, &word_list, CONSTRAINT_MARKERS),
-        steps: count_phrases(&lower, &word_list, STEP_MARKERS) + usize::from(numbered >= 2),
+        constraints: count_phrases(&scan, CONSTRAINT_MARKERS),
+        steps: count_phrases(&scan, STEP_MARKERS) + usize::from(numbered >= 2),
         domain_terms: word_list
             .iter()
             .filter(|w| DOMAIN_TERMS.contains(&w.as_str()))
             .count(),
         has_code: has_code(text),
-        has_data: has_data(text, &word_list),
+        has_data: has_data(text, word_list),
     }
 }
 

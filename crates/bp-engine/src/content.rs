@@ -3,7 +3,7 @@
 //! format and its sections, and standing constraints. Languages and
 //! formats named in the prompt take precedence over these defaults.
 
-use crate::text::words;
+use crate::text::Scan;
 use crate::vocabulary::Intent;
 
 /// Fill-ins for one intent.
@@ -276,17 +276,10 @@ const LANGUAGES: &[(&str, &str)] = &[
 
 /// The technology named in `text` (first match), e.g. "Python".
 pub fn detect_language(text: &str) -> Option<&'static str> {
-    let lower = text.to_lowercase();
-    let word_list = words(text);
+    let scan = Scan::new(text);
     LANGUAGES
         .iter()
-        .find(|(key, _)| {
-            if key.contains('+') || key.contains('#') {
-                lower.contains(key)
-            } else {
-                word_list.iter().any(|w| w == key)
-            }
-        })
+        .find(|(key, _)| scan.count(key) > 0)
         .map(|(_, name)| *name)
 }
 
@@ -303,9 +296,9 @@ const FORMATS: &[(&str, &str)] = &[
 
 /// The output format named in `text`, e.g. "JSON".
 pub fn detect_format(text: &str) -> Option<&'static str> {
-    let word_list = words(text);
+    let scan = Scan::new(text);
     FORMATS
         .iter()
-        .find(|(key, _)| word_list.iter().any(|w| w == key))
+        .find(|(key, _)| scan.count(key) > 0)
         .map(|(_, f)| *f)
 }

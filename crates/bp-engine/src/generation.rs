@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use crate::catalogue::info;
 use crate::complexity::CONSTRAINT_MARKERS;
 use crate::content::{content, detect_format, detect_language};
-use crate::text::{estimate_tokens, words};
+use crate::text::{Scan, estimate_tokens};
 use crate::vocabulary::{Complexity, Intent, Technique};
 
 /// Templates by technique (from `prompts.templates`); techniques without
@@ -137,17 +137,7 @@ fn stated_constraints(text: &str) -> Vec<String> {
     text.split(['.', '!', '?', '\n'])
         .map(str::trim)
         .filter(|s| !s.is_empty() && s.chars().count() <= 200)
-        .filter(|s| {
-            let ws = words(s);
-            let lower = s.to_lowercase();
-            CONSTRAINT_MARKERS.iter().any(|m| {
-                if m.contains(' ') || m.contains('\'') {
-                    lower.contains(m)
-                } else {
-                    ws.iter().any(|w| w == m)
-                }
-            })
-        })
+        .filter(|s| Scan::new(s).has_any(CONSTRAINT_MARKERS))
         .take(3)
         .map(|s| format!("{s}."))
         .collect()

@@ -16,8 +16,8 @@
 
 use std::collections::HashMap;
 
-use crate::catalogue::{CATALOGUE, TechniqueInfo, compatible, info};
-use crate::text::words;
+use crate::catalogue::{CATALOGUE, compatible, info};
+use crate::text::Scan;
 use crate::vocabulary::{Complexity, Intent, Technique};
 
 /// Pseudo-uses the rule score is worth against measured outcomes.
@@ -103,20 +103,9 @@ pub struct Scored {
     pub observed: Observed,
 }
 
-fn has_signal(t: &TechniqueInfo, lower: &str, word_list: &[String]) -> bool {
-    t.signals.iter().any(|s| {
-        if s.contains(' ') || s.contains('\'') {
-            lower.contains(s)
-        } else {
-            word_list.iter().any(|w| w == s)
-        }
-    })
-}
-
 /// Scores every technique for `req` (excluded ones included).
 pub fn score_all(req: &SelectionRequest<'_>) -> Vec<Scored> {
-    let lower = req.text.to_lowercase();
-    let word_list = words(req.text);
+    let scan = Scan::new(req.text);
     let top = req
         .intent_scores
         .first()
@@ -131,7 +120,7 @@ pub fn score_all(req: &SelectionRequest<'_>) -> Vec<Scored> {
                 req.intent_scores.iter().map(|(i, p)| p * t.fit(*i)).sum::<f64>() / total
             };
             let complexity = if t.suits(req.complexity) { 1.0 } else { 0.2 };
-            let signalled = has_signal(t, &lower, &word_list);
+            let signalled = scan.has_any(t.signals);
             let preferred = req.preferences.preferred.contains(&t.technique);
             let rule = (0.55 * fit
                 + 0.25 * complexity

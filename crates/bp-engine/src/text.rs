@@ -67,6 +67,44 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// A text prepared for phrase lookups: lowercased and split into words once.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    lower: String,
+    words: Vec<String>,
+}
+
+impl Scan {
+    /// Prepares `text`.
+    pub fn new(text: &str) -> Self {
+        Scan {
+            lower: text.to_lowercase(),
+            words: words(text),
+        }
+    }
+
+    /// The words of the text.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Occurrences of a lowercase `phrase`: a single word ("must") matches
+    /// whole words only; anything else ("at least", "don't", "c++") matches
+    /// as a substring of the lowercased text.
+    pub fn count(&self, phrase: &str) -> usize {
+        if phrase.chars().all(char::is_alphanumeric) {
+            self.words.iter().filter(|w| *w == phrase).count()
+        } else {
+            self.lower.matches(phrase).count()
+        }
+    }
+
+    /// Whether any of `phrases` occurs.
+    pub fn has_any(&self, phrases: &[&str]) -> bool {
+        phrases.iter().any(|p| self.count(p) > 0)
+    }
+}
+
 /// Which feature families to extract, and the character n-gram lengths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureSpec {
@@ -162,6 +200,16 @@ mod tests {
         // " of " gives " o", "of", "f " per word.
         assert_eq!(chars.len(), 6);
         assert!(word.is_some_and(|w| !chars.contains(&w)));
+    }
+
+    #[test]
+    fn words_match_whole_words_and_phrases_match_as_substrings() {
+        let scan = Scan::new("Don't use C++ at least; must, MUST, mustard");
+        assert_eq!(scan.count("must"), 2);
+        assert_eq!(scan.count("at least"), 1);
+        assert_eq!(scan.count("don't"), 1);
+        assert_eq!(scan.count("c++"), 1);
+        assert!(scan.has_any(&["nothing", "use"]) && !scan.has_any(&["least;x"]));
     }
 
     #[test]

@@ -139,6 +139,7 @@ async fn write(
     texts: &[String],
 ) -> Result<u64, String> {
     let vectors = embedder.embed(texts).await.map_err(|e| e.to_string())?;
+    let model: String = embedder.model().chars().take(50).collect();
     let mut rows = Vec::with_capacity(vectors.len());
     for ((source_type, source_id), v) in sources.iter().zip(vectors) {
         if v.iter().all(|x| *x == 0.0) {
@@ -148,7 +149,7 @@ async fn write(
             source_type: *source_type,
             source_id: *source_id,
             embedding: Embedding::new(v).map_err(|e| e.to_string())?,
-            model_version: Some(embedder.model().chars().take(50).collect()),
+            model_version: Some(model.clone()),
         });
     }
     upsert_embeddings(db.pool(), &rows)

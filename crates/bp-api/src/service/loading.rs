@@ -69,10 +69,7 @@ pub(super) async fn train_model(db: &Db) -> Result<(IntentModel, PatternSource, 
     let started = Instant::now();
     let model = tokio::task::spawn_blocking(move || IntentModel::train(&examples, &TrainParams::default()))
         .await
-        .map_err(|e| ServiceError::Invalid {
-            field: "model",
-            reason: format!("training task failed: {e}"),
-        })??;
+        .map_err(|e| ServiceError::TrainingTask(e.to_string()))??;
     Ok((model, source, started.elapsed().as_secs_f64() * 1000.0))
 }
 

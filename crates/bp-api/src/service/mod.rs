@@ -58,6 +58,9 @@ pub enum ServiceError {
     /// The model could not be trained.
     #[error("training failed: {0}")]
     Train(#[from] TrainError),
+    /// The training task died (a server fault, not the request's).
+    #[error("training task failed: {0}")]
+    TrainingTask(String),
 }
 
 /// Who is asking (for preferences and history ownership).
