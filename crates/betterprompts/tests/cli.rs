@@ -325,3 +325,150 @@ async fn seed_then_enhance_prints_the_decision_as_json_and_saves_it() {
         stderr(&bad)
     );
 }
+
+/// `betterprompts serve` on a loopback port, driven by a real HTTP client.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_walks_register_login_enhance_history_feedback_refresh_logout_over_http() {
+    use std::io::BufRead;
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
+    let mut child = bin()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("DATABASE_URL", &url)
+        .env("REDIS_URL", &test_env().redis_url)
+        .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
+        .env("BP_HOME", home.path())
+        .env("BP_BCRYPT_COST", "10")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads the address line, then drains stdout until the server exits.
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let first = tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(120)))
+        .await
+        .unwrap()
+        .unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    let server = Server { child, base };
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value, token: Option<&str>| {
+        let mut req = http.post(format!("{}{path}", server.base)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let pw = "Str0ng&Secret!";
+    let res = post("/auth/register", serde_json::json!({ "email": "e2e@example.com", "username": "e2e", "password": pw, "confirm_password": pw }), None).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = post(
+        "/auth/login",
+        serde_json::json!({ "email_or_username": "e2e", "password": pw }),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let login: serde_json::Value = res.json().await.unwrap();
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    let res = post(
+        "/enhance",
+        serde_json::json!({ "text": "Summarize this quarterly report for the board in five bullet points" }),
+        Some(&access),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-ratelimit-limit"));
+    let enhanced: serde_json::Value = res.json().await.unwrap();
+    let id = enhanced["id"].as_str().unwrap().to_owned();
+    let history: serde_json::Value = http
+        .get(format!("{}/history", server.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["data"][0]["id"], id.as_str());
+    let res = post(
+        "/feedback",
+        serde_json::json!({ "prompt_history_id": id, "rating": 5 }),
+        Some(&access),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+    let technique = enhanced["techniques"][0].as_str().unwrap();
+    let res = post(
+        "/feedback/effectiveness",
+        serde_json::json!({ "technique": technique }),
+        Some(&access),
+    )
+    .await
+    .unwrap();
+    let eff: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(eff["sample_size"], 1, "{eff}");
+    let res = post(
+        "/auth/refresh",
+        serde_json::json!({ "refresh_token": refresh }),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let rotated: serde_json::Value = res.json().await.unwrap();
+    let access = rotated["access_token"].as_str().unwrap().to_owned();
+    let res = post("/auth/logout", serde_json::json!({}), Some(&access))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = http
+        .get(format!("{}/auth/me", server.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // Graceful shutdown drains the analytics buffer: every request above is in api_metrics.
+    drop(server);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics.api_metrics")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(rows >= 9, "api_metrics rows after shutdown: {rows}");
+    assert!(home.path().join("secrets/jwt.key").exists());
+}

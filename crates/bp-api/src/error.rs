@@ -22,6 +22,27 @@ pub enum ApiError {
     /// Malformed or invalid input; the message says what.
     #[error("{0}")]
     BadRequest(String),
+    /// No credentials, or credentials that are not valid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed; the message says why.
+    #[error("{0}")]
+    Denied(String),
+    /// The account is locked after repeated failed logins.
+    #[error("account locked")]
+    Locked {
+        /// When the lock ends.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// Over the rate limit.
+    #[error("Rate limit exceeded")]
+    RateLimited(bp_cache::RateDecision),
+    /// The body is larger than the route accepts.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The body is not JSON (`Content-Type`).
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
     /// The write collides with an existing row (e.g. `email already exists`).
     #[error("{0}")]
     Conflict(String),
@@ -41,6 +62,11 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Denied(_) | Self::Locked { .. } => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -65,9 +91,61 @@ impl From<bp_store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(err: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError;
+        match err {
+            ServiceError::Invalid { field, reason } => Self::BadRequest(format!("invalid {field}: {reason}")),
+            ServiceError::Store(e) => e.into(),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<bp_cache::CacheError> for ApiError {
+    fn from(err: bp_cache::CacheError) -> Self {
+        if err.is_unavailable() {
+            Self::Unavailable("cache unavailable".into())
+        } else {
+            Self::Internal(Box::new(err))
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        match &self {
+            Self::Locked { until } => {
+                return (
+                    status,
+                    Json(json!({
+                        "error": "account locked",
+                        "details": { "locked_until": until },
+                        "locked_until": until,
+                    })),
+                )
+                    .into_response();
+            }
+            Self::RateLimited(decision) => {
+                let retry = decision.retry_after().as_secs_f64().ceil().max(1.0) as u64;
+                let mut response = (
+                    status,
+                    Json(json!({
+                        "error": "Rate limit exceeded",
+                        "message": format!("Too many requests; try again in {retry} seconds"),
+                        "retry_after": retry,
+                    })),
+                )
+                    .into_response();
+                crate::limits::set_headers(response.headers_mut(), decision);
+                if let Ok(v) = axum::http::HeaderValue::from_str(&retry.to_string()) {
+                    response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+                return response;
+            }
+            _ => {}
+        }
         if let Self::Internal(cause) = &self {
             let mut chain = cause.to_string();
             let mut source = cause.source();

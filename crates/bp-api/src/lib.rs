@@ -1,9 +1,23 @@
-//! The BetterPrompts HTTP API: [`router`] builds the axum router over an
-//! [`AppState`]; [`serve`] runs it with graceful shutdown. All paths are under
-//! `/api/v1`; unknown routes and wrong methods answer JSON 404/405.
+//! The BetterPrompts HTTP API (see `shared/api.md` for the contract):
+//! [`router`] builds the axum router over an [`AppState`]; [`serve`] runs it
+//! with graceful shutdown and drains the analytics buffer. All paths are
+//! under `/api/v1` (Prometheus metrics at `/metrics`); unknown routes and
+//! wrong methods answer JSON 404/405.
+//!
+//! Middleware, outermost first: request id and access log, CORS, metrics and
+//! `analytics.api_metrics` capture, request timeout, body size limit,
+//! authentication; rate limiting on the enhance, analyze and auth routes.
 
+pub mod auth;
 pub mod controllers;
+pub mod cookies;
 pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod mail;
+pub mod metrics;
+pub mod observe;
+pub mod recorder;
 pub mod request_id;
 pub mod service;
 
@@ -12,13 +26,67 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
 use bp_cache::Cache;
+use bp_config::{ServerConfig, TierLimits};
 use bp_store::Db;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
+
+use crate::auth::JwtKeys;
+use crate::service::EnhanceService;
+
+/// How the API authenticates.
+#[derive(Debug)]
+pub struct AuthSettings {
+    /// Access-token keys.
+    pub keys: JwtKeys,
+    /// bcrypt cost of new hashes.
+    pub bcrypt_cost: u32,
+    /// Cookies carry `Secure`.
+    pub cookie_secure: bool,
+    /// A hash verified against when the account does not exist (equal timing).
+    pub dummy_hash: String,
+}
+
+/// What the API needs besides the data platform.
+#[derive(Debug)]
+pub struct ApiConfig {
+    /// Access-token keys.
+    pub keys: JwtKeys,
+    /// bcrypt cost (12 in production).
+    pub bcrypt_cost: u32,
+    /// Cookies carry `Secure`.
+    pub cookie_secure: bool,
+    /// CORS origins.
+    pub cors_origins: Vec<String>,
+    /// Trust `X-Forwarded-For`.
+    pub trust_proxy: bool,
+    /// Rate limits per tier.
+    pub tiers: TierLimits,
+    /// Where verification mail goes.
+    pub outbox: mail::Outbox,
+}
+
+impl ApiConfig {
+    /// From the server settings, with the resolved signing secret.
+    pub fn from_settings(server: &ServerConfig, jwt_secret: &[u8], outbox: mail::Outbox) -> Self {
+        Self {
+            keys: JwtKeys::new(
+                jwt_secret,
+                server.jwt_previous_secret.as_ref().map(|s| s.expose().as_bytes()),
+            ),
+            bcrypt_cost: server.bcrypt_cost,
+            cookie_secure: server.cookie_secure,
+            cors_origins: server.cors_origins.clone(),
+            trust_proxy: server.trust_proxy,
+            tiers: server.rate_limits,
+            outbox,
+        }
+    }
+}
 
 /// Everything a handler needs.
 #[derive(Debug)]
@@ -27,6 +95,59 @@ pub struct App {
     pub db: Db,
     /// The Redis handle.
     pub cache: Cache,
+    /// The enhancement engine; `None` when it could not start (the database
+    /// was down), in which case engine routes answer 503.
+    pub service: Option<Arc<EnhanceService>>,
+    /// Authentication settings.
+    pub auth: AuthSettings,
+    /// Rate limits.
+    pub limits: limits::Limits,
+    /// Trust `X-Forwarded-For`.
+    pub trust_proxy: bool,
+    /// CORS origins.
+    pub cors_origins: Vec<String>,
+    /// Prometheus counters.
+    pub metrics: metrics::Metrics,
+    /// The analytics buffer.
+    pub recorder: recorder::Recorder,
+    /// Outgoing mail.
+    pub outbox: mail::Outbox,
+}
+
+impl App {
+    /// Builds the app (spawns the analytics writer: call inside a runtime).
+    pub async fn new(
+        db: Db,
+        cache: Cache,
+        service: Option<Arc<EnhanceService>>,
+        config: ApiConfig,
+    ) -> Result<Self, ApiError> {
+        let dummy_hash = auth::password::hash("not-a-real-password-Aa1!", config.bcrypt_cost).await?;
+        Ok(Self {
+            recorder: recorder::Recorder::spawn(db.clone()),
+            db,
+            cache,
+            service,
+            auth: AuthSettings {
+                keys: config.keys,
+                bcrypt_cost: config.bcrypt_cost,
+                cookie_secure: config.cookie_secure,
+                dummy_hash,
+            },
+            limits: limits::Limits { tiers: config.tiers },
+            trust_proxy: config.trust_proxy,
+            cors_origins: config.cors_origins,
+            metrics: metrics::Metrics::default(),
+            outbox: config.outbox,
+        })
+    }
+
+    /// The engine, or 503 when it is not running.
+    pub fn service(&self) -> Result<&Arc<EnhanceService>, ApiError> {
+        self.service
+            .as_ref()
+            .ok_or_else(|| ApiError::Unavailable("enhancement engine unavailable".into()))
+    }
 }
 
 /// Shared state handed to every handler.
@@ -41,28 +162,102 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// Largest accepted request body (a 100-item batch of 16000-character prompts fits).
-pub const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+/// Largest accepted request body on most routes.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// Largest accepted body of `/enhance/batch` (100 prompts of 16000 characters).
+pub const BATCH_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 
 /// How long one request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The API router with its middleware.
 pub fn router(state: AppState) -> Router {
+    use controllers::{auth as a, enhance as e, feedback as f, health, history as h};
+    let batch = Router::new()
+        .route("/enhance/batch", post(e::enhance_batch))
+        .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT_BYTES));
+    let limited = Router::new()
+        .route("/enhance", post(e::enhance))
+        .route("/analyze", post(e::analyze))
+        .merge(batch)
+        .route("/auth/register", post(a::register))
+        .route("/auth/login", post(a::login))
+        .route("/auth/refresh", post(a::refresh))
+        .route("/auth/verify-email", post(a::verify_email))
+        .route("/auth/resend-verification", post(a::resend_verification))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit));
     let v1 = Router::new()
-        .route("/health", get(controllers::health::health))
-        .route("/ready", get(controllers::health::ready));
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/auth/logout", post(a::logout))
+        .route("/auth/profile", get(a::profile).put(a::update_profile))
+        .route("/auth/me", get(a::profile))
+        .route("/auth/change-password", post(a::change_password))
+        .route("/techniques", get(e::list_techniques))
+        .route("/techniques/select", post(e::select))
+        .route("/prompts/{id}/rerun", post(e::rerun))
+        .route("/history", get(h::list))
+        .route("/prompts/history", get(h::list))
+        .route("/history/stats", get(h::stats))
+        .route("/history/export", get(h::export))
+        .route("/history/{id}", get(h::get).delete(h::delete))
+        .route("/prompts/{id}", get(h::get))
+        .route("/history/{id}/favorite", put(h::favorite))
+        .route("/feedback", post(f::submit))
+        .route("/feedback/effectiveness", post(f::effectiveness))
+        .route("/feedback/{id}", get(f::get))
+        .merge(limited)
+        .route_layer(axum::middleware::from_fn(observe::mark_route));
     Router::new()
         .nest("/api/v1", v1)
+        .route("/metrics", get(controllers::health::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::principal::authenticate,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
+        .layer(cors(&state.cors_origins))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    let origins: Vec<axum::http::HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static("x-api-key"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600))
 }
 
 async fn not_found() -> ApiError {
@@ -73,14 +268,15 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets
-/// in-flight requests finish.
+/// Serves `router` on `listener` until `shutdown` resolves, lets in-flight
+/// requests finish, then writes what the analytics buffer still holds.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    router: Router,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    state.recorder.shutdown().await;
+    served
 }

@@ -9,6 +9,7 @@ use axum::http::{Method, StatusCode};
 use bp_store::PoolSettings;
 use bp_testkit::TestApp;
 
+mod http;
 mod service;
 
 #[tokio::test]

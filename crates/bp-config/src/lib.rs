@@ -20,7 +20,12 @@
 //!   (`text-embedding-3-small`), `BP_EMBEDDINGS_API_KEY` (secret)
 //! - `BP_ENGINE_REFRESH_SECS` (60): how often a server checks for new
 //!   intent patterns and templates
-//! - `BP_JWT_SECRET`, `BP_ENCRYPTION_KEY` (secrets; never printed)
+//! - `BP_JWT_SECRET`, `BP_JWT_PREVIOUS_SECRET`, `BP_ENCRYPTION_KEY` (secrets;
+//!   never printed; the JWT secret is generated under `BP_HOME` when unset)
+//! - `BP_BCRYPT_COST` (12), `BP_COOKIE_SECURE` (false), `BP_CORS_ORIGINS`
+//!   (comma-separated), `BP_TRUST_PROXY` (false), `BP_RATE_LIMIT_ANONYMOUS`,
+//!   `BP_RATE_LIMIT_FREE`, `BP_RATE_LIMIT_PRO`, `BP_RATE_LIMIT_ENTERPRISE`
+//!   (requests per minute: 100, 100, 1000, 10000)
 //!
 //! An unset `DATABASE_URL`/`REDIS_URL` means "use the embedded infrastructure
 //! under `BP_HOME`"; the CLI resolves that, not this crate.
@@ -160,6 +165,33 @@ pub struct ServerConfig {
     pub jwt_secret: Option<Secret>,
     /// Key for PII encryption at rest; generated under `BP_HOME` when unset.
     pub encryption_key: Option<Secret>,
+    /// The signing secret before the last rotation, still accepted for
+    /// verification (`BP_JWT_PREVIOUS_SECRET`).
+    pub jwt_previous_secret: Option<Secret>,
+    /// bcrypt cost for new password hashes (`BP_BCRYPT_COST`, 12; 10..=16).
+    pub bcrypt_cost: u32,
+    /// Cookies carry `Secure` (`BP_COOKIE_SECURE`, false for plain-HTTP development).
+    pub cookie_secure: bool,
+    /// Origins allowed by CORS (`BP_CORS_ORIGINS`, comma-separated; empty: none).
+    pub cors_origins: Vec<String>,
+    /// Trust `X-Forwarded-For` for the client address (`BP_TRUST_PROXY`, false).
+    pub trust_proxy: bool,
+    /// Requests per minute per tier (`BP_RATE_LIMIT_FREE`/`_PRO`/`_ENTERPRISE`:
+    /// 100, 1000, 10000) and for anonymous clients per IP (`BP_RATE_LIMIT_ANONYMOUS`, 100).
+    pub rate_limits: TierLimits,
+}
+
+/// Requests per minute by tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierLimits {
+    /// Anonymous clients, per IP address.
+    pub anonymous: u32,
+    /// `free` users.
+    pub free: u32,
+    /// `pro` users.
+    pub pro: u32,
+    /// `enterprise` users.
+    pub enterprise: u32,
 }
 
 /// Where embeddings for semantic search come from.
@@ -256,7 +288,38 @@ impl Settings {
             listen,
             jwt_secret: get("BP_JWT_SECRET").map(Secret::new),
             encryption_key: get("BP_ENCRYPTION_KEY").map(Secret::new),
+            jwt_previous_secret: get("BP_JWT_PREVIOUS_SECRET").map(Secret::new),
+            bcrypt_cost: number(&get, "BP_BCRYPT_COST", 12)?,
+            cookie_secure: flag(&get, "BP_COOKIE_SECURE")?,
+            cors_origins: get("BP_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            trust_proxy: flag(&get, "BP_TRUST_PROXY")?,
+            rate_limits: TierLimits {
+                anonymous: number(&get, "BP_RATE_LIMIT_ANONYMOUS", 100)?,
+                free: number(&get, "BP_RATE_LIMIT_FREE", 100)?,
+                pro: number(&get, "BP_RATE_LIMIT_PRO", 1000)?,
+                enterprise: number(&get, "BP_RATE_LIMIT_ENTERPRISE", 10_000)?,
+            },
         };
+        if !(10..=16).contains(&server.bcrypt_cost) {
+            return Err(ConfigError {
+                var: "BP_BCRYPT_COST",
+                reason: "must be between 10 and 16".into(),
+            });
+        }
+        let limits = server.rate_limits;
+        if [limits.anonymous, limits.free, limits.pro, limits.enterprise].contains(&0) {
+            return Err(ConfigError {
+                var: "BP_RATE_LIMIT_FREE",
+                reason: "rate limits must be at least 1 request per minute".into(),
+            });
+        }
         let embeddings = match get("BP_EMBEDDINGS_PROVIDER").as_deref() {
             None | Some("local") => EmbeddingProvider::Local,
             Some("openai") => EmbeddingProvider::OpenAi {

@@ -101,6 +101,41 @@ pub async fn record_technique_outcome(
         .await?)
 }
 
+/// Replaces one earlier rating `old` by `new` in the day's row of
+/// (technique, intent): the feedback sum and average move, the success
+/// count follows the threshold, the use count stays. `date` `None` is today.
+pub async fn replace_feedback(
+    db: impl PgExecutor<'_>,
+    technique: &str,
+    intent: &str,
+    date: Option<NaiveDate>,
+    old: i32,
+    new: i32,
+    success_at: i32,
+) -> Result<u64, StoreError> {
+    check_identifier("technique", technique)?;
+    check_identifier("intent", intent)?;
+    if !(1..=5).contains(&old) || !(1..=5).contains(&new) {
+        return Err(invalid("rating", "must be 1 to 5"));
+    }
+    let success_delta = i32::from(new >= success_at) - i32::from(old >= success_at);
+    let done = sqlx::query(
+        "UPDATE analytics.technique_effectiveness SET
+             feedback_sum = feedback_sum + $4::float8,
+             average_feedback = (feedback_sum + $4::float8) / nullif(feedback_count, 0),
+             success_count = greatest(coalesce(success_count, 0) + $5, 0)
+         WHERE technique = $1 AND intent = $2 AND date = coalesce($3, (now() AT TIME ZONE 'UTC')::date)",
+    )
+    .bind(technique)
+    .bind(intent)
+    .bind(date)
+    .bind(f64::from(new - old))
+    .bind(success_delta)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 const EFFECTIVENESS_COLUMNS: &str = "technique, intent, date, success_count, total_count, average_feedback, \
     average_processing_time_ms, p95_processing_time_ms, feedback_sum, feedback_count, processing_time_sum, \
     processing_time_count, processing_time_hist";

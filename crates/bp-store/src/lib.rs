@@ -11,6 +11,7 @@
 
 pub mod analytics;
 pub mod api_keys;
+pub mod audit;
 mod db;
 pub mod embeddings;
 pub mod error;

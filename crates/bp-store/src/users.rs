@@ -308,6 +308,98 @@ pub async fn reset_lock(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreEr
     found(done.rows_affected())
 }
 
+/// Replaces the password hash.
+pub async fn set_password_hash(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    check_text("password_hash", password_hash, 1, 255)?;
+    let done = sqlx::query("UPDATE auth.users SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(db)
+        .await?;
+    found(done.rows_affected())
+}
+
+/// Stores the hash of a new email-verification token valid until `expires`
+/// (replacing any earlier one).
+pub async fn set_email_verification(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    token_hash: &str,
+    expires: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    check_text("email_verify_token", token_hash, 1, 255)?;
+    let done =
+        sqlx::query("UPDATE auth.users SET email_verify_token = $2, email_verify_expires = $3 WHERE id = $1")
+            .bind(id)
+            .bind(token_hash)
+            .bind(expires)
+            .execute(db)
+            .await?;
+    found(done.rows_affected())
+}
+
+/// Marks the account verified when `token_hash` is its unexpired
+/// verification token (and, when given, `email` its address); the token is
+/// spent. `None` when nothing matched.
+pub async fn verify_email(
+    db: impl PgExecutor<'_>,
+    token_hash: &str,
+    email: Option<&str>,
+) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "UPDATE auth.users SET is_verified = true, email_verify_token = NULL, email_verify_expires = NULL
+         WHERE email_verify_token = $1 AND email_verify_expires > now()
+           AND ($2::text IS NULL OR lower(email) = lower($2))
+         RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(token_hash)
+        .bind(email)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// What an admin may change on an account.
+#[derive(Debug, Clone, Default)]
+pub struct AdminUpdate {
+    /// `user`, `developer` or `admin`.
+    pub role: Option<String>,
+    /// `free`, `pro` or `enterprise`.
+    pub tier: Option<String>,
+    /// Active or not.
+    pub is_active: Option<bool>,
+    /// Verified or not.
+    pub is_verified: Option<bool>,
+}
+
+/// Applies an admin update and returns the new row.
+pub async fn admin_update_user(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    update: &AdminUpdate,
+) -> Result<User, StoreError> {
+    check_one_of("role", update.role.as_deref(), ROLES)?;
+    check_one_of("tier", update.tier.as_deref(), TIERS)?;
+    let sql = format!(
+        "UPDATE auth.users SET role = coalesce($2, role), tier = coalesce($3, tier),
+                is_active = coalesce($4, is_active), is_verified = coalesce($5, is_verified)
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .bind(&update.role)
+        .bind(&update.tier)
+        .bind(update.is_active)
+        .bind(update.is_verified)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })
+}
+
 /// Marks the account inactive (it can no longer log in; data is kept).
 pub async fn deactivate_user(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
     let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")

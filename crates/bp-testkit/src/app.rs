@@ -5,7 +5,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use bp_api::{App, AppState};
+use bp_api::service::EnhanceService;
+use bp_api::{ApiConfig, App, AppState};
 use bp_cache::Cache;
 use bp_store::PgPool;
 use tower::ServiceExt;
@@ -15,6 +16,7 @@ use crate::{TestDb, TestRedis};
 /// A router plus the resources it runs on.
 pub struct TestApp {
     router: Router,
+    state: AppState,
     db: Option<TestDb>,
     redis: TestRedis,
 }
@@ -28,6 +30,8 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     /// Parsed body.
     pub json: serde_json::Value,
+    /// The body as text (lossy).
+    pub text: String,
 }
 
 impl TestApp {
@@ -45,15 +49,78 @@ impl TestApp {
 
     async fn build(pool: PgPool, db: Option<TestDb>) -> Self {
         let redis = TestRedis::new().await;
-        let state = AppState(Arc::new(App {
-            db: bp_store::Db::new(pool, None),
-            cache: redis.cache().clone(),
-        }));
+        let store = bp_store::Db::new(pool, None);
+        // Without a database of its own (a server that is down) there is no engine.
+        let service = match &db {
+            Some(_) => Some(
+                EnhanceService::start(
+                    store.clone(),
+                    redis.cache().clone(),
+                    Arc::new(bp_engine::embed::LocalEmbedder),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("starting the enhancement service: {e}")),
+            ),
+            None => None,
+        };
+        let app = App::new(store, redis.cache().clone(), service, test_config())
+            .await
+            .unwrap_or_else(|e| panic!("building the app: {e}"));
+        let state = AppState(Arc::new(app));
         Self {
-            router: bp_api::router(state),
+            router: bp_api::router(state.clone()),
+            state,
             db,
             redis,
         }
+    }
+
+    /// The app's state (outbox, recorder, service...).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A request with a JSON body and extra headers.
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
+            .body(Body::from(body.to_string()))
+            .unwrap_or_else(|e| panic!("building a request: {e}"));
+        self.send(request).await
+    }
+
+    /// A request with a raw body and a content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
+            .body(Body::from(body))
+            .unwrap_or_else(|e| panic!("building a request: {e}"));
+        self.send(request).await
     }
 
     /// The test database, when the app has one of its own.
@@ -84,6 +151,7 @@ impl TestApp {
             status,
             headers,
             json,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 
@@ -102,5 +170,27 @@ impl TestApp {
             .body(Body::empty())
             .unwrap_or_else(|e| panic!("building a request: {e}"));
         self.send(request).await
+    }
+}
+
+/// The API configuration of tests: a random signing key, the cheapest
+/// bcrypt cost (hashing speed is not what the tests are about), mail kept in
+/// memory, the default tier limits.
+pub fn test_config() -> ApiConfig {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).unwrap_or_else(|e| panic!("randomness: {e}"));
+    ApiConfig {
+        keys: bp_api::auth::JwtKeys::new(&secret, None),
+        bcrypt_cost: 4,
+        cookie_secure: false,
+        cors_origins: vec!["http://localhost:3000".into()],
+        trust_proxy: false,
+        tiers: bp_config::TierLimits {
+            anonymous: 100,
+            free: 100,
+            pro: 1000,
+            enterprise: 10_000,
+        },
+        outbox: bp_api::mail::Outbox::memory(),
     }
 }

@@ -1,9 +1,12 @@
 //! `betterprompts serve`: the HTTP API with graceful shutdown.
 
+use std::path::Path;
 use std::sync::Arc;
 
+use std::io::Write as _;
+
 use anyhow::Context;
-use bp_api::{App, AppState};
+use bp_api::{ApiConfig, App, AppState};
 use bp_config::Settings;
 
 use crate::cli::ServeArgs;
@@ -11,7 +14,13 @@ use crate::cli::ServeArgs;
 /// Serves until SIGINT or SIGTERM.
 pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -> anyhow::Result<u8> {
     let (db, cache) = super::connect::platform(settings, instance).await?;
-    let state = AppState(Arc::new(App { db, cache }));
+    let service = super::connect::service(settings, db.clone(), cache.clone()).await?;
+    let _refresh = service.spawn_refresh(settings.engine.refresh_interval);
+    let _rollup = bp_api::recorder::spawn_rollup(db.clone(), std::time::Duration::from_secs(3600));
+    let secret = jwt_secret(settings)?;
+    let outbox = bp_api::mail::Outbox::Dir(settings.home.home.join("outbox"));
+    let config = ApiConfig::from_settings(&settings.server, &secret, outbox);
+    let state = AppState(Arc::new(App::new(db, cache, Some(service), config).await?));
     let addr = args.addr.unwrap_or(settings.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -21,9 +30,49 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
         "BetterPrompts API listening on http://{local}/api/v1 (ready check: http://{local}/api/v1/ready)"
     );
     tracing::info!(%local, "listening");
-    bp_api::serve(listener, bp_api::router(state), shutdown_signal()).await?;
-    println!("BetterPrompts API stopped");
+    bp_api::serve(listener, state, shutdown_signal()).await?;
+    // stdout may be gone by now (a closed pipe): not worth a panic.
+    let _ = writeln!(std::io::stdout(), "BetterPrompts API stopped");
     Ok(0)
+}
+
+/// `BP_JWT_SECRET`, else the secret generated once under `BP_HOME/secrets/jwt.key` (mode 0600).
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.server.jwt_secret {
+        anyhow::ensure!(
+            secret.expose().len() >= 32,
+            "BP_JWT_SECRET must be at least 32 characters"
+        );
+        return Ok(secret.expose().as_bytes().to_vec());
+    }
+    let path = settings.home.home.join("secrets").join("jwt.key");
+    read_or_create_secret(&path)
+}
+
+fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let text = text.trim();
+        anyhow::ensure!(
+            text.len() >= 64,
+            "{} is too short; delete it to regenerate",
+            path.display()
+        );
+        return Ok(text.as_bytes().to_vec());
+    }
+    let dir = path.parent().context("secret path has no directory")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let text = hex::encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(text.into_bytes())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -61,3 +61,12 @@ fn passed<E: std::fmt::Display>(
         }
     }
 }
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(&state),
+    )
+        .into_response()
+}

@@ -1,3 +1,7 @@
 //! Handlers, one module per area.
 
+pub mod auth;
+pub mod enhance;
+pub mod feedback;
 pub mod health;
+pub mod history;

@@ -241,16 +241,126 @@ impl EnhanceService {
         req: &EnhanceRequest,
         who: &Requester,
     ) -> Result<EnhanceOutcome, ServiceError> {
-        check_text(&req.text)?;
-        if let Some(max) = req.max_techniques
-            && !(1..=12).contains(&max)
-        {
+        check_request(req)?;
+        let started = Instant::now();
+        let (enhancement, cached_prediction) = self.compute(req, who).await?;
+        let processing_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let row = history_row(req, who, &enhancement, processing_time_ms);
+        let saved = match save_history(self.db.pool(), &row).await {
+            // A client reused its X-Request-ID: keep the row under a fresh one.
+            Err(StoreError::Conflict { constraint }) if constraint.contains("request_id") => {
+                let mut row = row;
+                row.request_id = Some(Uuid::new_v4().to_string());
+                save_history(self.db.pool(), &row).await?
+            }
+            other => other?,
+        };
+        self.embeddings
+            .push(SourceType::PromptHistory, saved.id, &req.text);
+        Ok(EnhanceOutcome {
+            id: saved.id,
+            created_at: saved.created_at,
+            enhancement,
+            processing_time_ms,
+            cached_prediction,
+        })
+    }
+
+    /// Enhances up to [`bp_store::history::MAX_BATCH`] prompts and writes
+    /// their history rows in one statement (all or none). Every request is
+    /// validated before any work is done.
+    pub async fn enhance_batch(
+        &self,
+        reqs: &[EnhanceRequest],
+        who: &Requester,
+    ) -> Result<Vec<EnhanceOutcome>, ServiceError> {
+        for (i, req) in reqs.iter().enumerate() {
+            check_request(req).map_err(|e| match e {
+                ServiceError::Invalid { field, reason } => ServiceError::Invalid {
+                    field,
+                    reason: format!("item {i}: {reason}"),
+                },
+                other => other,
+            })?;
+        }
+        let mut done = Vec::with_capacity(reqs.len());
+        let mut rows = Vec::with_capacity(reqs.len());
+        let batch_id = Uuid::new_v4();
+        for (i, req) in reqs.iter().enumerate() {
+            let started = Instant::now();
+            let (enhancement, cached) = self.compute(req, who).await?;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let mut row = history_row(req, who, &enhancement, ms);
+            row.request_id = Some(format!("{batch_id}-{i}"));
+            rows.push(row);
+            done.push((enhancement, ms, cached));
+        }
+        let ids = bp_store::history::save_history_batch(self.db.pool(), &rows).await?;
+        let now = Some(Utc::now());
+        Ok(done
+            .into_iter()
+            .zip(ids)
+            .zip(reqs)
+            .map(|(((enhancement, ms, cached), id), req)| {
+                self.embeddings.push(SourceType::PromptHistory, id, &req.text);
+                EnhanceOutcome {
+                    id,
+                    created_at: now,
+                    enhancement,
+                    processing_time_ms: ms,
+                    cached_prediction: cached,
+                }
+            })
+            .collect())
+    }
+
+    /// Ranks techniques for `text` without generating or saving anything;
+    /// `intent` and `complexity` override the measured ones.
+    pub async fn select(
+        &self,
+        text: &str,
+        intent: Option<Intent>,
+        complexity: Option<bp_engine::Complexity>,
+        max_techniques: usize,
+        user: Option<Uuid>,
+    ) -> Result<(Analysis, Vec<bp_engine::selection::Pick>), ServiceError> {
+        check_text(text)?;
+        if !(1..=12).contains(&max_techniques) {
             return Err(ServiceError::Invalid {
                 field: "max_techniques",
                 reason: "must be between 1 and 12".into(),
             });
         }
-        let started = Instant::now();
+        let engine = self.engine();
+        let (analysis, _) = loading::analyze_cached(&self.cache, &engine, text).await;
+        let preferences = match user {
+            Some(user) => loading::preferences(&self.db, &self.cache, user).await?,
+            None => Default::default(),
+        };
+        let scores = match intent {
+            Some(intent) => vec![(intent, 1.0)],
+            None => analysis.prediction.scores.clone(),
+        };
+        let effectiveness = loading::effectiveness(&self.db, &self.cache, scores[0].0).await?;
+        let picks = bp_engine::selection::select(&bp_engine::selection::SelectionRequest {
+            text,
+            intent_scores: &scores,
+            complexity: complexity.unwrap_or(analysis.complexity.level),
+            max_techniques,
+            prefer: &[],
+            exclude: &[],
+            preferences: &preferences,
+            effectiveness: &effectiveness,
+        });
+        Ok((analysis, picks))
+    }
+
+    /// Classifies, loads the user's context and enhances, without saving.
+    async fn compute(
+        &self,
+        req: &EnhanceRequest,
+        who: &Requester,
+    ) -> Result<(Enhancement, bool), ServiceError> {
         let engine = self.engine();
         let (analysis, cached_prediction) = loading::analyze_cached(&self.cache, &engine, &req.text).await;
         let preferences = match who.user_id {
@@ -266,22 +376,21 @@ impl EnhanceService {
                 effectiveness: &effectiveness,
             },
         );
-        let processing_time_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let saved = save_history(
-            self.db.pool(),
-            &history_row(req, who, &enhancement, processing_time_ms),
-        )
-        .await?;
-        self.embeddings
-            .push(SourceType::PromptHistory, saved.id, &req.text);
-        Ok(EnhanceOutcome {
-            id: saved.id,
-            created_at: saved.created_at,
-            enhancement,
-            processing_time_ms,
-            cached_prediction,
-        })
+        Ok((enhancement, cached_prediction))
     }
+}
+
+fn check_request(req: &EnhanceRequest) -> Result<(), ServiceError> {
+    check_text(&req.text)?;
+    if let Some(max) = req.max_techniques
+        && !(1..=12).contains(&max)
+    {
+        return Err(ServiceError::Invalid {
+            field: "max_techniques",
+            reason: "must be between 1 and 12".into(),
+        });
+    }
+    Ok(())
 }
 
 fn check_text(text: &str) -> Result<(), ServiceError> {

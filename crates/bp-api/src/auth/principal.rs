@@ -1,0 +1,316 @@
+//! Who is calling. The [`authenticate`] middleware reads the credentials of
+//! every request (Bearer access token, `auth_token` cookie, or an API key as
+//! `Bearer bp_...` / `X-API-Key`) and leaves an [`AuthOutcome`] in the
+//! request's extensions; the extractors [`User`] (a session only),
+//! [`Caller`] (a session or an API key) and [`MaybeCaller`] (anyone, but a
+//! bad credential is still 401) read it.
+//!
+//! An access token is honoured only while its session lives: logout,
+//! rotation and password changes revoke sessions, and the check is one Redis
+//! lookup (`session:` namespace), falling back to the database when Redis
+//! has no entry or is down.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use bp_cache::RateLimit;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::tokens::{API_KEY_PREFIX, digest};
+use crate::{ApiError, AppState};
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Via {
+    /// An access token of a session.
+    Session {
+        /// `auth.sessions.id`.
+        session_id: Uuid,
+    },
+    /// An API key.
+    ApiKey {
+        /// `auth.api_keys.id`.
+        key_id: Uuid,
+        /// What the key may do.
+        scopes: Vec<String>,
+        /// The key's own rate limit, when it has one.
+        limit: Option<RateLimit>,
+    },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    /// The user (an API key acts for its owner).
+    pub user_id: Uuid,
+    /// The user's email.
+    pub email: String,
+    /// `user`, `developer` or `admin`.
+    pub role: String,
+    /// Rate-limit tier.
+    pub tier: String,
+    /// Session or API key.
+    pub via: Via,
+}
+
+impl Principal {
+    /// The session id, for a session caller.
+    pub fn session_id(&self) -> Option<Uuid> {
+        match self.via {
+            Via::Session { session_id } => Some(session_id),
+            Via::ApiKey { .. } => None,
+        }
+    }
+
+    /// The API key id, for an API-key caller.
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        match self.via {
+            Via::ApiKey { key_id, .. } => Some(key_id),
+            Via::Session { .. } => None,
+        }
+    }
+
+    /// 403 unless the user has one of `roles`.
+    pub fn require_role(&self, roles: &[&str]) -> Result<(), ApiError> {
+        if roles.contains(&self.role.as_str()) {
+            Ok(())
+        } else {
+            Err(ApiError::Denied(format!("requires role {}", roles.join(" or "))))
+        }
+    }
+
+    /// 403 when an API key lacks `scope` (`admin` covers every scope);
+    /// a session may do whatever its role allows.
+    pub fn require_scope(&self, scope: &str) -> Result<(), ApiError> {
+        match &self.via {
+            Via::Session { .. } => Ok(()),
+            Via::ApiKey { scopes, .. } if scopes.iter().any(|s| s == scope || s == "admin") => Ok(()),
+            Via::ApiKey { .. } => Err(ApiError::Denied(format!("API key lacks the `{scope}` scope"))),
+        }
+    }
+}
+
+/// What [`authenticate`] found.
+#[derive(Debug, Clone)]
+pub enum AuthOutcome {
+    /// No credentials.
+    Anonymous,
+    /// Valid credentials.
+    Authenticated(Arc<Principal>),
+    /// Credentials that are not valid; the reason is for the log only.
+    Failed(&'static str),
+}
+
+/// What the session cache holds for a live session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedSession {
+    /// Hash of the access token id (`jti`) the session was issued with.
+    pub token_hash: String,
+    /// Expiry of the refresh token.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+enum Credential {
+    AccessToken(String),
+    ApiKey(String),
+}
+
+fn credential(headers: &HeaderMap) -> Option<Credential> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(Credential::ApiKey(key.trim().to_owned()));
+    }
+    if let Some(auth) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+            .unwrap_or("")
+            .trim();
+        return Some(if token.starts_with(API_KEY_PREFIX) {
+            Credential::ApiKey(token.to_owned())
+        } else {
+            Credential::AccessToken(token.to_owned())
+        });
+    }
+    crate::cookies::get(headers, crate::cookies::ACCESS).map(Credential::AccessToken)
+}
+
+/// Middleware: authenticates the request's credentials, if any.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let outcome = match credential(req.headers()) {
+        None => AuthOutcome::Anonymous,
+        Some(Credential::AccessToken(token)) => match session_principal(&state, &token).await {
+            Ok(p) => AuthOutcome::Authenticated(Arc::new(p)),
+            Err(reason) => AuthOutcome::Failed(reason),
+        },
+        Some(Credential::ApiKey(key)) => match key_principal(&state, &key).await {
+            Ok(p) => {
+                if let Some(id) = p.api_key_id() {
+                    state.recorder.key_used(id);
+                }
+                AuthOutcome::Authenticated(Arc::new(p))
+            }
+            Err(reason) => AuthOutcome::Failed(reason),
+        },
+    };
+    if let AuthOutcome::Failed(reason) = &outcome {
+        tracing::debug!(reason, "credentials refused");
+    }
+    let key_id = match &outcome {
+        AuthOutcome::Authenticated(p) => p.api_key_id(),
+        _ => None,
+    };
+    req.extensions_mut().insert(outcome);
+    let mut response = next.run(req).await;
+    if let Some(id) = key_id {
+        response.extensions_mut().insert(crate::observe::ApiKeyUsed(id));
+    }
+    response
+}
+
+async fn session_principal(state: &AppState, token: &str) -> Result<Principal, &'static str> {
+    let claims = state
+        .auth
+        .keys
+        .verify(token, chrono::Utc::now().timestamp())
+        .map_err(|_| "invalid access token")?;
+    let sid = claims.sid.to_string();
+    let token_hash = digest(&claims.jti);
+    let live = match state.cache.get_session::<CachedSession>(&sid).await {
+        Ok(Some(cached)) => cached.token_hash == token_hash && cached.expires_at > chrono::Utc::now(),
+        // Not cached (evicted, or Redis down): the database decides.
+        Ok(None) | Err(_) => {
+            match bp_store::sessions::get_session_by_token_hash(state.db.pool(), &token_hash).await {
+                Ok(session) if session.id == claims.sid && session.is_usable(chrono::Utc::now()) => {
+                    let cached = CachedSession {
+                        token_hash,
+                        expires_at: session.expires_at,
+                    };
+                    let _ = state
+                        .cache
+                        .set_session(&sid, &claims.user_id.to_string(), &cached, None)
+                        .await;
+                    true
+                }
+                _ => false,
+            }
+        }
+    };
+    if !live {
+        return Err("session ended");
+    }
+    Ok(Principal {
+        user_id: claims.user_id,
+        email: claims.email,
+        role: claims.roles.first().cloned().unwrap_or_else(|| "user".into()),
+        tier: claims.tier,
+        via: Via::Session {
+            session_id: claims.sid,
+        },
+    })
+}
+
+async fn key_principal(state: &AppState, key: &str) -> Result<Principal, &'static str> {
+    if !key.starts_with(API_KEY_PREFIX) || key.len() > 100 {
+        return Err("malformed API key");
+    }
+    let found = bp_store::api_keys::get_usable_api_key(state.db.pool(), &digest(key))
+        .await
+        .map_err(|_| "unknown, revoked or expired API key")?;
+    let user = bp_store::users::get_user_by_id(state.db.pool(), found.user_id)
+        .await
+        .map_err(|_| "API key owner not found")?;
+    if user.is_active == Some(false) {
+        return Err("API key owner inactive");
+    }
+    let limit = match (found.rate_limit, found.rate_limit_window.as_deref()) {
+        (Some(max), window) => {
+            let secs = window.and_then(bp_store::api_keys::parse_window).unwrap_or(3600);
+            u32::try_from(max)
+                .ok()
+                .map(|max| RateLimit::new(max, std::time::Duration::from_secs(secs)))
+        }
+        (None, _) => None,
+    };
+    Ok(Principal {
+        user_id: user.id,
+        email: user.email,
+        role: user.role.unwrap_or_else(|| "user".into()),
+        tier: user.tier.unwrap_or_else(|| "free".into()),
+        via: Via::ApiKey {
+            key_id: found.id,
+            scopes: found.scopes.unwrap_or_default(),
+            limit,
+        },
+    })
+}
+
+fn outcome(parts: &Parts) -> AuthOutcome {
+    parts
+        .extensions
+        .get::<AuthOutcome>()
+        .cloned()
+        .unwrap_or(AuthOutcome::Anonymous)
+}
+
+fn required(parts: &Parts) -> Result<Arc<Principal>, ApiError> {
+    match outcome(parts) {
+        AuthOutcome::Authenticated(p) => Ok(p),
+        AuthOutcome::Anonymous => Err(ApiError::Unauthorized("Authentication required".into())),
+        AuthOutcome::Failed(_) => Err(ApiError::Unauthorized("Invalid or expired credentials".into())),
+    }
+}
+
+/// A signed-in user (session only; API keys are refused with 403).
+#[derive(Debug, Clone)]
+pub struct User(pub Arc<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let p = required(parts)?;
+        if p.api_key_id().is_some() {
+            return Err(ApiError::Denied(
+                "API keys cannot be used on this endpoint".into(),
+            ));
+        }
+        Ok(Self(p))
+    }
+}
+
+/// A signed-in user or an API key.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Arc<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        required(parts).map(Self)
+    }
+}
+
+/// Anyone; `None` when anonymous. Credentials that were sent but are not
+/// valid are 401, never a silent downgrade to anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeCaller(pub Option<Arc<Principal>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match outcome(parts) {
+            AuthOutcome::Anonymous => Ok(Self(None)),
+            AuthOutcome::Authenticated(p) => Ok(Self(Some(p))),
+            AuthOutcome::Failed(_) => Err(ApiError::Unauthorized("Invalid or expired credentials".into())),
+        }
+    }
+}

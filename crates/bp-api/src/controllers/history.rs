@@ -1,0 +1,307 @@
+//! `/history` (and the `/prompts/history`, `/prompts/{id}` aliases): a
+//! user's enhancements, paged by offset or cursor, filtered, sorted by an
+//! allow-listed column; favourites, deletion, stats, streamed export.
+
+use axum::Json as JsonOut;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bp_store::PageRequest;
+use bp_store::history::{self, HistoryCursor, HistoryFilter, HistorySort, PromptHistory};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::extract::{Id, OptionalJson, Query};
+use crate::{ApiError, AppState};
+
+/// The public view of a history item.
+pub fn history_json(h: &PromptHistory) -> Value {
+    json!({
+        "id": h.id,
+        "user_id": h.user_id,
+        "session_id": h.session_id,
+        "request_id": h.request_id,
+        "original_input": h.original_input,
+        "enhanced_output": h.enhanced_output,
+        "intent": h.intent,
+        "intent_confidence": h.intent_confidence,
+        "complexity": h.complexity,
+        "techniques_used": h.techniques_used.clone().unwrap_or_default(),
+        "technique_scores": h.technique_scores,
+        "processing_time_ms": h.processing_time_ms,
+        "token_count": h.token_count,
+        "model_used": h.model_used,
+        "feedback_score": h.feedback_score,
+        "feedback_text": h.feedback_text,
+        "is_favorite": h.is_favorite.unwrap_or(false),
+        "metadata": h.metadata,
+        "created_at": h.created_at,
+    })
+}
+
+/// `GET /history` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    page: Option<u32>,
+    limit: Option<u32>,
+    search: Option<String>,
+    technique: Option<String>,
+    intent: Option<String>,
+    date_from: Option<String>,
+    date_to: Option<String>,
+    sort_by: Option<String>,
+    sort_direction: Option<String>,
+    cursor: Option<String>,
+    favorites: Option<bool>,
+}
+
+fn date(field: &str, value: Option<&str>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| ApiError::BadRequest(format!("invalid {field}: use YYYY-MM-DD or RFC 3339")))?;
+    let d = if end_of_day { d.succ_opt().unwrap_or(d) } else { d };
+    Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+}
+
+/// `GET /history`.
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<JsonOut<Value>, ApiError> {
+    p.require_scope("history:read")?;
+    let filter = HistoryFilter {
+        intent: q.intent.filter(|s| !s.is_empty()),
+        technique: q.technique.filter(|s| !s.is_empty()),
+        search: q.search.filter(|s| !s.is_empty()),
+        from: date("date_from", q.date_from.as_deref(), false)?,
+        to: date("date_to", q.date_to.as_deref(), true)?,
+        favorites_only: q.favorites.unwrap_or(false),
+    };
+    let sort = HistorySort {
+        column: q.sort_by.as_deref().unwrap_or("created_at").parse()?,
+        direction: q.sort_direction.as_deref().unwrap_or("desc").parse()?,
+    };
+    let limit = q.limit.unwrap_or(20);
+    if let Some(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        if sort.column != history::SortColumn::CreatedAt {
+            return Err(ApiError::BadRequest(
+                "cursor paging sorts by created_at only".into(),
+            ));
+        }
+        let cursor = HistoryCursor::decode(cursor)?;
+        let page = history::page_history_after(
+            state.db.read(),
+            p.user_id,
+            &filter,
+            sort.direction,
+            Some(&cursor),
+            limit,
+        )
+        .await?;
+        return Ok(JsonOut(json!({
+            "data": page.items.iter().map(history_json).collect::<Vec<_>>(),
+            "pagination": { "limit": limit, "has_next": page.next_cursor.is_some(), "next_cursor": page.next_cursor },
+        })));
+    }
+    let request = PageRequest::new(q.page.unwrap_or(1), limit)?;
+    let page = history::page_history(state.db.read(), p.user_id, &filter, sort, request).await?;
+    let total_pages = page.total_pages();
+    let current = i64::from(request.page);
+    let next_cursor = (sort.column == history::SortColumn::CreatedAt && current < total_pages)
+        .then(|| {
+            page.items
+                .last()
+                .and_then(HistoryCursor::after)
+                .map(|c| c.encode())
+        })
+        .flatten();
+    Ok(JsonOut(json!({
+        "data": page.items.iter().map(history_json).collect::<Vec<_>>(),
+        "pagination": {
+            "page": request.page,
+            "limit": request.limit,
+            "total_records": page.total,
+            "total_pages": total_pages,
+            "has_previous": current > 1,
+            "has_next": current < total_pages,
+            "next_cursor": next_cursor,
+        },
+    })))
+}
+
+/// `GET /history/{id}`: 404 when missing, 403 when another user's.
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Id(id): Id,
+) -> Result<JsonOut<Value>, ApiError> {
+    p.require_scope("history:read")?;
+    let item = history::get_history(state.db.pool(), id, p.user_id).await?;
+    Ok(JsonOut(history_json(&item)))
+}
+
+/// `DELETE /history/{id}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Id(id): Id,
+) -> Result<JsonOut<Value>, ApiError> {
+    p.require_scope("history:write")?;
+    history::get_history(state.db.pool(), id, p.user_id).await?;
+    history::delete_history(state.db.pool(), id, p.user_id).await?;
+    Ok(JsonOut(json!({ "message": "history item deleted successfully" })))
+}
+
+/// `PUT /history/{id}/favorite` body: `{"is_favorite": bool}` sets, no body toggles.
+#[derive(Debug, Default, Deserialize)]
+pub struct FavoriteBody {
+    #[serde(default)]
+    is_favorite: Option<bool>,
+}
+
+/// `PUT /history/{id}/favorite`.
+pub async fn favorite(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Id(id): Id,
+    OptionalJson(body): OptionalJson<FavoriteBody>,
+) -> Result<JsonOut<Value>, ApiError> {
+    p.require_scope("history:write")?;
+    history::get_history(state.db.pool(), id, p.user_id).await?;
+    let value = history::set_favorite(state.db.pool(), id, p.user_id, body.is_favorite).await?;
+    Ok(JsonOut(json!({ "id": id, "is_favorite": value })))
+}
+
+/// `GET /history/stats` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct StatsQuery {
+    days: Option<u32>,
+}
+
+/// `GET /history/stats`.
+pub async fn stats(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<StatsQuery>,
+) -> Result<JsonOut<Value>, ApiError> {
+    p.require_scope("history:read")?;
+    let s = history::history_stats(state.db.read(), p.user_id, q.days.unwrap_or(30)).await?;
+    Ok(JsonOut(json!({
+        "total": s.total,
+        "favorites": s.favorites,
+        "average_feedback": s.average_feedback,
+        "by_intent": s.by_intent,
+        "by_technique": s.by_technique,
+        "by_day": s.by_day,
+    })))
+}
+
+/// `GET /history/export` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportQuery {
+    format: Option<String>,
+}
+
+fn csv_field(value: &str) -> String {
+    // Quote always; double inner quotes; neutralise spreadsheet formulas.
+    let guarded = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
+fn csv_line(h: &PromptHistory) -> String {
+    let fields = [
+        h.id.to_string(),
+        h.created_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        h.intent.clone().unwrap_or_default(),
+        h.complexity.clone().unwrap_or_default(),
+        h.techniques_used.clone().unwrap_or_default().join(" "),
+        h.feedback_score.map(|s| s.to_string()).unwrap_or_default(),
+        h.original_input.clone(),
+        h.enhanced_output.clone(),
+    ];
+    let mut line = fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
+    line.push('\n');
+    line
+}
+
+/// `GET /history/export?format=json|csv`: streamed, one row at a time.
+pub async fn export(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    p.require_scope("history:read")?;
+    let csv = match q.format.as_deref().unwrap_or("json") {
+        "json" => false,
+        "csv" => true,
+        _ => return Err(ApiError::BadRequest("format must be json or csv".into())),
+    };
+    let pool = state.db.read().clone();
+    let user = p.user_id;
+    let stream = async_stream(pool, user, csv);
+    let (content_type, name) = if csv {
+        ("text/csv; charset=utf-8", "history.csv")
+    } else {
+        ("application/x-ndjson", "history.ndjson")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// The rows as lines: a task owns the pool and feeds a bounded channel
+/// (backpressure from the client's reading), the body reads the channel.
+fn async_stream(
+    pool: bp_store::PgPool,
+    user: uuid::Uuid,
+    csv: bool,
+) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(64);
+    tokio::spawn(async move {
+        if csv {
+            let header = "\"id\",\"created_at\",\"intent\",\"complexity\",\"techniques\",\"rating\",\"original_input\",\"enhanced_output\"\n";
+            if tx.send(Ok(header.to_owned())).await.is_err() {
+                return;
+            }
+        }
+        let mut rows = history::export_history(&pool, user);
+        while let Some(row) = rows.next().await {
+            let line = match row {
+                Ok(h) if csv => Ok(csv_line(&h)),
+                Ok(h) => Ok(format!("{}\n", history_json(&h))),
+                Err(e) => {
+                    tracing::error!(error = %e, "history export failed");
+                    Err(std::io::Error::other("export failed"))
+                }
+            };
+            let failed = line.is_err();
+            // The client went away: stop reading rows.
+            if tx.send(line).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|line| (line, rx)) })
+}

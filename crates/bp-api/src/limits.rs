@@ -1,0 +1,115 @@
+//! Rate limiting on the enhance, analyze, batch and auth routes: a sliding
+//! window in Redis (bp-cache) per user, else per API key (with the key's own
+//! limit when it has one), else per client address; limits per tier. Every
+//! answer carries `X-RateLimit-Limit`, `-Remaining` and `-Reset` (unix
+//! seconds); a refusal is 429 with `Retry-After`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bp_cache::{RateDecision, RateLimit};
+use bp_config::TierLimits;
+
+use crate::auth::principal::{AuthOutcome, Via};
+use crate::{ApiError, AppState};
+
+/// Limits per tier, per minute.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests per minute by tier.
+    pub tiers: TierLimits,
+}
+
+impl Limits {
+    /// The limit of a tier (`anonymous` for callers without credentials).
+    pub fn for_tier(&self, tier: &str) -> RateLimit {
+        let per_minute = match tier {
+            "pro" => self.tiers.pro,
+            "enterprise" => self.tiers.enterprise,
+            "anonymous" => self.tiers.anonymous,
+            _ => self.tiers.free,
+        };
+        RateLimit::new(per_minute, Duration::from_secs(60))
+    }
+
+    /// Login attempts per account (on top of the per-address limit).
+    pub fn login_per_account(&self) -> RateLimit {
+        RateLimit::new(20, Duration::from_secs(15 * 60))
+    }
+}
+
+/// The client's address: the first `X-Forwarded-For` hop when proxies are
+/// trusted, else the peer address.
+pub fn client_ip(
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_proxy: bool,
+) -> Option<IpAddr> {
+    if trust_proxy
+        && let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return Some(ip);
+    }
+    extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Writes the three `X-RateLimit-*` headers.
+pub fn set_headers(headers: &mut HeaderMap, d: &RateDecision) {
+    let reset_secs = d.reset_at_ms.div_ceil(1000);
+    for (name, value) in [
+        ("x-ratelimit-limit", u64::from(d.limit)),
+        ("x-ratelimit-remaining", u64::from(d.remaining)),
+        ("x-ratelimit-reset", reset_secs),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(name, v);
+        }
+    }
+}
+
+/// Checks `identifier` against `limit`; a refusal is counted and returned as 429.
+pub async fn check(state: &AppState, identifier: &str, limit: RateLimit) -> Result<RateDecision, ApiError> {
+    let decision = state.cache.check_rate_limit(identifier, limit).await?;
+    if decision.allowed {
+        Ok(decision)
+    } else {
+        state.metrics.rate_limited();
+        Err(ApiError::RateLimited(decision))
+    }
+}
+
+/// Middleware for the limited routes (after [`crate::auth::principal::authenticate`]).
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (identifier, limit) = match req.extensions().get::<AuthOutcome>() {
+        Some(AuthOutcome::Authenticated(p)) => match &p.via {
+            Via::ApiKey { key_id, limit, .. } => (
+                format!("key:{key_id}"),
+                limit.unwrap_or_else(|| state.limits.for_tier(&p.tier)),
+            ),
+            Via::Session { .. } => (format!("user:{}", p.user_id), state.limits.for_tier(&p.tier)),
+        },
+        _ => {
+            let ip = client_ip(req.headers(), req.extensions(), state.trust_proxy)
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+            (format!("ip:{ip}"), state.limits.for_tier("anonymous"))
+        }
+    };
+    match check(&state, &identifier, limit).await {
+        Ok(decision) => {
+            let mut response = next.run(req).await;
+            set_headers(response.headers_mut(), &decision);
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}

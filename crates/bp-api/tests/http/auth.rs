@@ -1,0 +1,298 @@
+//! Registration, login, lockout, refresh rotation and reuse, logout,
+//! profile, password change, email verification.
+
+use axum::http::{Method, StatusCode};
+use bp_testkit::TestApp;
+use serde_json::json;
+
+use super::{PASSWORD, call, count, login, register};
+
+#[tokio::test]
+async fn register_login_refresh_and_logout_walk_the_session_lifecycle() {
+    let app = TestApp::init().await;
+    let alice = register(&app, "alice").await;
+    let me = call(&app, Method::GET, "/api/v1/auth/me", &json!(null), Some(&alice)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.json);
+    assert_eq!(me.json["email"], "alice@example.com");
+    assert!(me.json.get("password_hash").is_none());
+
+    let login = login(&app, "ALICE", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.json);
+    assert_eq!(login.json["expires_in"], 900);
+    let cookies: Vec<_> = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("auth_token=") && c.contains("HttpOnly") && c.contains("SameSite=Lax"))
+    );
+
+    // Rotation: the new pair works, the old refresh token is spent.
+    let old = login.json["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": old }),
+            &[],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.json);
+    let new_refresh = rotated.json["refresh_token"].as_str().unwrap().to_owned();
+    let new_access = rotated.json["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_refresh, old);
+    // Reuse of the spent token revokes the whole family, the new token included.
+    let reuse = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": old }),
+            &[],
+        )
+        .await;
+    assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
+    let after = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": new_refresh }),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "family not revoked: {}",
+        after.json
+    );
+    let bearer = format!("Bearer {new_access}");
+    let res = app
+        .request(Method::GET, "/api/v1/auth/me", &[("authorization", &bearer)])
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNAUTHORIZED,
+        "access token of a revoked session still works"
+    );
+
+    // Logout ends the registration session too.
+    let out = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/logout",
+        &json!(null),
+        Some(&alice),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.json);
+    let me = call(&app, Method::GET, "/api/v1/auth/me", &json!(null), Some(&alice)).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn registration_rejects_mismatch_weak_passwords_and_duplicates() {
+    let app = TestApp::init().await;
+    let body = |email: &str, user: &str, pw: &str, confirm: &str| json!({ "email": email, "username": user, "password": pw, "confirm_password": confirm });
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/register",
+            &body("a@example.com", "aa", PASSWORD, "other"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.json["error"], "passwords do not match");
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/register",
+            &body("a@example.com", "aa", "password1", "password1"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(
+        res.json["error"].as_str().unwrap().starts_with("password "),
+        "{}",
+        res.json
+    );
+    register(&app, "bob").await;
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/register",
+            &body("BOB@example.com", "bob2", PASSWORD, PASSWORD),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("email already exists"))
+    );
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/register",
+            &body("b2@example.com", "BOB", PASSWORD, PASSWORD),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.json["error"].as_str()),
+        (StatusCode::CONFLICT, Some("username already exists"))
+    );
+    assert_eq!(count(&app, "auth.users").await, 1);
+}
+
+#[tokio::test]
+async fn five_failed_logins_lock_the_account_and_unknown_users_get_the_same_401() {
+    let app = TestApp::init().await;
+    register(&app, "carol").await;
+    let attempt = |pw: &'static str| {
+        let app = &app;
+        async move { login(app, "carol", pw).await }
+    };
+    for _ in 0..4 {
+        let res = attempt("Wrong&Pass1").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(res.json["error"], "Invalid credentials");
+    }
+    let res = attempt("Wrong&Pass1").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.json);
+    assert!(res.json["locked_until"].is_string());
+    // Even the right password is refused while locked.
+    let res = attempt(PASSWORD).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = login(&app, "nobody", PASSWORD).await;
+    assert_eq!(
+        (res.status, res.json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("Invalid credentials"))
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_revokes_other_sessions_and_keeps_this_one() {
+    let app = TestApp::init().await;
+    let dave = register(&app, "dave").await;
+    let other = login(&app, "dave", PASSWORD).await;
+    let other_bearer = format!("Bearer {}", other.json["access_token"].as_str().unwrap());
+    let body = json!({ "current_password": "Wrong&Pass1", "new_password": "N3w&Password!x", "confirm_password": "N3w&Password!x" });
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/change-password",
+        &body,
+        Some(&dave),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let body = json!({ "current_password": PASSWORD, "new_password": "N3w&Password!x", "confirm_password": "N3w&Password!x" });
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/change-password",
+        &body,
+        Some(&dave),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    assert_eq!(res.json["revoked_sessions"], 1);
+    let res = app
+        .request(
+            Method::GET,
+            "/api/v1/auth/me",
+            &[("authorization", &other_bearer)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = call(&app, Method::GET, "/api/v1/auth/me", &json!(null), Some(&dave)).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = login(&app, "dave", "N3w&Password!x").await;
+    assert_eq!(res.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_emailed_token_verifies_the_account_once() {
+    let app = TestApp::init().await;
+    let erin = register(&app, "erin").await;
+    let mail = app.state().outbox.sent_to(&erin.email);
+    assert_eq!(mail.len(), 1);
+    let token = mail[0].body.split_whitespace().nth(4).unwrap().to_owned();
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/verify-email",
+            &json!({ "token": "nope" }),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/verify-email",
+            &json!({ "email": erin.email, "code": token }),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    assert_eq!(res.json["user"]["is_verified"], true);
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/verify-email",
+            &json!({ "token": token }),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "a token verifies once");
+    // Resend answers the same for unknown addresses.
+    let known = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/resend-verification",
+            &json!({ "email": erin.email }),
+            &[],
+        )
+        .await;
+    let unknown = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/resend-verification",
+            &json!({ "email": "who@example.com" }),
+            &[],
+        )
+        .await;
+    assert_eq!((known.status, &known.json), (unknown.status, &unknown.json));
+}
+
+#[tokio::test]
+async fn profile_updates_and_a_taken_username_is_409() {
+    let app = TestApp::init().await;
+    let fay = register(&app, "fay").await;
+    register(&app, "gus").await;
+    let res = call(
+        &app,
+        Method::PUT,
+        "/api/v1/auth/profile",
+        &json!({ "first_name": "Fay", "preferences": { "theme": "dark" } }),
+        Some(&fay),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    assert_eq!(res.json["first_name"], "Fay");
+    let res = call(
+        &app,
+        Method::PUT,
+        "/api/v1/auth/profile",
+        &json!({ "username": "GUS" }),
+        Some(&fay),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+}
