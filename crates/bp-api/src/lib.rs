@@ -173,7 +173,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The API router with its middleware.
 pub fn router(state: AppState) -> Router {
-    use controllers::{auth as a, enhance as e, feedback as f, health, history as h};
+    use controllers::{auth as a, dev, enhance as e, feedback as f, health, history as h};
     let batch = Router::new()
         .route("/enhance/batch", post(e::enhance_batch))
         .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT_BYTES));
@@ -207,6 +207,8 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback", post(f::submit))
         .route("/feedback/effectiveness", post(f::effectiveness))
         .route("/feedback/{id}", get(f::get))
+        .route("/dev/api-keys", post(dev::create).get(dev::list))
+        .route("/dev/api-keys/{id}", axum::routing::delete(dev::revoke))
         .merge(limited)
         .route_layer(axum::middleware::from_fn(observe::mark_route));
     Router::new()

@@ -1,6 +1,7 @@
 //! Handlers, one module per area.
 
 pub mod auth;
+pub mod dev;
 pub mod enhance;
 pub mod feedback;
 pub mod health;

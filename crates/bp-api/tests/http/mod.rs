@@ -4,6 +4,7 @@ mod abuse;
 mod auth;
 mod enhance;
 mod history;
+mod keys;
 
 use axum::http::{Method, StatusCode};
 use bp_testkit::{TestApp, TestResponse};

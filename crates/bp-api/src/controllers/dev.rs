@@ -1,0 +1,115 @@
+//! `/dev/api-keys`: developers' API keys. The full key (`bp_` + 32 random
+//! bytes in base62) is returned once at creation; only its SHA-256 is stored.
+
+use axum::Json as JsonOut;
+use axum::extract::State;
+use axum::http::StatusCode;
+use bp_store::api_keys::{self, ApiKey, NewApiKey};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::User;
+use crate::auth::tokens::{digest, new_api_key};
+use crate::extract::{Id, Json};
+use crate::{ApiError, AppState};
+
+/// Scopes a key may carry.
+pub const SCOPES: &[&str] = &["enhance", "history:read", "history:write", "admin"];
+
+/// Scopes of a key created without any.
+pub const DEFAULT_SCOPES: &[&str] = &["enhance", "history:read"];
+
+fn key_json(k: &ApiKey) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "scopes": k.scopes.clone().unwrap_or_default(),
+        "rate_limit": k.rate_limit,
+        "rate_limit_window": k.rate_limit_window,
+        "usage_count": k.usage_count.unwrap_or(0),
+        "last_used_at": k.last_used_at,
+        "expires_at": k.expires_at,
+        "is_active": k.is_active.unwrap_or(true),
+        "created_at": k.created_at,
+    })
+}
+
+/// `POST /dev/api-keys` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateBody {
+    name: String,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    rate_limit: Option<i32>,
+    #[serde(default)]
+    rate_limit_window: Option<String>,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+}
+
+/// `POST /dev/api-keys`: 201 with the key, shown this once.
+pub async fn create(
+    State(state): State<AppState>,
+    User(p): User,
+    Json(body): Json<CreateBody>,
+) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+    p.require_role(&["developer", "admin"])?;
+    let scopes = body
+        .scopes
+        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid scopes: choose from {}",
+            SCOPES.join(", ")
+        )));
+    }
+    if scopes.iter().any(|s| s == "admin") {
+        p.require_role(&["admin"])?;
+    }
+    if body.expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(ApiError::BadRequest(
+            "invalid expires_in_days: must be 1 to 3650".into(),
+        ));
+    }
+    let key = new_api_key()?;
+    let created = api_keys::create_api_key(
+        state.db.pool(),
+        &NewApiKey {
+            user_id: p.user_id,
+            name: body.name.trim().to_owned(),
+            key_hash: digest(&key),
+            scopes,
+            rate_limit: body.rate_limit,
+            rate_limit_window: body.rate_limit_window,
+            expires_at: body
+                .expires_in_days
+                .map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d))),
+        },
+    )
+    .await?;
+    let mut answer = key_json(&created);
+    answer["key"] = json!(key);
+    answer["message"] = json!("store this key now: it is not shown again");
+    Ok((StatusCode::CREATED, JsonOut(answer)))
+}
+
+/// `GET /dev/api-keys`: the caller's keys, without secrets.
+pub async fn list(State(state): State<AppState>, User(p): User) -> Result<JsonOut<Value>, ApiError> {
+    p.require_role(&["developer", "admin"])?;
+    let keys = api_keys::list_api_keys(state.db.pool(), p.user_id).await?;
+    Ok(JsonOut(
+        json!({ "api_keys": keys.iter().map(key_json).collect::<Vec<_>>(), "total": keys.len() }),
+    ))
+}
+
+/// `DELETE /dev/api-keys/{id}`: revokes the key at once.
+pub async fn revoke(
+    State(state): State<AppState>,
+    User(p): User,
+    Id(id): Id,
+) -> Result<JsonOut<Value>, ApiError> {
+    p.require_role(&["developer", "admin"])?;
+    api_keys::revoke_api_key(state.db.pool(), p.user_id, id).await?;
+    Ok(JsonOut(json!({ "message": "API key revoked" })))
+}
