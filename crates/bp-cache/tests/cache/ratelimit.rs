@@ -49,10 +49,12 @@ async fn ten_per_second_allows_ten_refuses_the_eleventh_and_frees_as_the_window_
             continue;
         }
         // Allowed before our reading of the clock reached reset_at: only
-        // possible if the clock passed it between our TIME and the check.
+        // possible if the clock passed the exact (microsecond) reset between
+        // our TIME and the check; reset_at is that instant rounded up to a
+        // whole millisecond and our reading is rounded down, hence the 1 ms.
         let after = cache.server_time_ms().await.unwrap();
         assert!(
-            after >= refused.reset_at_ms,
+            after + 1 >= refused.reset_at_ms,
             "allowed at {after} before reset {}",
             refused.reset_at_ms
         );
