@@ -3,6 +3,7 @@
 //! large is 413; a path id that is not a UUID is 404 (such an item cannot
 //! exist); a bad query string is 400.
 
+use axum::body::HttpBody as _;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -58,13 +59,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let empty = req
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .is_some_and(|v| v == "0")
-            || (!req.headers().contains_key(axum::http::header::CONTENT_TYPE)
-                && !req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
-                && !req.headers().contains_key(axum::http::header::CONTENT_LENGTH));
+        // The body's own length (from Content-Length on the wire); a chunked
+        // body of unknown length is read as JSON.
+        let empty = req.body().size_hint().exact() == Some(0);
         if empty {
             return Ok(Self(T::default()));
         }
@@ -103,25 +100,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             .await
             .map_err(|_| ApiError::NotFound)?;
         Uuid::parse_str(&raw).map(Self).map_err(|_| ApiError::NotFound)
-    }
-}
-
-/// Two path ids (`/collections/{id}/prompts/{saved_id}`).
-#[derive(Debug, Clone, Copy)]
-pub struct Ids(pub Uuid, pub Uuid);
-
-impl<S: Send + Sync> FromRequestParts<S> for Ids {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path((a, b)) =
-            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::NotFound)?;
-        match (Uuid::parse_str(&a), Uuid::parse_str(&b)) {
-            (Ok(a), Ok(b)) => Ok(Self(a, b)),
-            _ => Err(ApiError::NotFound),
-        }
     }
 }
 

@@ -153,6 +153,42 @@ pub async fn get_usable_api_key(db: impl PgExecutor<'_>, key_hash: &str) -> Resu
         .ok_or(StoreError::NotFound { entity: "api key" })
 }
 
+/// A usable key with what authentication needs of its owner.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyWithOwner {
+    /// The key.
+    #[sqlx(flatten)]
+    pub key: ApiKey,
+    /// The owner's email.
+    pub email: String,
+    /// The owner's role.
+    pub role: Option<String>,
+    /// The owner's tier.
+    pub tier: Option<String>,
+    /// Whether the owner's account is active.
+    pub owner_active: Option<bool>,
+}
+
+/// [`get_usable_api_key`] and its owner in one query (authentication runs
+/// it on every API-key request).
+pub async fn get_usable_api_key_with_owner(
+    db: impl PgExecutor<'_>,
+    key_hash: &str,
+) -> Result<KeyWithOwner, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, email, role, tier, owner_active FROM (
+             SELECT k.*, u.email, u.role, u.tier, u.is_active AS owner_active
+             FROM auth.api_keys k JOIN auth.users u ON u.id = k.user_id
+             WHERE k.key_hash = $1 AND k.is_active AND (k.expires_at IS NULL OR k.expires_at > now())
+         ) s"
+    );
+    sqlx::query_as(&sql)
+        .bind(key_hash)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "api key" })
+}
+
 /// A user's keys, newest first, revoked ones included.
 pub async fn list_api_keys(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Vec<ApiKey>, StoreError> {
     let sql =

@@ -11,7 +11,6 @@
 
 pub mod analytics;
 pub mod api_keys;
-pub mod audit;
 mod db;
 pub mod embeddings;
 pub mod error;

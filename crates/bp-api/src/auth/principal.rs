@@ -221,13 +221,16 @@ async fn key_principal(state: &AppState, key: &str) -> Result<Principal, &'stati
     if !key.starts_with(API_KEY_PREFIX) || key.len() > 100 {
         return Err("malformed API key");
     }
-    let found = bp_store::api_keys::get_usable_api_key(state.db.pool(), &digest(key))
+    let bp_store::api_keys::KeyWithOwner {
+        key: found,
+        email,
+        role,
+        tier,
+        owner_active,
+    } = bp_store::api_keys::get_usable_api_key_with_owner(state.db.pool(), &digest(key))
         .await
         .map_err(|_| "unknown, revoked or expired API key")?;
-    let user = bp_store::users::get_user_by_id(state.db.pool(), found.user_id)
-        .await
-        .map_err(|_| "API key owner not found")?;
-    if user.is_active == Some(false) {
+    if owner_active == Some(false) {
         return Err("API key owner inactive");
     }
     let limit = match (found.rate_limit, found.rate_limit_window.as_deref()) {
@@ -240,10 +243,10 @@ async fn key_principal(state: &AppState, key: &str) -> Result<Principal, &'stati
         (None, _) => None,
     };
     Ok(Principal {
-        user_id: user.id,
-        email: user.email,
-        role: user.role.unwrap_or_else(|| "user".into()),
-        tier: user.tier.unwrap_or_else(|| "free".into()),
+        user_id: found.user_id,
+        email,
+        role: role.unwrap_or_else(|| "user".into()),
+        tier: tier.unwrap_or_else(|| "free".into()),
         via: Via::ApiKey {
             key_id: found.id,
             scopes: found.scopes.unwrap_or_default(),

@@ -208,19 +208,15 @@ pub async fn register(
         return Err(ApiError::BadRequest("passwords do not match".into()));
     }
     password::check_policy(&body.password)?;
-    let new = NewUser {
+    let mut new = NewUser {
         email: body.email.trim().to_owned(),
         username: body.username.trim().to_owned(),
-        password_hash: String::new(),
+        // A placeholder so the other fields are checked before the 250 ms hash.
+        password_hash: "-".into(),
         first_name: body.first_name,
         last_name: body.last_name,
         role: None,
         tier: None,
-    };
-    // Validate before spending 250 ms on the hash.
-    let mut new = NewUser {
-        password_hash: "x".into(),
-        ..new
     };
     new.validate()?;
     new.password_hash = password::hash(&body.password, state.auth.bcrypt_cost).await?;

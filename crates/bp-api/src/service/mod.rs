@@ -337,11 +337,12 @@ impl EnhanceService {
             Some(user) => loading::preferences(&self.db, &self.cache, user).await?,
             None => Default::default(),
         };
+        let top = intent.unwrap_or(analysis.prediction.intent);
         let scores = match intent {
             Some(intent) => vec![(intent, 1.0)],
             None => analysis.prediction.scores.clone(),
         };
-        let effectiveness = loading::effectiveness(&self.db, &self.cache, scores[0].0).await?;
+        let effectiveness = loading::effectiveness(&self.db, &self.cache, top).await?;
         let picks = bp_engine::selection::select(&bp_engine::selection::SelectionRequest {
             text,
             intent_scores: &scores,

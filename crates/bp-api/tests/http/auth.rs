@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
 use serde_json::json;
 
-use super::{PASSWORD, call, count, login, register};
+use super::{PASSWORD, call, count, login, register, try_register};
 
 #[tokio::test]
 async fn register_login_refresh_and_logout_walk_the_session_lifecycle() {
@@ -96,25 +96,10 @@ async fn register_login_refresh_and_logout_walk_the_session_lifecycle() {
 #[tokio::test]
 async fn registration_rejects_mismatch_weak_passwords_and_duplicates() {
     let app = TestApp::init().await;
-    let body = |email: &str, user: &str, pw: &str, confirm: &str| json!({ "email": email, "username": user, "password": pw, "confirm_password": confirm });
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/auth/register",
-            &body("a@example.com", "aa", PASSWORD, "other"),
-            &[],
-        )
-        .await;
+    let res = try_register(&app, "a@example.com", "aa", PASSWORD, "other").await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.json["error"], "passwords do not match");
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/auth/register",
-            &body("a@example.com", "aa", "password1", "password1"),
-            &[],
-        )
-        .await;
+    let res = try_register(&app, "a@example.com", "aa", "password1", "password1").await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(
         res.json["error"].as_str().unwrap().starts_with("password "),
@@ -122,26 +107,12 @@ async fn registration_rejects_mismatch_weak_passwords_and_duplicates() {
         res.json
     );
     register(&app, "bob").await;
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/auth/register",
-            &body("BOB@example.com", "bob2", PASSWORD, PASSWORD),
-            &[],
-        )
-        .await;
+    let res = try_register(&app, "BOB@example.com", "bob2", PASSWORD, PASSWORD).await;
     assert_eq!(
         (res.status, res.json["error"].as_str()),
         (StatusCode::CONFLICT, Some("email already exists"))
     );
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/auth/register",
-            &body("b2@example.com", "BOB", PASSWORD, PASSWORD),
-            &[],
-        )
-        .await;
+    let res = try_register(&app, "b2@example.com", "BOB", PASSWORD, PASSWORD).await;
     assert_eq!(
         (res.status, res.json["error"].as_str()),
         (StatusCode::CONFLICT, Some("username already exists"))

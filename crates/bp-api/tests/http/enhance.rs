@@ -206,7 +206,11 @@ async fn the_anonymous_rate_limit_answers_429_with_retry_after() {
     assert!(res.headers.contains_key("retry-after"));
     assert_eq!(res.headers["x-ratelimit-remaining"], "0");
     let metrics = app.get("/metrics").await;
-    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics.text.contains("bp_rate_limited_total 1\n"),
+        "{}",
+        metrics.text
+    );
 }
 
 #[tokio::test]

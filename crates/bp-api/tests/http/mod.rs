@@ -26,17 +26,23 @@ impl Account {
     }
 }
 
+/// `POST /auth/register` with these fields.
+pub async fn try_register(
+    app: &TestApp,
+    email: &str,
+    username: &str,
+    password: &str,
+    confirm: &str,
+) -> TestResponse {
+    let body =
+        json!({ "email": email, "username": username, "password": password, "confirm_password": confirm });
+    app.json(Method::POST, "/api/v1/auth/register", &body, &[]).await
+}
+
 /// Registers `name` (email `name@example.com`).
 pub async fn register(app: &TestApp, name: &str) -> Account {
     let email = format!("{name}@example.com");
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/auth/register",
-            &json!({ "email": email, "username": name, "password": PASSWORD, "confirm_password": PASSWORD }),
-            &[],
-        )
-        .await;
+    let res = try_register(app, &email, name, PASSWORD, PASSWORD).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.json);
     Account {
         access: res.json["access_token"].as_str().unwrap_or_default().to_owned(),
