@@ -97,6 +97,10 @@ impl From<crate::service::ServiceError> for ApiError {
         match err {
             ServiceError::Invalid { field, reason } => Self::BadRequest(format!("invalid {field}: {reason}")),
             ServiceError::Store(e) => e.into(),
+            ServiceError::Embedding(reason) => {
+                tracing::warn!(%reason, "embedding provider failed");
+                Self::Unavailable("embedding provider unavailable".into())
+            }
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -106,6 +110,8 @@ impl From<bp_cache::CacheError> for ApiError {
     fn from(err: bp_cache::CacheError) -> Self {
         if err.is_unavailable() {
             Self::Unavailable("cache unavailable".into())
+        } else if let bp_cache::CacheError::Invalid { field, reason } = &err {
+            Self::BadRequest(format!("invalid {field}: {reason}"))
         } else {
             Self::Internal(Box::new(err))
         }

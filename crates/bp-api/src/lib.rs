@@ -173,7 +173,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The API router with its middleware.
 pub fn router(state: AppState) -> Router {
-    use controllers::{auth as a, dev, enhance as e, feedback as f, health, history as h};
+    use axum::routing::delete;
+    use controllers::{
+        admin, auth as a, dev, enhance as e, feedback as f, health, history as h, library as l, search,
+    };
     let batch = Router::new()
         .route("/enhance/batch", post(e::enhance_batch))
         .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT_BYTES));
@@ -208,7 +211,49 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback/effectiveness", post(f::effectiveness))
         .route("/feedback/{id}", get(f::get))
         .route("/dev/api-keys", post(dev::create).get(dev::list))
-        .route("/dev/api-keys/{id}", axum::routing::delete(dev::revoke))
+        .route("/dev/api-keys/{id}", delete(dev::revoke))
+        .route("/dev/analytics/usage", get(dev::usage))
+        .route("/dev/analytics/performance", get(dev::performance))
+        .route("/prompts/saved", get(l::list_saved).post(l::create_saved))
+        .route(
+            "/prompts/saved/{id}",
+            get(l::get_saved).put(l::update_saved).delete(l::delete_saved),
+        )
+        .route("/shared/{token}", get(l::shared))
+        .route(
+            "/collections",
+            get(l::list_collections).post(l::create_collection),
+        )
+        .route(
+            "/collections/{id}",
+            get(l::get_collection)
+                .put(l::update_collection)
+                .delete(l::delete_collection),
+        )
+        .route(
+            "/collections/{id}/prompts/{saved_id}",
+            post(l::add_member).delete(l::remove_member),
+        )
+        .route("/templates", get(l::list_templates))
+        .route("/templates/{slug}", get(l::get_template))
+        .route("/search", post(search::search))
+        .route("/admin/users", get(admin::list_users))
+        .route(
+            "/admin/users/{id}",
+            get(admin::get_user)
+                .put(admin::update_user)
+                .delete(admin::delete_user),
+        )
+        .route("/admin/metrics", get(admin::metrics))
+        .route("/admin/metrics/usage", get(admin::usage))
+        .route("/admin/cache/clear", post(admin::clear_cache))
+        .route("/admin/cache/invalidate/{id}", post(admin::invalidate_user))
+        .route(
+            "/admin/feature-flags",
+            get(admin::list_flags).put(admin::set_flag).post(admin::set_flag),
+        )
+        .route("/admin/feature-flags/{name}", delete(admin::delete_flag))
+        .route("/admin/audit", get(admin::audit_log))
         .merge(limited)
         .route_layer(axum::middleware::from_fn(observe::mark_route));
     Router::new()

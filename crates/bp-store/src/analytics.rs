@@ -650,3 +650,62 @@ mod tests {
         assert_eq!(hist_quantile(&[], 0.95), None);
     }
 }
+
+/// Platform totals for the admin dashboard, from one statement.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PlatformOverview {
+    /// Accounts.
+    pub users_total: i64,
+    /// Active accounts.
+    pub users_active: i64,
+    /// Accounts created in the last 24 h.
+    pub users_new_24h: i64,
+    /// Unrevoked, unexpired sessions.
+    pub sessions_active: i64,
+    /// Enhancements ever.
+    pub enhancements_total: i64,
+    /// Enhancements in the last 24 h.
+    pub enhancements_24h: i64,
+    /// Enhancements of the last 30 days that were rated.
+    pub feedback_30d: i64,
+    /// Their mean rating, 1..=5.
+    pub average_feedback_30d: Option<f64>,
+    /// API requests in the last 24 h.
+    pub requests_24h: i64,
+    /// Of those, status >= 500 or with an error.
+    pub errors_24h: i64,
+    /// Mean response time over the last 24 h.
+    pub average_response_time_ms_24h: Option<f64>,
+    /// Active API keys.
+    pub api_keys_active: i64,
+}
+
+/// The dashboard totals. The enhancement count is the planner's estimate
+/// when the table is large (an exact count of millions of rows would take
+/// seconds); the 24 h figures use the `created_at` indexes.
+pub async fn platform_overview(db: impl PgExecutor<'_>) -> Result<PlatformOverview, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT count(*) FROM auth.users) AS users_total,
+                (SELECT count(*) FROM auth.users WHERE is_active) AS users_active,
+                (SELECT count(*) FROM auth.users WHERE created_at > now() - interval '24 hours') AS users_new_24h,
+                (SELECT count(*) FROM auth.sessions WHERE revoked_at IS NULL AND expires_at > now())
+                    AS sessions_active,
+                (SELECT CASE WHEN c.reltuples > 100000 THEN c.reltuples::int8
+                             ELSE (SELECT count(*) FROM prompts.history) END
+                 FROM pg_class c WHERE c.oid = 'prompts.history'::regclass) AS enhancements_total,
+                (SELECT count(*) FROM prompts.history WHERE created_at > now() - interval '24 hours')
+                    AS enhancements_24h,
+                f.rated AS feedback_30d, f.average AS average_feedback_30d,
+                m.requests AS requests_24h, m.errors AS errors_24h, m.avg_ms AS average_response_time_ms_24h,
+                (SELECT count(*) FROM auth.api_keys WHERE is_active AND (expires_at IS NULL OR expires_at > now()))
+                    AS api_keys_active
+         FROM (SELECT count(*) AS requests,
+                      count(*) FILTER (WHERE status_code >= 500 OR error_message IS NOT NULL) AS errors,
+                      avg(response_time_ms)::float8 AS avg_ms
+               FROM analytics.api_metrics WHERE created_at > now() - interval '24 hours') m,
+              (SELECT count(feedback_score) AS rated, avg(feedback_score)::float8 AS average
+               FROM prompts.history WHERE created_at > now() - interval '30 days') f",
+    )
+    .fetch_one(db)
+    .await?)
+}

@@ -376,6 +376,48 @@ pub async fn search_similar<'c>(
     Ok(hits)
 }
 
+/// A search hit's source as the searcher may see it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct VisibleSource {
+    /// `prompt_history`, `saved_prompt` or `template`.
+    pub source_type: String,
+    /// The source row.
+    pub source_id: Uuid,
+    /// A title: the template or saved prompt name, or the start of the input.
+    pub title: String,
+    /// The text (enhanced prompt or template text), when there is one.
+    pub text: Option<String>,
+}
+
+/// Of the given source rows, those `viewer` may see, in one query: their own
+/// history items, their own or public saved prompts, active public templates.
+pub async fn visible_sources(
+    db: impl PgExecutor<'_>,
+    viewer: Uuid,
+    history_ids: &[Uuid],
+    saved_ids: &[Uuid],
+    template_ids: &[Uuid],
+) -> Result<Vec<VisibleSource>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT 'prompt_history' AS source_type, id AS source_id, left(original_input, 120) AS title,
+                enhanced_output AS text
+         FROM prompts.history WHERE id = ANY($1) AND user_id = $4
+         UNION ALL
+         SELECT 'saved_prompt', s.id, s.title, coalesce(h.enhanced_output, s.description)
+         FROM prompts.saved_prompts s LEFT JOIN prompts.history h ON h.id = s.history_id
+         WHERE s.id = ANY($2) AND (s.user_id = $4 OR s.is_public)
+         UNION ALL
+         SELECT 'template', id, name, template_text
+         FROM prompts.templates WHERE id = ANY($3) AND is_active AND coalesce(is_public, true)",
+    )
+    .bind(history_ids)
+    .bind(saved_ids)
+    .bind(template_ids)
+    .bind(viewer)
+    .fetch_all(db)
+    .await?)
+}
+
 /// The exact top `limit` by cosine distance, with the index turned off for
 /// this query: the ground truth that recall is measured against.
 pub async fn search_exact<'c>(

@@ -432,6 +432,17 @@ pub async fn share_collection(db: impl PgExecutor<'_>, id: Uuid, owner: Uuid) ->
     .ok_or(StoreError::NotFound { entity: "collection" })
 }
 
+/// Stops sharing the owner's collection: the link no longer works.
+pub async fn unshare_collection(db: impl PgExecutor<'_>, id: Uuid, owner: Uuid) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE prompts.collections SET share_token = NULL WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(owner)
+            .execute(db)
+            .await?;
+    one_row(&done, "collection")
+}
+
 /// A shared collection by token.
 pub async fn get_shared_collection(db: impl PgExecutor<'_>, token: &str) -> Result<Collection, StoreError> {
     let sql = format!("SELECT {COLLECTION_COLUMNS} FROM prompts.collections WHERE share_token = $1");
@@ -555,4 +566,35 @@ pub async fn collection_prompts(
         .bind(owner)
         .fetch_all(db)
         .await?)
+}
+
+/// The prompt a saved prompt was made from (its history item's text).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SavedPromptText {
+    /// The saved prompt.
+    pub saved_prompt_id: Uuid,
+    /// What the user typed.
+    pub original_input: String,
+    /// The enhanced prompt.
+    pub enhanced_output: String,
+    /// Classified intent.
+    pub intent: Option<String>,
+    /// Techniques applied.
+    pub techniques_used: Option<Vec<String>>,
+}
+
+/// The texts behind the given saved prompts, in one query (those without a
+/// history item are absent). Callers pass ids they have already checked.
+pub async fn saved_prompt_texts(
+    db: impl PgExecutor<'_>,
+    saved_prompt_ids: &[Uuid],
+) -> Result<Vec<SavedPromptText>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT s.id AS saved_prompt_id, h.original_input, h.enhanced_output, h.intent, h.techniques_used
+         FROM prompts.saved_prompts s JOIN prompts.history h ON h.id = s.history_id
+         WHERE s.id = ANY($1)",
+    )
+    .bind(saved_prompt_ids)
+    .fetch_all(db)
+    .await?)
 }

@@ -363,6 +363,43 @@ pub async fn verify_email(
         .await?)
 }
 
+/// What an admin may change on an account.
+#[derive(Debug, Clone, Default)]
+pub struct AdminUpdate {
+    /// `user`, `developer` or `admin`.
+    pub role: Option<String>,
+    /// `free`, `pro` or `enterprise`.
+    pub tier: Option<String>,
+    /// Active or not.
+    pub is_active: Option<bool>,
+    /// Verified or not.
+    pub is_verified: Option<bool>,
+}
+
+/// Applies an admin update and returns the new row.
+pub async fn admin_update_user(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    update: &AdminUpdate,
+) -> Result<User, StoreError> {
+    check_one_of("role", update.role.as_deref(), ROLES)?;
+    check_one_of("tier", update.tier.as_deref(), TIERS)?;
+    let sql = format!(
+        "UPDATE auth.users SET role = coalesce($2, role), tier = coalesce($3, tier),
+                is_active = coalesce($4, is_active), is_verified = coalesce($5, is_verified)
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .bind(&update.role)
+        .bind(&update.tier)
+        .bind(update.is_active)
+        .bind(update.is_verified)
+        .fetch_optional(db)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "user" })
+}
+
 /// Marks the account inactive (it can no longer log in; data is kept).
 pub async fn deactivate_user(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
     let done = sqlx::query("UPDATE auth.users SET is_active = false WHERE id = $1")

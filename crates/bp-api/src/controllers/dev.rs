@@ -113,3 +113,82 @@ pub async fn revoke(
     api_keys::revoke_api_key(state.db.pool(), p.user_id, id).await?;
     Ok(JsonOut(json!({ "message": "API key revoked" })))
 }
+
+/// `/dev/analytics/*` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct AnalyticsQuery {
+    days: Option<u32>,
+    /// Admins only: every request, not just those made with the caller's keys.
+    #[serde(default)]
+    all: bool,
+}
+
+/// The period and the endpoint figures a developer may see: the requests
+/// made with their own API keys (an admin may ask for all).
+async fn endpoint_figures(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    q: &AnalyticsQuery,
+) -> Result<(Value, Vec<ApiKey>, Vec<bp_store::analytics::EndpointMetrics>), ApiError> {
+    p.require_role(&["developer", "admin"])?;
+    if q.all {
+        p.require_role(&["admin"])?;
+    }
+    let days = q.days.unwrap_or(7);
+    if !(1..=90).contains(&days) {
+        return Err(ApiError::BadRequest("invalid days: must be 1 to 90".into()));
+    }
+    let to = chrono::Utc::now();
+    let from = to - chrono::Duration::days(i64::from(days));
+    let keys = api_keys::list_api_keys(state.db.read(), p.user_id).await?;
+    let ids: Vec<uuid::Uuid> = keys.iter().map(|k| k.id).collect();
+    let filter = (!q.all).then_some(ids.as_slice());
+    let rows = bp_store::analytics::api_metrics_summary(state.db.read(), from, to, filter).await?;
+    let period =
+        json!({ "from": from, "to": to, "days": days, "scope": if q.all { "all" } else { "own_api_keys" } });
+    Ok((period, keys, rows))
+}
+
+/// `GET /dev/analytics/usage`: requests and errors per endpoint and the
+/// use of each of the caller's keys.
+pub async fn usage(
+    State(state): State<AppState>,
+    User(p): User,
+    crate::extract::Query(q): crate::extract::Query<AnalyticsQuery>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let (period, keys, rows) = endpoint_figures(&state, &p, &q).await?;
+    let total: i64 = rows.iter().map(|r| r.requests).sum();
+    let errors: i64 = rows.iter().map(|r| r.errors).sum();
+    Ok(JsonOut(json!({
+        "period": period,
+        "total_requests": total,
+        "total_errors": errors,
+        "by_endpoint": rows.iter().map(|r| json!({
+            "endpoint": r.endpoint, "method": r.method, "requests": r.requests, "errors": r.errors,
+        })).collect::<Vec<_>>(),
+        "api_keys": keys.iter().map(|k| json!({
+            "id": k.id, "name": k.name, "usage_count": k.usage_count.unwrap_or(0), "last_used_at": k.last_used_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /dev/analytics/performance`: latency (mean, p95) and error rate per
+/// endpoint.
+pub async fn performance(
+    State(state): State<AppState>,
+    User(p): User,
+    crate::extract::Query(q): crate::extract::Query<AnalyticsQuery>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let (period, _, rows) = endpoint_figures(&state, &p, &q).await?;
+    Ok(JsonOut(json!({
+        "period": period,
+        "endpoints": rows.iter().map(|r| json!({
+            "endpoint": r.endpoint,
+            "method": r.method,
+            "requests": r.requests,
+            "average_response_time_ms": r.average_response_time_ms,
+            "p95_response_time_ms": r.p95_response_time_ms,
+            "error_rate": if r.requests > 0 { r.errors as f64 / r.requests as f64 } else { 0.0 },
+        })).collect::<Vec<_>>(),
+    })))
+}

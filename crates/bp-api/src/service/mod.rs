@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bp_cache::{Cache, Invalidation};
 use bp_engine::{Analysis, Engine, EnhanceContext, EnhanceRequest, Enhancement, Intent, TrainError};
-use bp_store::embeddings::SourceType;
+use bp_store::embeddings::{Embedding, SourceType};
 use bp_store::history::{MAX_INPUT_CHARS, NewPromptHistory, save_history};
 use bp_store::{Db, StoreError};
 use chrono::{DateTime, Utc};
@@ -61,6 +61,9 @@ pub enum ServiceError {
     /// The training task died (a server fault, not the request's).
     #[error("training task failed: {0}")]
     TrainingTask(String),
+    /// The embedding provider failed.
+    #[error("embedding failed: {0}")]
+    Embedding(String),
 }
 
 /// Who is asking (for preferences and history ownership).
@@ -113,6 +116,7 @@ pub struct EnhanceService {
     source: Mutex<PatternSource>,
     fingerprints: tokio::sync::Mutex<(String, String)>,
     embeddings: EmbeddingQueue,
+    embedder: Arc<dyn bp_engine::embed::Embedder>,
 }
 
 impl EnhanceService {
@@ -125,7 +129,17 @@ impl EnhanceService {
         let fingerprints = loading::fingerprints(&db).await?;
         let (model, source, _) = loading::train_model(&db).await?;
         let templates = loading::load_templates(&db).await?;
-        let embeddings = EmbeddingQueue::spawn(db.clone(), embedder);
+        let embeddings = EmbeddingQueue::spawn(db.clone(), embedder.clone());
+        // Templates are searchable too; re-embedding them at each start is
+        // an idempotent upsert of a few rows.
+        for t in bp_store::templates::list_active_templates(db.read(), None, None).await? {
+            let text = [
+                t.name.as_str(),
+                t.description.as_deref().unwrap_or(""),
+                t.template_text.as_str(),
+            ];
+            embeddings.push(SourceType::Template, t.id, &text.join("\n"));
+        }
         Ok(Arc::new(EnhanceService {
             db,
             cache,
@@ -133,6 +147,7 @@ impl EnhanceService {
             source: Mutex::new(source),
             fingerprints: tokio::sync::Mutex::new(fingerprints),
             embeddings,
+            embedder,
         }))
     }
 
@@ -153,6 +168,20 @@ impl EnhanceService {
     /// The embedding writer.
     pub fn embeddings(&self) -> &EmbeddingQueue {
         &self.embeddings
+    }
+
+    /// The vector of a search query, from the same embedder as the stored ones.
+    pub async fn embed_query(&self, text: &str) -> Result<Embedding, ServiceError> {
+        let texts = [text.to_owned()];
+        let mut vectors = self
+            .embedder
+            .embed(&texts)
+            .await
+            .map_err(|e| ServiceError::Embedding(e.to_string()))?;
+        let vector = vectors
+            .pop()
+            .ok_or_else(|| ServiceError::Embedding("the embedder returned no vector".into()))?;
+        Ok(Embedding::new(vector)?)
     }
 
     /// Retrains from the current patterns; a new version replaces the

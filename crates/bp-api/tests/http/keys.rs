@@ -4,10 +4,10 @@ use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
 use serde_json::json;
 
-use super::{Account, PASSWORD, call, login, register};
+use super::{Account, call, register, with_role};
 
 async fn developer(app: &TestApp, name: &str) -> Account {
-    let mut account = register(app, name).await;
+    let account = register(app, name).await;
     let res = call(
         app,
         Method::POST,
@@ -17,15 +17,7 @@ async fn developer(app: &TestApp, name: &str) -> Account {
     )
     .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "a plain user made a key");
-    sqlx::query("UPDATE auth.users SET role = 'developer' WHERE username = $1")
-        .bind(name)
-        .execute(app.db().unwrap().pool())
-        .await
-        .unwrap();
-    // The role is in the token: sign in again.
-    let res = login(app, name, PASSWORD).await;
-    account.access = res.json["access_token"].as_str().unwrap().to_owned();
-    account
+    with_role(app, account, "developer").await
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
 //! The HTTP API in-process: auth, enhance, history, feedback, abuse.
 
 mod abuse;
+mod admin;
 mod auth;
 mod enhance;
 mod history;
 mod keys;
+mod library;
 
 use axum::http::{Method, StatusCode};
 use bp_testkit::{TestApp, TestResponse};
@@ -88,4 +90,33 @@ pub async fn count(app: &TestApp, table: &str) -> i64 {
         .fetch_one(&pool)
         .await
         .unwrap_or(-1)
+}
+
+/// Gives the account `role` in the database and signs in again (the role
+/// is in the token).
+pub async fn with_role(app: &TestApp, mut account: Account, role: &str) -> Account {
+    sqlx::query("UPDATE auth.users SET role = $1 WHERE id = $2::uuid")
+        .bind(role)
+        .bind(&account.id)
+        .execute(app.db().unwrap().pool())
+        .await
+        .unwrap();
+    let res = login(app, &account.email, PASSWORD).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    account.access = res.json["access_token"].as_str().unwrap_or_default().to_owned();
+    account
+}
+
+/// Enhances `text` as `who`; returns the history id.
+pub async fn enhance(app: &TestApp, text: &str, who: Option<&Account>) -> String {
+    let res = call(
+        app,
+        Method::POST,
+        "/api/v1/enhance",
+        &json!({ "text": text }),
+        who,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    res.json["id"].as_str().unwrap_or_default().to_owned()
 }

@@ -1,0 +1,551 @@
+//! A user's library: saved prompts (`/prompts/saved`), collections
+//! (`/collections`) and public share links (`/shared/{token}`), plus the
+//! public template list (`/templates`, cached 2 h).
+//!
+//! Another user's saved prompt or collection answers 404, the same as one
+//! that does not exist, so ids do not reveal what others keep. A share token
+//! is checked for its shape (43 base64url characters) before any query, so
+//! `../`-style paths never reach the database.
+
+use axum::Json as JsonOut;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bp_cache::Namespace;
+use bp_store::PageRequest;
+use bp_store::embeddings::SourceType;
+use bp_store::library::{
+    self, Collection, CollectionFields, SavedPrompt, SavedPromptText, SavedPromptUpdate,
+};
+use bp_store::templates::{self, Template};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::extract::{Id, Json, Query};
+use crate::{ApiError, AppState};
+
+/// Where a share token is opened.
+pub const SHARE_PATH: &str = "/api/v1/shared/";
+
+/// Cache key of the public template list.
+pub const TEMPLATE_LIST_KEY: &[&str] = &["public-list"];
+
+fn saved_json(s: &SavedPrompt, text: Option<&SavedPromptText>) -> Value {
+    json!({
+        "id": s.id,
+        "history_id": s.history_id,
+        "title": s.title,
+        "description": s.description,
+        "tags": s.tags.clone().unwrap_or_default(),
+        "is_public": s.is_public.unwrap_or(false),
+        "share_token": s.share_token,
+        "share_url": s.share_token.as_ref().map(|t| format!("{SHARE_PATH}{t}")),
+        "view_count": s.view_count.unwrap_or(0),
+        "original_text": text.map(|t| &t.original_input),
+        "enhanced_text": text.map(|t| &t.enhanced_output),
+        "intent": text.and_then(|t| t.intent.as_ref()),
+        "techniques_used": text.and_then(|t| t.techniques_used.clone()).unwrap_or_default(),
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+    })
+}
+
+/// The JSON of saved prompts with their texts, fetched in one query.
+async fn saved_list_json(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<Uuid> = items.iter().map(|s| s.id).collect();
+    let texts = library::saved_prompt_texts(state.db.read(), &ids).await?;
+    Ok(items
+        .iter()
+        .map(|s| saved_json(s, texts.iter().find(|t| t.saved_prompt_id == s.id)))
+        .collect())
+}
+
+async fn one_saved_json(state: &AppState, saved: &SavedPrompt) -> Result<Value, ApiError> {
+    let mut list = saved_list_json(state, std::slice::from_ref(saved)).await?;
+    Ok(list.pop().unwrap_or(Value::Null))
+}
+
+/// Queues the saved prompt's embedding (title, notes and text) for search.
+fn index_saved(state: &AppState, saved: &SavedPrompt, body: &Value) {
+    let Some(service) = state.service.as_ref() else {
+        return;
+    };
+    let text = [
+        Some(saved.title.as_str()),
+        saved.description.as_deref(),
+        body["original_text"].as_str(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n");
+    service
+        .embeddings()
+        .push(SourceType::SavedPrompt, saved.id, &text);
+}
+
+/// `GET /prompts/saved` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct SavedQuery {
+    page: Option<u32>,
+    limit: Option<u32>,
+    tag: Option<String>,
+}
+
+/// `GET /prompts/saved`: the caller's saved prompts, newest first.
+pub async fn list_saved(
+    State(state): State<AppState>,
+    User(p): User,
+    Query(q): Query<SavedQuery>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let request = PageRequest::new(q.page.unwrap_or(1), q.limit.unwrap_or(20))?;
+    let tag = q.tag.as_deref().filter(|t| !t.is_empty());
+    let page = library::list_saved_prompts(state.db.read(), p.user_id, tag, request).await?;
+    let total_pages = page.total_pages();
+    let current = i64::from(request.page);
+    Ok(JsonOut(json!({
+        "data": saved_list_json(&state, &page.items).await?,
+        "pagination": {
+            "page": request.page,
+            "limit": request.limit,
+            "total_records": page.total,
+            "total_pages": total_pages,
+            "has_previous": current > 1,
+            "has_next": current < total_pages,
+        },
+    })))
+}
+
+/// `POST /prompts/saved` body.
+#[derive(Debug, Deserialize)]
+pub struct SaveBody {
+    title: String,
+    #[serde(default)]
+    history_id: Option<Uuid>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    is_public: bool,
+    /// Create a share link at once.
+    #[serde(default)]
+    share: bool,
+}
+
+/// `POST /prompts/saved`: 201 with the saved prompt. A `history_id` that is
+/// not one of the caller's enhancements is 404.
+pub async fn create_saved(
+    State(state): State<AppState>,
+    User(p): User,
+    Json(body): Json<SaveBody>,
+) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+    let new = library::NewSavedPrompt {
+        user_id: p.user_id,
+        history_id: body.history_id,
+        title: body.title.trim().to_owned(),
+        description: body.description,
+        tags: body.tags,
+        is_public: body.is_public,
+    };
+    let mut tx = state
+        .db
+        .pool()
+        .begin()
+        .await
+        .map_err(bp_store::StoreError::from)?;
+    let mut saved = library::create_saved_prompt(&mut *tx, &new).await?;
+    if body.share {
+        saved.share_token = Some(library::share_saved_prompt(&mut *tx, saved.id, p.user_id).await?);
+    }
+    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    let answer = one_saved_json(&state, &saved).await?;
+    index_saved(&state, &saved, &answer);
+    Ok((StatusCode::CREATED, JsonOut(answer)))
+}
+
+/// `GET /prompts/saved/{id}`.
+pub async fn get_saved(
+    State(state): State<AppState>,
+    User(p): User,
+    Id(id): Id,
+) -> Result<JsonOut<Value>, ApiError> {
+    let saved = library::get_saved_prompt(state.db.read(), id, p.user_id).await?;
+    Ok(JsonOut(one_saved_json(&state, &saved).await?))
+}
+
+/// `PUT /prompts/saved/{id}` body; absent fields stay as they are.
+#[derive(Debug, Deserialize)]
+pub struct UpdateSavedBody {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    is_public: Option<bool>,
+    /// `true` issues a new share link (the old one stops working); `false`
+    /// removes it.
+    #[serde(default)]
+    share: Option<bool>,
+}
+
+/// `PUT /prompts/saved/{id}`: all changes in one transaction.
+pub async fn update_saved(
+    State(state): State<AppState>,
+    User(p): User,
+    Id(id): Id,
+    Json(body): Json<UpdateSavedBody>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let update = SavedPromptUpdate {
+        title: body.title.map(|t| t.trim().to_owned()),
+        description: body.description,
+        tags: body.tags,
+        is_public: body.is_public,
+    };
+    let mut tx = state
+        .db
+        .pool()
+        .begin()
+        .await
+        .map_err(bp_store::StoreError::from)?;
+    let mut saved = library::update_saved_prompt(&mut *tx, id, p.user_id, &update).await?;
+    match body.share {
+        Some(true) => saved.share_token = Some(library::share_saved_prompt(&mut *tx, id, p.user_id).await?),
+        Some(false) => {
+            library::unshare_saved_prompt(&mut *tx, id, p.user_id).await?;
+            saved.share_token = None;
+        }
+        None => {}
+    }
+    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    let answer = one_saved_json(&state, &saved).await?;
+    index_saved(&state, &saved, &answer);
+    Ok(JsonOut(answer))
+}
+
+/// `DELETE /prompts/saved/{id}`.
+pub async fn delete_saved(
+    State(state): State<AppState>,
+    User(p): User,
+    Id(id): Id,
+) -> Result<JsonOut<Value>, ApiError> {
+    library::delete_saved_prompt(state.db.pool(), id, p.user_id).await?;
+    if let Err(e) = bp_store::embeddings::delete_embedding(state.db.pool(), SourceType::SavedPrompt, id).await
+    {
+        tracing::warn!(error = %e, "embedding of a deleted saved prompt left behind");
+    }
+    Ok(JsonOut(json!({ "message": "saved prompt deleted" })))
+}
+
+/// A share token as issued: 32 bytes in unpadded base64url.
+fn valid_share_token(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `GET /shared/{share_token}`: a shared saved prompt (its view counted) or
+/// a shared collection with its prompts; no login needed.
+pub async fn shared(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+    if !valid_share_token(&token) {
+        return Err(ApiError::NotFound);
+    }
+    match library::view_shared_prompt(state.db.pool(), &token).await {
+        Ok(saved) => {
+            let mut body = one_saved_json(&state, &saved).await?;
+            body["type"] = json!("saved_prompt");
+            return Ok(JsonOut(public_view(body)).into_response());
+        }
+        Err(bp_store::StoreError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let collection = library::get_shared_collection(state.db.read(), &token).await?;
+    let prompts = library::collection_prompts(state.db.read(), collection.id, None).await?;
+    let mut body = collection_json(&collection, None);
+    body["type"] = json!("collection");
+    body["prompts"] = Value::Array(
+        saved_list_json(&state, &prompts)
+            .await?
+            .into_iter()
+            .map(public_view)
+            .collect(),
+    );
+    Ok(JsonOut(public_view(body)).into_response())
+}
+
+/// Drops what only the owner should see from a shared item.
+fn public_view(mut v: Value) -> Value {
+    if let Some(map) = v.as_object_mut() {
+        for field in ["history_id", "share_token", "share_url"] {
+            map.remove(field);
+        }
+    }
+    v
+}
+
+fn collection_json(c: &Collection, prompt_count: Option<i64>) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "name": c.name,
+        "description": c.description,
+        "color": c.color,
+        "icon": c.icon,
+        "is_public": c.is_public.unwrap_or(false),
+        "share_token": c.share_token,
+        "share_url": c.share_token.as_ref().map(|t| format!("{SHARE_PATH}{t}")),
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    });
+    if let Some(n) = prompt_count {
+        v["prompt_count"] = json!(n);
+    }
+    v
+}
+
+/// `GET /collections`: the caller's collections by name with prompt counts.
+pub async fn list_collections(
+    State(state): State<AppState>,
+    User(p): User,
+) -> Result<JsonOut<Value>, ApiError> {
+    let list = library::list_collections(state.db.read(), p.user_id).await?;
+    let data: Vec<Value> = list
+        .iter()
+        .map(|s| collection_json(&s.collection, Some(s.prompt_count)))
+        .collect();
+    Ok(JsonOut(json!({ "total": data.len(), "data": data })))
+}
+
+/// `POST /collections` and `PUT /collections/{id}` body.
+#[derive(Debug, Deserialize)]
+pub struct CollectionBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    color: Option<String>,
+    #[serde(default)]
+    icon: Option<String>,
+    #[serde(default)]
+    is_public: Option<bool>,
+    /// `true` issues a share link, `false` removes it.
+    #[serde(default)]
+    share: Option<bool>,
+    /// On update: the collection's saved prompt ids in their new order
+    /// (every member exactly once).
+    #[serde(default)]
+    order: Option<Vec<Uuid>>,
+}
+
+impl CollectionBody {
+    fn fields(&self) -> CollectionFields {
+        CollectionFields {
+            name: self.name.as_ref().map(|n| n.trim().to_owned()),
+            description: self.description.clone(),
+            color: self.color.clone(),
+            icon: self.icon.clone(),
+            is_public: self.is_public,
+        }
+    }
+}
+
+/// `POST /collections`: 201 with the new collection.
+pub async fn create_collection(
+    State(state): State<AppState>,
+    User(p): User,
+    Json(body): Json<CollectionBody>,
+) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+    if body.order.is_some() {
+        return Err(ApiError::BadRequest(
+            "order: a new collection has no prompts to order".into(),
+        ));
+    }
+    let mut tx = state
+        .db
+        .pool()
+        .begin()
+        .await
+        .map_err(bp_store::StoreError::from)?;
+    let mut created = library::create_collection(&mut *tx, p.user_id, &body.fields()).await?;
+    if body.share == Some(true) {
+        created.share_token = Some(library::share_collection(&mut *tx, created.id, p.user_id).await?);
+    }
+    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    Ok((StatusCode::CREATED, JsonOut(collection_json(&created, Some(0)))))
+}
+
+/// `GET /collections/{id}`: the collection with its prompts in order.
+pub async fn get_collection(
+    State(state): State<AppState>,
+    User(p): User,
+    Id(id): Id,
+) -> Result<JsonOut<Value>, ApiError> {
+    let collection = library::get_collection(state.db.read(), id, p.user_id).await?;
+    let prompts = library::collection_prompts(state.db.read(), id, Some(p.user_id)).await?;
+    let mut body = collection_json(&collection, Some(prompts.len() as i64));
+    body["prompts"] = Value::Array(saved_list_json(&state, &prompts).await?);
+    Ok(JsonOut(body))
+}
+
+/// `PUT /collections/{id}`: fields, sharing and order in one transaction.
+pub async fn update_collection(
+    State(state): State<AppState>,
+    User(p): User,
+    Id(id): Id,
+    Json(body): Json<CollectionBody>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let mut tx = state
+        .db
+        .pool()
+        .begin()
+        .await
+        .map_err(bp_store::StoreError::from)?;
+    let mut updated = library::update_collection(&mut *tx, id, p.user_id, &body.fields()).await?;
+    match body.share {
+        Some(true) => updated.share_token = Some(library::share_collection(&mut *tx, id, p.user_id).await?),
+        Some(false) => {
+            library::unshare_collection(&mut *tx, id, p.user_id).await?;
+            updated.share_token = None;
+        }
+        None => {}
+    }
+    if let Some(order) = &body.order {
+        library::reorder_collection(&mut *tx, id, p.user_id, order).await?;
+    }
+    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    Ok(JsonOut(collection_json(&updated, None)))
+}
+
+/// `DELETE /collections/{id}` (its saved prompts stay).
+pub async fn delete_collection(
+    State(state): State<AppState>,
+    User(p): User,
+    Id(id): Id,
+) -> Result<JsonOut<Value>, ApiError> {
+    library::delete_collection(state.db.pool(), id, p.user_id).await?;
+    Ok(JsonOut(json!({ "message": "collection deleted" })))
+}
+
+fn member_ids(raw: &(String, String)) -> Result<(Uuid, Uuid), ApiError> {
+    let parse = |s: &str| Uuid::parse_str(s).map_err(|_| ApiError::NotFound);
+    Ok((parse(&raw.0)?, parse(&raw.1)?))
+}
+
+/// `POST /collections/{id}/prompts/{saved_id}`: 201; already in it is 409.
+pub async fn add_member(
+    State(state): State<AppState>,
+    User(p): User,
+    Path(raw): Path<(String, String)>,
+) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+    let (collection, saved) = member_ids(&raw)?;
+    match library::add_to_collection(state.db.pool(), collection, p.user_id, saved).await {
+        Ok(()) => Ok((
+            StatusCode::CREATED,
+            JsonOut(
+                json!({ "message": "added to collection", "collection_id": collection, "saved_prompt_id": saved }),
+            ),
+        )),
+        Err(bp_store::StoreError::Conflict { .. }) => Err(ApiError::Conflict(
+            "the prompt is already in this collection".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `DELETE /collections/{id}/prompts/{saved_id}`.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    User(p): User,
+    Path(raw): Path<(String, String)>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let (collection, saved) = member_ids(&raw)?;
+    library::remove_from_collection(state.db.pool(), collection, p.user_id, saved).await?;
+    Ok(JsonOut(json!({ "message": "removed from collection" })))
+}
+
+fn template_json(t: &Template) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "slug": t.slug,
+        "description": t.description,
+        "technique": t.technique,
+        "category": t.category,
+        "template_text": t.template_text,
+        "variables": t.variables,
+        "examples": t.examples,
+        "effectiveness_score": t.effectiveness_score,
+        "usage_count": t.usage_count.unwrap_or(0),
+        "updated_at": t.updated_at,
+    })
+}
+
+/// `GET /templates` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct TemplateQuery {
+    technique: Option<String>,
+    category: Option<String>,
+}
+
+/// `GET /templates`: active public templates, most effective first. The
+/// whole list is cached (2 h); the filters apply to it.
+pub async fn list_templates(
+    State(state): State<AppState>,
+    Query(q): Query<TemplateQuery>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let all: Vec<Value> = match state.cache.fetch(Namespace::Templates, TEMPLATE_LIST_KEY).await {
+        Some(hit) => hit,
+        None => {
+            let rows = templates::list_active_templates(state.db.read(), None, None).await?;
+            let list: Vec<Value> = rows
+                .iter()
+                .filter(|t| t.is_public.unwrap_or(true))
+                .map(template_json)
+                .collect();
+            state
+                .cache
+                .put(Namespace::Templates, TEMPLATE_LIST_KEY, &list)
+                .await;
+            list
+        }
+    };
+    let wanted = |field: &str, want: &Option<String>, t: &Value| {
+        want.as_deref()
+            .filter(|w| !w.is_empty())
+            .is_none_or(|w| t[field].as_str() == Some(w))
+    };
+    let data: Vec<Value> = all
+        .into_iter()
+        .filter(|t| wanted("technique", &q.technique, t) && wanted("category", &q.category, t))
+        .collect();
+    Ok(JsonOut(json!({ "total": data.len(), "data": data })))
+}
+
+/// `GET /templates/{slug}`: one active public template (cached 2 h).
+pub async fn get_template(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let plausible = (1..=100).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !plausible {
+        return Err(ApiError::NotFound);
+    }
+    if let Some(hit) = state.cache.get_cached_template::<Value>(&slug).await {
+        return Ok(JsonOut(hit));
+    }
+    let template = templates::get_template_by_slug(state.db.read(), &slug).await?;
+    if !template.is_active.unwrap_or(true) || !template.is_public.unwrap_or(true) {
+        return Err(ApiError::NotFound);
+    }
+    let body = template_json(&template);
+    state.cache.cache_template(&slug, &body).await;
+    Ok(JsonOut(body))
+}

@@ -1,0 +1,110 @@
+//! `POST /search`: semantic search over the caller's history, their own and
+//! public saved prompts, and the public templates, through the pgvector HNSW
+//! index.
+//!
+//! The embeddings table has no owner column, so the index returns the
+//! nearest [`CANDIDATES`] of everyone's and one query keeps what the caller
+//! may see. A caller whose items are all far behind other users' may
+//! therefore get fewer hits than asked for; never another user's private item.
+
+use axum::Json as JsonOut;
+use axum::extract::State;
+use bp_store::embeddings::{self, SearchRequest, SourceType};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::extract::Json;
+use crate::{ApiError, AppState};
+
+/// Nearest neighbours fetched before the visibility filter.
+pub const CANDIDATES: u32 = 100;
+
+/// Longest query, in characters.
+pub const MAX_QUERY_CHARS: usize = 2000;
+
+/// `POST /search` body.
+#[derive(Debug, Deserialize)]
+pub struct SearchBody {
+    query: String,
+    #[serde(default)]
+    source_type: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    threshold: Option<f64>,
+}
+
+/// `POST /search`: `{query, results:[{source_type, source_id, title, text,
+/// similarity}], total}`, most similar first.
+pub async fn search(
+    State(state): State<AppState>,
+    User(p): User,
+    Json(body): Json<SearchBody>,
+) -> Result<JsonOut<Value>, ApiError> {
+    let query = body.query.trim();
+    if query.is_empty() {
+        return Err(ApiError::BadRequest("invalid query: must not be empty".into()));
+    }
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "invalid query: at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let limit = body.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::BadRequest("invalid limit: must be 1 to 50".into()));
+    }
+    let source_type = body
+        .source_type
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::parse::<SourceType>)
+        .transpose()?;
+    let vector = state.service()?.embed_query(query).await?;
+    let hits = embeddings::search_similar(
+        state.db.read(),
+        &SearchRequest {
+            query: &vector,
+            source_type,
+            min_similarity: body.threshold,
+            limit: CANDIDATES,
+            ef_search: None,
+        },
+    )
+    .await?;
+    let ids_of = |kind: SourceType| -> Vec<Uuid> {
+        hits.iter()
+            .filter(|h| h.source_type == kind.as_str())
+            .map(|h| h.source_id)
+            .collect()
+    };
+    let visible = embeddings::visible_sources(
+        state.db.read(),
+        p.user_id,
+        &ids_of(SourceType::PromptHistory),
+        &ids_of(SourceType::SavedPrompt),
+        &ids_of(SourceType::Template),
+    )
+    .await?;
+    let results: Vec<Value> = hits
+        .iter()
+        .filter_map(|h| {
+            let source = visible
+                .iter()
+                .find(|v| v.source_id == h.source_id && v.source_type == h.source_type)?;
+            Some(json!({
+                "source_type": h.source_type,
+                "source_id": h.source_id,
+                "title": source.title,
+                "text": source.text,
+                "similarity": h.similarity,
+            }))
+        })
+        .take(limit as usize)
+        .collect();
+    Ok(JsonOut(
+        json!({ "query": query, "total": results.len(), "results": results }),
+    ))
+}
