@@ -20,21 +20,7 @@ mod ratelimit;
 #[path = "cache/sessions.rs"]
 mod sessions;
 
-use std::time::{Duration, Instant};
-
-/// Polls `check` until it is true or `limit` passes; the test fails at the deadline.
-pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
+pub use bp_testkit::eventually;
 
 /// A raw connection for looking behind the cache (TTLs, stored bytes).
 pub async fn raw() -> redis::aio::MultiplexedConnection {

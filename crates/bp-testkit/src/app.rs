@@ -18,7 +18,8 @@ pub struct TestApp {
     router: Router,
     state: AppState,
     db: Option<TestDb>,
-    redis: TestRedis,
+    /// The per-test prefix, cleaned up on drop (absent with a given cache).
+    _redis: Option<TestRedis>,
 }
 
 /// A response with its body parsed as JSON (`Null` when empty or not JSON).
@@ -39,23 +40,34 @@ impl TestApp {
     pub async fn init() -> Self {
         let db = TestDb::new().await;
         let pool = db.pool().clone();
-        Self::build(pool, Some(db)).await
+        let redis = TestRedis::new().await;
+        let cache = redis.cache().clone();
+        Self::build(pool, Some(db), cache, Some(redis)).await
+    }
+
+    /// A fresh database behind the full router, on the given cache (e.g.
+    /// one connected to an [`crate::OwnRedis`] the test stops and restarts).
+    pub async fn with_cache(cache: Cache) -> Self {
+        let db = TestDb::new().await;
+        let pool = db.pool().clone();
+        Self::build(pool, Some(db), cache, None).await
     }
 
     /// The full router over `pool` (e.g. one pointing at a server that is down).
     pub async fn with_pool(pool: PgPool) -> Self {
-        Self::build(pool, None).await
+        let redis = TestRedis::new().await;
+        let cache = redis.cache().clone();
+        Self::build(pool, None, cache, Some(redis)).await
     }
 
-    async fn build(pool: PgPool, db: Option<TestDb>) -> Self {
-        let redis = TestRedis::new().await;
+    async fn build(pool: PgPool, db: Option<TestDb>, cache: Cache, redis: Option<TestRedis>) -> Self {
         let store = bp_store::Db::new(pool, None);
         // Without a database of its own (a server that is down) there is no engine.
         let service = match &db {
             Some(_) => Some(
                 EnhanceService::start(
                     store.clone(),
-                    redis.cache().clone(),
+                    cache.clone(),
                     Arc::new(bp_engine::embed::LocalEmbedder),
                 )
                 .await
@@ -63,7 +75,7 @@ impl TestApp {
             ),
             None => None,
         };
-        let app = App::new(store, redis.cache().clone(), service, test_config())
+        let app = App::new(store, cache.clone(), service, test_config())
             .await
             .unwrap_or_else(|e| panic!("building the app: {e}"));
         let state = AppState(Arc::new(app));
@@ -71,7 +83,7 @@ impl TestApp {
             router: bp_api::router(state.clone()),
             state,
             db,
-            redis,
+            _redis: redis,
         }
     }
 
@@ -130,7 +142,7 @@ impl TestApp {
 
     /// The app's cache.
     pub fn cache(&self) -> &Cache {
-        self.redis.cache()
+        &self.state.cache
     }
 
     /// Sends `request` through the router.

@@ -6,6 +6,7 @@
 //!   the test passes, kept when it fails or with `BP_KEEP_TEST_DB=1`.
 //! - [`TestRedis`]: a key prefix of its own for each test, cleaned up the same way.
 //! - [`TestApp`]: the whole API router over both, called in-process.
+//! - [`OwnRedis`]: a Redis server of one test's own, to stop and restart.
 //!
 //! Servers come from `DATABASE_URL`/`REDIS_URL` (what `make test` exports),
 //! else from a running embedded instance (`test`, then `default`) under
@@ -14,11 +15,13 @@
 mod app;
 mod db;
 mod env;
+mod own_redis;
 mod redis;
 
 pub use app::{TestApp, TestResponse};
 pub use db::TestDb;
 pub use env::{TestEnv, test_env};
+pub use own_redis::{OwnRedis, eventually};
 pub use redis::TestRedis;
 
 /// True when failed and passed tests alike should keep their databases.

@@ -3,6 +3,7 @@
 mod abuse;
 mod admin;
 mod auth;
+mod degraded;
 mod enhance;
 mod history;
 mod keys;

@@ -1,0 +1,87 @@
+//! Redis down is a degraded mode for the API, not an outage: enhance still
+//! answers (uncached, rate-limit policy applied), sessions are checked in
+//! the database, /ready says Redis is down, and everything recovers when
+//! Redis returns, without a restart.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use bp_cache::{Cache, CacheSettings};
+use bp_testkit::{OwnRedis, TestApp, eventually};
+use serde_json::json;
+
+use super::{call, count, register};
+
+#[tokio::test]
+async fn with_redis_stopped_the_api_degrades_and_recovers_without_a_restart() {
+    let mut redis = OwnRedis::start();
+    let cache = Cache::connect_with(&redis.url(), CacheSettings::new("degraded"))
+        .await
+        .unwrap();
+    let app = TestApp::with_cache(cache).await;
+    let user = register(&app, "steady").await;
+    let text = json!({ "text": "Explain how vaccines train the immune system" });
+    let anonymous = || async { call(&app, Method::POST, "/api/v1/enhance", &text, None).await };
+    let first = anonymous().await;
+    let again = anonymous().await;
+    assert_eq!(
+        again.json["id"], first.json["id"],
+        "the response cache works before the outage"
+    );
+
+    redis.down();
+    let ready = app.get("/api/v1/ready").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.json);
+    assert_eq!(ready.json["state"], "degraded");
+    assert_eq!(ready.json["checks"]["redis"], "degraded");
+
+    let rows = count(&app, "prompts.history").await;
+    let a = anonymous().await;
+    let b = anonymous().await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.json);
+    assert_eq!(b.status, StatusCode::OK, "{}", b.json);
+    assert_ne!(a.json["id"], b.json["id"], "served from a cache that is down");
+    assert_eq!(b.json["metadata"]["cached"], false);
+    assert!(
+        a.headers.contains_key("x-ratelimit-limit"),
+        "the rate-limit policy was not applied"
+    );
+    assert_eq!(
+        count(&app, "prompts.history").await,
+        rows + 2,
+        "enhancements were not saved"
+    );
+
+    let res = call(&app, Method::POST, "/api/v1/enhance", &text, Some(&user)).await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "a session is checked in the database: {}",
+        res.json
+    );
+    let res = call(&app, Method::GET, "/api/v1/history", &json!(null), Some(&user)).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json["pagination"]["total_records"], 1);
+
+    redis.up();
+    eventually(Duration::from_secs(30), "/ready reports Redis back", || async {
+        app.get("/api/v1/ready").await.json["checks"]["redis"] == "ok"
+    })
+    .await;
+    let c = anonymous().await;
+    eventually(
+        Duration::from_secs(30),
+        "the response cache serves again",
+        || async { anonymous().await.json["id"] == c.json["id"] },
+    )
+    .await;
+    let res = call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/profile",
+        &json!(null),
+        Some(&user),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+}
