@@ -2,7 +2,8 @@
 //! [`router`] builds the axum router over an [`AppState`]; [`serve`] runs it
 //! with graceful shutdown and drains the analytics buffer. All paths are
 //! under `/api/v1` (Prometheus metrics at `/metrics`); unknown routes and
-//! wrong methods answer JSON 404/405.
+//! wrong methods answer JSON 404/405. [`routes`] declares every endpoint
+//! once; the router and the OpenAPI document ([`openapi`]) both come from it.
 //!
 //! Middleware, outermost first: request id and access log, CORS, metrics and
 //! `analytics.api_metrics` capture, request timeout, body size limit,
@@ -17,8 +18,10 @@ pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod observe;
+pub mod openapi;
 pub mod recorder;
 pub mod request_id;
+pub mod routes;
 pub mod service;
 
 use std::future::Future;
@@ -27,7 +30,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use bp_cache::Cache;
 use bp_config::{ServerConfig, TierLimits};
 use bp_store::Db;
@@ -171,90 +174,24 @@ pub const BATCH_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 /// How long one request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The API router with its middleware.
+/// The API router with its middleware; the `/api/v1` routes come from
+/// [`routes::table`].
 pub fn router(state: AppState) -> Router {
-    use axum::routing::delete;
-    use controllers::{
-        admin, auth as a, dev, enhance as e, feedback as f, health, history as h, library as l, search,
-    };
-    let batch = Router::new()
-        .route("/enhance/batch", post(e::enhance_batch))
+    let table = routes::table();
+    let batch = table
+        .batch
+        .router
         .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT_BYTES));
-    let limited = Router::new()
-        .route("/enhance", post(e::enhance))
-        .route("/analyze", post(e::analyze))
+    let limited = table
+        .limited
+        .router
         .merge(batch)
-        .route("/auth/register", post(a::register))
-        .route("/auth/login", post(a::login))
-        .route("/auth/refresh", post(a::refresh))
-        .route("/auth/verify-email", post(a::verify_email))
-        .route("/auth/resend-verification", post(a::resend_verification))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit));
-    let v1 = Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/auth/logout", post(a::logout))
-        .route("/auth/profile", get(a::profile).put(a::update_profile))
-        .route("/auth/me", get(a::profile))
-        .route("/auth/change-password", post(a::change_password))
-        .route("/techniques", get(e::list_techniques))
-        .route("/techniques/select", post(e::select))
-        .route("/prompts/{id}/rerun", post(e::rerun))
-        .route("/history", get(h::list))
-        .route("/prompts/history", get(h::list))
-        .route("/history/stats", get(h::stats))
-        .route("/history/export", get(h::export))
-        .route("/history/{id}", get(h::get).delete(h::delete))
-        .route("/prompts/{id}", get(h::get))
-        .route("/history/{id}/favorite", put(h::favorite))
-        .route("/feedback", post(f::submit))
-        .route("/feedback/effectiveness", post(f::effectiveness))
-        .route("/feedback/{id}", get(f::get))
-        .route("/dev/api-keys", post(dev::create).get(dev::list))
-        .route("/dev/api-keys/{id}", delete(dev::revoke))
-        .route("/dev/analytics/usage", get(dev::usage))
-        .route("/dev/analytics/performance", get(dev::performance))
-        .route("/prompts/saved", get(l::list_saved).post(l::create_saved))
-        .route(
-            "/prompts/saved/{id}",
-            get(l::get_saved).put(l::update_saved).delete(l::delete_saved),
-        )
-        .route("/shared/{token}", get(l::shared))
-        .route(
-            "/collections",
-            get(l::list_collections).post(l::create_collection),
-        )
-        .route(
-            "/collections/{id}",
-            get(l::get_collection)
-                .put(l::update_collection)
-                .delete(l::delete_collection),
-        )
-        .route(
-            "/collections/{id}/prompts/{saved_id}",
-            post(l::add_member).delete(l::remove_member),
-        )
-        .route("/templates", get(l::list_templates))
-        .route("/templates/{slug}", get(l::get_template))
-        .route("/search", post(search::search))
-        .route("/admin/users", get(admin::list_users))
-        .route(
-            "/admin/users/{id}",
-            get(admin::get_user)
-                .put(admin::update_user)
-                .delete(admin::delete_user),
-        )
-        .route("/admin/metrics", get(admin::metrics))
-        .route("/admin/metrics/usage", get(admin::usage))
-        .route("/admin/cache/clear", post(admin::clear_cache))
-        .route("/admin/cache/invalidate/{id}", post(admin::invalidate_user))
-        .route(
-            "/admin/feature-flags",
-            get(admin::list_flags).put(admin::set_flag).post(admin::set_flag),
-        )
-        .route("/admin/feature-flags/{name}", delete(admin::delete_flag))
-        .route("/admin/audit", get(admin::audit_log))
+    let v1 = table
+        .open
+        .router
         .merge(limited)
+        .route("/openapi.json", get(openapi::serve))
         .route_layer(axum::middleware::from_fn(observe::mark_route));
     Router::new()
         .nest("/api/v1", v1)

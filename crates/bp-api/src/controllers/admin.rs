@@ -88,7 +88,7 @@ fn admin_user_json(u: &UserRow) -> Value {
 }
 
 /// `GET /admin/users` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct UsersQuery {
     page: Option<u32>,
     limit: Option<u32>,
@@ -168,7 +168,7 @@ pub async fn get_user(
 }
 
 /// `PUT /admin/users/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateUserBody {
     #[serde(default)]
     role: Option<String>,
@@ -342,7 +342,7 @@ pub async fn metrics(
 }
 
 /// `GET /admin/metrics/usage` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct UsageQuery {
     days: Option<u32>,
 }
@@ -390,7 +390,7 @@ pub async fn usage(
 }
 
 /// `POST /admin/cache/clear` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct ClearBody {
     /// One namespace (`api_responses`, `predictions`, `techniques`,
     /// `templates`, `user_prefs`); all of them when absent. Sessions, rate
@@ -493,7 +493,7 @@ pub async fn list_flags(
 }
 
 /// `PUT /admin/feature-flags` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct FlagBody {
     name: String,
     enabled: bool,
@@ -561,7 +561,7 @@ pub async fn delete_flag(
 }
 
 /// `GET /admin/audit` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct AuditQuery {
     action: Option<String>,
     limit: Option<i64>,

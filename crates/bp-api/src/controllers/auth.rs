@@ -186,7 +186,7 @@ async fn send_verification(state: &AppState, user: &users::User) -> Result<(), A
 }
 
 /// `POST /auth/register` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RegisterBody {
     email: String,
     username: String,
@@ -232,7 +232,7 @@ pub async fn register(
 }
 
 /// `POST /auth/login` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct LoginBody {
     #[serde(alias = "email", alias = "username")]
     email_or_username: String,
@@ -299,7 +299,7 @@ pub async fn login(
 }
 
 /// `POST /auth/refresh` body (the `refresh_token` cookie works too).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct RefreshBody {
     #[serde(default)]
     refresh_token: Option<String>,
@@ -388,7 +388,7 @@ pub async fn profile(State(state): State<AppState>, User(p): User) -> Result<Jso
 }
 
 /// `PUT /auth/profile` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileBody {
     #[serde(default)]
@@ -420,7 +420,7 @@ pub async fn update_profile(
 }
 
 /// `POST /auth/change-password` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ChangePasswordBody {
     current_password: String,
     new_password: String,
@@ -460,7 +460,7 @@ pub async fn change_password(
 }
 
 /// `POST /auth/verify-email` body: the token, or the email and the code (the same token).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct VerifyBody {
     #[serde(default)]
     token: Option<String>,
@@ -496,7 +496,7 @@ pub async fn verify_email(
 }
 
 /// `POST /auth/resend-verification` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ResendBody {
     email: String,
 }

@@ -35,8 +35,8 @@ fn key_json(k: &ApiKey) -> Value {
 }
 
 /// `POST /dev/api-keys` body.
-#[derive(Debug, Deserialize)]
-pub struct CreateBody {
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreateKeyBody {
     name: String,
     #[serde(default)]
     scopes: Option<Vec<String>>,
@@ -52,7 +52,7 @@ pub struct CreateBody {
 pub async fn create(
     State(state): State<AppState>,
     User(p): User,
-    Json(body): Json<CreateBody>,
+    Json(body): Json<CreateKeyBody>,
 ) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
     p.require_role(&["developer", "admin"])?;
     let scopes = body
@@ -115,7 +115,7 @@ pub async fn revoke(
 }
 
 /// `/dev/analytics/*` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct AnalyticsQuery {
     days: Option<u32>,
     /// Admins only: every request, not just those made with the caller's keys.

@@ -33,7 +33,7 @@ pub const MAX_PROMPT_CHARS: usize = 16_000;
 pub const MAX_BATCH_ITEMS: usize = 100;
 
 /// `POST /enhance` body (and one batch item).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct EnhanceBody {
     text: String,
     #[serde(default)]
@@ -193,7 +193,7 @@ pub async fn enhance(
 }
 
 /// `POST /enhance/batch` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct BatchBody {
     items: Vec<EnhanceBody>,
 }
@@ -260,7 +260,7 @@ pub async fn rerun(
 }
 
 /// `POST /analyze` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct AnalyzeBody {
     text: String,
     #[serde(default)]
@@ -299,7 +299,7 @@ pub async fn analyze(
 }
 
 /// `POST /techniques/select` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SelectBody {
     text: String,
     #[serde(default)]

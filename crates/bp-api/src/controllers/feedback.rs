@@ -22,7 +22,7 @@ use crate::{ApiError, AppState};
 pub const SUCCESS_RATING: i32 = 4;
 
 /// `POST /feedback` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct FeedbackBody {
     prompt_history_id: Uuid,
     rating: i32,
@@ -166,7 +166,7 @@ pub async fn get(
 }
 
 /// `POST /feedback/effectiveness` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct EffectivenessBody {
     technique: String,
     #[serde(default)]

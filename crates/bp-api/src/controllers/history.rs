@@ -44,7 +44,7 @@ pub fn history_json(h: &PromptHistory) -> Value {
 }
 
 /// `GET /history` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     page: Option<u32>,
     limit: Option<u32>,
@@ -163,7 +163,7 @@ pub async fn delete(
 }
 
 /// `PUT /history/{id}/favorite` body: `{"is_favorite": bool}` sets, no body toggles.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct FavoriteBody {
     #[serde(default)]
     is_favorite: Option<bool>,
@@ -183,7 +183,7 @@ pub async fn favorite(
 }
 
 /// `GET /history/stats` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct StatsQuery {
     days: Option<u32>,
 }
@@ -207,7 +207,7 @@ pub async fn stats(
 }
 
 /// `GET /history/export` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct ExportQuery {
     format: Option<String>,
 }

@@ -87,7 +87,7 @@ fn index_saved(state: &AppState, saved: &SavedPrompt, body: &Value) {
 }
 
 /// `GET /prompts/saved` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct SavedQuery {
     page: Option<u32>,
     limit: Option<u32>,
@@ -119,7 +119,7 @@ pub async fn list_saved(
 }
 
 /// `POST /prompts/saved` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SaveBody {
     title: String,
     #[serde(default)]
@@ -177,7 +177,7 @@ pub async fn get_saved(
 }
 
 /// `PUT /prompts/saved/{id}` body; absent fields stay as they are.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UpdateSavedBody {
     #[serde(default)]
     title: Option<String>,
@@ -321,7 +321,7 @@ pub async fn list_collections(
 }
 
 /// `POST /collections` and `PUT /collections/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CollectionBody {
     #[serde(default)]
     name: Option<String>,
@@ -486,7 +486,7 @@ fn template_json(t: &Template) -> Value {
 }
 
 /// `GET /templates` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct TemplateQuery {
     technique: Option<String>,
     category: Option<String>,

@@ -25,7 +25,7 @@ pub const CANDIDATES: u32 = 100;
 pub const MAX_QUERY_CHARS: usize = 2000;
 
 /// `POST /search` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SearchBody {
     query: String,
     #[serde(default)]

@@ -8,6 +8,7 @@ mod enhance;
 mod history;
 mod keys;
 mod library;
+mod openapi;
 
 use axum::http::{Method, StatusCode};
 use bp_testkit::{TestApp, TestResponse};
