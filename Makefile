@@ -6,7 +6,7 @@ BP_HOME ?= $(CURDIR)/.bp
 export BP_HOME
 BIN := target/debug/betterprompts
 
-.PHONY: run test bench bench-cache bench-engine build lint fmt infra-down clean-infra
+.PHONY: run test bench bench-cache bench-engine bench-api build lint fmt infra-down clean-infra
 
 ## run: install what is missing, start PostgreSQL + Redis, migrate, serve the API in the foreground
 run: build
@@ -29,6 +29,10 @@ bench-cache:
 bench-engine:
 	cargo build --locked --release -p betterprompts
 	target/release/betterprompts bench engine $(ARGS)
+
+bench-api:
+	cargo build --locked --release -p betterprompts
+	target/release/betterprompts bench api $(ARGS)
 
 build:
 	cargo build --locked -p betterprompts

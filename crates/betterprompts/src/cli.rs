@@ -40,6 +40,38 @@ pub enum Command {
     Train(TrainArgs),
     /// Load development data: the shipped intent patterns (training data).
     Seed(SeedArgs),
+    /// HTTP load generator that `bench api` runs as a separate process.
+    #[command(hide = true)]
+    Loadgen(LoadgenArgs),
+}
+
+/// `loadgen` options.
+#[derive(Debug, Args, Clone)]
+pub struct LoadgenArgs {
+    /// Server address (`127.0.0.1:8080`).
+    #[arg(long)]
+    pub addr: String,
+    /// Request method.
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// Request path.
+    #[arg(long)]
+    pub path: String,
+    /// JSON body; `{n}` becomes a number unique in the run.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Extra header lines (`Name: value`).
+    #[arg(long)]
+    pub header: Vec<String>,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: u32,
+    /// Seconds of load before measuring.
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup_secs: f64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration_secs: f64,
 }
 
 /// `enhance` options.
@@ -106,6 +138,9 @@ pub enum BenchCommand {
     Cache(BenchArgs),
     /// The engine in-process: enhancements per second, p99 latency, and classification quality.
     Engine(EngineBenchArgs),
+    /// The HTTP API: /enhance warm and uncached at 32 connections from a separate
+    /// load process, next to GET /health on the same server; server peak RSS.
+    Api(BenchArgs),
 }
 
 /// `bench engine` options.

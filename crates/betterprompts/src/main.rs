@@ -15,6 +15,16 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Loadgen(args) = &cli.command {
+        // Its own single-threaded runtime, before any other is built.
+        return match commands::loadgen::run(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     init_logging(matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -45,6 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Enhance(args) => commands::enhance::run(&settings, instance, args).await,
         Command::Train(args) => commands::train::run(&settings, instance, args).await,
         Command::Seed(args) => commands::seed::run(&settings, instance, args).await,
+        Command::Loadgen(_) => anyhow::bail!("loadgen runs before the runtime starts"),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod connect;
 pub mod enhance;
 pub mod infra;
+pub mod loadgen;
 pub mod migrate;
 pub mod seed;
 pub mod serve;

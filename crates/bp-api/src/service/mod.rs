@@ -284,8 +284,12 @@ impl EnhanceService {
             }
             other => other?,
         };
-        self.embeddings
-            .push(SourceType::PromptHistory, saved.id, &req.text);
+        // Only a user's own history is searchable (see controllers::search):
+        // an anonymous row's embedding could never be found.
+        if who.user_id.is_some() {
+            self.embeddings
+                .push(SourceType::PromptHistory, saved.id, &req.text);
+        }
         Ok(EnhanceOutcome {
             id: saved.id,
             created_at: saved.created_at,
@@ -331,7 +335,9 @@ impl EnhanceService {
             .zip(ids)
             .zip(reqs)
             .map(|(((enhancement, ms, cached), id), req)| {
-                self.embeddings.push(SourceType::PromptHistory, id, &req.text);
+                if who.user_id.is_some() {
+                    self.embeddings.push(SourceType::PromptHistory, id, &req.text);
+                }
                 EnhanceOutcome {
                     id,
                     created_at: now,

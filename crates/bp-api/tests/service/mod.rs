@@ -38,7 +38,7 @@ async fn history_rows(db: &TestDb) -> i64 {
 }
 
 #[tokio::test]
-async fn an_anonymous_enhancement_is_saved_with_its_embedding() {
+async fn an_enhancement_is_saved_and_a_signed_in_users_is_embedded_for_search() {
     let (db, redis) = (TestDb::new().await, TestRedis::new().await);
     let svc = service(&db, &redis).await;
     let text =
@@ -59,7 +59,33 @@ async fn an_anonymous_enhancement_is_saved_with_its_embedding() {
     let used: Vec<String> = e.picks.iter().map(|p| p.technique.as_str().to_string()).collect();
     assert_eq!(row.techniques_used.as_deref(), Some(used.as_slice()));
     svc.embeddings().flush().await;
-    let v = get_embedding(db.pool(), SourceType::PromptHistory, out.id)
+    assert!(
+        get_embedding(db.pool(), SourceType::PromptHistory, out.id)
+            .await
+            .is_err(),
+        "an anonymous row, which no search can return, was embedded"
+    );
+    let user = create_user(
+        db.pool(),
+        &NewUser {
+            email: "embed@example.com".into(),
+            username: "embed".into(),
+            password_hash: "x".into(),
+            first_name: None,
+            last_name: None,
+            role: None,
+            tier: None,
+        },
+    )
+    .await
+    .unwrap();
+    let who = Requester {
+        user_id: Some(user.id),
+        ..Requester::default()
+    };
+    let mine = svc.enhance(&request(text), &who).await.unwrap();
+    svc.embeddings().flush().await;
+    let v = get_embedding(db.pool(), SourceType::PromptHistory, mine.id)
         .await
         .unwrap();
     assert_eq!(v.as_slice().len(), DIMENSIONS);

@@ -3,6 +3,7 @@
 //! fsync off, so both sides are CPU-bound rather than disk-bound), which is
 //! purged at the end.
 
+mod api;
 mod cache;
 mod engine;
 mod pgbench;
@@ -63,20 +64,26 @@ pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
         .context("starting the bench instance")?;
     progress.finish_on_stderr("bench instance is up");
     // Whatever happens while measuring, the instance is purged afterwards.
-    let result = measure(&infra, &installed, &cmd).await;
+    let result = measure(&infra, &installed, &cmd, &settings.home.home).await;
     let stopped = infra.down(true);
     let figures = result?;
     stopped.context("stopping the bench instance")?;
     let (args, target) = match &cmd {
         BenchCommand::Store(args) => (args, "store"),
         BenchCommand::Cache(args) => (args, "cache"),
+        BenchCommand::Api(args) => (args, "api"),
         BenchCommand::Engine(args) => (&args.common, "engine"),
     };
     print_report(&figures, args, target, None);
     Ok(0)
 }
 
-async fn measure(infra: &Infra, installed: &Installed, cmd: &BenchCommand) -> anyhow::Result<Vec<Figure>> {
+async fn measure(
+    infra: &Infra,
+    installed: &Installed,
+    cmd: &BenchCommand,
+    home: &std::path::Path,
+) -> anyhow::Result<Vec<Figure>> {
     let endpoints = infra
         .endpoints()?
         .context("the bench instance started but does not answer")?;
@@ -91,6 +98,7 @@ async fn measure(infra: &Infra, installed: &Installed, cmd: &BenchCommand) -> an
             let baseline = redis_benchmark::RedisBenchmark::new(&installed.redis.binary, url)?;
             cache::run(url, &baseline, args).await
         }
+        BenchCommand::Api(args) => api::run(&endpoints, home, args).await,
         BenchCommand::Engine(_) => anyhow::bail!("bench engine runs without servers"),
     }
 }

@@ -1,0 +1,287 @@
+//! `bench api`: `betterprompts serve` as a child process on the bench
+//! instance, loaded over loopback by `betterprompts loadgen` (a second
+//! process, one thread, 32 keep-alive connections). Each figure sits next to
+//! GET /api/v1/health on the same server in the same run: the cost of
+//! HTTP, middleware and the loopback itself, with no engine or data work.
+//!
+//! - warm: the same anonymous /enhance body again and again, answered from
+//!   the API response cache (rate-limit check + one Redis GET);
+//! - uncached: a different text each request: rate-limit check, classify,
+//!   select, generate, the history insert, and the cache writes;
+//! - uncached, signed in: the same plus the session check and the
+//!   background embedding of the row (anonymous rows are not embedded: only
+//!   a user's own history is searchable).
+//!
+//! Rate limits are raised for the run so that the limiter is checked on
+//! every request but never refuses.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bp_infra::Endpoints;
+
+use super::Figure;
+use crate::cli::BenchArgs;
+use crate::progress::Progress;
+
+const CONNECTIONS: u32 = 32;
+const WARM_BODY: &str = r#"{"text":"Explain how photosynthesis turns sunlight into chemical energy"}"#;
+const UNCACHED_BODY: &str = r#"{"text":"Write a Python function that sorts list {n} of customer records by signup date and explain it"}"#;
+
+/// The server under test; killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One loadgen run's result.
+#[derive(Debug)]
+struct Load {
+    requests: u64,
+    failed: u64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Runs every API figure.
+pub async fn run(
+    endpoints: &Endpoints,
+    home: &std::path::Path,
+    args: &BenchArgs,
+) -> anyhow::Result<Vec<Figure>> {
+    let (warmup, seconds) = if args.quick { (1.0, 4.0) } else { (2.0, 15.0) };
+    let progress = Progress::start("bench api");
+    progress.step("migrating the bench database");
+    let pool = bp_store::connect(endpoints.database_url.expose(), &bp_store::PoolSettings::small()).await?;
+    bp_store::migrate::run_up(&pool, &bp_store::migrate::MIGRATOR).await?;
+    pool.close().await;
+    progress.step("starting betterprompts serve");
+    let server = start_server(endpoints, home)?;
+    wait_ready(&server.addr, Duration::from_secs(120))?;
+
+    progress.step("GET /api/v1/health (baseline)");
+    let health = loadgen(&server.addr, "GET", "/api/v1/health", None, warmup, seconds, None)?;
+    progress.step("POST /api/v1/enhance, warm cache");
+    let warm = loadgen(
+        &server.addr,
+        "POST",
+        "/api/v1/enhance",
+        Some(WARM_BODY),
+        warmup,
+        seconds,
+        None,
+    )?;
+    progress.step("POST /api/v1/enhance, uncached");
+    let uncached = loadgen(
+        &server.addr,
+        "POST",
+        "/api/v1/enhance",
+        Some(UNCACHED_BODY),
+        warmup,
+        seconds,
+        None,
+    )?;
+    progress.step("POST /api/v1/enhance, uncached, signed in (session check, embedding)");
+    let token = register(&server.addr)?;
+    let bearer = format!("Authorization: Bearer {token}");
+    let user = loadgen(
+        &server.addr,
+        "POST",
+        "/api/v1/enhance",
+        Some(UNCACHED_BODY),
+        warmup,
+        seconds,
+        Some(&bearer),
+    )?;
+    let rss_mb = peak_rss_mb(server.child.id())?;
+    drop(server);
+    progress.finish_on_stderr(&format!(
+        "bench api: {:.0} warm and {:.0} uncached enhancements/s vs {:.0} health checks/s",
+        warm.rps, uncached.rps, health.rps
+    ));
+
+    let label = format!("GET /api/v1/health, same server, {CONNECTIONS} connections");
+    let fig = |name: &str, unit: &'static str, value: f64, baseline: Option<f64>| Figure {
+        name: name.into(),
+        unit,
+        value,
+        baseline,
+        baseline_label: if baseline.is_some() {
+            label.clone()
+        } else {
+            String::new()
+        },
+    };
+    Ok(vec![
+        fig("api_health", "req/s", health.rps, None),
+        fig("api_enhance_warm", "req/s", warm.rps, Some(health.rps)),
+        fig("api_enhance_warm_p99_ms", "ms", warm.p99_ms, Some(health.p99_ms)),
+        fig("api_enhance_uncached", "req/s", uncached.rps, Some(health.rps)),
+        fig(
+            "api_enhance_uncached_p50_ms",
+            "ms",
+            uncached.p50_ms,
+            Some(health.p50_ms),
+        ),
+        fig(
+            "api_enhance_uncached_p99_ms",
+            "ms",
+            uncached.p99_ms,
+            Some(health.p99_ms),
+        ),
+        fig("api_enhance_uncached_user", "req/s", user.rps, Some(health.rps)),
+        fig(
+            "api_enhance_uncached_user_p99_ms",
+            "ms",
+            user.p99_ms,
+            Some(health.p99_ms),
+        ),
+        fig("server_peak_rss_mb", "MiB", rss_mb, None),
+    ])
+}
+
+fn start_server(endpoints: &Endpoints, home: &std::path::Path) -> anyhow::Result<Server> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    let exe = std::env::current_exe().context("locating the betterprompts binary")?;
+    let log = std::fs::File::create(home.join("bench-api-server.log"))?;
+    let secret: String = {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        hex::encode(bytes)
+    };
+    let unlimited = "1000000000";
+    let child = Command::new(exe)
+        .args(["serve", "--addr", &addr])
+        .env("DATABASE_URL", endpoints.database_url.expose())
+        .env("REDIS_URL", endpoints.redis_url.expose())
+        .env("BP_HOME", home)
+        .env("BP_JWT_SECRET", secret)
+        .env("BP_RATE_LIMIT_ANONYMOUS", unlimited)
+        .env("BP_RATE_LIMIT_FREE", unlimited)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("starting betterprompts serve")?;
+    Ok(Server { child, addr })
+}
+
+/// Polls GET /api/v1/ready until 200 or the deadline.
+fn wait_ready(addr: &str, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if get_status(addr, "/api/v1/ready").is_ok_and(|s| s == 200) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the server did not become ready within {limit:?} (see bench-api-server.log under BP_HOME)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Registers a bench user; returns its access token.
+fn register(addr: &str) -> anyhow::Result<String> {
+    let body = r#"{"email":"bench@example.com","username":"bench","password":"Bench-Run-2026!x","confirm_password":"Bench-Run-2026!x"}"#;
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let json = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let parsed: serde_json::Value = serde_json::from_str(json).context("registering the bench user")?;
+    parsed["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("registering the bench user: {}", parsed["error"]))
+}
+
+fn get_status(addr: &str, path: &str) -> anyhow::Result<u16> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    std::str::from_utf8(&head[9..12])?.parse().context("no status")
+}
+
+fn loadgen(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    warmup: f64,
+    seconds: f64,
+    header: Option<&str>,
+) -> anyhow::Result<Load> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["loadgen", "--addr", addr, "--method", method, "--path", path])
+        .args(["--connections", &CONNECTIONS.to_string()])
+        .args([
+            "--warmup-secs",
+            &warmup.to_string(),
+            "--duration-secs",
+            &seconds.to_string(),
+        ]);
+    if let Some(body) = body {
+        cmd.args(["--body", body]);
+    }
+    if let Some(header) = header {
+        cmd.args(["--header", header]);
+    }
+    let out = cmd.stderr(Stdio::inherit()).output().context("running loadgen")?;
+    anyhow::ensure!(out.status.success(), "loadgen failed on {method} {path}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading loadgen's report")?;
+    let number = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
+    let load = Load {
+        requests: report["requests"].as_u64().unwrap_or(0),
+        failed: report["failed"].as_u64().unwrap_or(0),
+        rps: number("rps"),
+        p50_ms: number("p50_ms"),
+        p99_ms: number("p99_ms"),
+    };
+    anyhow::ensure!(
+        load.failed * 100 <= load.requests,
+        "{method} {path}: {} of {} requests failed; the figures would be meaningless",
+        load.failed,
+        load.requests + load.failed
+    );
+    Ok(load)
+}
+
+/// The process's peak resident set (`VmHWM`), in MiB.
+fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).context("reading the server's status")?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no VmHWM in /proc/PID/status")?;
+    Ok(kb / 1024.0)
+}
