@@ -106,6 +106,12 @@ impl From<crate::service::ServiceError> for ApiError {
     }
 }
 
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        bp_store::StoreError::from(err).into()
+    }
+}
+
 impl From<bp_cache::CacheError> for ApiError {
     fn from(err: bp_cache::CacheError) -> Self {
         if err.is_unavailable() {

@@ -79,6 +79,11 @@ impl Db {
         &self.primary
     }
 
+    /// A transaction on the primary.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, crate::StoreError> {
+        Ok(self.primary.begin().await?)
+    }
+
     /// The pool for reads that may lag a little (history pages, stats,
     /// analytics): the replica when configured, else the primary.
     pub fn read(&self) -> &PgPool {

@@ -121,17 +121,9 @@ pub async fn list_users(
             json!({ "returned": page.items.len() }),
         )
         .await?;
-    let total_pages = page.total_pages();
     Ok(JsonOut(json!({
         "data": page.items.iter().map(admin_user_json).collect::<Vec<_>>(),
-        "pagination": {
-            "page": request.page,
-            "limit": request.limit,
-            "total_records": page.total,
-            "total_pages": total_pages,
-            "has_previous": request.page > 1,
-            "has_next": i64::from(request.page) < total_pages,
-        },
+        "pagination": super::pagination(&page),
     })))
 }
 
@@ -210,12 +202,7 @@ pub async fn update_user(
         "role": body.role, "tier": body.tier, "is_active": body.is_active,
         "is_verified": body.is_verified, "unlock": body.unlock,
     });
-    let mut tx = state
-        .db
-        .pool()
-        .begin()
-        .await
-        .map_err(bp_store::StoreError::from)?;
+    let mut tx = state.db.begin().await?;
     let before = match users::get_user_by_id(&mut *tx, id).await {
         Ok(u) => u,
         Err(e) => {
@@ -239,7 +226,7 @@ pub async fn update_user(
     } else {
         0
     };
-    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    tx.commit().await?;
     if revoked > 0 {
         let _ = state.cache.delete_user_sessions(&id.to_string()).await;
     }

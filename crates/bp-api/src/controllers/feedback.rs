@@ -70,12 +70,7 @@ pub async fn submit(
             "invalid technique_ratings: known techniques rated 1 to 5".into(),
         ));
     }
-    let mut tx = state
-        .db
-        .pool()
-        .begin()
-        .await
-        .map_err(bp_store::StoreError::from)?;
+    let mut tx = state.db.begin().await?;
     let before = history::get_history(&mut *tx, body.prompt_history_id, p.user_id).await?;
     let after = history::update_feedback(
         &mut *tx,
@@ -114,7 +109,7 @@ pub async fn submit(
             }
         }
     }
-    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    tx.commit().await?;
     // Selection reads effectiveness per intent; /techniques shows it.
     let _ = state
         .cache

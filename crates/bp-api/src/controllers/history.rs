@@ -125,17 +125,11 @@ pub async fn list(
                 .map(|c| c.encode())
         })
         .flatten();
+    let mut pagination = super::pagination(&page);
+    pagination["next_cursor"] = json!(next_cursor);
     Ok(JsonOut(json!({
         "data": page.items.iter().map(history_json).collect::<Vec<_>>(),
-        "pagination": {
-            "page": request.page,
-            "limit": request.limit,
-            "total_records": page.total,
-            "total_pages": total_pages,
-            "has_previous": current > 1,
-            "has_next": current < total_pages,
-            "next_cursor": next_cursor,
-        },
+        "pagination": pagination,
     })))
 }
 

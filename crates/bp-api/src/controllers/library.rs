@@ -103,18 +103,9 @@ pub async fn list_saved(
     let request = PageRequest::new(q.page.unwrap_or(1), q.limit.unwrap_or(20))?;
     let tag = q.tag.as_deref().filter(|t| !t.is_empty());
     let page = library::list_saved_prompts(state.db.read(), p.user_id, tag, request).await?;
-    let total_pages = page.total_pages();
-    let current = i64::from(request.page);
     Ok(JsonOut(json!({
         "data": saved_list_json(&state, &page.items).await?,
-        "pagination": {
-            "page": request.page,
-            "limit": request.limit,
-            "total_records": page.total,
-            "total_pages": total_pages,
-            "has_previous": current > 1,
-            "has_next": current < total_pages,
-        },
+        "pagination": super::pagination(&page),
     })))
 }
 
@@ -150,17 +141,12 @@ pub async fn create_saved(
         tags: body.tags,
         is_public: body.is_public,
     };
-    let mut tx = state
-        .db
-        .pool()
-        .begin()
-        .await
-        .map_err(bp_store::StoreError::from)?;
+    let mut tx = state.db.begin().await?;
     let mut saved = library::create_saved_prompt(&mut *tx, &new).await?;
     if body.share {
         saved.share_token = Some(library::share_saved_prompt(&mut *tx, saved.id, p.user_id).await?);
     }
-    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    tx.commit().await?;
     let answer = one_saved_json(&state, &saved).await?;
     index_saved(&state, &saved, &answer);
     Ok((StatusCode::CREATED, JsonOut(answer)))
@@ -206,12 +192,7 @@ pub async fn update_saved(
         tags: body.tags,
         is_public: body.is_public,
     };
-    let mut tx = state
-        .db
-        .pool()
-        .begin()
-        .await
-        .map_err(bp_store::StoreError::from)?;
+    let mut tx = state.db.begin().await?;
     let mut saved = library::update_saved_prompt(&mut *tx, id, p.user_id, &update).await?;
     match body.share {
         Some(true) => saved.share_token = Some(library::share_saved_prompt(&mut *tx, id, p.user_id).await?),
@@ -221,7 +202,7 @@ pub async fn update_saved(
         }
         None => {}
     }
-    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    tx.commit().await?;
     let answer = one_saved_json(&state, &saved).await?;
     index_saved(&state, &saved, &answer);
     Ok(JsonOut(answer))
@@ -365,17 +346,12 @@ pub async fn create_collection(
             "order: a new collection has no prompts to order".into(),
         ));
     }
-    let mut tx = state
-        .db
-        .pool()
-        .begin()
-        .await
-        .map_err(bp_store::StoreError::from)?;
+    let mut tx = state.db.begin().await?;
     let mut created = library::create_collection(&mut *tx, p.user_id, &body.fields()).await?;
     if body.share == Some(true) {
         created.share_token = Some(library::share_collection(&mut *tx, created.id, p.user_id).await?);
     }
-    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, JsonOut(collection_json(&created, Some(0)))))
 }
 
@@ -399,12 +375,7 @@ pub async fn update_collection(
     Id(id): Id,
     Json(body): Json<CollectionBody>,
 ) -> Result<JsonOut<Value>, ApiError> {
-    let mut tx = state
-        .db
-        .pool()
-        .begin()
-        .await
-        .map_err(bp_store::StoreError::from)?;
+    let mut tx = state.db.begin().await?;
     let mut updated = library::update_collection(&mut *tx, id, p.user_id, &body.fields()).await?;
     match body.share {
         Some(true) => updated.share_token = Some(library::share_collection(&mut *tx, id, p.user_id).await?),
@@ -417,7 +388,7 @@ pub async fn update_collection(
     if let Some(order) = &body.order {
         library::reorder_collection(&mut *tx, id, p.user_id, order).await?;
     }
-    tx.commit().await.map_err(bp_store::StoreError::from)?;
+    tx.commit().await?;
     Ok(JsonOut(collection_json(&updated, None)))
 }
 
