@@ -4,7 +4,7 @@ use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
 use serde_json::json;
 
-use super::{Account, call, enhance, register, with_role};
+use super::{Account, call, enhance, get, register, with_role};
 
 /// Audit rows of `action` with `outcome`.
 async fn audited(app: &TestApp, action: &str, outcome: &str) -> i64 {
@@ -51,53 +51,18 @@ async fn only_admins_reach_admin_routes_and_every_attempt_is_audited() {
     assert_eq!(row.1.as_deref(), Some("admin"));
     assert!(row.2.is_some(), "the request id is audited");
 
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/admin/users?search=pla",
-        &json!(null),
-        Some(&root),
-    )
-    .await;
+    let res = get(&app, "/api/v1/admin/users?search=pla", Some(&root)).await;
     assert_eq!(res.json["pagination"]["total_records"], 1, "{}", res.json);
     assert!(res.json["data"][0].get("password_hash").is_none());
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/admin/users?role=superuser",
-        &json!(null),
-        Some(&root),
-    )
-    .await;
+    let res = get(&app, "/api/v1/admin/users?role=superuser", Some(&root)).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/admin/metrics",
-        &json!(null),
-        Some(&root),
-    )
-    .await;
+    let res = get(&app, "/api/v1/admin/metrics", Some(&root)).await;
     assert_eq!(res.json["users"]["total"], 2, "{}", res.json);
     assert!(res.json["database"]["max"].as_u64().is_some());
     assert_eq!(res.json["cache"]["server"]["status"], "up");
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/admin/metrics/usage?days=0",
-        &json!(null),
-        Some(&root),
-    )
-    .await;
+    let res = get(&app, "/api/v1/admin/metrics/usage?days=0", Some(&root)).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/admin/audit?action=admin.users.list",
-        &json!(null),
-        Some(&root),
-    )
-    .await;
+    let res = get(&app, "/api/v1/admin/audit?action=admin.users.list", Some(&root)).await;
     assert_eq!(res.json["total"], 3, "{}", res.json);
 }
 
@@ -121,14 +86,7 @@ async fn an_admin_changes_roles_and_deactivates_and_the_users_sessions_end() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     assert_eq!(res.json["tier"], "pro");
     assert_eq!(res.json["revoked_sessions"], 0, "a tier change ended sessions");
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/auth/profile",
-        &json!(null),
-        Some(&user),
-    )
-    .await;
+    let res = get(&app, "/api/v1/auth/profile", Some(&user)).await;
     assert_eq!(res.status, StatusCode::OK);
 
     let res = call(
@@ -141,14 +99,7 @@ async fn an_admin_changes_roles_and_deactivates_and_the_users_sessions_end() {
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     assert_eq!(res.json["revoked_sessions"], 1);
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/auth/profile",
-        &json!(null),
-        Some(&user),
-    )
-    .await;
+    let res = get(&app, "/api/v1/auth/profile", Some(&user)).await;
     assert_eq!(
         res.status,
         StatusCode::UNAUTHORIZED,
@@ -165,24 +116,17 @@ async fn an_admin_changes_roles_and_deactivates_and_the_users_sessions_end() {
     let res = call(&app, Method::DELETE, &own, &json!(null), Some(&root)).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
 
-    let res = call(&app, Method::GET, &path, &json!(null), Some(&root)).await;
+    let res = get(&app, &path, Some(&root)).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.json["is_active"], false);
     assert_eq!(audited(&app, "admin.user.view", "success").await, 1);
     let res = call(&app, Method::DELETE, &path, &json!(null), Some(&root)).await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = call(&app, Method::GET, &path, &json!(null), Some(&root)).await;
+    let res = get(&app, &path, Some(&root)).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(audited(&app, "admin.user.delete", "success").await, 1);
     assert_eq!(audited(&app, "admin.user.view", "failure").await, 1);
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/admin/users/not-a-uuid",
-        &json!(null),
-        Some(&root),
-    )
-    .await;
+    let res = get(&app, "/api/v1/admin/users/not-a-uuid", Some(&root)).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
@@ -223,14 +167,7 @@ async fn admins_clear_caches_and_manage_feature_flags() {
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     assert!(!cached().await, "the template list is still cached");
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/auth/profile",
-        &json!(null),
-        Some(&user),
-    )
-    .await;
+    let res = get(&app, "/api/v1/auth/profile", Some(&user)).await;
     assert_eq!(res.status, StatusCode::OK, "clearing the cache logged a user out");
 
     let res = call(
@@ -242,14 +179,7 @@ async fn admins_clear_caches_and_manage_feature_flags() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/auth/profile",
-        &json!(null),
-        Some(&user),
-    )
-    .await;
+    let res = get(&app, "/api/v1/auth/profile", Some(&user)).await;
     assert_eq!(res.status, StatusCode::OK, "sessions re-cache from the database");
 
     let flag = json!({ "name": "new-editor", "enabled": true, "rollout_percent": 25, "description": "beta" });
@@ -284,14 +214,7 @@ async fn admins_clear_caches_and_manage_feature_flags() {
         .await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.json);
     }
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/admin/feature-flags",
-        &json!(null),
-        Some(&root),
-    )
-    .await;
+    let res = get(&app, "/api/v1/admin/feature-flags", Some(&root)).await;
     assert_eq!(res.json["total"], 1, "{}", res.json);
     let res = call(
         &app,
@@ -325,14 +248,7 @@ async fn admins_clear_caches_and_manage_feature_flags() {
 async fn developers_see_the_traffic_of_their_own_keys() {
     let app = TestApp::init().await;
     let user = register(&app, "dev-user").await;
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/dev/analytics/usage",
-        &json!(null),
-        Some(&user),
-    )
-    .await;
+    let res = get(&app, "/api/v1/dev/analytics/usage", Some(&user)).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let dev = with_role(&app, user, "developer").await;
     let res = call(
@@ -359,26 +275,12 @@ async fn developers_see_the_traffic_of_their_own_keys() {
     enhance(&app, "Explain recursion simply", Some(&dev)).await;
     app.state().recorder.flush().await;
 
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/dev/analytics/usage?days=1",
-        &json!(null),
-        Some(&dev),
-    )
-    .await;
+    let res = get(&app, "/api/v1/dev/analytics/usage?days=1", Some(&dev)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     assert_eq!(res.json["total_requests"], 2, "{}", res.json);
     assert_eq!(res.json["by_endpoint"][0]["endpoint"], "/api/v1/enhance");
     assert_eq!(res.json["api_keys"][0]["name"], "ci");
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/dev/analytics/performance",
-        &json!(null),
-        Some(&dev),
-    )
-    .await;
+    let res = get(&app, "/api/v1/dev/analytics/performance", Some(&dev)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     assert_eq!(res.json["endpoints"][0]["requests"], 2);
     assert!(
@@ -388,24 +290,10 @@ async fn developers_see_the_traffic_of_their_own_keys() {
     );
 
     for bad in ["days=0", "days=91", "days=abc"] {
-        let res = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/dev/analytics/usage?{bad}"),
-            &json!(null),
-            Some(&dev),
-        )
-        .await;
+        let res = get(&app, &format!("/api/v1/dev/analytics/usage?{bad}"), Some(&dev)).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}");
     }
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/dev/analytics/usage?all=true",
-        &json!(null),
-        Some(&dev),
-    )
-    .await;
+    let res = get(&app, "/api/v1/dev/analytics/usage?all=true", Some(&dev)).await;
     assert_eq!(
         res.status,
         StatusCode::FORBIDDEN,

@@ -4,7 +4,7 @@ use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
 use serde_json::{Value, json};
 
-use super::{call, count, enhance, register};
+use super::{call, count, enhance, get, register};
 
 #[tokio::test]
 async fn saved_prompts_are_private_to_their_owner_and_shared_only_by_link() {
@@ -50,27 +50,13 @@ async fn saved_prompts_are_private_to_their_owner_and_shared_only_by_link() {
             "{method} of another's saved prompt"
         );
     }
-    let res = call(&app, Method::GET, &path, &json!(null), None).await;
+    let res = get(&app, &path, None).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/prompts/saved?tag=poetry",
-        &json!(null),
-        Some(&ana),
-    )
-    .await;
+    let res = get(&app, "/api/v1/prompts/saved?tag=poetry", Some(&ana)).await;
     assert_eq!(res.json["pagination"]["total_records"], 1, "{}", res.json);
     assert_eq!(res.json["data"][0]["title"], "Haiku");
-    let res = call(
-        &app,
-        Method::GET,
-        "/api/v1/prompts/saved",
-        &json!(null),
-        Some(&bob),
-    )
-    .await;
+    let res = get(&app, "/api/v1/prompts/saved", Some(&bob)).await;
     assert_eq!(res.json["data"], json!([]));
 
     let update = json!({ "title": "Autumn haiku", "tags": ["poetry", "seasons"], "share": true });
@@ -86,7 +72,7 @@ async fn saved_prompts_are_private_to_their_owner_and_shared_only_by_link() {
         assert_eq!(shared.json["title"], "Autumn haiku");
         assert!(shared.json.get("share_token").is_none() && shared.json.get("history_id").is_none());
     }
-    let res = call(&app, Method::GET, &path, &json!(null), Some(&ana)).await;
+    let res = get(&app, &path, Some(&ana)).await;
     assert_eq!(res.json["view_count"], 2, "views through the link are counted");
 
     let res = call(&app, Method::PUT, &path, &json!({ "share": false }), Some(&ana)).await;
@@ -99,7 +85,7 @@ async fn saved_prompts_are_private_to_their_owner_and_shared_only_by_link() {
 
     let res = call(&app, Method::DELETE, &path, &json!(null), Some(&ana)).await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = call(&app, Method::GET, &path, &json!(null), Some(&ana)).await;
+    let res = get(&app, &path, Some(&ana)).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
@@ -249,7 +235,7 @@ async fn collections_hold_the_owners_prompts_in_order_and_can_be_shared() {
             .map(|p| p["title"].as_str().unwrap().to_owned())
             .collect()
     };
-    let res = call(&app, Method::GET, &path, &json!(null), Some(&ana)).await;
+    let res = get(&app, &path, Some(&ana)).await;
     assert_eq!(titles(&res.json), ["second", "first"]);
 
     let res = call(&app, Method::PUT, &path, &json!({ "order": [first] }), Some(&ana)).await;
@@ -264,7 +250,7 @@ async fn collections_hold_the_owners_prompts_in_order_and_can_be_shared() {
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     let url = res.json["share_url"].as_str().unwrap().to_owned();
-    let res = call(&app, Method::GET, &path, &json!(null), Some(&ana)).await;
+    let res = get(&app, &path, Some(&ana)).await;
     assert_eq!(titles(&res.json), ["first", "second"]);
     assert_eq!(res.json["name"], "Best poems");
 
@@ -273,9 +259,9 @@ async fn collections_hold_the_owners_prompts_in_order_and_can_be_shared() {
     assert_eq!(shared.json["type"], "collection");
     assert_eq!(titles(&shared.json), ["first", "second"]);
 
-    let res = call(&app, Method::GET, "/api/v1/collections", &json!(null), Some(&ana)).await;
+    let res = get(&app, "/api/v1/collections", Some(&ana)).await;
     assert_eq!(res.json["data"][0]["prompt_count"], 2, "{}", res.json);
-    let res = call(&app, Method::GET, &path, &json!(null), Some(&bob)).await;
+    let res = get(&app, &path, Some(&bob)).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 
     let res = call(
@@ -298,14 +284,7 @@ async fn collections_hold_the_owners_prompts_in_order_and_can_be_shared() {
     assert_eq!(res.status, StatusCode::NOT_FOUND, "removed twice");
     let res = call(&app, Method::DELETE, &path, &json!(null), Some(&ana)).await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/prompts/saved/{second}"),
-        &json!(null),
-        Some(&ana),
-    )
-    .await;
+    let res = get(&app, &format!("/api/v1/prompts/saved/{second}"), Some(&ana)).await;
     assert_eq!(
         res.status,
         StatusCode::OK,

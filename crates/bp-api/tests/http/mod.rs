@@ -83,6 +83,11 @@ pub async fn call(
     }
 }
 
+/// `GET path` as `who`.
+pub async fn get(app: &TestApp, path: &str, who: Option<&Account>) -> TestResponse {
+    call(app, Method::GET, path, &Value::Null, who).await
+}
+
 /// Rows in a table of the app's database.
 pub async fn count(app: &TestApp, table: &str) -> i64 {
     let pool = app.db().map(|d| d.pool().clone());

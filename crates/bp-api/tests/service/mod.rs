@@ -37,6 +37,20 @@ async fn history_rows(db: &TestDb) -> i64 {
         .unwrap()
 }
 
+/// A user named `name` (email `name@example.com`).
+async fn user(db: &TestDb, name: &str) -> bp_store::users::User {
+    let new = NewUser {
+        email: format!("{name}@example.com"),
+        username: name.into(),
+        password_hash: "x".into(),
+        first_name: None,
+        last_name: None,
+        role: None,
+        tier: None,
+    };
+    create_user(db.pool(), &new).await.unwrap()
+}
+
 #[tokio::test]
 async fn an_enhancement_is_saved_and_a_signed_in_users_is_embedded_for_search() {
     let (db, redis) = (TestDb::new().await, TestRedis::new().await);
@@ -65,20 +79,7 @@ async fn an_enhancement_is_saved_and_a_signed_in_users_is_embedded_for_search() 
             .is_err(),
         "an anonymous row, which no search can return, was embedded"
     );
-    let user = create_user(
-        db.pool(),
-        &NewUser {
-            email: "embed@example.com".into(),
-            username: "embed".into(),
-            password_hash: "x".into(),
-            first_name: None,
-            last_name: None,
-            role: None,
-            tier: None,
-        },
-    )
-    .await
-    .unwrap();
+    let user = user(&db, "embed").await;
     let who = Requester {
         user_id: Some(user.id),
         ..Requester::default()
@@ -166,20 +167,7 @@ async fn the_model_trains_from_the_table_once_seeded_and_a_new_version_never_ser
 async fn a_user_s_excluded_technique_is_never_applied_and_requested_ones_are() {
     let (db, redis) = (TestDb::new().await, TestRedis::new().await);
     let svc = service(&db, &redis).await;
-    let user = create_user(
-        db.pool(),
-        &NewUser {
-            email: "p@example.com".into(),
-            username: "prefs".into(),
-            password_hash: "x".into(),
-            first_name: None,
-            last_name: None,
-            role: None,
-            tier: None,
-        },
-    )
-    .await
-    .unwrap();
+    let user = user(&db, "prefs").await;
     let prefs = UserPreferences {
         excluded_techniques: vec!["step_by_step".into()],
         ..Default::default()
