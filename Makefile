@@ -6,7 +6,7 @@ BP_HOME ?= $(CURDIR)/.bp
 export BP_HOME
 BIN := target/debug/betterprompts
 
-.PHONY: run test bench bench-cache bench-engine bench-api build lint fmt infra-down clean-infra
+.PHONY: run test test-store test-cache test-engine test-api test-cli bench bench-cache bench-engine bench-api build lint fmt infra-down clean-infra
 
 ## run: install what is missing, start PostgreSQL + Redis, migrate, serve the API in the foreground
 run: build
@@ -16,6 +16,22 @@ run: build
 ## test: throw-away PostgreSQL + Redis, all workspace tests, stop them (ARGS=--keep-db keeps the databases)
 test:
 	bash scripts/test.sh $(ARGS)
+
+## test-store / test-cache / test-engine / test-api / test-cli: one crate's tests on the same throw-away servers
+test-store:
+	bash scripts/test.sh -p bp-store $(ARGS)
+
+test-cache:
+	bash scripts/test.sh -p bp-cache $(ARGS)
+
+test-engine:
+	bash scripts/test.sh -p bp-engine $(ARGS)
+
+test-api:
+	bash scripts/test.sh -p bp-api $(ARGS)
+
+test-cli:
+	bash scripts/test.sh -p betterprompts $(ARGS)
 
 ## bench: the benchmark suite in a release build, each figure next to its raw baseline (ARGS=--quick for a smoke run)
 bench:

@@ -3,7 +3,8 @@
 # (instance `test`, separate from `make run`'s data), run every workspace test
 # against them, stop and delete them, and exit with the tests' status.
 # Options: --keep-db keeps the test databases and the instance; anything else
-# is passed to `cargo test`.
+# is passed to `cargo test` (`-p CRATE` runs one crate's tests instead of the
+# workspace's: make test-store, test-cache, test-engine, test-api, test-cli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +12,13 @@ export BP_HOME="${BP_HOME:-$PWD/.bp}"
 instance=test
 bin=target/debug/betterprompts
 keep=0
+scope=(--workspace)
 cargo_args=()
 for arg in "$@"; do
   case "$arg" in
     --keep-db) keep=1 ;;
+    # One crate (make test-store, test-api...): not the whole workspace.
+    -p|--package|-p*|--package=*) scope=(); cargo_args+=("$arg") ;;
     *) cargo_args+=("$arg") ;;
   esac
 done
@@ -42,6 +46,6 @@ eval "$endpoints"
 export DATABASE_URL REDIS_URL
 
 status=0
-cargo test --locked --workspace "${cargo_args[@]}" || status=$?
+cargo test --locked "${scope[@]}" "${cargo_args[@]}" || status=$?
 echo "make test: cargo test exited $status after $(( $(date +%s) - started )) s"
 exit "$status"

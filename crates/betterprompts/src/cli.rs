@@ -40,9 +40,44 @@ pub enum Command {
     Train(TrainArgs),
     /// Load development data: the shipped intent patterns (training data).
     Seed(SeedArgs),
+    /// Database monitoring: health (versions, migrations) and stats (sizes, connections, index use...).
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// bcrypt hash of a password (read from stdin when not given), or `--verify HASH`.
+    HashPassword(HashPasswordArgs),
     /// HTTP load generator that `bench api` runs as a separate process.
     #[command(hide = true)]
     Loadgen(LoadgenArgs),
+}
+
+/// `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Reachable, PostgreSQL and pgvector versions, migrations current; exit 1 when not healthy.
+    Health {
+        /// Print one JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sizes, connections, running statements, cache hit ratio, index use, dead rows, slow statements.
+    Stats {
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hash-password` options.
+#[derive(Debug, Args)]
+pub struct HashPasswordArgs {
+    /// The password; read from stdin (one line) when left out, so it stays out of shell history.
+    pub password: Option<String>,
+    /// bcrypt cost (work factor, 2^cost rounds).
+    #[arg(long, default_value_t = 12)]
+    pub cost: u32,
+    /// Check the password against this hash instead: prints `match` (exit 0) or `no match` (exit 1).
+    #[arg(long, value_name = "HASH")]
+    pub verify: Option<String>,
 }
 
 /// `loadgen` options.

@@ -44,6 +44,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
+    // Needs no settings: it works on a machine with no configuration at all.
+    if let Command::HashPassword(args) = cli.command {
+        return commands::hash_password::run(args).await;
+    }
     let settings = bp_config::Settings::from_env()?;
     let instance = cli.instance.as_deref();
     match cli.command {
@@ -55,6 +59,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Enhance(args) => commands::enhance::run(&settings, instance, args).await,
         Command::Train(args) => commands::train::run(&settings, instance, args).await,
         Command::Seed(args) => commands::seed::run(&settings, instance, args).await,
+        Command::Db(cmd) => commands::db::run(&settings, instance, cmd).await,
+        Command::HashPassword(_) => anyhow::bail!("hash-password runs before the settings are read"),
         Command::Loadgen(_) => anyhow::bail!("loadgen runs before the runtime starts"),
     }
 }

@@ -472,3 +472,137 @@ async fn serve_walks_register_login_enhance_history_feedback_refresh_logout_over
     assert!(rows >= 9, "api_metrics rows after shutdown: {rows}");
     assert!(home.path().join("secrets/jwt.key").exists());
 }
+
+/// Runs `hash-password` with `args`, feeding `stdin`.
+fn hash_password(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = bin()
+        .arg("hash-password")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn hash_password_output_verifies_with_bcrypt_and_with_its_own_verify() {
+    // From stdin (the password stays out of shell history), cost 4 for speed.
+    let out = hash_password(&["--cost", "4"], "Correct Horse 9!\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(hash.starts_with("$2b$04$"), "{hash}");
+    assert!(bcrypt::verify("Correct Horse 9!", &hash).unwrap());
+    assert!(
+        !bcrypt::verify("Correct Horse 9!\n", &hash).unwrap(),
+        "the newline was hashed"
+    );
+
+    let out = hash_password(&["Correct Horse 9!", "--verify", &hash], "");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "match");
+    let out = hash_password(&["--verify", &hash], "wrong\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no match");
+
+    let default = hash_password(&["x"], "");
+    assert!(
+        String::from_utf8_lossy(&default.stdout).starts_with("$2b$12$"),
+        "default cost is 12"
+    );
+    for bad in [&["--cost", "3", "x"][..], &["--cost", "32", "x"][..]] {
+        let out = hash_password(bad, "");
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("--cost must be 4 to 31"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = hash_password(&[], "\n");
+    assert!(stderr(&out).contains("the password is empty"));
+}
+
+#[tokio::test]
+async fn db_health_and_stats_report_the_figures_of_the_test_database() {
+    let db = bp_testkit::TestDb::new().await;
+    let url = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
+    // Some dead rows and an index scan to report.
+    sqlx::query("INSERT INTO prompts.intent_patterns (pattern, normalized_pattern, intent) VALUES ('a b', 'a b', 'reasoning')")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM prompts.intent_patterns")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let run = |args: &[&str]| bin().args(args).env("DATABASE_URL", &url).output().unwrap();
+
+    let out = run(&["db", "health", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let health: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(health["healthy"], true, "{health}");
+    assert!(
+        health["postgres"].as_str().unwrap().starts_with("16."),
+        "{health}"
+    );
+    assert!(health["pgvector"].is_string(), "{health}");
+    assert_eq!(health["pending_migrations"], serde_json::json!([]));
+    let out = run(&["db", "health"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("db health: healthy"));
+
+    let out = run(&["db", "stats", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(stats["database_bytes"].as_i64().unwrap() > 1_000_000, "{stats}");
+    let relations = stats["relations"].as_array().unwrap();
+    assert!(
+        relations
+            .iter()
+            .any(|r| r["name"] == "prompts.history" && r["kind"] == "table")
+    );
+    assert!(
+        relations
+            .iter()
+            .any(|r| r["name"] == "prompts.idx_embeddings_hnsw" && r["kind"] == "index")
+    );
+    assert!(
+        stats["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["state"] == "active"),
+        "{stats}"
+    );
+    let ratio = stats["cache_hit_ratio"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&ratio));
+    assert!(
+        stats["unused_indexes"].as_array().unwrap().len() > 1,
+        "a fresh database has unused indexes"
+    );
+    assert!(
+        stats["indexes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["unique"] == true)
+    );
+    assert!(stats["slow_statements"]["source"].is_string());
+    let out = run(&["db", "stats"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "database size",
+        "buffer cache hit ratio",
+        "largest tables",
+        "index use",
+        "dead rows",
+        "db stats:",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+}

@@ -3,7 +3,9 @@
 pub mod bench;
 pub mod cache;
 pub mod connect;
+pub mod db;
 pub mod enhance;
+pub mod hash_password;
 pub mod infra;
 pub mod loadgen;
 pub mod migrate;

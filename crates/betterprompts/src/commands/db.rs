@@ -1,0 +1,177 @@
+//! `betterprompts db health|stats [--json]`: the guide's monitoring queries.
+//! `health` answers whether the database is usable (reachable, versions,
+//! migrations current) and exits 1 when it is not; `stats` shows sizes,
+//! connections, running statements, the buffer cache hit ratio, index use,
+//! dead rows and, where `pg_stat_statements` is installed, the slowest
+//! statements.
+
+use bp_config::Settings;
+use bp_store::PoolSettings;
+use bp_store::health::{self, DatabaseStats};
+use bp_store::migrate::{self, MIGRATOR};
+use serde_json::{Value, json};
+
+use crate::cli::DbCommand;
+use crate::resolve;
+
+/// Runs one `db` subcommand.
+pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand) -> anyhow::Result<u8> {
+    let url = resolve::database_url(settings, instance).await?;
+    let pool = bp_store::connect(url.expose(), &PoolSettings::small()).await?;
+    let code = match command {
+        DbCommand::Health { json } => health_report(&pool, json).await?,
+        DbCommand::Stats { json } => {
+            let stats = health::database_stats(&pool).await?;
+            if json {
+                println!("{}", stats_json(&stats));
+            } else {
+                print_stats(&stats);
+            }
+            0
+        }
+    };
+    pool.close().await;
+    Ok(code)
+}
+
+async fn health_report(pool: &bp_store::PgPool, as_json: bool) -> anyhow::Result<u8> {
+    let versions = health::versions(pool).await?;
+    let status = migrate::status(pool, &MIGRATOR).await?;
+    let pending: Vec<i64> = status
+        .iter()
+        .filter(|m| m.applied_at.is_none())
+        .map(|m| m.version)
+        .collect();
+    let applied = status
+        .iter()
+        .filter(|m| m.applied_at.is_some())
+        .map(|m| m.version)
+        .max();
+    let healthy = versions.pgvector.is_some() && pending.is_empty();
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "healthy": healthy, "reachable": true, "postgres": versions.postgres, "pgvector": versions.pgvector,
+                "migration_version": applied, "pending_migrations": pending,
+            })
+        );
+    } else {
+        println!("reachable     yes");
+        println!("postgres      {}", versions.postgres);
+        println!(
+            "pgvector      {}",
+            versions.pgvector.as_deref().unwrap_or("NOT INSTALLED")
+        );
+        println!(
+            "migrations    {}",
+            match (&applied, pending.is_empty()) {
+                (Some(v), true) => format!("current ({v:04})"),
+                (_, false) => format!("{} pending; run `betterprompts migrate up`", pending.len()),
+                (None, true) => "none".into(),
+            }
+        );
+        println!("db health: {}", if healthy { "healthy" } else { "NOT healthy" });
+    }
+    Ok(u8::from(!healthy))
+}
+
+fn stats_json(s: &DatabaseStats) -> Value {
+    json!({
+        "database_bytes": s.database_bytes,
+        "relations": s.relations.iter().map(|r| json!({ "name": r.name, "kind": r.kind, "bytes": r.bytes, "rows": r.rows })).collect::<Vec<_>>(),
+        "connections": s.connections.iter().map(|c| json!({ "state": c.state, "count": c.count })).collect::<Vec<_>>(),
+        "running": s.running.iter().map(|q| json!({ "pid": q.pid, "state": q.state, "running_ms": q.running_ms, "query": q.query })).collect::<Vec<_>>(),
+        "cache_hit_ratio": s.cache_hit_ratio,
+        "indexes": s.indexes.iter().map(|i| json!({ "name": i.name, "table": i.table_name, "scans": i.scans, "bytes": i.bytes, "unique": i.is_unique })).collect::<Vec<_>>(),
+        "unused_indexes": s.indexes.iter().filter(|i| i.scans == 0 && !i.is_unique).map(|i| i.name.clone()).collect::<Vec<_>>(),
+        "dead_tuples": s.dead_tuples.iter().map(|d| json!({ "table": d.name, "live": d.live, "dead": d.dead, "last_vacuum": d.last_vacuum })).collect::<Vec<_>>(),
+        "slow_statements": {
+            "source": if s.slow_statements.is_some() { "pg_stat_statements" } else { "unavailable" },
+            "statements": s.slow_statements.as_ref().map(|list| list.iter().map(|q| json!({
+                "query": q.query, "calls": q.calls, "mean_ms": q.mean_ms, "max_ms": q.max_ms, "total_ms": q.total_ms,
+            })).collect::<Vec<_>>()),
+        },
+    })
+}
+
+fn mib(bytes: i64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+}
+
+fn print_stats(s: &DatabaseStats) {
+    println!("database size          {}", mib(s.database_bytes));
+    let hit = s
+        .cache_hit_ratio
+        .map_or("n/a".into(), |r| format!("{:.2}%", r * 100.0));
+    println!("buffer cache hit ratio {hit} (healthy: above 99% once warm)");
+    let conns: Vec<String> = s
+        .connections
+        .iter()
+        .map(|c| format!("{} {}", c.count, c.state))
+        .collect();
+    println!("connections            {}", conns.join(", "));
+    println!("\nlargest tables and indexes");
+    for r in s.relations.iter().take(15) {
+        let rows = r.rows.map_or(String::new(), |n| format!("{n} rows"));
+        println!("  {:<52} {:<6} {:>12} {rows}", r.name, r.kind, mib(r.bytes));
+    }
+    println!("\nrunning statements (longest first)");
+    if s.running.is_empty() {
+        println!("  none");
+    }
+    for q in &s.running {
+        println!(
+            "  pid {:<7} {:>10.0} ms {:<20} {}",
+            q.pid,
+            q.running_ms,
+            q.state,
+            q.query.replace('\n', " ")
+        );
+    }
+    let unused: Vec<&str> = s
+        .indexes
+        .iter()
+        .filter(|i| i.scans == 0 && !i.is_unique)
+        .map(|i| i.name.as_str())
+        .collect();
+    println!(
+        "\nindex use: {} indexes, {} never scanned since the statistics were reset",
+        s.indexes.len(),
+        unused.len()
+    );
+    for name in &unused {
+        println!("  unused  {name}");
+    }
+    println!("\ndead rows");
+    if s.dead_tuples.is_empty() {
+        println!("  none");
+    }
+    for d in s.dead_tuples.iter().take(10) {
+        println!("  {:<40} {:>10} dead / {:>10} live", d.name, d.dead, d.live);
+    }
+    match &s.slow_statements {
+        Some(list) => {
+            println!("\nslowest statements by mean time (source: pg_stat_statements)");
+            for q in list {
+                println!(
+                    "  {:>9.2} ms mean {:>9} calls  {}",
+                    q.mean_ms,
+                    q.calls,
+                    q.query.replace('\n', " ")
+                );
+            }
+        }
+        None => println!(
+            "\nslow statements: pg_stat_statements is not installed in this database (add it to \
+             shared_preload_libraries and CREATE EXTENSION pg_stat_statements); the running statements above \
+             are the live view"
+        ),
+    }
+    println!(
+        "db stats: {} in {} tables and indexes, {} connections",
+        mib(s.database_bytes),
+        s.relations.len(),
+        s.connections.iter().map(|c| c.count).sum::<i64>()
+    );
+}
