@@ -38,7 +38,7 @@ pub enum Command {
     Enhance(EnhanceArgs),
     /// Train the intent model from prompts.intent_patterns and report its version and quality.
     Train(TrainArgs),
-    /// Load development data: the shipped intent patterns (training data).
+    /// Development data: accounts that can log in, intent patterns, 30 days of history, feedback, library, analytics.
     Seed(SeedArgs),
     /// Database monitoring: health (versions, migrations) and stats (sizes, connections, index use...).
     #[command(subcommand)]
@@ -142,9 +142,15 @@ pub struct TrainArgs {
 /// `seed` options.
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// Delete previously seeded rows first.
+    /// Delete the application's data (keeping the admin account, templates and the audit log) and seed nothing.
     #[arg(long)]
     pub clean: bool,
+    /// Extra accounts `user0001@example.com`... (for load tests).
+    #[arg(long, default_value_t = 0)]
+    pub users: u32,
+    /// History rows to generate over the last 30 days (default 300).
+    #[arg(long)]
+    pub history: Option<u32>,
 }
 
 /// `cache` subcommands.

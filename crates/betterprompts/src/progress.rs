@@ -54,6 +54,22 @@ impl Progress {
     }
 }
 
+/// A counting bar for a step of known length (a line on stderr instead when
+/// it is not a terminal).
+pub fn bar(len: u64, message: &str) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(len)
+    } else {
+        eprintln!("  {message} ({len})");
+        ProgressBar::hidden()
+    };
+    if let Ok(style) = ProgressStyle::with_template("  {msg} {bar:30} {pos}/{len} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.set_message(message.to_owned());
+    bar
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {

@@ -271,10 +271,11 @@ async fn seed_then_enhance_prints_the_decision_as_json_and_saves_it() {
             .env("DATABASE_URL", &url)
             .env("REDIS_URL", &test_env().redis_url)
             .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
+            .env("BP_BCRYPT_COST", "10")
             .output()
             .unwrap()
     };
-    let seeded = run(&["seed"]);
+    let seeded = run(&["seed", "--history", "20"]);
     assert!(seeded.status.success(), "{}", stderr(&seeded));
     let patterns: i64 =
         sqlx::query_scalar("SELECT count(*) FROM prompts.intent_patterns WHERE source = 'seed'")
@@ -282,7 +283,7 @@ async fn seed_then_enhance_prints_the_decision_as_json_and_saves_it() {
             .await
             .unwrap();
     assert_eq!(patterns as usize, bp_engine::data::bundled_examples().len());
-    assert!(run(&["seed"]).status.success());
+    assert!(run(&["seed", "--history", "20"]).status.success());
     let again: i64 = sqlx::query_scalar("SELECT count(*) FROM prompts.intent_patterns")
         .fetch_one(db.pool())
         .await
@@ -605,4 +606,135 @@ async fn db_health_and_stats_report_the_figures_of_the_test_database() {
     ] {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn seed_gives_accounts_that_log_in_and_analytics_that_agree_twice_and_clean_keeps_the_admin() {
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let url = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
+    let run = |args: &[&str]| {
+        bin()
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("REDIS_URL", &test_env().redis_url)
+            .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
+            .env("BP_BCRYPT_COST", "10")
+            .output()
+            .unwrap()
+    };
+    let counts = || async {
+        let mut all = Vec::new();
+        for table in [
+            "auth.users",
+            "prompts.history",
+            "prompts.saved_prompts",
+            "prompts.collections",
+            "prompts.collection_prompts",
+            "prompts.intent_patterns",
+            "analytics.technique_effectiveness",
+            "analytics.daily_stats",
+        ] {
+            // `table` is a constant of this test, never input.
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            all.push((table, n));
+        }
+        all
+    };
+
+    let out = run(&["seed", "--history", "200", "--users", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = counts().await;
+    let get = |c: &[(&str, i64)], t: &str| c.iter().find(|(n, _)| *n == t).unwrap().1;
+    assert_eq!(get(&first, "auth.users"), 7, "{first:?}");
+    assert_eq!(get(&first, "prompts.history"), 200);
+    assert_eq!(get(&first, "prompts.collections"), 2);
+    assert!(get(&first, "prompts.saved_prompts") >= 4, "{first:?}");
+    assert_eq!(get(&first, "analytics.daily_stats"), 31);
+
+    // The analytics agree with the history they were built from.
+    let (uses, counted): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT coalesce(sum(cardinality(techniques_used)), 0) FROM prompts.history WHERE feedback_score IS NOT NULL),
+                (SELECT coalesce(sum(total_count), 0) FROM analytics.technique_effectiveness)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(uses > 0);
+    assert_eq!(uses, counted, "effectiveness counts every rated use once");
+    let (history, enhancements): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM prompts.history), (SELECT coalesce(sum(total_enhancements), 0) FROM analytics.daily_stats)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(history, enhancements, "the daily rollups cover every seeded day");
+    let spread: i64 = sqlx::query_scalar("SELECT count(DISTINCT created_at::date) FROM prompts.history")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(spread > 20, "history spread over {spread} days");
+
+    let app = bp_testkit::TestApp::with_pool(db.pool().clone()).await;
+    for (email, _, password, role, _) in betterprompts_accounts() {
+        let res = app
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/auth/login",
+                &serde_json::json!({ "email_or_username": email, "password": password }),
+                &[],
+            )
+            .await;
+        assert_eq!(res.status, axum::http::StatusCode::OK, "{email}: {}", res.json);
+        assert_eq!(res.json["user"]["role"], role);
+    }
+
+    let out = run(&["seed", "--history", "200", "--users", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(counts().await, first, "seeding twice duplicated something");
+
+    let out = run(&["seed", "--clean"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = counts().await;
+    assert_eq!(get(&after, "auth.users"), 1);
+    assert_eq!(get(&after, "prompts.history"), 0);
+    assert_eq!(get(&after, "analytics.technique_effectiveness"), 0);
+    let admin: String = sqlx::query_scalar("SELECT email FROM auth.users")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(admin, "admin@betterprompts.com");
+}
+
+/// The documented seed accounts (README): email, username, password, role, tier.
+fn betterprompts_accounts() -> [(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+); 4] {
+    [
+        (
+            "admin@betterprompts.com",
+            "admin",
+            "Admin!Prompts2026",
+            "admin",
+            "enterprise",
+        ),
+        (
+            "developer@betterprompts.com",
+            "developer",
+            "Developer!Prompts2026",
+            "developer",
+            "pro",
+        ),
+        ("alice@example.com", "alice", "Alice!Prompts2026", "user", "free"),
+        ("bob@example.com", "bob", "Bob!Prompts2026", "user", "pro"),
+    ]
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{Acquire, PgExecutor, PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::error::{
@@ -708,4 +708,56 @@ pub async fn platform_overview(db: impl PgExecutor<'_>) -> Result<PlatformOvervi
     )
     .fetch_one(db)
     .await?)
+}
+
+/// Rebuilds `technique_effectiveness` from `from` (a UTC day) onwards out of
+/// the rated history rows, exactly as feedback would have recorded them: one
+/// row per (technique, intent, day of the enhancement), a rating of
+/// `success_rating` or more a success, sums, counts and the time histogram.
+/// Earlier rows of those days are replaced. Returns the rows written.
+pub async fn rebuild_technique_effectiveness<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    from: NaiveDate,
+    success_rating: i32,
+) -> Result<u64, StoreError> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM analytics.technique_effectiveness WHERE date >= $1")
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query(
+        "WITH rated AS (
+             SELECT t AS technique, h.intent, (h.created_at AT TIME ZONE 'UTC')::date AS date,
+                    h.feedback_score AS score, h.processing_time_ms AS ms,
+                    CASE WHEN h.processing_time_ms IS NULL THEN NULL
+                         WHEN h.processing_time_ms <= 1 THEN 1
+                         ELSE least(400, 1 + ceil(ln(h.processing_time_ms) / ln(1.1))::int) END AS bucket
+             FROM prompts.history h, unnest(h.techniques_used) AS t
+             WHERE h.feedback_score IS NOT NULL AND h.intent IS NOT NULL
+               AND h.created_at >= ($1::date)::timestamp AT TIME ZONE 'UTC'),
+         buckets AS (SELECT technique, intent, date, bucket, count(*)::int AS n FROM rated
+                     WHERE bucket IS NOT NULL GROUP BY 1, 2, 3, 4),
+         hists AS (SELECT g.technique, g.intent, g.date,
+                          (SELECT array_agg(coalesce(b.n, 0) ORDER BY i) FROM generate_series(1, g.top) AS i
+                           LEFT JOIN buckets b ON b.technique = g.technique AND b.intent = g.intent
+                                AND b.date = g.date AND b.bucket = i) AS hist
+                   FROM (SELECT technique, intent, date, max(bucket) AS top FROM buckets GROUP BY 1, 2, 3) g),
+         agg AS (SELECT technique, intent, date, count(*) FILTER (WHERE score >= $2)::int AS success,
+                        count(*)::int AS total, sum(score)::float8 AS fsum, count(score)::int AS fcount,
+                        sum(ms)::float8 AS tsum, count(ms)::int AS tcount
+                 FROM rated GROUP BY 1, 2, 3)
+         INSERT INTO analytics.technique_effectiveness (technique, intent, date, success_count, total_count,
+             feedback_sum, feedback_count, average_feedback, processing_time_sum, processing_time_count,
+             average_processing_time_ms, processing_time_hist, p95_processing_time_ms)
+         SELECT a.technique, a.intent, a.date, a.success, a.total, a.fsum, a.fcount, a.fsum / nullif(a.fcount, 0),
+                coalesce(a.tsum, 0), a.tcount, a.tsum / nullif(a.tcount, 0), coalesce(h.hist, '{}'),
+                analytics.hist_quantile(coalesce(h.hist, '{}'), 0.95)
+         FROM agg a LEFT JOIN hists h USING (technique, intent, date)",
+    )
+    .bind(from)
+    .bind(success_rating)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }

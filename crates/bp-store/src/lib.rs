@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod page;
 pub mod pool;
 pub mod preferences;
+pub mod reset;
 pub mod sessions;
 mod sql_split;
 pub mod templates;

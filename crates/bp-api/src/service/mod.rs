@@ -299,6 +299,18 @@ impl EnhanceService {
         })
     }
 
+    /// Enhances `req` as an anonymous caller and returns the history row it
+    /// would save, without saving it (seed data written in the caller's
+    /// transaction).
+    pub async fn prepare(&self, req: &EnhanceRequest) -> Result<NewPromptHistory, ServiceError> {
+        check_request(req)?;
+        let who = Requester::default();
+        let started = Instant::now();
+        let (enhancement, _) = self.compute(req, &who).await?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(history_row(req, &who, &enhancement, ms))
+    }
+
     /// Enhances up to [`bp_store::history::MAX_BATCH`] prompts and writes
     /// their history rows in one statement (all or none). Every request is
     /// validated before any work is done.

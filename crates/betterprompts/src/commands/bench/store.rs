@@ -11,14 +11,13 @@ use bp_store::embeddings::{self, DIMENSION, Embedding, NewEmbedding, SearchReque
 use bp_store::history::{self, HistoryCursor, HistoryFilter, HistorySort, NewPromptHistory, SortDirection};
 use bp_store::migrate::{self, MIGRATOR};
 use bp_store::{PageRequest, PgPool, PoolSettings};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::pgbench::{Pgbench, literal};
 use super::{Figure, percentile_ms};
 use crate::cli::BenchArgs;
-use crate::progress::Progress;
+use crate::progress::{Progress, bar};
 
 /// Sizes of one run.
 struct Scale {
@@ -416,20 +415,6 @@ async fn pages(
             baseline_label: format!("pgbench -c1, same OFFSET SELECT with total, page {deep_page}"),
         },
     ])
-}
-
-fn bar(len: u64, message: &str) -> ProgressBar {
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        ProgressBar::new(len)
-    } else {
-        eprintln!("  {message} ({len})");
-        ProgressBar::hidden()
-    };
-    if let Ok(style) = ProgressStyle::with_template("  {msg} {bar:30} {pos}/{len} [{elapsed}]") {
-        bar.set_style(style);
-    }
-    bar.set_message(message.to_owned());
-    bar
 }
 
 /// Deterministic clustered vectors (xorshift): points scattered around
