@@ -748,6 +748,33 @@ pub fn export_history<'e>(
         .boxed()
 }
 
+/// Sets the time and the rating of many rows in one statement (seed data
+/// spread over past days). The arrays are parallel; a `None` score leaves
+/// the row unrated. Returns the rows changed.
+pub async fn backdate_with_feedback(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+    created_at: &[DateTime<Utc>],
+    scores: &[Option<i32>],
+) -> Result<u64, StoreError> {
+    if ids.len() != created_at.len() || ids.len() != scores.len() {
+        return Err(invalid("ids", "ids, times and scores must be as many"));
+    }
+    if scores.iter().flatten().any(|s| !(1..=5).contains(s)) {
+        return Err(invalid("rating", "must be 1 to 5"));
+    }
+    let done = sqlx::query(
+        "UPDATE prompts.history h SET created_at = v.at, feedback_score = v.score
+         FROM unnest($1::uuid[], $2::timestamptz[], $3::int[]) AS v(id, at, score) WHERE h.id = v.id",
+    )
+    .bind(ids)
+    .bind(created_at)
+    .bind(scores)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -782,31 +809,4 @@ mod tests {
             assert!(check_identifier("intent", bad).is_err(), "{bad}");
         }
     }
-}
-
-/// Sets the time and the rating of many rows in one statement (seed data
-/// spread over past days). The arrays are parallel; a `None` score leaves
-/// the row unrated. Returns the rows changed.
-pub async fn backdate_with_feedback(
-    db: impl PgExecutor<'_>,
-    ids: &[Uuid],
-    created_at: &[DateTime<Utc>],
-    scores: &[Option<i32>],
-) -> Result<u64, StoreError> {
-    if ids.len() != created_at.len() || ids.len() != scores.len() {
-        return Err(invalid("ids", "ids, times and scores must be as many"));
-    }
-    if scores.iter().flatten().any(|s| !(1..=5).contains(s)) {
-        return Err(invalid("rating", "must be 1 to 5"));
-    }
-    let done = sqlx::query(
-        "UPDATE prompts.history h SET created_at = v.at, feedback_score = v.score
-         FROM unnest($1::uuid[], $2::timestamptz[], $3::int[]) AS v(id, at, score) WHERE h.id = v.id",
-    )
-    .bind(ids)
-    .bind(created_at)
-    .bind(scores)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
 }
