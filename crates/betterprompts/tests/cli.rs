@@ -236,6 +236,24 @@ async fn cache_stats_reports_the_server_and_flush_empties_one_namespace() {
         .find(|n| n["namespace"] == "analytics")
         .unwrap();
     assert_eq!(analytics["hits"], 1, "{report}");
+    assert_eq!(analytics["keys"], 1, "keys per namespace: {report}");
+    let temp = report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["namespace"] == "temp")
+        .unwrap();
+    assert_eq!(temp["keys"], 1, "{report}");
+    assert_eq!(report["keys"]["complete"], true);
+    assert!(
+        report["server"]["used_memory_peak"].as_u64().unwrap()
+            >= report["server"]["used_memory"].as_u64().unwrap() / 2
+    );
+    assert!(report["server"]["connected_clients"].as_u64().unwrap() >= 1);
+    let text = String::from_utf8_lossy(&run(&["cache", "stats"]).stdout).into_owned();
+    for needle in ["memory", "peak", "clients", "evicted", "hit rate", "keys"] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
 
     let out = run(&["cache", "flush", "analytics"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -62,6 +62,8 @@ pub struct ServerStats {
     pub version: String,
     /// `used_memory` in bytes.
     pub used_memory: u64,
+    /// `used_memory_peak` in bytes.
+    pub used_memory_peak: u64,
     /// `maxmemory` in bytes (0 = no limit).
     pub max_memory: u64,
     /// `connected_clients`.
@@ -102,6 +104,7 @@ impl ServerStats {
         Self {
             version: fields.get("redis_version").unwrap_or(&"").to_string(),
             used_memory: num("used_memory"),
+            used_memory_peak: num("used_memory_peak"),
             max_memory: num("maxmemory"),
             connected_clients: num("connected_clients"),
             keyspace_hits: num("keyspace_hits"),
@@ -113,7 +116,64 @@ impl ServerStats {
     }
 }
 
+/// Keys under this service's prefix per namespace, counted with SCAN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyCounts {
+    /// `(namespace name, keys)`, every namespace, in [`Namespace::ALL`] order.
+    pub namespaces: Vec<(&'static str, u64)>,
+    /// Keys under the prefix that belong to no namespace (stats, generations).
+    pub other: u64,
+    /// Keys looked at.
+    pub scanned: u64,
+    /// False when the scan stopped at its limit: the counts are a sample.
+    pub complete: bool,
+}
+
 impl Cache {
+    /// Counts this prefix's keys per namespace with SCAN (never KEYS),
+    /// looking at `limit` keys at most.
+    pub async fn key_counts(&self, limit: u64) -> Result<KeyCounts, CacheError> {
+        let prefix = format!("{}:", self.prefix());
+        let pattern = format!("{}*", crate::ops::escape_glob(&prefix));
+        let mut counts = [0u64; Namespace::ALL.len()];
+        let (mut other, mut scanned, mut cursor) = (0u64, 0u64, 0u64);
+        loop {
+            let cmd = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .to_owned();
+            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            for key in &keys {
+                let rest = key.strip_prefix(&prefix).unwrap_or(key);
+                // The longest namespace prefix that matches (`user:pref:` before `user:`).
+                match Namespace::ALL
+                    .iter()
+                    .filter(|ns| rest.starts_with(ns.key_prefix()))
+                    .max_by_key(|ns| ns.key_prefix().len())
+                {
+                    Some(ns) => counts[ns.index()] += 1,
+                    None => other += 1,
+                }
+            }
+            scanned += keys.len() as u64;
+            if next == 0 || scanned >= limit {
+                return Ok(KeyCounts {
+                    namespaces: Namespace::ALL
+                        .iter()
+                        .map(|ns| (ns.name(), counts[ns.index()]))
+                        .collect(),
+                    other,
+                    scanned,
+                    complete: next == 0,
+                });
+            }
+            cursor = next;
+        }
+    }
+
     /// This process's hits and misses per namespace.
     pub fn namespace_stats(&self) -> Vec<NamespaceStats> {
         let c = &self.inner.counters;

@@ -8,6 +8,9 @@ use serde_json::json;
 use crate::cli::CacheCommand;
 use crate::resolve;
 
+/// Keys looked at when counting keys per namespace.
+const KEY_SCAN_LIMIT: u64 = 1_000_000;
+
 /// Runs one `cache` subcommand.
 pub async fn run(settings: &Settings, instance: Option<&str>, command: CacheCommand) -> anyhow::Result<u8> {
     let url = resolve::redis_url(settings, instance).await?;
@@ -33,14 +36,22 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: CacheComm
 async fn stats(cache: &Cache, as_json: bool) -> anyhow::Result<u8> {
     let server = cache.server_stats().await?;
     let namespaces = cache.shared_namespace_stats().await?;
+    let keys = cache.key_counts(KEY_SCAN_LIMIT).await?;
+    let keys_of = |name: &str| {
+        keys.namespaces
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, k)| *k)
+    };
     if as_json {
         let per_ns: Vec<_> = namespaces
             .iter()
-            .map(|s| json!({"namespace": s.namespace, "hits": s.hits, "misses": s.misses, "hit_rate": s.hit_rate()}))
+            .map(|s| json!({"namespace": s.namespace, "keys": keys_of(s.namespace), "hits": s.hits, "misses": s.misses, "hit_rate": s.hit_rate()}))
             .collect();
         println!(
             "{}",
-            json!({"prefix": cache.prefix(), "server": server, "server_hit_rate": server.hit_rate(), "namespaces": per_ns})
+            json!({"prefix": cache.prefix(), "server": server, "server_hit_rate": server.hit_rate(), "namespaces": per_ns,
+                   "keys": {"other": keys.other, "scanned": keys.scanned, "complete": keys.complete}})
         );
         return Ok(0);
     }
@@ -55,6 +66,10 @@ async fn stats(cache: &Cache, as_json: bool) -> anyhow::Result<u8> {
             " (no maxmemory)".to_owned()
         }
     );
+    println!(
+        "  peak        {:.1} MiB",
+        server.used_memory_peak as f64 / 1048576.0
+    );
     println!("  clients     {}", server.connected_clients);
     println!(
         "  keys        {} ({} expired, {} evicted)",
@@ -67,16 +82,23 @@ async fn stats(cache: &Cache, as_json: bool) -> anyhow::Result<u8> {
         server.keyspace_misses
     );
     println!(
-        "  {:<14} {:>10} {:>10} {:>8}",
-        "namespace", "hits", "misses", "hit rate"
+        "  {:<14} {:>10} {:>10} {:>10} {:>8}",
+        "namespace", "keys", "hits", "misses", "hit rate"
     );
     for s in &namespaces {
         println!(
-            "  {:<14} {:>10} {:>10} {:>8}",
+            "  {:<14} {:>10} {:>10} {:>10} {:>8}",
             s.namespace,
+            keys_of(s.namespace),
             s.hits,
             s.misses,
             rate(s.hit_rate())
+        );
+    }
+    if !keys.complete {
+        println!(
+            "  key counts are a sample: the scan stopped after {} keys",
+            keys.scanned
         );
     }
     println!(
