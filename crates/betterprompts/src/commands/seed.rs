@@ -79,8 +79,18 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
         let mut tx = db.begin().await?;
         let deleted = bp_store::reset::delete_all_but(&mut tx, ADMIN_EMAIL, SEED_SOURCE).await?;
         tx.commit().await.context("committing the clean")?;
-        // Cached sessions, predictions and responses of deleted data.
-        for ns in bp_cache::Namespace::ALL {
+        // Cached copies of deleted data; feature flags and rate-limit
+        // windows are configuration and traffic, not data, and stay.
+        use bp_cache::Namespace as N;
+        for ns in [
+            N::Sessions,
+            N::ApiResponses,
+            N::Predictions,
+            N::Techniques,
+            N::Templates,
+            N::UserPrefs,
+            N::Analytics,
+        ] {
             let _ = cache.flush_namespace(ns).await;
         }
         progress.finish(&format!(
