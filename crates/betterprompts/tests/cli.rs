@@ -19,6 +19,17 @@ fn bin() -> Command {
     cmd
 }
 
+/// The binary pointed at the database `url` and a test Redis prefix, with
+/// the cheapest bcrypt cost the service accepts.
+fn on_platform(url: &str, redis: &bp_testkit::TestRedis) -> Command {
+    let mut cmd = bin();
+    cmd.env("DATABASE_URL", url)
+        .env("REDIS_URL", &test_env().redis_url)
+        .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
+        .env("BP_BCRYPT_COST", "10");
+    cmd
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -283,16 +294,7 @@ async fn seed_then_enhance_prints_the_decision_as_json_and_saves_it() {
     let url = url_with(&test_env().database_url, |u| {
         u.set_path(&format!("/{}", db.name()))
     });
-    let run = |args: &[&str]| {
-        bin()
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .env("REDIS_URL", &test_env().redis_url)
-            .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
-            .env("BP_BCRYPT_COST", "10")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| on_platform(&url, &redis).args(args).output().unwrap();
     let seeded = run(&["seed", "--history", "20"]);
     assert!(seeded.status.success(), "{}", stderr(&seeded));
     let patterns: i64 =
@@ -633,16 +635,7 @@ async fn seed_gives_accounts_that_log_in_and_analytics_that_agree_twice_and_clea
     let url = url_with(&test_env().database_url, |u| {
         u.set_path(&format!("/{}", db.name()))
     });
-    let run = |args: &[&str]| {
-        bin()
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .env("REDIS_URL", &test_env().redis_url)
-            .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
-            .env("BP_BCRYPT_COST", "10")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| on_platform(&url, &redis).args(args).output().unwrap();
     let counts = || async {
         let mut all = Vec::new();
         for table in [

@@ -10,20 +10,29 @@ use crate::error::StoreError;
 /// rows marked `metadata.seed = true` (their saved prompts go with them),
 /// the owners' collections, and the embeddings of both.
 pub async fn delete_seeded_history(conn: &mut PgConnection, owners: &[Uuid]) -> Result<u64, StoreError> {
-    let mut deleted = 0;
-    for sql in [
+    let mut deleted = sqlx::query(
         "DELETE FROM prompts.embeddings e USING prompts.history h
          WHERE e.source_type = 'prompt_history' AND e.source_id = h.id AND h.metadata->>'seed' = 'true'",
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    for sql in [
         "DELETE FROM prompts.embeddings e USING prompts.saved_prompts s
          WHERE e.source_type = 'saved_prompt' AND e.source_id = s.id AND s.user_id = ANY($1)",
         "DELETE FROM prompts.saved_prompts WHERE user_id = ANY($1)",
         "DELETE FROM prompts.collections WHERE user_id = ANY($1)",
-        "DELETE FROM prompts.history WHERE metadata->>'seed' = 'true'",
     ] {
-        let q = sqlx::query(sql);
-        let q = if sql.contains("$1") { q.bind(owners) } else { q };
-        deleted += q.execute(&mut *conn).await?.rows_affected();
+        deleted += sqlx::query(sql)
+            .bind(owners)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     }
+    deleted += sqlx::query("DELETE FROM prompts.history WHERE metadata->>'seed' = 'true'")
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(deleted)
 }
 

@@ -10,7 +10,8 @@
 //!   seeded users (a fifth anonymous), about 40% rated; saved prompts and a
 //!   collection for alice and bob; `technique_effectiveness` rebuilt from the
 //!   rated history of those days and `daily_stats` rolled up for each day, so
-//!   the analytics agree with the history.
+//!   the analytics agree with the history. The first 2,000 signed-in rows
+//!   are embedded for search after the commit.
 //!
 //! Seeding again replaces what the last seed wrote (history rows carry
 //! `metadata.seed = true`), so it never duplicates. `--clean` deletes the
@@ -66,6 +67,13 @@ pub const ADMIN_EMAIL: &str = ACCOUNTS[0].0;
 
 /// History rows written when `--history` is not given.
 pub const DEFAULT_HISTORY: u32 = 300;
+
+/// Seeded history rows made searchable (embedded); enough for search in
+/// development without an HNSW insert per row of a `--history 1000000` run.
+const EMBEDDED: usize = 2_000;
+
+/// Embeddings queued before waiting for the writer (below its queue size).
+const EMBED_CHUNK: usize = 1_000;
 
 /// Days the seeded history spreads over.
 const DAYS: i64 = 30;
@@ -155,8 +163,8 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
     let bar = crate::progress::bar(u64::from(history), "seed: enhancing");
     let mut rng = Lcg(0x5eed_2026);
     let now = Utc::now();
-    let (mut ids, mut times, mut scores, mut rows) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut embed = Vec::new();
+    let (mut times, mut scores, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    let mut written = Vec::new();
     for i in 0..history as usize {
         let text = &texts[i % texts.len()];
         let req = EnhanceRequest {
@@ -185,12 +193,13 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
         times.push(at);
         scores.push(score);
         if rows.len() == bp_store::history::MAX_BATCH {
-            flush(&mut tx, &mut rows, &mut ids, &mut embed).await?;
+            flush(&mut tx, &mut rows, &mut written).await?;
         }
         bar.inc(1);
     }
-    flush(&mut tx, &mut rows, &mut ids, &mut embed).await?;
+    flush(&mut tx, &mut rows, &mut written).await?;
     bar.finish_and_clear();
+    let ids: Vec<Uuid> = written.iter().map(|(id, _, _)| *id).collect();
     bp_store::history::backdate_with_feedback(&mut *tx, &ids, &times, &scores).await?;
 
     progress.step("seed: saved prompts and collections");
@@ -199,7 +208,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
         .iter()
         .filter(|u| u.username == "alice" || u.username == "bob")
     {
-        saved += library(&mut tx, person, &ids, &embed).await?;
+        saved += library(&mut tx, person, &written).await?;
     }
 
     progress.step("seed: technique effectiveness and daily stats");
@@ -212,13 +221,22 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
     }
     tx.commit().await.context("committing the seed data")?;
 
-    // Searchable after the commit (best effort, like any embedding).
-    for (id, _, text) in embed.iter().filter(|(_, owner, _)| owner.is_some()) {
-        service.embeddings().push(SourceType::PromptHistory, *id, text);
+    // Searchable after the commit: the first EMBEDDED signed-in rows (an
+    // HNSW insert each), queued a chunk at a time so the bounded queue never
+    // drops one.
+    let searchable: Vec<_> = written
+        .iter()
+        .filter(|(_, owner, _)| owner.is_some())
+        .take(EMBEDDED)
+        .collect();
+    for chunk in searchable.chunks(EMBED_CHUNK) {
+        for (id, _, text) in chunk {
+            service.embeddings().push(SourceType::PromptHistory, *id, text);
+        }
+        tokio::time::timeout(Duration::from_secs(120), service.embeddings().flush())
+            .await
+            .ok();
     }
-    tokio::time::timeout(Duration::from_secs(120), service.embeddings().flush())
-        .await
-        .ok();
     // Cached effectiveness and predictions predate the new data.
     let _ = cache.invalidate(bp_cache::Invalidation::ModelUpdate).await;
     progress.finish(&format!(
@@ -271,21 +289,20 @@ async fn account(
     Ok(users::admin_update_user(&mut *tx, user.id, &update).await?)
 }
 
-/// Writes the buffered rows in one statement and records their ids.
+/// Writes the buffered rows in one statement and records each id with its
+/// owner and text.
 async fn flush(
     tx: &mut sqlx::PgConnection,
     rows: &mut Vec<bp_store::history::NewPromptHistory>,
-    ids: &mut Vec<Uuid>,
-    embed: &mut Vec<(Uuid, Option<Uuid>, String)>,
+    written: &mut Vec<(Uuid, Option<Uuid>, String)>,
 ) -> anyhow::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let saved = bp_store::history::save_history_batch(&mut *tx, rows).await?;
-    for (id, row) in saved.iter().zip(rows.iter()) {
-        embed.push((*id, row.user_id, row.original_input.clone()));
+    for (id, row) in saved.into_iter().zip(rows.iter()) {
+        written.push((id, row.user_id, row.original_input.clone()));
     }
-    ids.extend(saved);
     rows.clear();
     Ok(())
 }
@@ -295,13 +312,12 @@ async fn flush(
 async fn library(
     tx: &mut sqlx::PgConnection,
     person: &User,
-    ids: &[Uuid],
     rows: &[(Uuid, Option<Uuid>, String)],
 ) -> anyhow::Result<usize> {
     use bp_store::library::{self, CollectionFields, NewSavedPrompt};
     let mine: Vec<&(Uuid, Option<Uuid>, String)> = rows
         .iter()
-        .filter(|(id, owner, _)| *owner == Some(person.id) && ids.contains(id))
+        .filter(|(_, owner, _)| *owner == Some(person.id))
         .take(3)
         .collect();
     let fields = CollectionFields {

@@ -55,11 +55,13 @@ fn saved_json(s: &SavedPrompt, text: Option<&SavedPromptText>) -> Value {
 /// The JSON of saved prompts with their texts, fetched in one query.
 async fn saved_list_json(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<Uuid> = items.iter().map(|s| s.id).collect();
-    let texts = library::saved_prompt_texts(state.db.read(), &ids).await?;
-    Ok(items
-        .iter()
-        .map(|s| saved_json(s, texts.iter().find(|t| t.saved_prompt_id == s.id)))
-        .collect())
+    let texts: std::collections::HashMap<Uuid, SavedPromptText> =
+        library::saved_prompt_texts(state.db.read(), &ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.saved_prompt_id, t))
+            .collect();
+    Ok(items.iter().map(|s| saved_json(s, texts.get(&s.id))).collect())
 }
 
 async fn one_saved_json(state: &AppState, saved: &SavedPrompt) -> Result<Value, ApiError> {

@@ -185,46 +185,37 @@ async fn collections_hold_the_owners_prompts_in_order_and_can_be_shared() {
         .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.json);
     }
-    let res = call(
-        &app,
-        Method::POST,
-        &format!("{members}/{first}"),
-        &json!(null),
-        Some(&ana),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CONFLICT, "added twice");
-    let res = call(
-        &app,
-        Method::POST,
-        &format!("{members}/{bobs}"),
-        &json!(null),
-        Some(&ana),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::NOT_FOUND, "another user's prompt added");
-    let res = call(
-        &app,
-        Method::POST,
-        &format!("{members}/{first}"),
-        &json!(null),
-        Some(&bob),
-    )
-    .await;
-    assert_eq!(
-        res.status,
-        StatusCode::NOT_FOUND,
-        "added to another user's collection"
-    );
-    let res = call(
-        &app,
-        Method::POST,
-        &format!("{members}/not-a-uuid"),
-        &json!(null),
-        Some(&ana),
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    for (saved, who, status, what) in [
+        (first.as_str(), &ana, StatusCode::CONFLICT, "added twice"),
+        (
+            bobs.as_str(),
+            &ana,
+            StatusCode::NOT_FOUND,
+            "another user's prompt added",
+        ),
+        (
+            first.as_str(),
+            &bob,
+            StatusCode::NOT_FOUND,
+            "added to another user's collection",
+        ),
+        (
+            "not-a-uuid",
+            &ana,
+            StatusCode::NOT_FOUND,
+            "a path id that is not a UUID",
+        ),
+    ] {
+        let res = call(
+            &app,
+            Method::POST,
+            &format!("{members}/{saved}"),
+            &json!(null),
+            Some(who),
+        )
+        .await;
+        assert_eq!(res.status, status, "{what}: {}", res.json);
+    }
 
     let path = format!("/api/v1/collections/{id}");
     let titles = |v: &Value| -> Vec<String> {

@@ -3,7 +3,6 @@
 
 use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
-use serde_json::Value;
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openapi.snapshot.json");
 
@@ -61,5 +60,4 @@ async fn every_operation_that_needs_credentials_refuses_a_call_without_them() {
         }
     }
     assert!(checked >= 40, "only {checked} operations checked");
-    let _: Value = served.json;
 }
