@@ -85,6 +85,10 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
     if args.clean {
         progress.step("seed --clean: deleting data, keeping the admin");
         let mut tx = db.begin().await?;
+        // Deleting a `--history 1000000` seed is one long statement per table.
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *tx)
+            .await?;
         let deleted = bp_store::reset::delete_all_but(&mut tx, ADMIN_EMAIL, SEED_SOURCE).await?;
         tx.commit().await.context("committing the clean")?;
         // Cached copies of deleted data; feature flags and rate-limit
@@ -111,6 +115,12 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
     let cost = settings.server.bcrypt_cost;
 
     let mut tx = db.begin().await?;
+    // A deliberate bulk load: at `--history 1000000` the backdating, the
+    // effectiveness rebuild and the rollups each take one statement over a
+    // million rows, past the service's per-statement bound.
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
     progress.step("seed: accounts");
     let mut people = Vec::new();
     for (email, username, password, role, tier) in ACCOUNTS {
@@ -199,6 +209,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
     }
     flush(&mut tx, &mut rows, &mut written).await?;
     bar.finish_and_clear();
+    progress.step("seed: dating and rating the history");
     let ids: Vec<Uuid> = written.iter().map(|(id, _, _)| *id).collect();
     bp_store::history::backdate_with_feedback(&mut *tx, &ids, &times, &scores).await?;
 
