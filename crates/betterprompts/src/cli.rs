@@ -43,6 +43,12 @@ pub enum Command {
     /// Database monitoring: health (versions, migrations) and stats (sizes, connections, index use...).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Back up PostgreSQL (pg_dump in one snapshot) and Redis (the service's keys and an RDB
+    /// snapshot) into a directory with a checksummed manifest.
+    Backup(BackupArgs),
+    /// Restore a backup directory: checks its checksums, restores into a scratch database, compares
+    /// every table with the manifest, then swaps it in and restores the service's Redis keys.
+    Restore(RestoreArgs),
     /// bcrypt hash of a password (read from stdin when not given), or `--verify HASH`.
     HashPassword(HashPasswordArgs),
     /// HTTP load generator that `bench api` runs as a separate process.
@@ -65,6 +71,39 @@ pub enum DbCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `backup` options.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Directory to create (absent or empty); default `$BP_HOME/backups/betterprompts-<UTC time>`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Copy this RDB file as the Redis server snapshot instead of asking the server (BGSAVE).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_redis")]
+    pub rdb: Option<PathBuf>,
+    /// Leave Redis out: PostgreSQL only.
+    #[arg(long)]
+    pub no_redis: bool,
+    /// After a successful backup, delete all but the newest N backups beside it (for a daily timer).
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+}
+
+/// `restore` options.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup directory (the one holding manifest.json).
+    pub dir: PathBuf,
+    /// Restore into this new database beside the configured one (Redis is then left alone).
+    #[arg(long, value_name = "NAME")]
+    pub target_db: Option<String>,
+    /// Leave Redis as it is.
+    #[arg(long)]
+    pub no_redis: bool,
+    /// Keep the replaced database as `<name>__pre_restore_<time>` instead of dropping it.
+    #[arg(long)]
+    pub keep_previous: bool,
 }
 
 /// `hash-password` options.
@@ -167,6 +206,9 @@ pub enum CacheCommand {
     Flush {
         /// The namespace.
         namespace: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
 }
 

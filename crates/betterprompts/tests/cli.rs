@@ -266,7 +266,16 @@ async fn cache_stats_reports_the_server_and_flush_empties_one_namespace() {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }
 
+    // Without --yes and without a terminal to ask on, nothing is deleted.
     let out = run(&["cache", "flush", "analytics"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+    assert_eq!(
+        cache.fetch::<i32>(bp_cache::Namespace::Analytics, &["a"]).await,
+        Some(1)
+    );
+
+    let out = run(&["cache", "flush", "analytics", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 keys deleted"));
     assert_eq!(
@@ -278,7 +287,7 @@ async fn cache_stats_reports_the_server_and_flush_empties_one_namespace() {
         Some(1)
     );
 
-    let out = run(&["cache", "flush", "nonsense"]);
+    let out = run(&["cache", "flush", "nonsense", "--yes"]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("unknown namespace `nonsense`; one of: sessions"),
@@ -748,4 +757,210 @@ fn betterprompts_accounts() -> [(
         ("alice@example.com", "alice", "Alice!Prompts2026", "user", "free"),
         ("bob@example.com", "bob", "Bob!Prompts2026", "user", "pro"),
     ]
+}
+
+/// Row count and an md5 of every row's text in order, per application
+/// table: computed here independently of the checksum `backup` records.
+async fn table_contents(url: &str) -> Vec<(String, i64, String)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    // The per-table statements are written by the server from catalog names.
+    let statements: Vec<String> = sqlx::query_scalar(
+        "SELECT format('SELECT %L::text, count(*), md5(coalesce(string_agg(t::text, %L ORDER BY t::text), %L)) FROM %I.%I t',
+                       n.nspname || '.' || c.relname, E'\\n', '', n.nspname, c.relname)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' AND (n.nspname IN ('auth', 'prompts', 'analytics') OR c.relname = '_sqlx_migrations')
+          ORDER BY n.nspname, c.relname",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for statement in &statements {
+        out.push(sqlx::query_as(statement).fetch_one(&mut conn).await.unwrap());
+    }
+    conn.close().await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn backup_then_drop_then_restore_brings_back_every_row_and_the_redis_keys() {
+    use sqlx::Connection;
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let url = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
+    let run = |args: &[&str]| on_platform(&url, &redis).args(args).output().unwrap();
+    let out = run(&["seed", "--history", "80"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cache = redis.cache();
+    cache
+        .set("session:kept", "with-ttl", std::time::Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.incr("counter:forever").await.unwrap(),
+        1,
+        "a key without expiry"
+    );
+    db.pool().close().await;
+    let before = table_contents(&url).await;
+    assert!(
+        before.iter().any(|(t, n, _)| t == "prompts.history" && *n == 80),
+        "{before:?}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = tmp.path().join("b1");
+
+    let out = run(&["backup", "--out", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        summary.contains("backup: ") && summary.contains("Redis keys"),
+        "{summary}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).unwrap()).unwrap();
+    let files: Vec<&str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        ["postgres.dump", "redis-keys.jsonl", "redis.rdb"],
+        "{manifest}"
+    );
+    assert_eq!(manifest["postgres"]["migration_version"], 8, "{manifest}");
+    let keys = manifest["redis"]["keys"].as_u64().unwrap();
+    assert!(keys >= 2, "the seed's keys and the two set here: {manifest}");
+
+    // Lose everything: the database and the service's keys.
+    let mut admin = sqlx::PgConnection::connect(&test_env().database_url)
+        .await
+        .unwrap();
+    let drop_db: String = sqlx::query_scalar("SELECT format('DROP DATABASE %I WITH (FORCE)', $1::text)")
+        .bind(db.name())
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&drop_db).execute(&mut admin).await.unwrap();
+    cache.delete_all().await.unwrap();
+
+    let out = run(&["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(report.contains("checksums match the backup"), "{report}");
+    assert!(report.contains(&format!("{keys} keys restored")), "{report}");
+    assert_eq!(table_contents(&url).await, before, "restored contents differ");
+    assert_eq!(
+        cache.get("session:kept").await.unwrap().as_deref(),
+        Some("with-ttl")
+    );
+    assert_eq!(cache.get("counter:forever").await.unwrap().as_deref(), Some("1"));
+    let ttls: std::collections::BTreeMap<String, Option<i64>> = cache
+        .dump_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.key, d.ttl_ms))
+        .collect();
+    assert!(
+        ttls["session:kept"].is_some_and(|ms| ms > 0 && ms <= 3_600_000),
+        "{ttls:?}"
+    );
+    assert_eq!(ttls["counter:forever"], None, "{ttls:?}");
+
+    // A restore beside the live database: same contents under another name.
+    let side = format!("{}_side", db.name());
+    let out = run(&["restore", backup.to_str().unwrap(), "--target-db", &side]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let side_url = url_with(&url, |u| u.set_path(&format!("/{side}")));
+    assert_eq!(table_contents(&side_url).await, before);
+    let drop_side: String = sqlx::query_scalar("SELECT format('DROP DATABASE %I WITH (FORCE)', $1::text)")
+        .bind(&side)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&drop_side).execute(&mut admin).await.unwrap();
+
+    // A live change the refused restores below must not undo.
+    let mut live = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM prompts.saved_prompts")
+        .execute(&mut live)
+        .await
+        .unwrap();
+    live.close().await.unwrap();
+    cache
+        .set("session:new", "after-backup", std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let changed = table_contents(&url).await;
+    assert_ne!(changed, before);
+
+    let corrupt = tmp.path().join("corrupt");
+    std::fs::create_dir(&corrupt).unwrap();
+    for entry in std::fs::read_dir(&backup).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), corrupt.join(entry.file_name())).unwrap();
+    }
+    let dump = corrupt.join("postgres.dump");
+    let mut bytes = std::fs::read(&dump).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&dump, bytes).unwrap();
+    let out = run(&["restore", corrupt.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("is corrupted: postgres.dump has SHA-256") && err.contains("nothing was restored"),
+        "{err}"
+    );
+    assert_eq!(
+        err.trim_end().lines().last().unwrap().matches("error:").count(),
+        1,
+        "{err}"
+    );
+
+    // A dump from a newer schema than this binary knows is refused too.
+    let newer = tmp.path().join("newer");
+    std::fs::create_dir(&newer).unwrap();
+    for entry in std::fs::read_dir(&backup).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), newer.join(entry.file_name())).unwrap();
+    }
+    let mut edited = manifest.clone();
+    edited["postgres"]["migration_version"] = serde_json::json!(9999);
+    std::fs::write(newer.join("manifest.json"), edited.to_string()).unwrap();
+    let out = run(&["restore", newer.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out)
+            .contains("the backup is at migration 9999 but this betterprompts knows migrations up to 0008"),
+        "{}",
+        stderr(&out)
+    );
+
+    // While a client is connected, replacing the database is refused.
+    let holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    let out = run(&["restore", backup.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("other session(s) are connected"),
+        "{}",
+        stderr(&out)
+    );
+    holder.close().await.unwrap();
+
+    assert_eq!(
+        table_contents(&url).await,
+        changed,
+        "a refused restore changed the database"
+    );
+    assert_eq!(
+        cache.get("session:new").await.unwrap().as_deref(),
+        Some("after-backup")
+    );
 }

@@ -13,6 +13,7 @@
 //! - Sliding-window rate limiting in one Lua round trip ([`ratelimit`]).
 //! - Feature flags with percentage rollout ([`flags`]).
 //! - Hit/miss counters and server INFO ([`stats`]).
+//! - Key dumps and server snapshots for backup and restore ([`snapshot`]).
 //!
 //! Redis down is a degraded mode: every call is bounded by
 //! `BP_REDIS_TIMEOUT_MS`; typed reads miss, writes are dropped with a
@@ -31,6 +32,7 @@ pub mod namespace;
 pub mod ops;
 pub mod ratelimit;
 pub mod sessions;
+pub mod snapshot;
 pub mod stats;
 pub mod typed;
 

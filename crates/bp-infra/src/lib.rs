@@ -230,6 +230,28 @@ impl Infra {
         Ok(state)
     }
 
+    /// The directory holding `pg_dump` and `pg_restore`, in the order:
+    /// `BP_PG_BIN`, the PostgreSQL this instance last ran, the bundle under
+    /// this home, then `pg_dump` on PATH. `None` when there is none; the
+    /// caller checks the version against the server's.
+    pub fn pg_client_dir(&self) -> Result<Option<PathBuf>> {
+        let has_tools = |dir: &Path| dir.join("pg_dump").is_file() && dir.join("pg_restore").is_file();
+        if let Some(dir) = std::env::var_os("BP_PG_BIN").filter(|v| !v.is_empty()) {
+            return Ok(Some(PathBuf::from(dir)));
+        }
+        if let Some(state) = self.state()?
+            && has_tools(&state.postgres.program)
+        {
+            return Ok(Some(state.postgres.program));
+        }
+        let bundle_dir =
+            service_user::postgres_base(&self.home, &RunAs::for_postgres()?).join(bundle::BUNDLE_DIR);
+        if bundle::is_installed(&bundle_dir) && has_tools(&bundle::bin_dir(&bundle_dir)) {
+            return Ok(Some(bundle::bin_dir(&bundle_dir)));
+        }
+        Ok(postgres::which("pg_dump").and_then(|p| p.parent().map(Path::to_path_buf)))
+    }
+
     /// The recorded state, or `None` when the instance was never started.
     pub fn state(&self) -> Result<Option<InfraState>> {
         InfraState::load(&self.instance_dir())

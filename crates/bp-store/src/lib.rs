@@ -1,7 +1,7 @@
 //! PostgreSQL access for BetterPrompts: the connection pool
 //! ([`pool`]), the embedded migrations and their runner ([`migrate`]),
 //! the service's handle with its optional read replica ([`Db`]), health
-//! queries ([`health`]) and one module per table group: [`users`], [`audit`],
+//! queries ([`health`]), backup fingerprints ([`backup`]) and one module per table group: [`users`], [`audit`],
 //! [`sessions`], [`preferences`], [`api_keys`], [`history`], [`templates`],
 //! [`intent_patterns`], [`library`] (saved prompts and collections),
 //! [`embeddings`] and [`analytics`].
@@ -12,6 +12,7 @@
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 mod db;
 pub mod embeddings;
 pub mod error;

@@ -17,10 +17,20 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: CacheComm
     let cache = Cache::connect_with(url.expose(), CacheSettings::from_config(&settings.redis)).await?;
     match command {
         CacheCommand::Stats { json } => stats(&cache, json).await,
-        CacheCommand::Flush { namespace } => {
+        CacheCommand::Flush { namespace, yes } => {
             let names: Vec<&str> = Namespace::ALL.iter().map(|ns| ns.name()).collect();
             let ns = Namespace::from_name(&namespace)
                 .with_context(|| format!("unknown namespace `{namespace}`; one of: {}", names.join(", ")))?;
+            if !yes
+                && !confirm(&format!(
+                    "delete every key of `{}` under `{}`?",
+                    ns.name(),
+                    cache.prefix()
+                ))?
+            {
+                println!("nothing flushed");
+                return Ok(1);
+            }
             let deleted = cache.flush_namespace(ns).await?;
             let note = if ns.is_versioned() {
                 " (and its generation bumped, so every process stops reading the old keys)"
@@ -31,6 +41,20 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: CacheComm
             Ok(0)
         }
     }
+}
+
+/// Asks on the terminal; refuses without one, where `--yes` must say it.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "cache flush deletes keys; pass --yes to confirm when stdin is not a terminal"
+    );
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 async fn stats(cache: &Cache, as_json: bool) -> anyhow::Result<u8> {

@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub mod backup;
 pub mod bench;
 pub mod cache;
 pub mod connect;
