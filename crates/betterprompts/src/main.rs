@@ -68,8 +68,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// Logs to stderr: `RUST_LOG` filters (default `info` for `serve`, `warn`
-/// otherwise); `BP_LOG_FORMAT=json` writes one JSON object per line.
+/// otherwise); `BP_LOG_FORMAT=json` writes one JSON object per line. Beside
+/// the log, sqlx's slow-statement events are always timed per statement
+/// (`bp_store::slow`), whatever `RUST_LOG` says.
 fn init_logging(serving: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let default = if serving {
         "info,sqlx=warn"
     } else {
@@ -77,13 +82,16 @@ fn init_logging(serving: bool) {
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    if std::env::var("BP_LOG_FORMAT").is_ok_and(|v| v == "json") {
-        builder.json().init();
+    let log = if std::env::var("BP_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        fmt.json().with_filter(filter).boxed()
     } else {
-        builder.compact().init();
-    }
+        fmt.compact().with_filter(filter).boxed()
+    };
+    let slow = bp_store::slow::SlowStatementLayer.with_filter(
+        tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::WARN),
+    );
+    tracing_subscriber::registry().with(log).with(slow).init();
 }

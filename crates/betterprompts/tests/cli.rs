@@ -622,7 +622,45 @@ async fn db_health_and_stats_report_the_figures_of_the_test_database() {
             .iter()
             .any(|i| i["unique"] == true)
     );
-    assert!(stats["slow_statements"]["source"].is_string());
+    // Without Redis only the server can say: pg_stat_statements or nothing.
+    let source = stats["slow_statements"]["source"].as_str().unwrap();
+    assert!(["pg_stat_statements", "unavailable"].contains(&source), "{stats}");
+    if source == "unavailable" {
+        // The services' own timings, as two processes flushed them.
+        let redis = bp_testkit::TestRedis::new().await;
+        let timing = |calls, total_us, max_us| bp_cache::StatementStats {
+            sql: "SELECT pg_sleep($1) /* timed */".into(),
+            calls,
+            total_us,
+            max_us,
+        };
+        redis
+            .cache()
+            .add_statement_stats(&[timing(1, 9_000, 9_000)])
+            .await
+            .unwrap();
+        redis
+            .cache()
+            .add_statement_stats(&[timing(2, 6_000, 4_000)])
+            .await
+            .unwrap();
+        let out = bin()
+            .args(["db", "stats", "--json"])
+            .env("DATABASE_URL", &url)
+            .env("REDIS_URL", &test_env().redis_url)
+            .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(stats["slow_statements"]["source"], "service", "{stats}");
+        let timed = &stats["slow_statements"]["statements"][0];
+        assert_eq!(timed["query"], "SELECT pg_sleep($1) /* timed */", "{stats}");
+        assert_eq!(timed["calls"], 3);
+        assert_eq!(timed["max_ms"], 9.0, "the larger maximum of the two flushes");
+        assert_eq!(timed["total_ms"], 15.0);
+        assert_eq!(timed["mean_ms"], 5.0);
+    }
     let out = run(&["db", "stats"]);
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [

@@ -43,4 +43,4 @@ pub use invalidate::Invalidation;
 pub use namespace::Namespace;
 pub use ops::Lock;
 pub use ratelimit::{RateDecision, RateLimit, RateLimitPolicy};
-pub use stats::{NamespaceStats, ServerStats};
+pub use stats::{NamespaceStats, ServerStats, StatementStats};

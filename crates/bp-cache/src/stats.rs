@@ -247,6 +247,105 @@ impl Cache {
     }
 }
 
+/// How long flushed statement timings stay after the last flush.
+const STATEMENTS_TTL: Duration = Duration::from_secs(7 * 86_400);
+
+/// Keeps the larger of a hash field and ARGV[2].
+const MAX_FIELD: &str = "local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') \
+    if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 0";
+
+/// One statement's slow executions, summed over every process that flushed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementStats {
+    /// The statement text (SQL with placeholders, never values).
+    pub sql: String,
+    /// Slow executions.
+    pub calls: u64,
+    /// Their total time in microseconds.
+    pub total_us: u64,
+    /// The slowest in microseconds.
+    pub max_us: u64,
+}
+
+impl Cache {
+    fn statements_key(&self) -> String {
+        self.key("stats:statements")
+    }
+
+    /// Adds statement timings to the shared hash (`<prefix>:stats:statements`,
+    /// kept 7 days after the last addition), in one round trip.
+    pub async fn add_statement_stats(&self, items: &[StatementStats]) -> Result<(), CacheError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let key = self.statements_key();
+        let mut pipe = redis::pipe();
+        for item in items {
+            let id = &crate::keys::hash_parts(&[&item.sql])[..16];
+            pipe.cmd("HSET")
+                .arg(&key)
+                .arg(format!("{id}:sql"))
+                .arg(&item.sql)
+                .ignore();
+            pipe.cmd("HINCRBY")
+                .arg(&key)
+                .arg(format!("{id}:calls"))
+                .arg(item.calls)
+                .ignore();
+            pipe.cmd("HINCRBY")
+                .arg(&key)
+                .arg(format!("{id}:total_us"))
+                .arg(item.total_us)
+                .ignore();
+            pipe.cmd("EVAL")
+                .arg(MAX_FIELD)
+                .arg(1)
+                .arg(&key)
+                .arg(format!("{id}:max_us"))
+                .arg(item.max_us)
+                .ignore();
+        }
+        pipe.cmd("PEXPIRE")
+            .arg(&key)
+            .arg(STATEMENTS_TTL.as_millis() as u64)
+            .ignore();
+        self.query_pipe::<()>(&pipe).await
+    }
+
+    /// Every statement timing the services flushed, slowest mean first.
+    pub async fn statement_stats(&self) -> Result<Vec<StatementStats>, CacheError> {
+        let fields: HashMap<String, String> = self
+            .query(redis::cmd("HGETALL").arg(self.statements_key()))
+            .await?;
+        let mut by_id: HashMap<&str, StatementStats> = HashMap::new();
+        for (field, value) in &fields {
+            let Some((id, what)) = field.split_once(':') else {
+                continue;
+            };
+            let entry = by_id.entry(id).or_insert_with(|| StatementStats {
+                sql: String::new(),
+                calls: 0,
+                total_us: 0,
+                max_us: 0,
+            });
+            let number = value.parse().unwrap_or(0);
+            match what {
+                "sql" => entry.sql = value.clone(),
+                "calls" => entry.calls = number,
+                "total_us" => entry.total_us = number,
+                "max_us" => entry.max_us = number,
+                _ => {}
+            }
+        }
+        let mut list: Vec<StatementStats> = by_id.into_values().filter(|s| s.calls > 0).collect();
+        list.sort_by(|a, b| {
+            let mean = |s: &StatementStats| s.total_us / s.calls.max(1);
+            mean(b).cmp(&mean(a)).then_with(|| a.sql.cmp(&b.sql))
+        });
+        Ok(list)
+    }
+}
+
 pub(crate) fn spawn_flusher(weak: Weak<Inner>, mut stop: watch::Receiver<bool>) {
     tokio::spawn(async move {
         loop {

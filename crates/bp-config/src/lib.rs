@@ -4,7 +4,8 @@
 //! Variables read here:
 //! - `DATABASE_URL`, `DATABASE_READ_URL` (optional replica for reads)
 //! - `BP_DB_MAX_CONNECTIONS` (25), `BP_DB_MIN_CONNECTIONS` (5),
-//!   `BP_DB_ACQUIRE_TIMEOUT_SECS` (5), `BP_DB_STATEMENT_TIMEOUT_MS` (30000)
+//!   `BP_DB_ACQUIRE_TIMEOUT_SECS` (5), `BP_DB_STATEMENT_TIMEOUT_MS` (30000),
+//!   `BP_DB_SLOW_STATEMENT_MS` (200)
 //! - `REDIS_URL`, `BP_REDIS_KEY_PREFIX` (`api-gateway`),
 //!   `BP_REDIS_TIMEOUT_MS` (250, the bound on one cache call),
 //!   `BP_RATE_LIMIT_FAIL_CLOSED` (`false`: requests pass while Redis is down)
@@ -63,6 +64,8 @@ pub struct DatabaseConfig {
     pub acquire_timeout: Duration,
     /// Server-side `statement_timeout` set on every connection.
     pub statement_timeout: Duration,
+    /// Statements slower than this are logged (WARN) and timed for `db stats`.
+    pub slow_statement: Duration,
 }
 
 /// Redis connection settings.
@@ -255,6 +258,7 @@ impl Settings {
             min_connections: number(&get, "BP_DB_MIN_CONNECTIONS", 5)?,
             acquire_timeout: Duration::from_secs(number(&get, "BP_DB_ACQUIRE_TIMEOUT_SECS", 5)?),
             statement_timeout: Duration::from_millis(number(&get, "BP_DB_STATEMENT_TIMEOUT_MS", 30_000)?),
+            slow_statement: Duration::from_millis(number(&get, "BP_DB_SLOW_STATEMENT_MS", 200)?),
         };
         if database.max_connections == 0 || database.min_connections > database.max_connections {
             return Err(ConfigError {

@@ -1,7 +1,8 @@
 //! PostgreSQL access for BetterPrompts: the connection pool
 //! ([`pool`]), the embedded migrations and their runner ([`migrate`]),
 //! the service's handle with its optional read replica ([`Db`]), health
-//! queries ([`health`]), backup fingerprints ([`backup`]) and one module per table group: [`users`], [`audit`],
+//! queries ([`health`]), backup fingerprints ([`backup`]), the service's own
+//! slow-statement timing ([`slow`]) and one module per table group: [`users`], [`audit`],
 //! [`sessions`], [`preferences`], [`api_keys`], [`history`], [`templates`],
 //! [`intent_patterns`], [`library`] (saved prompts and collections),
 //! [`embeddings`] and [`analytics`].
@@ -26,6 +27,7 @@ pub mod pool;
 pub mod preferences;
 pub mod reset;
 pub mod sessions;
+pub mod slow;
 mod sql_split;
 pub mod templates;
 pub mod users;

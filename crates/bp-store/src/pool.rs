@@ -23,6 +23,9 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     /// `statement_timeout` for every statement.
     pub statement_timeout: Duration,
+    /// Statements slower than this are logged at WARN (and recorded by
+    /// [`crate::slow::SlowStatementLayer`] where it is installed).
+    pub slow_statement: Duration,
 }
 
 impl PoolSettings {
@@ -33,6 +36,7 @@ impl PoolSettings {
             min_connections: cfg.min_connections,
             acquire_timeout: cfg.acquire_timeout,
             statement_timeout: cfg.statement_timeout,
+            slow_statement: cfg.slow_statement,
         }
     }
 
@@ -43,6 +47,7 @@ impl PoolSettings {
             min_connections: 0,
             acquire_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(60),
+            slow_statement: Duration::from_millis(200),
         }
     }
 }
@@ -76,7 +81,8 @@ pub async fn connect_with(options: PgConnectOptions, settings: &PoolSettings) ->
     let timeout_ms = settings.statement_timeout.as_millis().to_string();
     let options = options
         .options([("statement_timeout", timeout_ms.as_str())])
-        .statement_cache_capacity(STATEMENT_CACHE);
+        .statement_cache_capacity(STATEMENT_CACHE)
+        .log_slow_statements(log::LevelFilter::Warn, settings.slow_statement);
     let probe = tokio_timeout(settings.acquire_timeout, PgConnection::connect_with(&options)).await;
     match probe {
         Ok(conn) => conn.close().await.map_err(StoreError::Database)?,

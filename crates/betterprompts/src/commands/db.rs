@@ -2,12 +2,15 @@
 //! `health` answers whether the database is usable (reachable, versions,
 //! migrations current) and exits 1 when it is not; `stats` shows sizes,
 //! connections, running statements, the buffer cache hit ratio, index use,
-//! dead rows and, where `pg_stat_statements` is installed, the slowest
-//! statements.
+//! dead rows and the slowest statements: from `pg_stat_statements` where
+//! the database has it, otherwise from the services' own timing of
+//! statements over `BP_DB_SLOW_STATEMENT_MS` (flushed to Redis by `serve`,
+//! see `bp_store::slow`), and the output says which.
 
+use bp_cache::{Cache, CacheSettings};
 use bp_config::Settings;
 use bp_store::PoolSettings;
-use bp_store::health::{self, DatabaseStats};
+use bp_store::health::{self, DatabaseStats, StatementTiming};
 use bp_store::migrate::{self, MIGRATOR};
 use serde_json::{Value, json};
 
@@ -21,17 +24,82 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand
     let code = match command {
         DbCommand::Health { json } => health_report(&pool, json).await?,
         DbCommand::Stats { json } => {
-            let stats = health::database_stats(&pool).await?;
+            let mut stats = health::database_stats(&pool).await?;
+            let source = match &stats.slow_statements {
+                Some(_) => SlowSource::PgStatStatements,
+                None => match service_timings(settings, instance).await {
+                    Some(list) => {
+                        stats.slow_statements = Some(list);
+                        SlowSource::Service(settings.database.slow_statement.as_millis())
+                    }
+                    None => SlowSource::Unavailable,
+                },
+            };
             if json {
-                println!("{}", stats_json(&stats));
+                println!("{}", stats_json(&stats, &source));
             } else {
-                print_stats(&stats);
+                print_stats(&stats, &source);
             }
             0
         }
     };
     pool.close().await;
     Ok(code)
+}
+
+/// Where the slow statements shown come from.
+enum SlowSource {
+    /// The server's `pg_stat_statements`.
+    PgStatStatements,
+    /// The services' own timing of statements over this many ms (`bp_store::slow`).
+    Service(u128),
+    /// Neither is available.
+    Unavailable,
+}
+
+impl SlowSource {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::PgStatStatements => "pg_stat_statements",
+            Self::Service(_) => "service",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The statement timings the running services flushed to Redis (the
+/// configured Redis, or the embedded one when the database is embedded too);
+/// `None` when no Redis answers.
+async fn service_timings(settings: &Settings, instance: Option<&str>) -> Option<Vec<StatementTiming>> {
+    let url = match (&settings.redis.url, &settings.database.url) {
+        (Some(url), _) => url.clone(),
+        (None, None) => {
+            resolve::infra(settings, instance)
+                .ok()?
+                .endpoints()
+                .ok()??
+                .redis_url
+        }
+        (None, Some(_)) => return None,
+    };
+    let cache = Cache::connect_with(url.expose(), CacheSettings::from_config(&settings.redis))
+        .await
+        .ok()?;
+    let list = cache.statement_stats().await.ok()?;
+    Some(
+        list.into_iter()
+            .map(|s| {
+                let ms = |us: u64| us as f64 / 1000.0;
+                StatementTiming {
+                    query: s.sql.chars().take(200).collect(),
+                    calls: i64::try_from(s.calls).unwrap_or(i64::MAX),
+                    mean_ms: ms(s.total_us) / s.calls.max(1) as f64,
+                    max_ms: ms(s.max_us),
+                    total_ms: ms(s.total_us),
+                }
+            })
+            .collect(),
+    )
 }
 
 async fn health_report(pool: &bp_store::PgPool, as_json: bool) -> anyhow::Result<u8> {
@@ -76,7 +144,7 @@ async fn health_report(pool: &bp_store::PgPool, as_json: bool) -> anyhow::Result
     Ok(u8::from(!healthy))
 }
 
-fn stats_json(s: &DatabaseStats) -> Value {
+fn stats_json(s: &DatabaseStats, source: &SlowSource) -> Value {
     json!({
         "database_bytes": s.database_bytes,
         "relations": s.relations.iter().map(|r| json!({ "name": r.name, "kind": r.kind, "bytes": r.bytes, "rows": r.rows })).collect::<Vec<_>>(),
@@ -87,7 +155,7 @@ fn stats_json(s: &DatabaseStats) -> Value {
         "unused_indexes": s.indexes.iter().filter(|i| i.scans == 0 && !i.is_unique).map(|i| i.name.clone()).collect::<Vec<_>>(),
         "dead_tuples": s.dead_tuples.iter().map(|d| json!({ "table": d.name, "live": d.live, "dead": d.dead, "last_vacuum": d.last_vacuum })).collect::<Vec<_>>(),
         "slow_statements": {
-            "source": if s.slow_statements.is_some() { "pg_stat_statements" } else { "unavailable" },
+            "source": source.name(),
             "statements": s.slow_statements.as_ref().map(|list| list.iter().map(|q| json!({
                 "query": q.query, "calls": q.calls, "mean_ms": q.mean_ms, "max_ms": q.max_ms, "total_ms": q.total_ms,
             })).collect::<Vec<_>>()),
@@ -99,7 +167,7 @@ fn mib(bytes: i64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
-fn print_stats(s: &DatabaseStats) {
+fn print_stats(s: &DatabaseStats, source: &SlowSource) {
     println!("database size          {}", mib(s.database_bytes));
     let hit = s
         .cache_hit_ratio
@@ -150,22 +218,32 @@ fn print_stats(s: &DatabaseStats) {
     for d in s.dead_tuples.iter().take(10) {
         println!("  {:<40} {:>10} dead / {:>10} live", d.name, d.dead, d.live);
     }
-    match &s.slow_statements {
-        Some(list) => {
-            println!("\nslowest statements by mean time (source: pg_stat_statements)");
-            for q in list {
+    match (&s.slow_statements, source) {
+        (Some(list), _) => {
+            let from = match source {
+                SlowSource::Service(ms) => format!(
+                    "the services' own timing of statements over {ms} ms (BP_DB_SLOW_STATEMENT_MS), kept 7 days"
+                ),
+                _ => "pg_stat_statements".into(),
+            };
+            println!("\nslowest statements by mean time (source: {from})");
+            if list.is_empty() {
+                println!("  none recorded");
+            }
+            for q in list.iter().take(15) {
                 println!(
-                    "  {:>9.2} ms mean {:>9} calls  {}",
+                    "  {:>9.2} ms mean {:>9.2} ms max {:>9} calls  {}",
                     q.mean_ms,
+                    q.max_ms,
                     q.calls,
                     q.query.replace('\n', " ")
                 );
             }
         }
-        None => println!(
-            "\nslow statements: pg_stat_statements is not installed in this database (add it to \
-             shared_preload_libraries and CREATE EXTENSION pg_stat_statements); the running statements above \
-             are the live view"
+        (None, _) => println!(
+            "\nslow statements: unavailable; pg_stat_statements is not installed in this database (add it to \
+             shared_preload_libraries and CREATE EXTENSION pg_stat_statements) and no Redis with the services' \
+             own timings answers; the running statements above are the live view"
         ),
     }
     println!(

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use std::io::Write as _;
 
@@ -20,7 +21,10 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
     let secret = jwt_secret(settings)?;
     let outbox = bp_api::mail::Outbox::Dir(settings.home.home.join("outbox"));
     let config = ApiConfig::from_settings(&settings.server, &secret, outbox);
-    let state = AppState(Arc::new(App::new(db, cache, Some(service), config).await?));
+    let statements = spawn_statement_flush(cache.clone());
+    let state = AppState(Arc::new(
+        App::new(db, cache.clone(), Some(service), config).await?,
+    ));
     let addr = args.addr.unwrap_or(settings.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -31,9 +35,43 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
     );
     tracing::info!(%local, "listening");
     bp_api::serve(listener, state, shutdown_signal()).await?;
+    statements.abort();
+    flush_statements(&cache).await;
     // stdout may be gone by now (a closed pipe): not worth a panic.
     let _ = writeln!(std::io::stdout(), "BetterPrompts API stopped");
     Ok(0)
+}
+
+/// How often this process's slow-statement timings go to Redis.
+const STATEMENT_FLUSH: Duration = Duration::from_secs(10);
+
+/// Moves the slow-statement timings recorded in this process (see
+/// `bp_store::slow`) into Redis every [`STATEMENT_FLUSH`], for `db stats`.
+fn spawn_statement_flush(cache: bp_cache::Cache) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(STATEMENT_FLUSH);
+        loop {
+            tick.tick().await;
+            flush_statements(&cache).await;
+        }
+    })
+}
+
+async fn flush_statements(cache: &bp_cache::Cache) {
+    let items: Vec<bp_cache::StatementStats> = bp_store::slow::drain()
+        .into_iter()
+        .map(|t| bp_cache::StatementStats {
+            sql: t.sql,
+            calls: t.calls,
+            total_us: t.total_us,
+            max_us: t.max_us,
+        })
+        .collect();
+    // Best effort, like the cache's own counters: a Redis outage loses
+    // these timings, never a request.
+    if let Err(e) = cache.add_statement_stats(&items).await {
+        tracing::debug!(error = %e, "slow-statement timings not flushed");
+    }
 }
 
 /// `BP_JWT_SECRET`, else the secret generated once under `BP_HOME/secrets/jwt.key` (mode 0600).

@@ -387,3 +387,46 @@ async fn injection_strings_in_every_text_input_are_stored_verbatim_or_rejected()
     .unwrap();
     assert_eq!(counts, (n + 1, n, n, n, n));
 }
+
+#[tokio::test]
+async fn statements_over_the_slow_threshold_are_timed_per_statement_text() {
+    use tracing_subscriber::layer::SubscriberExt;
+    // This thread's subscriber: the current-thread runtime runs the query here.
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(bp_store::slow::SlowStatementLayer),
+    );
+    let test_db = TestDb::new().await;
+    let settings = PoolSettings {
+        slow_statement: Duration::from_millis(20),
+        ..PoolSettings::small()
+    };
+    let pool = bp_store::pool::connect_with(test_db.connect_options(), &settings)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        sqlx::query("SELECT pg_sleep(0.05) /* slow-statement-test */")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("SELECT 1 /* fast-statement-test */")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let timings = bp_store::slow::drain();
+    let slow = timings
+        .iter()
+        .find(|t| t.sql.contains("slow-statement-test"))
+        .unwrap_or_else(|| panic!("not recorded: {timings:?}"));
+    assert_eq!(slow.calls, 2);
+    assert!(slow.max_us >= 50_000 && slow.total_us >= 100_000, "{slow:?}");
+    assert!(
+        !timings.iter().any(|t| t.sql.contains("fast-statement-test")),
+        "a fast statement was recorded: {timings:?}"
+    );
+    assert!(
+        bp_store::slow::drain()
+            .iter()
+            .all(|t| !t.sql.contains("slow-statement-test"))
+    );
+}
