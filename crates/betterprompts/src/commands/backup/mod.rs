@@ -259,7 +259,9 @@ async fn dump_redis(
     dir: &Path,
     progress: &Progress,
 ) -> anyhow::Result<RedisPart> {
-    let cache = connect_redis(settings, url).await?;
+    let cache = connect_redis(settings, url)
+        .await
+        .context("backing up Redis (pass --no-redis to back up PostgreSQL alone)")?;
     progress.step("dumping the service's Redis keys");
     let taken_at_ms = unix_ms();
     let dumps = cache.dump_keys().await?;

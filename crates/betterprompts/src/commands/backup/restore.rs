@@ -124,13 +124,22 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
     let redis_note = match &redis_url {
         Some(url) => {
             progress.step("restoring the service's Redis keys");
-            let (taken_at_ms, dumps) = read_keys(&args.dir.join(REDIS_KEYS))?;
-            let cache = connect_redis(settings, url).await?;
-            let summary = cache.restore_keys(&dumps, taken_at_ms).await?;
+            let summary = async {
+                let (taken_at_ms, dumps) = read_keys(&args.dir.join(REDIS_KEYS))?;
+                let cache = connect_redis(settings, url).await?;
+                anyhow::Ok(cache.restore_keys(&dumps, taken_at_ms).await?)
+            }
+            .await
+            .with_context(|| {
+                format!(
+                    "the database `{target}` was restored, but its Redis keys were not; once Redis answers, \
+                     run the restore again (or leave Redis with --no-redis)"
+                )
+            })?;
             format!(
                 "Redis: {} keys restored under `{}` ({} replaced, {} expired since the backup)",
                 summary.restored,
-                cache.prefix(),
+                settings.redis.key_prefix,
                 summary.removed,
                 summary.expired
             )
