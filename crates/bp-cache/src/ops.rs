@@ -187,18 +187,29 @@ impl Cache {
             .await
     }
 
+    /// One SCAN step: the next cursor (0 when done) and up to about
+    /// `count` keys matching the glob `full_pattern`.
+    pub(crate) async fn scan_page(
+        &self,
+        cursor: u64,
+        full_pattern: &str,
+        count: usize,
+    ) -> Result<(u64, Vec<String>), CacheError> {
+        let cmd = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(full_pattern)
+            .arg("COUNT")
+            .arg(count)
+            .to_owned();
+        self.query(&cmd).await
+    }
+
     pub(crate) async fn scan_delete(&self, full_pattern: &str) -> Result<u64, CacheError> {
         let mut cursor: u64 = 0;
         let mut deleted = 0;
         loop {
-            let cmd = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(full_pattern)
-                .arg("COUNT")
-                .arg(500)
-                .to_owned();
-            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            let (next, keys) = self.scan_page(cursor, full_pattern, 500).await?;
             if !keys.is_empty() {
                 let n: u64 = self.query(redis::cmd("UNLINK").arg(&keys)).await?;
                 deleted += n;

@@ -63,14 +63,7 @@ impl Cache {
         let mut out = Vec::new();
         let mut cursor: u64 = 0;
         loop {
-            let cmd = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(BATCH)
-                .to_owned();
-            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            let (next, keys) = self.scan_page(cursor, &pattern, BATCH).await?;
             if !keys.is_empty() {
                 let mut pipe = redis::pipe();
                 for key in &keys {

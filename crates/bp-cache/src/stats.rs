@@ -138,14 +138,7 @@ impl Cache {
         let mut counts = [0u64; Namespace::ALL.len()];
         let (mut other, mut scanned, mut cursor) = (0u64, 0u64, 0u64);
         loop {
-            let cmd = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .to_owned();
-            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            let (next, keys) = self.scan_page(cursor, &pattern, 1000).await?;
             for key in &keys {
                 let rest = key.strip_prefix(&prefix).unwrap_or(key);
                 // The longest namespace prefix that matches (`user:pref:` before `user:`).

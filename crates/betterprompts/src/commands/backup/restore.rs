@@ -138,10 +138,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
             })?;
             format!(
                 "Redis: {} keys restored under `{}` ({} replaced, {} expired since the backup)",
-                summary.restored,
-                settings.redis.key_prefix,
-                summary.removed,
-                summary.expired
+                summary.restored, settings.redis.key_prefix, summary.removed, summary.expired
             )
         }
         None if args.target_db.is_some() => "Redis left as it is (--target-db)".into(),
