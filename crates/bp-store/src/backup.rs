@@ -116,10 +116,12 @@ pub async fn database_exists<'e>(db: impl PgExecutor<'e>, name: &str) -> Result<
     )
 }
 
-/// Sessions other than this one connected to database `name`.
+/// Sessions other than this one connected to database `name`, leaving out
+/// autovacuum workers (the server ends those itself for a rename or drop).
 pub async fn other_sessions<'e>(db: impl PgExecutor<'e>, name: &str) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type <> 'autovacuum worker'",
     )
     .bind(name)
     .fetch_one(db)
