@@ -6,7 +6,7 @@ BP_HOME ?= $(CURDIR)/.bp
 export BP_HOME
 BIN := target/debug/betterprompts
 
-.PHONY: run test test-store test-cache test-engine test-api test-cli bench bench-cache bench-engine bench-api build lint fmt infra-down clean-infra
+.PHONY: run test test-store test-cache test-engine test-api test-cli bench bench-store bench-cache bench-engine bench-api build lint fmt infra-down clean-infra
 
 ## run: install what is missing, start PostgreSQL + Redis, migrate, serve the API in the foreground
 run: build
@@ -33,8 +33,13 @@ test-api:
 test-cli:
 	bash scripts/test.sh -p betterprompts $(ARGS)
 
-## bench: the benchmark suite in a release build, each figure next to its raw baseline (ARGS=--quick for a smoke run)
+## bench: the whole benchmark suite in a release build, each figure next to its raw baseline (ARGS=--quick for a smoke run)
 bench:
+	cargo build --locked --release -p betterprompts
+	target/release/betterprompts bench all $(ARGS)
+
+## bench-store / bench-cache / bench-engine / bench-api: one layer's figures
+bench-store:
 	cargo build --locked --release -p betterprompts
 	target/release/betterprompts bench store $(ARGS)
 

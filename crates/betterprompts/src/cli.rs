@@ -224,6 +224,8 @@ pub enum BenchCommand {
     /// The HTTP API: /enhance warm and uncached at 32 connections from a separate
     /// load process, next to GET /health on the same server; server peak RSS.
     Api(BenchArgs),
+    /// The whole suite: engine, store, cache and API in one run and one report.
+    All(BenchArgs),
 }
 
 /// `bench engine` options.
@@ -247,6 +249,10 @@ pub struct BenchArgs {
     /// Print one JSON object (`{"machine","commit","figures":[...]}`) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Measure the servers of DATABASE_URL / REDIS_URL instead of a throw-away
+    /// instance (the store benchmark writes a million rows there).
+    #[arg(long)]
+    pub use_configured: bool,
 }
 
 /// `serve` options.

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bp_config::Settings;
-use bp_infra::{Infra, Installed};
+use bp_infra::{Endpoints, Infra, Installed};
 use serde_json::json;
 
-use crate::cli::{BenchArgs, BenchCommand};
+use crate::cli::{BenchArgs, BenchCommand, EngineBenchArgs};
 use crate::progress::Progress;
 
 /// One measured figure and its baseline.
@@ -43,17 +43,59 @@ impl Figure {
 
 /// Runs the chosen benchmark and prints the report.
 pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
-    if let BenchCommand::Engine(args) = &cmd {
-        // In-process: no servers to start.
-        let (figures, eval, version) = engine::run(args)?;
-        let extra = json!({ "model_version": version, "confusion": engine::confusion_json(&eval) });
-        if !args.common.json {
+    let (args, target) = match &cmd {
+        BenchCommand::Store(args) => (args.clone(), "store"),
+        BenchCommand::Cache(args) => (args.clone(), "cache"),
+        BenchCommand::Api(args) => (args.clone(), "api"),
+        BenchCommand::All(args) => (args.clone(), "all"),
+        BenchCommand::Engine(args) => (args.common.clone(), "engine"),
+    };
+    let mut figures = Vec::new();
+    let mut extra = None;
+    if let BenchCommand::Engine(_) | BenchCommand::All(_) = &cmd {
+        // In-process: no servers needed.
+        let engine_args = match &cmd {
+            BenchCommand::Engine(engine_args) => engine_args.clone(),
+            _ => EngineBenchArgs {
+                common: args.clone(),
+                eval: None,
+            },
+        };
+        let (engine_figures, eval, version) = engine::run(&engine_args)?;
+        extra = Some(json!({ "model_version": version, "confusion": engine::confusion_json(&eval) }));
+        if !args.json {
             println!("model {version}\n{}", engine::confusion_table(&eval));
         }
-        print_report(&figures, &args.common, "engine", Some(extra));
-        return Ok(0);
+        figures.extend(engine_figures);
     }
+    if !matches!(cmd, BenchCommand::Engine(_)) {
+        figures.extend(with_servers(settings, &cmd, &args).await?);
+    }
+    print_report(&figures, &args, target, extra);
+    Ok(0)
+}
+
+/// Finds the tools, starts a throw-away instance (or takes the configured
+/// servers with `--use-configured`), measures, and purges the instance.
+async fn with_servers(
+    settings: &Settings,
+    cmd: &BenchCommand,
+    args: &BenchArgs,
+) -> anyhow::Result<Vec<Figure>> {
     let infra = Infra::new(&settings.home.home, "bench").ephemeral(true);
+    if args.use_configured {
+        let (Some(database_url), Some(redis_url)) = (&settings.database.url, &settings.redis.url) else {
+            anyhow::bail!("--use-configured needs both DATABASE_URL and REDIS_URL");
+        };
+        let progress = Progress::start("bench: finding pgbench and redis-benchmark");
+        let installed = infra.install(&|s| progress.step(s))?;
+        progress.finish_on_stderr("bench: measuring the configured servers");
+        let endpoints = Endpoints {
+            database_url: database_url.clone(),
+            redis_url: redis_url.clone(),
+        };
+        return measure(&endpoints, &installed, cmd, &settings.home.home).await;
+    }
     let progress = Progress::start("bench: starting a throw-away PostgreSQL and Redis (instance `bench`)");
     // A previous run that was interrupted may have left it behind.
     infra.down(true).context("clearing an old bench instance")?;
@@ -63,42 +105,51 @@ pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
         .await
         .context("starting the bench instance")?;
     progress.finish_on_stderr("bench instance is up");
+    let endpoints = infra
+        .endpoints()?
+        .context("the bench instance started but does not answer")?;
     // Whatever happens while measuring, the instance is purged afterwards.
-    let result = measure(&infra, &installed, &cmd, &settings.home.home).await;
+    let result = measure(&endpoints, &installed, cmd, &settings.home.home).await;
     let stopped = infra.down(true);
     let figures = result?;
     stopped.context("stopping the bench instance")?;
-    let (args, target) = match &cmd {
-        BenchCommand::Store(args) => (args, "store"),
-        BenchCommand::Cache(args) => (args, "cache"),
-        BenchCommand::Api(args) => (args, "api"),
-        BenchCommand::Engine(args) => (&args.common, "engine"),
-    };
-    print_report(&figures, args, target, None);
-    Ok(0)
+    Ok(figures)
 }
 
 async fn measure(
-    infra: &Infra,
+    endpoints: &Endpoints,
     installed: &Installed,
     cmd: &BenchCommand,
     home: &std::path::Path,
 ) -> anyhow::Result<Vec<Figure>> {
-    let endpoints = infra
-        .endpoints()?
-        .context("the bench instance started but does not answer")?;
+    let store_figures = |args: &BenchArgs| {
+        let url = endpoints.database_url.expose().to_owned();
+        let bin = installed.postgres.bin_dir.clone();
+        let args = args.clone();
+        async move {
+            let pgbench = pgbench::Pgbench::new(&bin, &url)?;
+            store::run(&url, &pgbench, &args).await
+        }
+    };
+    let cache_figures = |args: &BenchArgs| {
+        let url = endpoints.redis_url.expose().to_owned();
+        let binary = installed.redis.binary.clone();
+        let args = args.clone();
+        async move {
+            let baseline = redis_benchmark::RedisBenchmark::new(&binary, &url)?;
+            cache::run(&url, &baseline, &args).await
+        }
+    };
     match cmd {
-        BenchCommand::Store(args) => {
-            let url = endpoints.database_url.expose();
-            let pgbench = pgbench::Pgbench::new(&installed.postgres.bin_dir, url)?;
-            store::run(url, &pgbench, args).await
+        BenchCommand::Store(args) => store_figures(args).await,
+        BenchCommand::Cache(args) => cache_figures(args).await,
+        BenchCommand::Api(args) => api::run(endpoints, home, args).await,
+        BenchCommand::All(args) => {
+            let mut figures = store_figures(args).await?;
+            figures.extend(cache_figures(args).await?);
+            figures.extend(api::run(endpoints, home, args).await?);
+            Ok(figures)
         }
-        BenchCommand::Cache(args) => {
-            let url = endpoints.redis_url.expose();
-            let baseline = redis_benchmark::RedisBenchmark::new(&installed.redis.binary, url)?;
-            cache::run(url, &baseline, args).await
-        }
-        BenchCommand::Api(args) => api::run(&endpoints, home, args).await,
         BenchCommand::Engine(_) => anyhow::bail!("bench engine runs without servers"),
     }
 }

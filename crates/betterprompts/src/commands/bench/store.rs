@@ -129,6 +129,10 @@ fn values_tuple(row: &NewPromptHistory) -> String {
 const INSERT_HEAD: &str = "INSERT INTO prompts.history (user_id, original_input, enhanced_output, intent, \
     intent_confidence, complexity, techniques_used, technique_scores, processing_time_ms, token_count, \
     model_used, metadata) VALUES ";
+/// The same columns for COPY.
+const COPY_HEAD: &str = "COPY prompts.history (user_id, original_input, enhanced_output, intent, \
+    intent_confidence, complexity, techniques_used, technique_scores, processing_time_ms, token_count, \
+    model_used, metadata) FROM STDIN";
 /// What [`history::INSERT_ONE`] returns, so both sides move the same bytes.
 const RETURNING: &str = " RETURNING id, created_at;\n";
 
@@ -280,13 +284,42 @@ async fn batch_insert(
     let tuple = values_tuple(&rows[0]);
     let script = format!("{INSERT_HEAD}{};\n", vec![tuple; BATCH].join(", "));
     let base = pgbench.run(&script, &[], 1, scale.run, false)?;
-    Ok(vec![Figure {
-        name: "history_batch_insert".into(),
-        unit: "rows/s",
-        value: ours,
-        baseline: Some(base.tps * BATCH as f64),
-        baseline_label: format!("pgbench -c1, one {BATCH}-row INSERT ... VALUES per transaction"),
-    }])
+    progress.step("batched history insert: COPY FROM STDIN");
+    // The same row in COPY's text format (the sample values hold no tab,
+    // newline or backslash), BATCH rows per COPY.
+    let (_, vars) = bound_insert(&rows[0]);
+    let line = vars
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join("\t")
+        + "\n";
+    let chunk = line.repeat(BATCH);
+    let mut conn = pool.acquire().await?;
+    let start = Instant::now();
+    let mut copied = 0u64;
+    while start.elapsed() < scale.run {
+        let mut copy = conn.copy_in_raw(COPY_HEAD).await?;
+        copy.send(chunk.as_bytes()).await?;
+        copied += copy.finish().await?;
+    }
+    let copy_rate = copied as f64 / start.elapsed().as_secs_f64();
+    Ok(vec![
+        Figure {
+            name: "history_batch_insert".into(),
+            unit: "rows/s",
+            value: ours,
+            baseline: Some(base.tps * BATCH as f64),
+            baseline_label: format!("pgbench -c1, one {BATCH}-row INSERT ... VALUES per transaction"),
+        },
+        Figure {
+            name: "history_batch_insert_vs_copy".into(),
+            unit: "rows/s",
+            value: ours,
+            baseline: Some(copy_rate),
+            baseline_label: format!("COPY FROM STDIN (text), {BATCH} rows per COPY, one connection"),
+        },
+    ])
 }
 
 async fn pages(
@@ -365,32 +398,8 @@ async fn pages(
     let deep_page = u32::try_from((heavy_rows * 9 / 10) / 50)
         .unwrap_or(u32::MAX)
         .max(1);
-    progress.step(&format!(
-        "history pages: {} deep offset pages (page {deep_page})",
-        scale.deep_calls
-    ));
-    let mut deep = Vec::with_capacity(scale.deep_calls);
-    for _ in 0..scale.deep_calls {
-        let t = Instant::now();
-        history::page_history(
-            pool,
-            heavy,
-            &filter,
-            HistorySort::default(),
-            PageRequest::new(deep_page, 50)?,
-        )
-        .await?;
-        deep.push(t.elapsed());
-    }
-    let offset_sql = format!(
-        "SELECT {}, count(*) OVER () AS total FROM prompts.history \
-         WHERE user_id = {} ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET {};\n",
-        history::COLUMNS,
-        literal(&heavy.to_string()),
-        i64::from(deep_page - 1) * 50,
-    );
-    progress.step("history pages: pgbench deep offset");
-    let mut base_deep = pgbench.run(&offset_sql, &[], 1, scale.run, true)?.latencies;
+    let (mut first, mut base_first) = offset_page(pool, pgbench, heavy, 1, scale, progress).await?;
+    let (mut deep, mut base_deep) = offset_page(pool, pgbench, heavy, deep_page, scale, progress).await?;
     let label = format!("{} rows, {heavy_rows} for the user", scale.history_rows);
     Ok(vec![
         Figure {
@@ -408,6 +417,13 @@ async fn pages(
             baseline_label: format!("pgbench -c1, same keyset SELECT ({label})"),
         },
         Figure {
+            name: "history_page_offset_p99_ms".into(),
+            unit: "ms",
+            value: percentile_ms(&mut first, 99.0),
+            baseline: Some(percentile_ms(&mut base_first, 99.0)),
+            baseline_label: "pgbench -c1, same OFFSET SELECT with total, page 1".into(),
+        },
+        Figure {
             name: "history_page_deep_offset_p99_ms".into(),
             unit: "ms",
             value: percentile_ms(&mut deep, 99.0),
@@ -415,6 +431,46 @@ async fn pages(
             baseline_label: format!("pgbench -c1, same OFFSET SELECT with total, page {deep_page}"),
         },
     ])
+}
+
+/// `scale.deep_calls` calls of `history::page_history` at `page` (50 rows,
+/// with the total) and pgbench running the same SQL: both latency lists.
+async fn offset_page(
+    pool: &PgPool,
+    pgbench: &Pgbench,
+    user: Uuid,
+    page: u32,
+    scale: &Scale,
+    progress: &Progress,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    progress.step(&format!(
+        "history pages: {} offset pages (page {page})",
+        scale.deep_calls
+    ));
+    let filter = HistoryFilter::default();
+    let mut ours = Vec::with_capacity(scale.deep_calls);
+    for _ in 0..scale.deep_calls {
+        let t = Instant::now();
+        history::page_history(
+            pool,
+            user,
+            &filter,
+            HistorySort::default(),
+            PageRequest::new(page, 50)?,
+        )
+        .await?;
+        ours.push(t.elapsed());
+    }
+    let offset_sql = format!(
+        "SELECT {}, count(*) OVER () AS total FROM prompts.history \
+         WHERE user_id = {} ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET {};\n",
+        history::COLUMNS,
+        literal(&user.to_string()),
+        i64::from(page - 1) * 50,
+    );
+    progress.step(&format!("history pages: pgbench offset page {page}"));
+    let base = pgbench.run(&offset_sql, &[], 1, scale.run, true)?.latencies;
+    Ok((ours, base))
 }
 
 /// Deterministic clustered vectors (xorshift): points scattered around
