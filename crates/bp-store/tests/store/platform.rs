@@ -391,10 +391,14 @@ async fn injection_strings_in_every_text_input_are_stored_verbatim_or_rejected()
 #[tokio::test]
 async fn statements_over_the_slow_threshold_are_timed_per_statement_text() {
     use tracing_subscriber::layer::SubscriberExt;
-    // This thread's subscriber: the current-thread runtime runs the query here.
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::registry().with(bp_store::slow::SlowStatementLayer),
-    );
+    // The process-wide subscriber, as `serve` installs it. A thread-scoped
+    // one (set_default) misses events whose callsite another test's thread
+    // registered first with no subscriber (tracing caches that interest).
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::registry().with(bp_store::slow::SlowStatementLayer);
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
     let test_db = TestDb::new().await;
     let settings = PoolSettings {
         slow_statement: Duration::from_millis(20),
