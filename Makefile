@@ -39,21 +39,9 @@ bench:
 	target/release/betterprompts bench all $(ARGS)
 
 ## bench-store / bench-cache / bench-engine / bench-api: one layer's figures
-bench-store:
+bench-store bench-cache bench-engine bench-api: bench-%:
 	cargo build --locked --release -p betterprompts
-	target/release/betterprompts bench store $(ARGS)
-
-bench-cache:
-	cargo build --locked --release -p betterprompts
-	target/release/betterprompts bench cache $(ARGS)
-
-bench-engine:
-	cargo build --locked --release -p betterprompts
-	target/release/betterprompts bench engine $(ARGS)
-
-bench-api:
-	cargo build --locked --release -p betterprompts
-	target/release/betterprompts bench api $(ARGS)
+	target/release/betterprompts bench $* $(ARGS)
 
 build:
 	cargo build --locked -p betterprompts

@@ -938,12 +938,16 @@ async fn backup_then_drop_then_restore_brings_back_every_row_and_the_redis_keys(
     let changed = table_contents(&url).await;
     assert_ne!(changed, before);
 
-    let corrupt = tmp.path().join("corrupt");
-    std::fs::create_dir(&corrupt).unwrap();
-    for entry in std::fs::read_dir(&backup).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), corrupt.join(entry.file_name())).unwrap();
-    }
+    let copy_of = |name: &str| {
+        let copy = tmp.path().join(name);
+        std::fs::create_dir(&copy).unwrap();
+        for entry in std::fs::read_dir(&backup).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+        copy
+    };
+    let corrupt = copy_of("corrupt");
     let dump = corrupt.join("postgres.dump");
     let mut bytes = std::fs::read(&dump).unwrap();
     let middle = bytes.len() / 2;
@@ -963,12 +967,7 @@ async fn backup_then_drop_then_restore_brings_back_every_row_and_the_redis_keys(
     );
 
     // A dump from a newer schema than this binary knows is refused too.
-    let newer = tmp.path().join("newer");
-    std::fs::create_dir(&newer).unwrap();
-    for entry in std::fs::read_dir(&backup).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), newer.join(entry.file_name())).unwrap();
-    }
+    let newer = copy_of("newer");
     let mut edited = manifest.clone();
     edited["postgres"]["migration_version"] = serde_json::json!(9999);
     std::fs::write(newer.join("manifest.json"), edited.to_string()).unwrap();

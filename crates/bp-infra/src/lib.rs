@@ -25,7 +25,7 @@ use bp_config::Secret;
 use nix::fcntl::{Flock, FlockArg};
 
 pub use error::{InfraError, Result};
-pub use postgres::PgInstall;
+pub use postgres::{PgInstall, major as pg_major};
 pub use process::pid_alive;
 pub use redis::RedisInstall;
 use service_user::RunAs;

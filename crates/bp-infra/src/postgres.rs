@@ -101,11 +101,13 @@ fn describe(bin: &Path, share: &Path, source: &str) -> Result<Option<PgInstall>>
     }))
 }
 
-fn major(version: &str) -> u32 {
+/// The major number of a PostgreSQL version (`16` of `16.14`), 0 when it
+/// does not parse (`17beta1`).
+pub fn major(version: &str) -> u32 {
     version
         .split('.')
         .next()
-        .and_then(|m| m.parse().ok())
+        .and_then(|m| m.trim().parse().ok())
         .unwrap_or(0)
 }
 

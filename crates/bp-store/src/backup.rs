@@ -78,21 +78,6 @@ pub async fn fingerprints(
     Ok(out)
 }
 
-/// The newest successfully applied migration, `None` on an empty database.
-pub async fn migration_version(conn: &mut PgConnection) -> Result<Option<i64>, StoreError> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await?;
-    if !exists {
-        return Ok(None);
-    }
-    Ok(
-        sqlx::query_scalar("SELECT max(version) FROM public._sqlx_migrations WHERE success")
-            .fetch_one(&mut *conn)
-            .await?,
-    )
-}
-
 /// Starts a read-only repeatable-read transaction on `conn` and exports its
 /// snapshot for `pg_dump --snapshot`; the snapshot lives until `conn`
 /// commits, so keep the transaction open until the dump has started.

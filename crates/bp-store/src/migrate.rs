@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::{MigrateError, Migration, Migrator};
-use sqlx::{Connection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::error::StoreError;
 use crate::sql_split::split_statements;
@@ -44,9 +44,11 @@ fn up_migrations(migrator: &Migrator) -> impl Iterator<Item = &Migration> {
     migrator.iter().filter(|m| !m.migration_type.is_down_migration())
 }
 
-async fn applied(pool: &PgPool) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+/// The successfully applied migrations with their times, oldest first;
+/// empty on a database that never ran one.
+pub async fn applied(conn: &mut PgConnection) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
     let exists: bool = sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     if !exists {
         return Ok(Vec::new());
@@ -54,14 +56,14 @@ async fn applied(pool: &PgPool) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError>
     let rows = sqlx::query_as(
         "SELECT version, installed_on FROM public._sqlx_migrations WHERE success ORDER BY version",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(rows)
 }
 
 /// Every known migration with its applied time, oldest first.
 pub async fn status(pool: &PgPool, migrator: &Migrator) -> Result<Vec<MigrationStatus>, StoreError> {
-    let applied = applied(pool).await?;
+    let applied = applied(&mut *pool.acquire().await?).await?;
     Ok(up_migrations(migrator)
         .map(|m| MigrationStatus {
             version: m.version,
@@ -73,12 +75,16 @@ pub async fn status(pool: &PgPool, migrator: &Migrator) -> Result<Vec<MigrationS
 
 /// Applies every pending migration; returns the versions applied.
 pub async fn up(pool: &PgPool, migrator: &Migrator) -> Result<Vec<i64>, StoreError> {
-    let before: Vec<i64> = applied(pool).await?.into_iter().map(|(v, _)| v).collect();
+    let before: Vec<i64> = applied(&mut *pool.acquire().await?)
+        .await?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
     migrator
         .run(pool)
         .await
         .map_err(|e| explain(e, migrator, false))?;
-    let after = applied(pool).await?;
+    let after = applied(&mut *pool.acquire().await?).await?;
     Ok(after
         .into_iter()
         .map(|(v, _)| v)
@@ -88,7 +94,12 @@ pub async fn up(pool: &PgPool, migrator: &Migrator) -> Result<Vec<i64>, StoreErr
 
 /// Reverts the newest `steps` applied migrations; returns the versions reverted.
 pub async fn down(pool: &PgPool, migrator: &Migrator, steps: usize) -> Result<Vec<i64>, StoreError> {
-    let applied: Vec<i64> = applied(pool).await?.into_iter().map(|(v, _)| v).rev().collect();
+    let applied: Vec<i64> = applied(&mut *pool.acquire().await?)
+        .await?
+        .into_iter()
+        .map(|(v, _)| v)
+        .rev()
+        .collect();
     if steps > applied.len() {
         return Err(StoreError::Rejected(format!(
             "cannot revert {steps} migrations: only {} are applied",

@@ -163,12 +163,12 @@ fn stats_json(s: &DatabaseStats, source: &SlowSource) -> Value {
     })
 }
 
-fn mib(bytes: i64) -> String {
-    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+fn size(bytes: i64) -> String {
+    super::human_bytes(u64::try_from(bytes).unwrap_or(0))
 }
 
 fn print_stats(s: &DatabaseStats, source: &SlowSource) {
-    println!("database size          {}", mib(s.database_bytes));
+    println!("database size          {}", size(s.database_bytes));
     let hit = s
         .cache_hit_ratio
         .map_or("n/a".into(), |r| format!("{:.2}%", r * 100.0));
@@ -182,7 +182,7 @@ fn print_stats(s: &DatabaseStats, source: &SlowSource) {
     println!("\nlargest tables and indexes");
     for r in s.relations.iter().take(15) {
         let rows = r.rows.map_or(String::new(), |n| format!("{n} rows"));
-        println!("  {:<52} {:<6} {:>12} {rows}", r.name, r.kind, mib(r.bytes));
+        println!("  {:<52} {:<6} {:>12} {rows}", r.name, r.kind, size(r.bytes));
     }
     println!("\nrunning statements (longest first)");
     if s.running.is_empty() {
@@ -248,7 +248,7 @@ fn print_stats(s: &DatabaseStats, source: &SlowSource) {
     }
     println!(
         "db stats: {} in {} tables and indexes, {} connections",
-        mib(s.database_bytes),
+        size(s.database_bytes),
         s.relations.len(),
         s.connections.iter().map(|c| c.count).sum::<i64>()
     );

@@ -13,3 +13,15 @@ pub mod migrate;
 pub mod seed;
 pub mod serve;
 pub mod train;
+
+/// `748.3 KiB`, `12.6 MiB`, `2.01 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2} GiB", b / 1024.0 / 1024.0 / 1024.0)
+    } else if b >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", b / 1024.0 / 1024.0)
+    } else {
+        format!("{:.1} KiB", b / 1024.0)
+    }
+}

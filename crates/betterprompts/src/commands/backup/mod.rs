@@ -32,7 +32,7 @@ use bp_cache::snapshot::{KeyDump, unix_ms};
 use bp_cache::{Cache, CacheSettings};
 use bp_config::{Secret, Settings};
 use bp_store::backup::{self as fingerprint, Depth};
-use bp_store::{PoolSettings, health};
+use bp_store::{PoolSettings, health, migrate};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,7 @@ use self::manifest::{
     RedisPart, TableEntry, private,
 };
 use self::pgtools::{PgTools, Target, database_of};
+use super::human_bytes;
 use crate::cli::BackupArgs;
 use crate::progress::Progress;
 use crate::resolve;
@@ -207,7 +208,7 @@ async fn dump_postgres(
         .spawn()
         .context("starting pg_dump")?;
     let counted = async {
-        let migration = fingerprint::migration_version(&mut conn).await?;
+        let migration = migrate::applied(&mut conn).await?.last().map(|(v, _)| *v);
         let tables = fingerprint::fingerprints(&mut conn, Depth::Checksums).await?;
         anyhow::Ok((migration, tables))
     }
@@ -398,18 +399,6 @@ fn prune(out: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
         removed.push(dir);
     }
     Ok(removed)
-}
-
-/// `12.3 MiB`.
-fn human_bytes(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.2} GiB", b / 1024.0 / 1024.0 / 1024.0)
-    } else if b >= 1024.0 * 1024.0 {
-        format!("{:.1} MiB", b / 1024.0 / 1024.0)
-    } else {
-        format!("{:.1} KiB", b / 1024.0)
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use anyhow::Context;
 use bp_config::{Secret, Settings};
+use bp_infra::pg_major as major;
 
 use crate::resolve;
 
@@ -89,14 +90,6 @@ pub fn check(tool: &str, out: &Output) -> anyhow::Result<()> {
     let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
     let detail: Vec<&str> = tail.into_iter().rev().collect();
     anyhow::bail!("{tool} failed ({}): {}", out.status, detail.join(" | "))
-}
-
-fn major(version: &str) -> u32 {
-    version
-        .split('.')
-        .next()
-        .and_then(|m| m.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// One database as the tools reach it: a libpq URL without the password,

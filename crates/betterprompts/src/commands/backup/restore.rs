@@ -49,6 +49,13 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
         );
     }
     let restore_redis = !args.no_redis && args.target_db.is_none() && manifest.redis.is_some();
+    // Read before anything is touched, so a key file that does not parse
+    // stops the restore while the database is still as it was.
+    let keys = if restore_redis {
+        Some(read_keys(&args.dir.join(REDIS_KEYS)).context("nothing was restored")?)
+    } else {
+        None
+    };
     let (database_url, redis_url) = if restore_redis {
         let (endpoints, _) = resolve::endpoints(settings, instance).await?;
         (endpoints.database_url, Some(endpoints.redis_url))
@@ -121,11 +128,10 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
     }
     admin.close().await?;
 
-    let redis_note = match &redis_url {
-        Some(url) => {
+    let redis_note = match (&redis_url, keys) {
+        (Some(url), Some((taken_at_ms, dumps))) => {
             progress.step("restoring the service's Redis keys");
             let summary = async {
-                let (taken_at_ms, dumps) = read_keys(&args.dir.join(REDIS_KEYS))?;
                 let cache = connect_redis(settings, url).await?;
                 anyhow::Ok(cache.restore_keys(&dumps, taken_at_ms).await?)
             }
@@ -141,9 +147,9 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
                 summary.restored, settings.redis.key_prefix, summary.removed, summary.expired
             )
         }
-        None if args.target_db.is_some() => "Redis left as it is (--target-db)".into(),
-        None if manifest.redis.is_none() => "Redis: not in this backup".into(),
-        None => "Redis left as it is (--no-redis)".into(),
+        _ if args.target_db.is_some() => "Redis left as it is (--target-db)".into(),
+        _ if manifest.redis.is_none() => "Redis: not in this backup".into(),
+        _ => "Redis left as it is (--no-redis)".into(),
     };
 
     print_counts(before.as_deref(), &after, &manifest.postgres.tables);
