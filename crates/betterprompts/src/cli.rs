@@ -49,6 +49,9 @@ pub enum Command {
     /// Restore a backup directory: checks its checksums, restores into a scratch database, compares
     /// every table with the manifest, then swaps it in and restores the service's Redis keys.
     Restore(RestoreArgs),
+    /// PII encryption keys: status, rotate (re-encrypt under the active key), decrypt, add, generate.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// bcrypt hash of a password (read from stdin when not given), or `--verify HASH`.
     HashPassword(HashPasswordArgs),
     /// HTTP load generator that `bench api` runs as a separate process.
@@ -71,6 +74,33 @@ pub enum DbCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The active key, and how many stored values each key (or plaintext) holds, per column.
+    Status,
+    /// Re-encrypt every stored value that is not under the active key (plaintext included), in
+    /// batches, while the service runs; run again to resume.
+    Rotate {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
+    },
+    /// Write every encrypted value back as plaintext (before `migrate down` below 0009).
+    Decrypt {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Embedded instance: generate a new key under BP_HOME and make it active.
+    Add,
+    /// Print a new key entry and blind-index key for BP_ENCRYPTION_KEYS / BP_BLIND_INDEX_KEY.
+    Generate,
 }
 
 /// `backup` options.

@@ -61,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Seed(args) => commands::seed::run(&settings, instance, args).await,
         Command::Db(cmd) => commands::db::run(&settings, instance, cmd).await,
         Command::Backup(args) => commands::backup::run(&settings, instance, args).await,
+        Command::Keys(cmd) => commands::keys::run(&settings, instance, cmd).await,
         Command::Restore(args) => commands::backup::restore(&settings, instance, args).await,
         Command::HashPassword(_) => anyhow::bail!("hash-password runs before the settings are read"),
         Command::Loadgen(_) => anyhow::bail!("loadgen runs before the runtime starts"),

@@ -21,8 +21,13 @@
 //!   (`text-embedding-3-small`), `BP_EMBEDDINGS_API_KEY` (secret)
 //! - `BP_ENGINE_REFRESH_SECS` (60): how often a server checks for new
 //!   intent patterns and templates
-//! - `BP_JWT_SECRET`, `BP_JWT_PREVIOUS_SECRET`, `BP_ENCRYPTION_KEY` (secrets;
-//!   never printed; the JWT secret is generated under `BP_HOME` when unset)
+//! - `BP_JWT_SECRET`, `BP_JWT_PREVIOUS_SECRET` (secrets; never printed; the
+//!   JWT secret is generated under `BP_HOME` when unset)
+//! - `BP_ENCRYPTION_KEYS` (`id:base64key` entries, comma-separated),
+//!   `BP_ENCRYPTION_ACTIVE_KEY` (default: the last entry),
+//!   `BP_BLIND_INDEX_KEY` (base64), `BP_ENCRYPT_PROMPTS` (false): PII
+//!   encryption at rest; keys are generated under `BP_HOME` for the
+//!   embedded instance when unset
 //! - `BP_BCRYPT_COST` (12), `BP_COOKIE_SECURE` (false), `BP_CORS_ORIGINS`
 //!   (comma-separated), `BP_TRUST_PROXY` (false), `BP_RATE_LIMIT_ANONYMOUS`,
 //!   `BP_RATE_LIMIT_FREE`, `BP_RATE_LIMIT_PRO`, `BP_RATE_LIMIT_ENTERPRISE`
@@ -166,8 +171,6 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// HS256 signing secret for access tokens; generated under `BP_HOME` when unset.
     pub jwt_secret: Option<Secret>,
-    /// Key for PII encryption at rest; generated under `BP_HOME` when unset.
-    pub encryption_key: Option<Secret>,
     /// The signing secret before the last rotation, still accepted for
     /// verification (`BP_JWT_PREVIOUS_SECRET`).
     pub jwt_previous_secret: Option<Secret>,
@@ -222,6 +225,21 @@ pub struct EngineConfig {
     pub refresh_interval: Duration,
 }
 
+/// PII encryption at rest.
+#[derive(Debug, Clone, Default)]
+pub struct EncryptionConfig {
+    /// `BP_ENCRYPTION_KEYS`: every key that may have sealed a stored value,
+    /// as `id:base64key` entries.
+    pub keys: Option<Secret>,
+    /// `BP_ENCRYPTION_ACTIVE_KEY`: the id that seals new values (default:
+    /// the last entry).
+    pub active_key: Option<String>,
+    /// `BP_BLIND_INDEX_KEY`: the email blind-index key (base64).
+    pub blind_index_key: Option<Secret>,
+    /// `BP_ENCRYPT_PROMPTS`: also seal prompt text in the history.
+    pub encrypt_prompts: bool,
+}
+
 /// All settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -235,6 +253,8 @@ pub struct Settings {
     pub server: ServerConfig,
     /// Enhancement engine.
     pub engine: EngineConfig,
+    /// PII encryption at rest.
+    pub encryption: EncryptionConfig,
 }
 
 impl Settings {
@@ -291,7 +311,6 @@ impl Settings {
         let server = ServerConfig {
             listen,
             jwt_secret: get("BP_JWT_SECRET").map(Secret::new),
-            encryption_key: get("BP_ENCRYPTION_KEY").map(Secret::new),
             jwt_previous_secret: get("BP_JWT_PREVIOUS_SECRET").map(Secret::new),
             bcrypt_cost: number(&get, "BP_BCRYPT_COST", 12)?,
             cookie_secure: flag(&get, "BP_COOKIE_SECURE")?,
@@ -346,12 +365,27 @@ impl Settings {
             embeddings,
             refresh_interval: Duration::from_secs(number(&get, "BP_ENGINE_REFRESH_SECS", 60)?.max(1)),
         };
+        let encryption = EncryptionConfig {
+            keys: get("BP_ENCRYPTION_KEYS").map(Secret::new),
+            active_key: get("BP_ENCRYPTION_ACTIVE_KEY"),
+            blind_index_key: get("BP_BLIND_INDEX_KEY").map(Secret::new),
+            encrypt_prompts: flag(&get, "BP_ENCRYPT_PROMPTS")?,
+        };
+        if encryption.keys.is_some() != encryption.blind_index_key.is_some() {
+            return Err(ConfigError {
+                var: "BP_BLIND_INDEX_KEY",
+                reason: "BP_ENCRYPTION_KEYS and BP_BLIND_INDEX_KEY are set together (or neither, for the \
+                         embedded instance's generated keys)"
+                    .into(),
+            });
+        }
         Ok(Self {
             database,
             redis,
             home,
             server,
             engine,
+            encryption,
         })
     }
 }

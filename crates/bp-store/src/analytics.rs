@@ -325,9 +325,11 @@ pub struct Activity {
     pub activity_data: Option<Value>,
     /// Session.
     pub session_id: Option<String>,
-    /// Client address.
+    /// Client address; stored encrypted.
+    #[sqlx(try_from = "crate::crypto::PiiOpt")]
     pub ip_address: Option<String>,
-    /// Client software.
+    /// Client software; stored encrypted.
+    #[sqlx(try_from = "crate::crypto::PiiOpt")]
     pub user_agent: Option<String>,
     /// When.
     pub created_at: Option<DateTime<Utc>>,
@@ -339,6 +341,13 @@ pub async fn record_activities(db: impl PgExecutor<'_>, rows: &[NewActivity]) ->
     if rows.is_empty() {
         return Ok(0);
     }
+    let keys = crate::crypto::keyring()?;
+    let mut ips = Vec::with_capacity(rows.len());
+    let mut agents = Vec::with_capacity(rows.len());
+    for r in rows {
+        ips.push(r.ip_address.as_deref().map(|v| keys.seal(v)).transpose()?);
+        agents.push(r.user_agent.as_deref().map(|v| keys.seal(v)).transpose()?);
+    }
     let done = sqlx::query(
         "INSERT INTO analytics.user_activity (user_id, activity_type, activity_data, session_id, ip_address, user_agent)
          SELECT user_id, activity_type, coalesce(activity_data, '{}'), session_id, ip_address, user_agent
@@ -349,8 +358,8 @@ pub async fn record_activities(db: impl PgExecutor<'_>, rows: &[NewActivity]) ->
     .bind(rows.iter().map(|r| r.activity_type.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.activity_data.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.session_id.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.ip_address.as_deref()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.user_agent.as_deref()).collect::<Vec<_>>())
+    .bind(ips)
+    .bind(agents)
     .execute(db)
     .await?;
     Ok(done.rows_affected())

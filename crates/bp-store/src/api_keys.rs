@@ -159,7 +159,8 @@ pub struct KeyWithOwner {
     /// The key.
     #[sqlx(flatten)]
     pub key: ApiKey,
-    /// The owner's email.
+    /// The owner's email (stored encrypted).
+    #[sqlx(try_from = "crate::crypto::Pii")]
     pub email: String,
     /// The owner's role.
     pub role: Option<String>,

@@ -22,9 +22,9 @@ pub struct NewAuditEntry {
     pub target_table: Option<String>,
     /// The row acted on.
     pub target_id: Option<String>,
-    /// Client address.
+    /// Client address (stored encrypted).
     pub ip_address: Option<String>,
-    /// Client software.
+    /// Client software (stored encrypted).
     pub user_agent: Option<String>,
     /// The request.
     pub request_id: Option<String>,
@@ -76,8 +76,8 @@ pub async fn record(db: impl PgExecutor<'_>, entry: &NewAuditEntry) -> Result<()
     .bind(&entry.action)
     .bind(&entry.target_table)
     .bind(&entry.target_id)
-    .bind(&entry.ip_address)
-    .bind(&entry.user_agent)
+    .bind(crate::crypto::seal_opt(entry.ip_address.as_deref())?)
+    .bind(crate::crypto::seal_opt(entry.user_agent.as_deref())?)
     .bind(&entry.request_id)
     .bind(entry.outcome)
     .bind(&entry.details)

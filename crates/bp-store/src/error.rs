@@ -101,6 +101,10 @@ pub enum StoreError {
     /// The database is unreachable, shutting down, or the pool timed out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A stored value could not be sealed or opened (a missing key, altered
+    /// ciphertext); the message names the key id, never a value.
+    #[error("{0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -111,6 +115,12 @@ impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::RowNotFound => Self::NotFound { entity: "row" },
+            sqlx::Error::ColumnDecode { source, .. } if source.is::<crate::crypto::CryptoError>() => {
+                match source.downcast_ref::<crate::crypto::CryptoError>() {
+                    Some(crypto) => Self::Crypto(crypto.clone()),
+                    None => Self::Database(err),
+                }
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 Self::Unavailable(err.to_string())
             }

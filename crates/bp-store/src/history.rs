@@ -62,9 +62,11 @@ pub struct PromptHistory {
     pub session_id: Option<String>,
     /// The request that produced it (unique).
     pub request_id: Option<String>,
-    /// What the user typed.
+    /// What the user typed (sealed at rest when `BP_ENCRYPT_PROMPTS` is on).
+    #[sqlx(try_from = "crate::crypto::Pii")]
     pub original_input: String,
-    /// The enhanced prompt.
+    /// The enhanced prompt (sealed at rest when `BP_ENCRYPT_PROMPTS` is on).
+    #[sqlx(try_from = "crate::crypto::Pii")]
     pub enhanced_output: String,
     /// Classified intent.
     pub intent: Option<String>,
@@ -84,7 +86,8 @@ pub struct PromptHistory {
     pub model_used: Option<String>,
     /// The user's rating, 1..=5.
     pub feedback_score: Option<i32>,
-    /// The user's comment.
+    /// The user's comment; stored encrypted.
+    #[sqlx(try_from = "crate::crypto::PiiOpt")]
     pub feedback_text: Option<String>,
     /// Starred by the user.
     pub is_favorite: Option<bool>,
@@ -175,12 +178,13 @@ pub async fn save_history(
     new.validate()?;
     let technique_scores = new.technique_scores.clone().unwrap_or_else(empty_object);
     let metadata = new.metadata.clone().unwrap_or_else(empty_object);
+    let keys = crate::crypto::keyring()?;
     let (id, created_at): (Uuid, Option<DateTime<Utc>>) = sqlx::query_as(INSERT_ONE)
         .bind(new.user_id)
         .bind(&new.session_id)
         .bind(&new.request_id)
-        .bind(&new.original_input)
-        .bind(&new.enhanced_output)
+        .bind(keys.seal_prompt(&new.original_input)?)
+        .bind(keys.seal_prompt(&new.enhanced_output)?)
         .bind(&new.intent)
         .bind(new.intent_confidence)
         .bind(&new.complexity)
@@ -242,6 +246,13 @@ pub async fn save_history_batch(
     // occur inside one and joining is lossless; the SQL splits them again.
     let techniques: Vec<String> = rows.iter().map(|r| r.techniques_used.join(",")).collect();
     let column = |f: fn(&NewPromptHistory) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let keys = crate::crypto::keyring()?;
+    let mut inputs = Vec::with_capacity(rows.len());
+    let mut outputs = Vec::with_capacity(rows.len());
+    for r in rows {
+        inputs.push(keys.seal_prompt(&r.original_input)?);
+        outputs.push(keys.seal_prompt(&r.enhanced_output)?);
+    }
     sqlx::query(
         "INSERT INTO prompts.history (id, user_id, session_id, request_id, original_input, enhanced_output, \
          intent, intent_confidence, complexity, techniques_used, technique_scores, processing_time_ms, \
@@ -260,12 +271,8 @@ pub async fn save_history_batch(
     .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
     .bind(column(|r| r.session_id.clone()))
     .bind(column(|r| r.request_id.clone()))
-    .bind(rows.iter().map(|r| r.original_input.as_str()).collect::<Vec<_>>())
-    .bind(
-        rows.iter()
-            .map(|r| r.enhanced_output.as_str())
-            .collect::<Vec<_>>(),
-    )
+    .bind(&inputs)
+    .bind(&outputs)
     .bind(column(|r| r.intent.clone()))
     .bind(rows.iter().map(|r| r.intent_confidence).collect::<Vec<_>>())
     .bind(column(|r| r.complexity.clone()))
@@ -343,6 +350,15 @@ impl HistoryFilter {
             check_identifier("technique", technique)?;
         }
         check_opt_text("search", self.search.as_deref(), 500)?;
+        if self.search.as_deref().is_some_and(|s| !s.is_empty())
+            && crate::crypto::keyring().is_ok_and(|k| k.seals_prompts())
+        {
+            return Err(invalid(
+                "search",
+                "text search is unavailable while prompts are encrypted at rest (BP_ENCRYPT_PROMPTS); \
+                 use semantic search (POST /api/v1/search) instead",
+            ));
+        }
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from > to
         {
@@ -615,7 +631,7 @@ pub async fn update_feedback(
         .bind(id)
         .bind(owner)
         .bind(score)
-        .bind(text)
+        .bind(crate::crypto::seal_opt(text)?)
         .fetch_optional(db)
         .await?
         .ok_or(StoreError::NotFound {

@@ -2,7 +2,7 @@
 //! ([`pool`]), the embedded migrations and their runner ([`migrate`]),
 //! the service's handle with its optional read replica ([`Db`]), health
 //! queries ([`health`]), backup fingerprints ([`backup`]), the service's own
-//! slow-statement timing ([`slow`]) and one module per table group: [`users`], [`audit`],
+//! slow-statement timing ([`slow`]), PII encryption at rest ([`crypto`], [`rotate`]) and one module per table group: [`users`], [`audit`],
 //! [`sessions`], [`preferences`], [`api_keys`], [`history`], [`templates`],
 //! [`intent_patterns`], [`library`] (saved prompts and collections),
 //! [`embeddings`] and [`analytics`].
@@ -14,6 +14,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod backup;
+pub mod crypto;
 mod db;
 pub mod embeddings;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod page;
 pub mod pool;
 pub mod preferences;
 pub mod reset;
+pub mod rotate;
 pub mod sessions;
 pub mod slow;
 mod sql_split;

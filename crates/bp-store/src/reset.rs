@@ -66,14 +66,14 @@ pub async fn delete_all_but(
         .await?
         .rows_affected();
     deleted += sqlx::query(
-        "DELETE FROM auth.user_preferences WHERE user_id NOT IN (SELECT id FROM auth.users WHERE lower(email) = lower($1))",
+        "DELETE FROM auth.user_preferences WHERE user_id NOT IN (SELECT id FROM auth.users WHERE email_bidx = $1)",
     )
-    .bind(keep_email)
+    .bind(crate::crypto::email_index(keep_email)?)
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    deleted += sqlx::query("DELETE FROM auth.users WHERE lower(email) <> lower($1)")
-        .bind(keep_email)
+    deleted += sqlx::query("DELETE FROM auth.users WHERE email_bidx IS DISTINCT FROM $1")
+        .bind(crate::crypto::email_index(keep_email)?)
         .execute(&mut *conn)
         .await?
         .rows_affected();

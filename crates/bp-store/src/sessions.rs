@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::crypto::{self, PiiOpt};
 use crate::error::{StoreError, invalid};
 
 const COLUMNS: &str = "id, user_id, token_hash, refresh_token_hash, user_agent, ip_address, expires_at, \
@@ -23,9 +24,11 @@ pub struct Session {
     pub token_hash: String,
     /// Hash of the refresh token.
     pub refresh_token_hash: String,
-    /// Client's user agent.
+    /// Client's user agent; stored encrypted.
+    #[sqlx(try_from = "PiiOpt")]
     pub user_agent: Option<String>,
-    /// Client's address.
+    /// Client's address; stored encrypted.
+    #[sqlx(try_from = "PiiOpt")]
     pub ip_address: Option<String>,
     /// When the refresh token stops working.
     pub expires_at: DateTime<Utc>,
@@ -101,10 +104,18 @@ impl NewSession {
         Ok(())
     }
 
-    fn user_agent(&self) -> Option<String> {
-        self.user_agent
+    /// The user agent as stored: without NULs, at most 1000 characters, sealed.
+    fn user_agent(&self) -> Result<Option<String>, StoreError> {
+        let ua: Option<String> = self
+            .user_agent
             .as_ref()
-            .map(|ua| ua.chars().filter(|c| *c != '\0').take(1000).collect())
+            .map(|ua| ua.chars().filter(|c| *c != '\0').take(1000).collect());
+        Ok(crypto::seal_opt(ua.as_deref())?)
+    }
+
+    /// The address as stored: sealed.
+    fn ip_address(&self) -> Result<Option<String>, StoreError> {
+        Ok(crypto::seal_opt(self.ip_address.as_deref())?)
     }
 }
 
@@ -119,8 +130,8 @@ pub async fn create_session(db: impl PgExecutor<'_>, new: &NewSession) -> Result
         .bind(new.user_id)
         .bind(&new.token_hash)
         .bind(&new.refresh_token_hash)
-        .bind(new.user_agent())
-        .bind(&new.ip_address)
+        .bind(new.user_agent()?)
+        .bind(new.ip_address()?)
         .bind(new.expires_at)
         .fetch_one(db)
         .await?)
@@ -174,8 +185,8 @@ pub async fn rotate_session(
         .bind(successor.user_id)
         .bind(&successor.token_hash)
         .bind(&successor.refresh_token_hash)
-        .bind(successor.user_agent())
-        .bind(&successor.ip_address)
+        .bind(successor.user_agent()?)
+        .bind(successor.ip_address()?)
         .bind(successor.expires_at)
         .fetch_optional(db)
         .await?)

@@ -1,12 +1,18 @@
 //! `auth.users`: accounts, login bookkeeping (last login, failed attempts,
 //! lockout) and the admin listing. Email and username are unique
 //! case-insensitively (`users_email_key`, `users_username_key`).
+//!
+//! The email, first and last name are stored encrypted ([`crate::crypto`]);
+//! the email is found and kept unique through its blind index
+//! (`email_bidx`), so lookups by email are exact (any letter case), never
+//! by substring.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::crypto::{self, Pii, PiiOpt};
 use crate::error::{StoreError, check_one_of, check_opt_text, check_text, invalid};
 use crate::page::{Page, PageRequest, escape_like};
 
@@ -20,15 +26,18 @@ const COLUMNS: &str = "id, email, username, password_hash, first_name, last_name
 pub struct User {
     /// Primary key.
     pub id: Uuid,
-    /// Login email (unique, case-insensitive).
+    /// Login email (unique, case-insensitive); stored encrypted.
+    #[sqlx(try_from = "Pii")]
     pub email: String,
     /// Login name (unique, case-insensitive).
     pub username: String,
     /// bcrypt hash.
     pub password_hash: String,
-    /// Given name.
+    /// Given name; stored encrypted.
+    #[sqlx(try_from = "PiiOpt")]
     pub first_name: Option<String>,
-    /// Family name.
+    /// Family name; stored encrypted.
+    #[sqlx(try_from = "PiiOpt")]
     pub last_name: Option<String>,
     /// Avatar URL.
     pub avatar_url: Option<String>,
@@ -117,7 +126,7 @@ pub struct ProfileUpdate {
 /// Filters of the admin user list.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
-    /// Case-insensitive substring of email or username.
+    /// Case-insensitive substring of the username, or a whole email address.
     pub search: Option<String>,
     /// Exact role.
     pub role: Option<String>,
@@ -173,27 +182,33 @@ impl NewUser {
 /// [`StoreError::Conflict`] naming `users_email_key` or `users_username_key`.
 pub async fn create_user(db: impl PgExecutor<'_>, new: &NewUser) -> Result<User, StoreError> {
     new.validate()?;
+    let keys = crypto::keyring()?;
     let sql = format!(
-        "INSERT INTO auth.users (email, username, password_hash, first_name, last_name, role, tier)
-         VALUES ($1, $2, $3, $4, $5, coalesce($6, 'user'), coalesce($7, 'free')) RETURNING {COLUMNS}"
+        "INSERT INTO auth.users (email, email_bidx, username, password_hash, first_name, last_name, role, tier)
+         VALUES ($1, $8, $2, $3, $4, $5, coalesce($6, 'user'), coalesce($7, 'free')) RETURNING {COLUMNS}"
     );
     Ok(sqlx::query_as(&sql)
-        .bind(&new.email)
+        .bind(keys.seal(new.email.trim())?)
         .bind(&new.username)
         .bind(&new.password_hash)
-        .bind(&new.first_name)
-        .bind(&new.last_name)
+        .bind(new.first_name.as_deref().map(|v| keys.seal(v)).transpose()?)
+        .bind(new.last_name.as_deref().map(|v| keys.seal(v)).transpose()?)
         .bind(&new.role)
         .bind(&new.tier)
+        .bind(keys.email_index(&new.email))
         .fetch_one(db)
         .await?)
 }
 
-async fn fetch_one_by(db: impl PgExecutor<'_>, condition: &str, value: &str) -> Result<User, StoreError> {
+/// The user matching `condition`, whose `$1`, `$2`... are `values`.
+async fn fetch_one_by(db: impl PgExecutor<'_>, condition: &str, values: &[&str]) -> Result<User, StoreError> {
     // `condition` is one of this module's constants, never input.
     let sql = format!("SELECT {COLUMNS} FROM auth.users WHERE {condition}");
-    sqlx::query_as(&sql)
-        .bind(value)
+    let mut query = sqlx::query_as(&sql);
+    for value in values {
+        query = query.bind(*value);
+    }
+    query
         .fetch_optional(db)
         .await?
         .ok_or(StoreError::NotFound { entity: "user" })
@@ -209,22 +224,22 @@ pub async fn get_user_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<User, S
         .ok_or(StoreError::NotFound { entity: "user" })
 }
 
-/// The user with this email, in any letter case.
+/// The user with this email, in any letter case (through the blind index).
 pub async fn get_user_by_email(db: impl PgExecutor<'_>, email: &str) -> Result<User, StoreError> {
-    fetch_one_by(db, "lower(email) = lower($1)", email).await
+    fetch_one_by(db, "email_bidx = $1", &[&crypto::email_index(email)?]).await
 }
 
 /// The user with this username, in any letter case.
 pub async fn get_user_by_username(db: impl PgExecutor<'_>, username: &str) -> Result<User, StoreError> {
-    fetch_one_by(db, "lower(username) = lower($1)", username).await
+    fetch_one_by(db, "lower(username) = lower($1)", &[username]).await
 }
 
 /// The user whose email or username this is (login accepts either).
 pub async fn get_user_by_email_or_username(db: impl PgExecutor<'_>, login: &str) -> Result<User, StoreError> {
     fetch_one_by(
         db,
-        "lower(email) = lower($1) OR lower(username) = lower($1)",
-        login,
+        "email_bidx = $1 OR lower(username) = lower($2)",
+        &[&crypto::email_index(login)?, login],
     )
     .await
 }
@@ -250,8 +265,8 @@ pub async fn update_profile(
     );
     sqlx::query_as(&sql)
         .bind(id)
-        .bind(&update.first_name)
-        .bind(&update.last_name)
+        .bind(crypto::seal_opt(update.first_name.as_deref())?)
+        .bind(crypto::seal_opt(update.last_name.as_deref())?)
         .bind(&update.username)
         .bind(&update.preferences)
         .fetch_optional(db)
@@ -353,12 +368,12 @@ pub async fn verify_email(
     let sql = format!(
         "UPDATE auth.users SET is_verified = true, email_verify_token = NULL, email_verify_expires = NULL
          WHERE email_verify_token = $1 AND email_verify_expires > now()
-           AND ($2::text IS NULL OR lower(email) = lower($2))
+           AND ($2::text IS NULL OR email_bidx = $2)
          RETURNING {COLUMNS}"
     );
     Ok(sqlx::query_as(&sql)
         .bind(token_hash)
-        .bind(email)
+        .bind(email.map(crypto::email_index).transpose()?)
         .fetch_optional(db)
         .await?)
 }
@@ -427,16 +442,21 @@ pub async fn list_users(
 ) -> Result<Page<User>, StoreError> {
     check_one_of("role", filter.role.as_deref(), ROLES)?;
     check_one_of("tier", filter.tier.as_deref(), TIERS)?;
-    let pattern = match &filter.search {
+    // Emails are encrypted: a search matches a username substring or a
+    // whole email address (through its blind index).
+    let (pattern, email_index) = match &filter.search {
         Some(s) => {
             check_text("search", s, 1, 255)?;
-            Some(format!("%{}%", escape_like(s)))
+            (
+                Some(format!("%{}%", escape_like(s))),
+                Some(crypto::email_index(s)?),
+            )
         }
-        None => None,
+        None => (None, None),
     };
     let sql = format!(
         "SELECT {COLUMNS}, count(*) OVER () AS total FROM auth.users
-         WHERE ($1::text IS NULL OR email ILIKE $1 OR username ILIKE $1)
+         WHERE ($1::text IS NULL OR username ILIKE $1 OR email_bidx = $6)
            AND ($2::text IS NULL OR role = $2) AND ($3::text IS NULL OR tier = $3)
          ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
     );
@@ -446,6 +466,7 @@ pub async fn list_users(
         .bind(&filter.tier)
         .bind(i64::from(page.limit))
         .bind(page.offset())
+        .bind(email_index)
         .fetch_all(db)
         .await?;
     let total = rows.first().map_or(0, |r| r.total);

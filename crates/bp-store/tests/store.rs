@@ -57,6 +57,8 @@ async fn user_id(db: &TestDb, name: &str) -> uuid::Uuid {
 
 #[path = "store/analytics.rs"]
 mod analytics;
+#[path = "store/encryption.rs"]
+mod encryption;
 #[path = "store/history.rs"]
 mod history;
 #[path = "store/library.rs"]
@@ -150,19 +152,33 @@ async fn all_fifteen_guide_tables_and_the_audit_log_exist_with_their_key_columns
 #[tokio::test]
 async fn email_and_username_are_unique_case_insensitively_and_checks_hold() {
     let db = TestDb::new().await;
-    let insert = |email: &'static str, username: &'static str| {
-        sqlx::query("INSERT INTO auth.users (email, username, password_hash) VALUES ($1, $2, 'x')")
-            .bind(email)
-            .bind(username)
-            .execute(db.pool())
+    // Emails are unique through their blind index, so the check is the
+    // store's insert; usernames are unique in SQL itself.
+    let user = |email: &str, username: &str| bp_store::users::NewUser {
+        email: email.into(),
+        username: username.into(),
+        password_hash: "x".into(),
+        first_name: None,
+        last_name: None,
+        role: None,
+        tier: None,
     };
-    insert("Ada@Example.com", "ada").await.unwrap();
-    let dup_email = insert("ada@example.COM", "ada2").await.unwrap_err();
-    assert_eq!(
-        dup_email.as_database_error().unwrap().constraint(),
-        Some("users_email_key")
+    bp_store::users::create_user(db.pool(), &user("Ada@Example.com", "ada"))
+        .await
+        .unwrap();
+    let dup_email = bp_store::users::create_user(db.pool(), &user("ada@example.COM", "ada2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&dup_email, StoreError::Conflict { constraint } if constraint == "users_email_key"),
+        "{dup_email:?}"
     );
-    let dup_name = insert("other@example.com", "ADA").await.unwrap_err();
+    let dup_name = sqlx::query(
+        "INSERT INTO auth.users (email, email_bidx, username, password_hash) VALUES ('x', 'y', 'ADA', 'x')",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap_err();
     assert_eq!(
         dup_name.as_database_error().unwrap().constraint(),
         Some("users_username_key")

@@ -25,7 +25,32 @@ const NOTHING_RUNNING: &str = "No PostgreSQL/Redis to test against: run `make te
 /// that says what to run when there are none.
 pub fn test_env() -> &'static TestEnv {
     static ENV: OnceLock<TestEnv> = OnceLock::new();
-    ENV.get_or_init(|| resolve().unwrap_or_else(|| panic!("{NOTHING_RUNNING}")))
+    ENV.get_or_init(|| {
+        install_test_keys();
+        resolve().unwrap_or_else(|| panic!("{NOTHING_RUNNING}"))
+    })
+}
+
+/// The encryption keys every test process uses (`BP_ENCRYPTION_KEYS`):
+/// fixed, so a binary the tests start reads what the tests wrote.
+pub const TEST_ENCRYPTION_KEYS: &str = "test1:dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctLS0tLS0";
+
+/// The blind-index key of the tests (`BP_BLIND_INDEX_KEY`).
+pub const TEST_BLIND_INDEX_KEY: &str = "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMhISE";
+
+/// A test keyring with these keys (`extra` adds `id:base64` entries after
+/// them; the last entry is active).
+pub fn test_keyring(extra: &str) -> bp_store::crypto::Keyring {
+    let spec = format!("{TEST_ENCRYPTION_KEYS},{extra}");
+    bp_store::crypto::Keyring::parse(&spec, None, TEST_BLIND_INDEX_KEY)
+        .unwrap_or_else(|e| panic!("test keys: {e}"))
+}
+
+/// Installs the test keyring in this process (once; later calls do nothing).
+pub fn install_test_keys() {
+    // Installing the same keyring again is accepted, so the result only
+    // matters the first time, and then it is Ok.
+    let _ = bp_store::crypto::install(test_keyring(""));
 }
 
 fn resolve() -> Option<TestEnv> {

@@ -20,7 +20,9 @@ mod redis;
 
 pub use app::{TestApp, TestResponse};
 pub use db::TestDb;
-pub use env::{TestEnv, test_env};
+pub use env::{
+    TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEYS, TestEnv, install_test_keys, test_env, test_keyring,
+};
 pub use own_redis::{OwnRedis, eventually};
 pub use redis::TestRedis;
 

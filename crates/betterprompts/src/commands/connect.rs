@@ -31,6 +31,21 @@ pub async fn platform(settings: &Settings, instance: Option<&str>) -> anyhow::Re
             ),
         }
     }
+    super::keys::install(settings, matches!(source, Source::Embedded))?;
+    if bp_store::rotate::unconverted_accounts(db.pool()).await? {
+        match source {
+            Source::Embedded => {
+                let done = super::keys::convert_legacy_rows(settings, db.pool()).await?;
+                tracing::info!(
+                    summary = done.as_deref().unwrap_or(""),
+                    "encrypted rows from before PII encryption"
+                );
+            }
+            Source::Configured => anyhow::bail!(
+                "accounts from before PII encryption are not converted yet; run `betterprompts keys rotate` first"
+            ),
+        }
+    }
     let cache = Cache::connect_with(
         endpoints.redis_url.expose(),
         CacheSettings::from_config(&settings.redis),

@@ -45,6 +45,9 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
                     .context("the servers started but do not answer")?;
                 let pool = bp_store::connect(endpoints.database_url.expose(), &PoolSettings::small()).await?;
                 let applied = bp_store::migrate::run_up(&pool, &bp_store::migrate::MIGRATOR).await?;
+                if super::keys::convert_legacy_rows(settings, &pool).await?.is_some() {
+                    progress.step("encrypted the rows from before PII encryption");
+                }
                 pool.close().await;
                 migrated = format!("{} migrations applied, schema current", applied.len());
             }

@@ -28,6 +28,9 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: MigrateCo
                 }
                 _ => println!("no pending migrations; schema is current"),
             }
+            if let Some(done) = super::keys::convert_legacy_rows(settings, &pool).await? {
+                println!("encrypted the rows from before PII encryption: {done}");
+            }
             0
         }
         MigrateCommand::Down { steps } => {

@@ -8,6 +8,7 @@ pub mod db;
 pub mod enhance;
 pub mod hash_password;
 pub mod infra;
+pub mod keys;
 pub mod loadgen;
 pub mod migrate;
 pub mod seed;

@@ -83,6 +83,9 @@ async fn with_servers(
     args: &BenchArgs,
 ) -> anyhow::Result<Vec<Figure>> {
     let infra = Infra::new(&settings.home.home, "bench").ephemeral(true);
+    // The bench writes history rows through the store, which seals PII;
+    // the API server it starts reads the same keys from BP_HOME or the environment.
+    super::keys::install(settings, true)?;
     if args.use_configured {
         let (Some(database_url), Some(redis_url)) = (&settings.database.url, &settings.redis.url) else {
             anyhow::bail!("--use-configured needs both DATABASE_URL and REDIS_URL");

@@ -1,0 +1,213 @@
+//! Encryption keys: where a process's keyring comes from ([`install`]) and
+//! `betterprompts keys status|rotate|decrypt|add|generate`.
+//!
+//! Keys come from `BP_ENCRYPTION_KEYS` and `BP_BLIND_INDEX_KEY`. Without
+//! them, the embedded instance keeps generated keys under
+//! `BP_HOME/secrets/` (`encryption.keys`, one `id:base64key` line per key,
+//! the last one active; `blind-index.key`), created on first use with mode
+//! 0600. A configured `DATABASE_URL` without the variables is refused:
+//! two servers must never generate different keys for one database.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use bp_config::Settings;
+use bp_store::crypto::{self, Keyring};
+use bp_store::rotate::{self, Goal};
+
+use crate::cli::KeysCommand;
+use crate::resolve;
+
+fn secrets_dir(settings: &Settings) -> PathBuf {
+    settings.home.home.join("secrets")
+}
+
+fn keys_file(settings: &Settings) -> PathBuf {
+    secrets_dir(settings).join("encryption.keys")
+}
+
+fn index_file(settings: &Settings) -> PathBuf {
+    secrets_dir(settings).join("blind-index.key")
+}
+
+/// Writes a new secret file, readable by its owner only; never replaces one.
+pub fn create_secret_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().context("secret path has no directory")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// A key id from the current time (`k20261125t101500`), unique per second.
+fn new_key_id() -> String {
+    format!("k{}", chrono::Utc::now().format("%Y%m%dt%H%M%S"))
+}
+
+/// The keyring the settings describe. `may_generate`: the embedded
+/// instance, whose keys are created under `BP_HOME` on first use.
+pub fn keyring(settings: &Settings, may_generate: bool) -> anyhow::Result<Keyring> {
+    let enc = &settings.encryption;
+    let keyring = match (&enc.keys, &enc.blind_index_key) {
+        (Some(keys), Some(index)) => {
+            Keyring::parse(keys.expose(), enc.active_key.as_deref(), index.expose())?
+        }
+        _ => {
+            let (keys_path, index_path) = (keys_file(settings), index_file(settings));
+            if !keys_path.exists() || !index_path.exists() {
+                anyhow::ensure!(
+                    may_generate,
+                    "BP_ENCRYPTION_KEYS and BP_BLIND_INDEX_KEY are not set and {} has no keys; \
+                     set them for a configured DATABASE_URL (`betterprompts keys generate` prints new ones)",
+                    secrets_dir(settings).display()
+                );
+                if !keys_path.exists() {
+                    create_secret_file(
+                        &keys_path,
+                        &format!("{}:{}\n", new_key_id(), crypto::generate_key()?),
+                    )?;
+                }
+                if !index_path.exists() {
+                    create_secret_file(&index_path, &format!("{}\n", crypto::generate_key()?))?;
+                }
+            }
+            let read =
+                |p: &Path| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+            Keyring::parse(&read(&keys_path)?, enc.active_key.as_deref(), &read(&index_path)?)
+                .with_context(|| format!("the keys in {}", secrets_dir(settings).display()))?
+        }
+    };
+    Ok(keyring.with_prompt_encryption(enc.encrypt_prompts))
+}
+
+/// Loads the keyring and installs it for this process's store calls.
+pub fn install(settings: &Settings, may_generate: bool) -> anyhow::Result<()> {
+    crypto::install(keyring(settings, may_generate)?)?;
+    Ok(())
+}
+
+/// True when the database comes from the embedded instance.
+fn embedded(settings: &Settings) -> bool {
+    settings.database.url.is_none()
+}
+
+/// Brings every encrypted value to `goal` with a progress bar; returns the
+/// summary line.
+pub async fn convert(
+    pool: &bp_store::PgPool,
+    keys: &Keyring,
+    goal: Goal,
+    batch: u32,
+) -> anyhow::Result<String> {
+    let estimate = rotate::estimated_rows(pool).await?;
+    let bar = crate::progress::bar(estimate.max(1), "re-encrypting");
+    let reports = rotate::run(pool, keys, goal, batch, |step| {
+        bar.inc(step.scanned);
+        bar.set_message(step.table);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let scanned: u64 = reports.iter().map(|r| r.scanned).sum();
+    let rewritten: u64 = reports.iter().map(|r| r.rewritten).sum();
+    let skipped: u64 = reports.iter().map(|r| r.skipped).sum();
+    let target = match goal {
+        Goal::ActiveKey => format!("under key `{}`", keys.active_id()),
+        Goal::Plaintext => "as plaintext".to_owned(),
+    };
+    let mut line = format!("{rewritten} of {scanned} rows rewritten {target}");
+    if skipped > 0 {
+        line.push_str(&format!(
+            "; {skipped} changed by the service meanwhile (run again to check them)"
+        ));
+    }
+    Ok(line)
+}
+
+/// Runs one `keys` subcommand.
+pub async fn run(settings: &Settings, instance: Option<&str>, command: KeysCommand) -> anyhow::Result<u8> {
+    match command {
+        KeysCommand::Generate => {
+            println!("BP_ENCRYPTION_KEYS={}:{}", new_key_id(), crypto::generate_key()?);
+            println!("BP_BLIND_INDEX_KEY={}", crypto::generate_key()?);
+            eprintln!(
+                "to rotate, append the new key to BP_ENCRYPTION_KEYS (comma-separated, keeping the old ones), \
+                 restart every server, then run `betterprompts keys rotate`; keep BP_BLIND_INDEX_KEY as it is"
+            );
+            return Ok(0);
+        }
+        KeysCommand::Add => {
+            anyhow::ensure!(
+                settings.encryption.keys.is_none(),
+                "keys come from BP_ENCRYPTION_KEYS here: append a key there (`betterprompts keys generate` prints one)"
+            );
+            let path = keys_file(settings);
+            // Make sure the file exists (first use) before appending.
+            keyring(settings, true)?;
+            let id = new_key_id();
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            writeln!(file, "{id}:{}", crypto::generate_key()?)?;
+            println!(
+                "added key `{id}` to {} and made it active; restart running servers, then run `betterprompts keys rotate`",
+                path.display()
+            );
+            return Ok(0);
+        }
+        _ => {}
+    }
+    let keys = keyring(settings, embedded(settings))?;
+    let url = resolve::database_url(settings, instance).await?;
+    let pool = bp_store::connect(url.expose(), &bp_store::PoolSettings::small()).await?;
+    let code = match command {
+        KeysCommand::Status => {
+            println!(
+                "active key: {}  (known: {})",
+                keys.active_id(),
+                keys.key_ids().join(", ")
+            );
+            for row in rotate::key_use(&pool).await? {
+                let key = row.key_id.as_deref().unwrap_or("(plaintext)");
+                println!("{:<24} {:<15} {:<20} {}", row.table, row.column, key, row.values);
+            }
+            0
+        }
+        KeysCommand::Rotate { batch } => {
+            println!("{}", convert(&pool, &keys, Goal::ActiveKey, batch).await?);
+            0
+        }
+        KeysCommand::Decrypt { batch, yes } => {
+            anyhow::ensure!(
+                yes,
+                "this writes every encrypted value back as plaintext (before `migrate down` below 0009); pass --yes"
+            );
+            println!("{}", convert(&pool, &keys, Goal::Plaintext, batch).await?);
+            0
+        }
+        KeysCommand::Generate | KeysCommand::Add => 0,
+    };
+    pool.close().await;
+    Ok(code)
+}
+
+/// Converts accounts (and every other PII value) from before encryption
+/// when there are any; run after migrations. Returns the summary line when
+/// something was converted.
+pub async fn convert_legacy_rows(
+    settings: &Settings,
+    pool: &bp_store::PgPool,
+) -> anyhow::Result<Option<String>> {
+    if !rotate::unconverted_accounts(pool).await? {
+        return Ok(None);
+    }
+    let keys = keyring(settings, embedded(settings))?;
+    Ok(Some(convert(pool, &keys, Goal::ActiveKey, 1000).await?))
+}
