@@ -49,7 +49,7 @@ pub enum Command {
     /// Restore a backup directory: checks its checksums, restores into a scratch database, compares
     /// every table with the manifest, then swaps it in and restores the service's Redis keys.
     Restore(RestoreArgs),
-    /// PII encryption keys: status, rotate (re-encrypt under the active key), decrypt, add, generate.
+    /// Keys: PII encryption (status, rotate, decrypt, add, generate) and the JWT signing secret (rotate-jwt).
     #[command(subcommand)]
     Keys(KeysCommand),
     /// bcrypt hash of a password (read from stdin when not given), or `--verify HASH`.
@@ -101,6 +101,12 @@ pub enum KeysCommand {
     Add,
     /// Print a new key entry and blind-index key for BP_ENCRYPTION_KEYS / BP_BLIND_INDEX_KEY.
     Generate,
+    /// A new access-token signing secret; tokens signed with the old one stay valid for the grace period.
+    RotateJwt {
+        /// Seconds the previous secret stays accepted (default: one access-token lifetime, 15 minutes).
+        #[arg(long = "grace", default_value_t = 900)]
+        grace_secs: u64,
+    },
 }
 
 /// `backup` options.

@@ -9,6 +9,7 @@
 //! `analytics.api_metrics` capture, request timeout, body size limit,
 //! authentication; rate limiting on the enhance, analyze and auth routes.
 
+pub mod audit;
 pub mod auth;
 pub mod controllers;
 pub mod cookies;
@@ -74,13 +75,10 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    /// From the server settings, with the resolved signing secret.
-    pub fn from_settings(server: &ServerConfig, jwt_secret: &[u8], outbox: mail::Outbox) -> Self {
+    /// From the server settings, with the resolved signing keys.
+    pub fn from_settings(server: &ServerConfig, keys: JwtKeys, outbox: mail::Outbox) -> Self {
         Self {
-            keys: JwtKeys::new(
-                jwt_secret,
-                server.jwt_previous_secret.as_ref().map(|s| s.expose().as_bytes()),
-            ),
+            keys,
             bcrypt_cost: server.bcrypt_cost,
             cookie_secure: server.cookie_secure,
             cors_origins: server.cors_origins.clone(),

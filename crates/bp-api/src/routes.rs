@@ -482,6 +482,18 @@ pub fn table() -> Table {
         )
         .add(
             ep(
+                Post,
+                "/dev/api-keys/{id}/rotate",
+                "developer",
+                Developer,
+                "Rotate an API key: a new key now, the old one valid for a grace period",
+            )
+            .body::<dev::RotateKeyBody>()
+            .created(),
+            dev::rotate,
+        )
+        .add(
+            ep(
                 Get,
                 "/dev/analytics/usage",
                 "developer",

@@ -22,7 +22,8 @@
 //! - `BP_ENGINE_REFRESH_SECS` (60): how often a server checks for new
 //!   intent patterns and templates
 //! - `BP_JWT_SECRET`, `BP_JWT_PREVIOUS_SECRET` (secrets; never printed; the
-//!   JWT secret is generated under `BP_HOME` when unset)
+//!   JWT secret is generated under `BP_HOME` when unset),
+//!   `BP_JWT_PREVIOUS_UNTIL` (unix seconds: the end of a rotation's grace period)
 //! - `BP_ENCRYPTION_KEYS` (`id:base64key` entries, comma-separated),
 //!   `BP_ENCRYPTION_ACTIVE_KEY` (default: the last entry),
 //!   `BP_BLIND_INDEX_KEY` (base64), `BP_ENCRYPT_PROMPTS` (false): PII
@@ -174,6 +175,9 @@ pub struct ServerConfig {
     /// The signing secret before the last rotation, still accepted for
     /// verification (`BP_JWT_PREVIOUS_SECRET`).
     pub jwt_previous_secret: Option<Secret>,
+    /// Unix seconds after which the previous secret's tokens are refused
+    /// (`BP_JWT_PREVIOUS_UNTIL`; unset: accepted until the variable goes).
+    pub jwt_previous_until: Option<i64>,
     /// bcrypt cost for new password hashes (`BP_BCRYPT_COST`, 12; 10..=16).
     pub bcrypt_cost: u32,
     /// Cookies carry `Secure` (`BP_COOKIE_SECURE`, false for plain-HTTP development).
@@ -312,6 +316,14 @@ impl Settings {
             listen,
             jwt_secret: get("BP_JWT_SECRET").map(Secret::new),
             jwt_previous_secret: get("BP_JWT_PREVIOUS_SECRET").map(Secret::new),
+            jwt_previous_until: get("BP_JWT_PREVIOUS_UNTIL")
+                .map(|v| {
+                    v.trim().parse::<i64>().map_err(|_| ConfigError {
+                        var: "BP_JWT_PREVIOUS_UNTIL",
+                        reason: format!("`{v}` is not a time in unix seconds"),
+                    })
+                })
+                .transpose()?,
             bcrypt_cost: number(&get, "BP_BCRYPT_COST", 12)?,
             cookie_secure: flag(&get, "BP_COOKIE_SECURE")?,
             cors_origins: get("BP_CORS_ORIGINS")

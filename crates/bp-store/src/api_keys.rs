@@ -211,6 +211,59 @@ pub async fn revoke_api_key(db: impl PgExecutor<'_>, user_id: Uuid, id: Uuid) ->
     }
 }
 
+/// Issues a successor of a usable key of `user_id` (same name, scopes,
+/// limits, and the same lifetime counted from now) under `new_hash`, and
+/// cuts the old key's validity to at most `grace` from now, so clients can
+/// switch without an outage. One statement: two concurrent rotations of one
+/// key both succeed only as successive rotations. Returns the new key and
+/// the moment the old one stops working; `NotFound` when the key is not the
+/// caller's, revoked or expired.
+pub async fn rotate_api_key(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    id: Uuid,
+    new_hash: &str,
+    grace: chrono::Duration,
+) -> Result<(ApiKey, DateTime<Utc>), StoreError> {
+    if new_hash.is_empty() || new_hash.len() > 255 {
+        return Err(invalid("key_hash", "must be 1 to 255 bytes"));
+    }
+    let sql = format!(
+        "WITH cur AS (
+             SELECT * FROM auth.api_keys
+             WHERE id = $1 AND user_id = $2 AND is_active AND (expires_at IS NULL OR expires_at > now())
+             FOR UPDATE
+         ), old AS (
+             UPDATE auth.api_keys k SET expires_at = least(coalesce(cur.expires_at, 'infinity'), now() + $4)
+             FROM cur WHERE k.id = cur.id
+             RETURNING k.expires_at
+         ), new AS (
+             INSERT INTO auth.api_keys (user_id, name, key_hash, scopes, rate_limit, rate_limit_window, expires_at)
+             SELECT user_id, name, $3, scopes, rate_limit, rate_limit_window,
+                    CASE WHEN expires_at IS NULL THEN NULL ELSE now() + (expires_at - created_at) END
+             FROM cur
+             RETURNING {COLUMNS}
+         )
+         SELECT new.*, (SELECT expires_at FROM old) AS old_valid_until FROM new"
+    );
+    let row: Option<RotatedKey> = sqlx::query_as(&sql)
+        .bind(id)
+        .bind(user_id)
+        .bind(new_hash)
+        .bind(grace)
+        .fetch_optional(db)
+        .await?;
+    let row = row.ok_or(StoreError::NotFound { entity: "api key" })?;
+    Ok((row.key, row.old_valid_until))
+}
+
+#[derive(sqlx::FromRow)]
+struct RotatedKey {
+    #[sqlx(flatten)]
+    key: ApiKey,
+    old_valid_until: DateTime<Utc>,
+}
+
 /// Uses of one key since the last flush.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiKeyUse {

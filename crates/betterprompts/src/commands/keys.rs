@@ -1,5 +1,6 @@
 //! Encryption keys: where a process's keyring comes from ([`install`]) and
-//! `betterprompts keys status|rotate|decrypt|add|generate`.
+//! `betterprompts keys status|rotate|decrypt|add|generate|rotate-jwt`, and
+//! where the access-token signing secrets come from ([`jwt_keys`]).
 //!
 //! Keys come from `BP_ENCRYPTION_KEYS` and `BP_BLIND_INDEX_KEY`. Without
 //! them, the embedded instance keeps generated keys under
@@ -142,6 +143,13 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: KeysComma
             );
             return Ok(0);
         }
+        KeysCommand::RotateJwt { grace_secs } => {
+            println!(
+                "{}",
+                rotate_jwt(settings, std::time::Duration::from_secs(grace_secs))?
+            );
+            return Ok(0);
+        }
         KeysCommand::Add => {
             anyhow::ensure!(
                 settings.encryption.keys.is_none(),
@@ -192,7 +200,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: KeysComma
             println!("{}", convert(&pool, &keys, Goal::Plaintext, batch).await?);
             0
         }
-        KeysCommand::Generate | KeysCommand::Add => 0,
+        KeysCommand::Generate | KeysCommand::Add | KeysCommand::RotateJwt { .. } => 0,
     };
     pool.close().await;
     Ok(code)
@@ -210,4 +218,97 @@ pub async fn convert_legacy_rows(
     }
     let keys = keyring(settings, embedded(settings))?;
     Ok(Some(convert(pool, &keys, Goal::ActiveKey, 1000).await?))
+}
+
+fn jwt_file(settings: &Settings, name: &str) -> PathBuf {
+    secrets_dir(settings).join(name)
+}
+
+/// A new JWT signing secret: 32 random bytes as hex.
+fn new_jwt_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
+fn read_jwt_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = text.trim();
+    anyhow::ensure!(
+        text.len() >= 64,
+        "{} is too short; delete it to regenerate",
+        path.display()
+    );
+    Ok(text.as_bytes().to_vec())
+}
+
+/// The access-token keys: `BP_JWT_SECRET` (with `BP_JWT_PREVIOUS_SECRET`
+/// and `BP_JWT_PREVIOUS_UNTIL`), else the secrets under `BP_HOME/secrets/`
+/// (`jwt.key`, generated once; `jwt.previous.key` and `jwt.previous.until`
+/// written by `keys rotate-jwt`).
+pub fn jwt_keys(settings: &Settings) -> anyhow::Result<bp_api::auth::JwtKeys> {
+    let server = &settings.server;
+    if let Some(secret) = &server.jwt_secret {
+        anyhow::ensure!(
+            secret.expose().len() >= 32,
+            "BP_JWT_SECRET must be at least 32 characters"
+        );
+        let previous = server.jwt_previous_secret.as_ref().map(|s| s.expose().as_bytes());
+        return Ok(bp_api::auth::JwtKeys::new(secret.expose().as_bytes(), previous)
+            .previous_until(server.jwt_previous_until));
+    }
+    let current_path = jwt_file(settings, "jwt.key");
+    if !current_path.exists() {
+        create_secret_file(&current_path, &new_jwt_secret()?)?;
+    }
+    let current = read_jwt_secret(&current_path)?;
+    let previous_path = jwt_file(settings, "jwt.previous.key");
+    let previous = if previous_path.exists() {
+        Some(read_jwt_secret(&previous_path)?)
+    } else {
+        None
+    };
+    let until_path = jwt_file(settings, "jwt.previous.until");
+    let until = match std::fs::read_to_string(&until_path) {
+        Ok(text) => Some(
+            text.trim()
+                .parse::<i64>()
+                .with_context(|| format!("{} is not unix seconds", until_path.display()))?,
+        ),
+        Err(_) => None,
+    };
+    Ok(bp_api::auth::JwtKeys::new(&current, previous.as_deref()).previous_until(until))
+}
+
+/// `keys rotate-jwt`: a new signing secret; the old one stays accepted for
+/// `grace`. Returns the summary line.
+fn rotate_jwt(settings: &Settings, grace: std::time::Duration) -> anyhow::Result<String> {
+    let until = chrono::Utc::now().timestamp() + i64::try_from(grace.as_secs()).unwrap_or(i64::MAX / 2);
+    let new_secret = new_jwt_secret()?;
+    if settings.server.jwt_secret.is_some() {
+        println!("BP_JWT_SECRET={new_secret}");
+        println!("BP_JWT_PREVIOUS_UNTIL={until}");
+        return Ok(
+            "set BP_JWT_PREVIOUS_SECRET to the current BP_JWT_SECRET and the two values above, then restart \
+             every server; remove BP_JWT_PREVIOUS_SECRET after BP_JWT_PREVIOUS_UNTIL"
+                .into(),
+        );
+    }
+    // Make sure there is a current secret to retire (first use).
+    jwt_keys(settings)?;
+    let current = jwt_file(settings, "jwt.key");
+    let previous = jwt_file(settings, "jwt.previous.key");
+    let until_path = jwt_file(settings, "jwt.previous.until");
+    let staged = jwt_file(settings, "jwt.key.new");
+    let _ = std::fs::remove_file(&staged);
+    create_secret_file(&staged, &new_secret)?;
+    let _ = std::fs::remove_file(&until_path);
+    create_secret_file(&until_path, &until.to_string())?;
+    std::fs::rename(&current, &previous).with_context(|| format!("moving {}", current.display()))?;
+    std::fs::rename(&staged, &current).with_context(|| format!("installing {}", current.display()))?;
+    Ok(format!(
+        "new signing secret in {}; tokens of the previous one are accepted until {} (unix {until}); restart running servers",
+        current.display(),
+        chrono::DateTime::from_timestamp(until, 0).map_or_else(|| until.to_string(), |t| t.to_rfc3339())
+    ))
 }

@@ -1,6 +1,5 @@
 //! `betterprompts serve`: the HTTP API with graceful shutdown.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,9 +17,9 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
     let service = super::connect::service(settings, db.clone(), cache.clone()).await?;
     let _refresh = service.spawn_refresh(settings.engine.refresh_interval);
     let _rollup = bp_api::recorder::spawn_rollup(db.clone(), std::time::Duration::from_secs(3600));
-    let secret = jwt_secret(settings)?;
+    let jwt = super::keys::jwt_keys(settings)?;
     let outbox = bp_api::mail::Outbox::Dir(settings.home.home.join("outbox"));
-    let config = ApiConfig::from_settings(&settings.server, &secret, outbox);
+    let config = ApiConfig::from_settings(&settings.server, jwt, outbox);
     let statements = spawn_statement_flush(cache.clone());
     let state = AppState(Arc::new(
         App::new(db, cache.clone(), Some(service), config).await?,
@@ -72,45 +71,6 @@ async fn flush_statements(cache: &bp_cache::Cache) {
     if let Err(e) = cache.add_statement_stats(&items).await {
         tracing::debug!(error = %e, "slow-statement timings not flushed");
     }
-}
-
-/// `BP_JWT_SECRET`, else the secret generated once under `BP_HOME/secrets/jwt.key` (mode 0600).
-fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = &settings.server.jwt_secret {
-        anyhow::ensure!(
-            secret.expose().len() >= 32,
-            "BP_JWT_SECRET must be at least 32 characters"
-        );
-        return Ok(secret.expose().as_bytes().to_vec());
-    }
-    let path = settings.home.home.join("secrets").join("jwt.key");
-    read_or_create_secret(&path)
-}
-
-fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        let text = text.trim();
-        anyhow::ensure!(
-            text.len() >= 64,
-            "{} is too short; delete it to regenerate",
-            path.display()
-        );
-        return Ok(text.as_bytes().to_vec());
-    }
-    let dir = path.parent().context("secret path has no directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let text = hex::encode(bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(text.into_bytes())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -110,6 +110,9 @@ pub enum JwtError {
 pub struct JwtKeys {
     current: Key,
     previous: Option<Key>,
+    /// Unix seconds after which the previous key is no longer accepted
+    /// (the rotation's grace period); `None`: until it is removed.
+    previous_until: Option<i64>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -117,6 +120,7 @@ impl std::fmt::Debug for JwtKeys {
         f.debug_struct("JwtKeys")
             .field("current_kid", &self.current.kid)
             .field("previous_kid", &self.previous.as_ref().map(|k| &k.kid))
+            .field("previous_until", &self.previous_until)
             .finish()
     }
 }
@@ -127,7 +131,16 @@ impl JwtKeys {
         Self {
             current: Key::new(current),
             previous: previous.map(Key::new),
+            previous_until: None,
         }
+    }
+
+    /// Accepts the previous key only until `until` (unix seconds): the
+    /// grace period of a rotation, after which its tokens are refused even
+    /// when they have not expired.
+    pub fn previous_until(mut self, until: Option<i64>) -> Self {
+        self.previous_until = until;
+        self
     }
 
     /// The id of the signing key.
@@ -177,7 +190,7 @@ impl JwtKeys {
             Some(kid) => self
                 .previous
                 .as_ref()
-                .filter(|k| k.kid == kid)
+                .filter(|k| k.kid == kid && self.previous_until.is_none_or(|until| now <= until))
                 .ok_or(JwtError::UnknownKey)?,
             None => return Err(JwtError::UnknownKey),
         };
@@ -276,6 +289,21 @@ mod tests {
         assert!(rotated.verify(&rotated.sign(&claims(1000, 900)), 1000).is_ok());
         let later = JwtKeys::new(b"new-secret", None);
         assert_eq!(later.verify(&token, 1000), Err(JwtError::UnknownKey));
+    }
+
+    #[test]
+    fn the_previous_key_works_during_the_grace_period_and_fails_after() {
+        let old = JwtKeys::new(b"old-secret", None);
+        let token = old.sign(&claims(1000, 900));
+        let rotated = JwtKeys::new(b"new-secret", Some(b"old-secret")).previous_until(Some(1300));
+        assert!(rotated.verify(&token, 1000).is_ok());
+        assert!(rotated.verify(&token, 1300).is_ok());
+        assert_eq!(rotated.verify(&token, 1301), Err(JwtError::UnknownKey));
+        let fresh = rotated.sign(&claims(1301, 900));
+        assert!(
+            rotated.verify(&fresh, 1400).is_ok(),
+            "the current key has no deadline"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::Json as JsonOut;
 use axum::extract::{Path, State};
 use bp_cache::{FeatureFlag, Invalidation, Namespace};
 use bp_store::PageRequest;
-use bp_store::audit::{self, NewAuditEntry};
+use bp_store::audit;
 use bp_store::users::{self, AdminUpdate, User as UserRow, UserFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -47,29 +47,22 @@ impl Admin {
         &self,
         state: &AppState,
         action: &str,
-        target: Option<(&str, String)>,
+        target: Option<(&'static str, String)>,
         outcome: &'static str,
         details: Value,
     ) -> Result<(), ApiError> {
-        let (target_table, target_id) = target.map_or((None, None), |(t, id)| (Some(t.to_owned()), Some(id)));
-        audit::record(
-            state.db.pool(),
-            &NewAuditEntry {
-                actor_user_id: Some(self.principal.user_id),
-                actor_api_key_id: self.principal.api_key_id(),
-                actor_role: Some(self.principal.role.clone()),
-                action: action.to_owned(),
-                target_table,
-                target_id,
-                ip_address: self.client.ip.clone(),
-                user_agent: self.client.user_agent.clone(),
-                request_id: self.client.request_id.clone(),
+        crate::audit::record(
+            state,
+            &self.client,
+            crate::audit::Actor::from(&*self.principal),
+            crate::audit::Event {
+                action,
+                target,
                 outcome,
-                details: Some(details),
+                details,
             },
         )
-        .await?;
-        Ok(())
+        .await
     }
 }
 

@@ -1,5 +1,7 @@
 //! `/dev/api-keys`: developers' API keys. The full key (`bp_` + 32 random
 //! bytes in base62) is returned once at creation; only its SHA-256 is stored.
+//! Rotation issues a successor and keeps the old key valid for a grace
+//! period. Creating, rotating and revoking a key are audited.
 
 use axum::Json as JsonOut;
 use axum::extract::State;
@@ -8,9 +10,10 @@ use bp_store::api_keys::{self, ApiKey, NewApiKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::audit::{self, Actor, Event};
 use crate::auth::User;
 use crate::auth::tokens::{digest, new_api_key};
-use crate::extract::{Id, Json};
+use crate::extract::{Client, Id, Json};
 use crate::{ApiError, AppState};
 
 /// Scopes a key may carry.
@@ -52,6 +55,7 @@ pub struct CreateKeyBody {
 pub async fn create(
     State(state): State<AppState>,
     User(p): User,
+    client: Client,
     Json(body): Json<CreateKeyBody>,
 ) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
     p.require_role(&["developer", "admin"])?;
@@ -88,6 +92,18 @@ pub async fn create(
         },
     )
     .await?;
+    audit::record(
+        &state,
+        &client,
+        Actor::from(&*p),
+        Event {
+            action: "apikey.create",
+            target: Some(("auth.api_keys", created.id.to_string())),
+            outcome: "success",
+            details: json!({ "scopes": created.scopes, "expires_at": created.expires_at }),
+        },
+    )
+    .await?;
     let mut answer = key_json(&created);
     answer["key"] = json!(key);
     answer["message"] = json!("store this key now: it is not shown again");
@@ -107,11 +123,83 @@ pub async fn list(State(state): State<AppState>, User(p): User) -> Result<JsonOu
 pub async fn revoke(
     State(state): State<AppState>,
     User(p): User,
+    client: Client,
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_role(&["developer", "admin"])?;
     api_keys::revoke_api_key(state.db.pool(), p.user_id, id).await?;
+    audit::record(
+        &state,
+        &client,
+        Actor::from(&*p),
+        Event {
+            action: "apikey.revoke",
+            target: Some(("auth.api_keys", id.to_string())),
+            outcome: "success",
+            details: json!({}),
+        },
+    )
+    .await?;
     Ok(JsonOut(json!({ "message": "API key revoked" })))
+}
+
+/// Longest grace period of a rotation: a week.
+pub const MAX_GRACE_HOURS: u32 = 168;
+
+/// `POST /dev/api-keys/{id}/rotate` body.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub struct RotateKeyBody {
+    /// Hours the old key keeps working (0..=168, default 24).
+    #[serde(default)]
+    grace_hours: Option<u32>,
+}
+
+/// `POST /dev/api-keys/{id}/rotate`: 201 with a new key (shown once) that
+/// has the old one's name, scopes and limits; the old key keeps working
+/// for the grace period, then stops.
+pub async fn rotate(
+    State(state): State<AppState>,
+    User(p): User,
+    client: Client,
+    Id(id): Id,
+    Json(body): Json<RotateKeyBody>,
+) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+    p.require_role(&["developer", "admin"])?;
+    let grace_hours = body.grace_hours.unwrap_or(24);
+    if grace_hours > MAX_GRACE_HOURS {
+        return Err(ApiError::BadRequest(format!(
+            "invalid grace_hours: must be 0 to {MAX_GRACE_HOURS}"
+        )));
+    }
+    let key = new_api_key()?;
+    let (created, old_until) = api_keys::rotate_api_key(
+        state.db.pool(),
+        p.user_id,
+        id,
+        &digest(&key),
+        chrono::Duration::hours(i64::from(grace_hours)),
+    )
+    .await?;
+    audit::record(
+        &state,
+        &client,
+        Actor::from(&*p),
+        Event {
+            action: "apikey.rotate",
+            target: Some(("auth.api_keys", id.to_string())),
+            outcome: "success",
+            details: json!({ "successor": created.id, "old_valid_until": old_until }),
+        },
+    )
+    .await?;
+    let mut answer = key_json(&created);
+    answer["key"] = json!(key);
+    answer["previous_key_id"] = json!(id);
+    answer["previous_key_valid_until"] = json!(old_until);
+    answer["message"] = json!(
+        "store this key now: it is not shown again; the previous key stops working at previous_key_valid_until"
+    );
+    Ok((StatusCode::CREATED, JsonOut(answer)))
 }
 
 /// `/dev/analytics/*` query.
