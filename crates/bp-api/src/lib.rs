@@ -5,7 +5,7 @@
 //! wrong methods answer JSON 404/405. [`routes`] declares every endpoint
 //! once; the router and the OpenAPI document ([`openapi`]) both come from it.
 //!
-//! Middleware, outermost first: request id and access log, CORS, metrics and
+//! Middleware, outermost first: security headers ([`headers`]), request id and access log, CORS, metrics and
 //! `analytics.api_metrics` capture, request timeout, body size limit,
 //! authentication; rate limiting on the enhance, analyze and auth routes.
 
@@ -15,6 +15,7 @@ pub mod controllers;
 pub mod cookies;
 pub mod error;
 pub mod extract;
+pub mod headers;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
@@ -211,6 +212,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(cors(&state.cors_origins))
         .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::secure,
+        ))
         .with_state(state)
 }
 

@@ -18,7 +18,7 @@ mod env;
 mod own_redis;
 mod redis;
 
-pub use app::{TestApp, TestResponse};
+pub use app::{TestApp, TestResponse, test_config};
 pub use db::TestDb;
 pub use env::{
     TEST_BLIND_INDEX_KEY, TEST_ENCRYPTION_KEYS, TestEnv, install_test_keys, test_env, test_keyring,

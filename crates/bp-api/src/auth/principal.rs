@@ -184,7 +184,10 @@ async fn session_principal(state: &AppState, token: &str) -> Result<Principal, &
     let sid = claims.sid.to_string();
     let token_hash = digest(&claims.jti);
     let live = match state.cache.get_session::<CachedSession>(&sid).await {
-        Ok(Some(cached)) => cached.token_hash == token_hash && cached.expires_at > chrono::Utc::now(),
+        Ok(Some(cached)) => {
+            super::tokens::constant_time_eq(cached.token_hash.as_bytes(), token_hash.as_bytes())
+                && cached.expires_at > chrono::Utc::now()
+        }
         // Not cached (evicted, or Redis down): the database decides.
         Ok(None) | Err(_) => {
             match bp_store::sessions::get_session_by_token_hash(state.db.pool(), &token_hash).await {

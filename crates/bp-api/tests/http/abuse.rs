@@ -194,3 +194,70 @@ async fn sql_metacharacters_in_fields_and_query_parameters_are_data_or_400() {
     assert_eq!(count(&app, "prompts.history").await, 1);
     assert_eq!(count(&app, "auth.users").await, 1);
 }
+
+fn assert_security_headers(res: &bp_testkit::TestResponse, what: &str) {
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ] {
+        assert_eq!(
+            res.headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name} on {what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_hsts_only_over_https() {
+    let app = TestApp::init().await;
+    let ok = app.get("/api/v1/health").await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_security_headers(&ok, "200");
+    assert!(
+        ok.headers.get("strict-transport-security").is_none(),
+        "HSTS over plain HTTP"
+    );
+    let missing = app.get("/api/v1/no-such-route").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_security_headers(&missing, "404");
+    let refused = app.get("/api/v1/auth/me").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_security_headers(&refused, "401");
+    assert_eq!(
+        refused.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+
+    // Behind HTTPS (BP_COOKIE_SECURE, or the TLS listener) HSTS is sent too.
+    let mut config = bp_testkit::test_config();
+    config.cookie_secure = true;
+    let secure = bp_api::App::new(
+        bp_store::Db::new(app.db().unwrap().pool().clone(), None),
+        app.cache().clone(),
+        None,
+        config,
+    )
+    .await
+    .unwrap();
+    let router = bp_api::router(bp_api::AppState(std::sync::Arc::new(secure)));
+    let res = tower::ServiceExt::oneshot(
+        router,
+        axum::http::Request::get("/api/v1/health")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        res.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000; includeSubDomains")
+    );
+}
