@@ -156,6 +156,34 @@ fn token_response(state: &AppState, status: StatusCode, user: &users::User, issu
     response
 }
 
+/// Appends the audit row of an authentication event about `user` (`None`:
+/// an unknown account, whose attempted name is not recorded).
+async fn audit_auth(
+    state: &AppState,
+    client: &Client,
+    user: Option<&users::User>,
+    action: &str,
+    outcome: &'static str,
+    details: Value,
+) -> Result<(), ApiError> {
+    crate::audit::record(
+        state,
+        client,
+        crate::audit::Actor {
+            user_id: user.map(|u| u.id),
+            api_key_id: None,
+            role: user.and_then(|u| u.role.clone()),
+        },
+        crate::audit::Event {
+            action,
+            target: user.map(|u| ("auth.users", u.id.to_string())),
+            outcome,
+            details,
+        },
+    )
+    .await
+}
+
 fn activity(user: uuid::Uuid, kind: &str, client: &Client, data: Value) -> NewActivity {
     NewActivity {
         user_id: user,
@@ -266,6 +294,15 @@ pub async fn login(
         Err(StoreError::NotFound { .. }) => {
             // Same work as for a real account, so timing does not reveal which exist.
             let _ = password::verify(&body.password, &state.auth.dummy_hash).await?;
+            audit_auth(
+                &state,
+                &client,
+                None,
+                "auth.login",
+                "failure",
+                json!({ "reason": "unknown_account" }),
+            )
+            .await?;
             return Err(invalid());
         }
         Err(e) => return Err(e.into()),
@@ -273,6 +310,15 @@ pub async fn login(
     let now = Utc::now();
     if let Some(until) = user.locked_until.filter(|u| *u > now) {
         let _ = password::verify(&body.password, &state.auth.dummy_hash).await?;
+        audit_auth(
+            &state,
+            &client,
+            Some(&user),
+            "auth.login",
+            "denied",
+            json!({ "reason": "locked" }),
+        )
+        .await?;
         return Err(ApiError::Locked { until });
     }
     if !password::verify(&body.password, &user.password_hash).await? {
@@ -282,16 +328,46 @@ pub async fn login(
         state
             .recorder
             .activity(activity(user.id, "login_failed", &client, json!({})));
+        audit_auth(
+            &state,
+            &client,
+            Some(&user),
+            "auth.login",
+            "failure",
+            json!({ "reason": "bad_password" }),
+        )
+        .await?;
+        if let Some(until) = locked {
+            audit_auth(
+                &state,
+                &client,
+                Some(&user),
+                "auth.lockout",
+                "success",
+                json!({ "locked_until": until, "failed_attempts": MAX_FAILED_LOGINS }),
+            )
+            .await?;
+        }
         return Err(match locked {
             Some(until) => ApiError::Locked { until },
             None => invalid(),
         });
     }
     if user.is_active == Some(false) {
+        audit_auth(
+            &state,
+            &client,
+            Some(&user),
+            "auth.login",
+            "denied",
+            json!({ "reason": "inactive" }),
+        )
+        .await?;
         return Err(ApiError::Denied("account is inactive".into()));
     }
     users::record_successful_login(state.db.pool(), user.id).await?;
     let issued = issue(&state, &user, body.remember_me, &client, None).await?;
+    audit_auth(&state, &client, Some(&user), "auth.login", "success", json!({})).await?;
     state
         .recorder
         .activity(activity(user.id, "login", &client, json!({})));
@@ -338,6 +414,16 @@ pub async fn refresh(
             &client,
             json!({ "revoked_sessions": revoked }),
         ));
+        let owner = users::get_user_by_id(state.db.pool(), session.user_id).await.ok();
+        audit_auth(
+            &state,
+            &client,
+            owner.as_ref(),
+            "auth.refresh_reuse",
+            "denied",
+            json!({ "family_id": session.family_id, "revoked_sessions": revoked }),
+        )
+        .await?;
         return Err(ApiError::Unauthorized(
             "refresh token reuse detected; sign in again".into(),
         ));
@@ -353,6 +439,15 @@ pub async fn refresh(
         > chrono::Duration::seconds(REFRESH_SECS);
     let issued = issue(&state, &user, remember, &client, Some(&token)).await?;
     let _ = state.cache.delete_session(&session.id.to_string()).await;
+    audit_auth(
+        &state,
+        &client,
+        Some(&user),
+        "auth.refresh",
+        "success",
+        json!({ "family_id": session.family_id }),
+    )
+    .await?;
     Ok(token_response(&state, StatusCode::OK, &user, &issued))
 }
 
@@ -440,6 +535,15 @@ pub async fn change_password(
     password::check_policy(&body.new_password)?;
     let user = users::get_user_by_id(state.db.pool(), p.user_id).await?;
     if !password::verify(&body.current_password, &user.password_hash).await? {
+        audit_auth(
+            &state,
+            &client,
+            Some(&user),
+            "auth.password_change",
+            "failure",
+            json!({}),
+        )
+        .await?;
         return Err(ApiError::Unauthorized("current password is incorrect".into()));
     }
     let hash = password::hash(&body.new_password, state.auth.bcrypt_cost).await?;
@@ -454,6 +558,15 @@ pub async fn change_password(
         &client,
         json!({ "revoked_sessions": revoked }),
     ));
+    audit_auth(
+        &state,
+        &client,
+        Some(&user),
+        "auth.password_change",
+        "success",
+        json!({ "revoked_sessions": revoked }),
+    )
+    .await?;
     Ok(JsonOut(
         json!({ "message": "password changed successfully", "revoked_sessions": revoked }),
     ))

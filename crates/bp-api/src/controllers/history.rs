@@ -236,6 +236,7 @@ fn csv_line(h: &PromptHistory) -> String {
 pub async fn export(
     State(state): State<AppState>,
     Caller(p): Caller,
+    client: crate::extract::Client,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     p.require_scope("history:read")?;
@@ -244,6 +245,19 @@ pub async fn export(
         "csv" => true,
         _ => return Err(ApiError::BadRequest("format must be json or csv".into())),
     };
+    // A bulk read of the caller's data: audited before the first byte goes out.
+    crate::audit::record(
+        &state,
+        &client,
+        crate::audit::Actor::from(&*p),
+        crate::audit::Event {
+            action: "history.export",
+            target: Some(("prompts.history", p.user_id.to_string())),
+            outcome: "success",
+            details: json!({ "format": if csv { "csv" } else { "json" } }),
+        },
+    )
+    .await?;
     let pool = state.db.read().clone();
     let user = p.user_id;
     let stream = async_stream(pool, user, csv);

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod admin;
+mod audit;
 mod auth;
 mod degraded;
 mod enhance;
