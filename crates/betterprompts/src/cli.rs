@@ -74,6 +74,12 @@ pub enum DbCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete audit entries older than the retention period (run as the owner role, e.g. daily).
+    PruneAudit {
+        /// Days to keep (default BP_AUDIT_RETENTION_DAYS, 365).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        days: Option<u32>,
+    },
 }
 
 /// `keys` subcommands.

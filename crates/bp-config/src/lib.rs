@@ -29,6 +29,7 @@
 //!   `BP_BLIND_INDEX_KEY` (base64), `BP_ENCRYPT_PROMPTS` (false): PII
 //!   encryption at rest; keys are generated under `BP_HOME` for the
 //!   embedded instance when unset
+//! - `BP_AUDIT_RETENTION_DAYS` (365): what `db prune-audit` keeps
 //! - `BP_BCRYPT_COST` (12), `BP_COOKIE_SECURE` (false), `BP_CORS_ORIGINS`
 //!   (comma-separated), `BP_TRUST_PROXY` (false), `BP_RATE_LIMIT_ANONYMOUS`,
 //!   `BP_RATE_LIMIT_FREE`, `BP_RATE_LIMIT_PRO`, `BP_RATE_LIMIT_ENTERPRISE`
@@ -186,6 +187,9 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Trust `X-Forwarded-For` for the client address (`BP_TRUST_PROXY`, false).
     pub trust_proxy: bool,
+    /// Days `auth.audit_log` rows are kept by `db prune-audit`
+    /// (`BP_AUDIT_RETENTION_DAYS`, 365).
+    pub audit_retention_days: u32,
     /// Requests per minute per tier (`BP_RATE_LIMIT_FREE`/`_PRO`/`_ENTERPRISE`:
     /// 100, 1000, 10000) and for anonymous clients per IP (`BP_RATE_LIMIT_ANONYMOUS`, 100).
     pub rate_limits: TierLimits,
@@ -335,6 +339,7 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             trust_proxy: flag(&get, "BP_TRUST_PROXY")?,
+            audit_retention_days: number(&get, "BP_AUDIT_RETENTION_DAYS", 365)?.max(1),
             rate_limits: TierLimits {
                 anonymous: number(&get, "BP_RATE_LIMIT_ANONYMOUS", 100)?,
                 free: number(&get, "BP_RATE_LIMIT_FREE", 100)?,

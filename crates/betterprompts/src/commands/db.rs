@@ -42,6 +42,12 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand
             }
             0
         }
+        DbCommand::PruneAudit { days } => {
+            let days = days.unwrap_or(settings.server.audit_retention_days);
+            let deleted = bp_store::audit::prune(&pool, days).await?;
+            println!("deleted {deleted} audit entries older than {days} days");
+            0
+        }
     };
     pool.close().await;
     Ok(code)

@@ -544,10 +544,18 @@ pub async fn delete_flag(
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct AuditQuery {
     action: Option<String>,
+    actor_user_id: Option<Uuid>,
+    target_id: Option<String>,
+    outcome: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339, inclusive.
+    from: Option<String>,
+    /// `YYYY-MM-DD` (that whole day included) or RFC 3339 (exclusive).
+    to: Option<String>,
     limit: Option<i64>,
 }
 
-/// `GET /admin/audit`: the newest audit entries, optionally of one action.
+/// `GET /admin/audit`: the newest audit entries matching the filters
+/// (action, actor, target, outcome, time range), addresses decrypted.
 pub async fn audit_log(
     State(state): State<AppState>,
     User(p): User,
@@ -555,12 +563,16 @@ pub async fn audit_log(
     Query(q): Query<AuditQuery>,
 ) -> Result<JsonOut<Value>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.audit.view").await?;
-    let rows = audit::recent(
-        state.db.read(),
-        q.action.as_deref().filter(|a| !a.is_empty()),
-        q.limit.unwrap_or(100),
-    )
-    .await?;
+    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let filter = audit::AuditFilter {
+        action: non_empty(q.action),
+        actor_user_id: q.actor_user_id,
+        target_id: non_empty(q.target_id),
+        outcome: non_empty(q.outcome),
+        from: super::history::date("from", q.from.as_deref(), false)?,
+        to: super::history::date("to", q.to.as_deref(), true)?,
+    };
+    let rows = audit::search(state.db.read(), &filter, q.limit.unwrap_or(100)).await?;
     admin
         .audit(&state, "admin.audit.view", None, "success", json!({}))
         .await?;
@@ -569,7 +581,10 @@ pub async fn audit_log(
         .map(|r| {
             json!({
                 "id": r.id, "occurred_at": r.occurred_at, "actor_user_id": r.actor_user_id,
-                "action": r.action, "target_id": r.target_id, "outcome": r.outcome, "details": r.details,
+                "actor_api_key_id": r.actor_api_key_id, "actor_role": r.actor_role,
+                "action": r.action, "target_table": r.target_table, "target_id": r.target_id,
+                "ip_address": r.ip_address, "user_agent": r.user_agent, "request_id": r.request_id,
+                "outcome": r.outcome, "details": r.details,
             })
         })
         .collect();

@@ -59,7 +59,13 @@ pub struct ListQuery {
     favorites: Option<bool>,
 }
 
-fn date(field: &str, value: Option<&str>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, ApiError> {
+/// A `YYYY-MM-DD` or RFC 3339 query value; a date means its start, or the
+/// start of the next day with `end_of_day`.
+pub(crate) fn date(
+    field: &str,
+    value: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(v) = value.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };

@@ -268,3 +268,67 @@ async fn a_prompt_that_looks_like_an_envelope_is_sealed_so_it_reads_back_unchang
         .unwrap();
     assert_eq!(stored, "plain output", "prompt text is not encrypted by default");
 }
+
+#[tokio::test]
+async fn the_audit_list_filters_decrypts_addresses_and_prune_keeps_the_retention_period() {
+    let db = TestDb::new().await;
+    let id = populate(db.pool(), "auditor").await;
+    for outcome in ["failure", "denied"] {
+        audit::record(
+            db.pool(),
+            &NewAuditEntry {
+                action: "auth.login".into(),
+                outcome,
+                ..NewAuditEntry::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let mine = audit::search(
+        db.pool(),
+        &audit::AuditFilter {
+            actor_user_id: Some(id),
+            ..audit::AuditFilter::default()
+        },
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        mine[0].ip_address.as_deref(),
+        Some(IP),
+        "decrypted on the way out"
+    );
+    assert_eq!(mine[0].user_agent.as_deref(), Some(AGENT));
+    let denied = audit::search(
+        db.pool(),
+        &audit::AuditFilter {
+            action: Some("auth.login".into()),
+            outcome: Some("denied".into()),
+            ..audit::AuditFilter::default()
+        },
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(denied.len(), 1);
+    let bad = audit::AuditFilter {
+        outcome: Some("maybe".into()),
+        ..audit::AuditFilter::default()
+    };
+    assert!(matches!(
+        audit::search(db.pool(), &bad, 10).await,
+        Err(bp_store::StoreError::Invalid { .. })
+    ));
+
+    sqlx::query(
+        "UPDATE auth.audit_log SET occurred_at = now() - interval '400 days' WHERE outcome = 'denied'",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audit::prune(db.pool(), 365).await.unwrap(), 1);
+    assert_eq!(audit::recent(db.pool(), None, 100).await.unwrap().len(), 2);
+}
