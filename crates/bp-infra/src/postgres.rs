@@ -245,8 +245,9 @@ impl PgServer<'_> {
     }
 }
 
-/// Creates role `app_user` (LOGIN CREATEDB) with `app_password`, the database
-/// `app_db` owned by it, and `vector` in `template1` and `app_db`. Idempotent.
+/// Creates role `app_user` (LOGIN CREATEDB) with `app_password`, the
+/// service's privilege role `bp_app` (NOLOGIN, granted to `app_user` so it
+/// can `SET ROLE bp_app`), the database `app_db` owned by `app_user`, and `vector` in `template1` and `app_db`. Idempotent.
 pub async fn bootstrap(
     port: u16,
     superuser_password: &str,
@@ -279,6 +280,20 @@ pub async fn bootstrap(
     let stmt: String = sqlx::query_scalar(role_sql)
         .bind(app_user)
         .bind(app_password)
+        .fetch_one(&mut conn)
+        .await?;
+    sqlx::raw_sql(&stmt).execute(&mut conn).await?;
+    // The service's privileges (migration 0010 grants to it); creating a
+    // role takes a superuser, which the application role is not.
+    sqlx::raw_sql(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bp_app') THEN \
+         CREATE ROLE bp_app NOLOGIN; END IF; END $$",
+    )
+    .execute(&mut conn)
+    .await?;
+    // The owner may take on bp_app's privileges (`SET ROLE bp_app`).
+    let stmt: String = sqlx::query_scalar("SELECT format('GRANT bp_app TO %I', $1::text)")
+        .bind(app_user)
         .fetch_one(&mut conn)
         .await?;
     sqlx::raw_sql(&stmt).execute(&mut conn).await?;

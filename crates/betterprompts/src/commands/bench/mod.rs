@@ -5,6 +5,7 @@
 
 mod api;
 mod cache;
+mod crypto;
 mod engine;
 mod pgbench;
 mod redis_benchmark;

@@ -1,4 +1,5 @@
-//! `bench store`: history inserts (1/8/32 callers), batched inserts, history
+//! `bench store`: history inserts (1/8/32 callers), batched inserts, the
+//! cost of PII encryption ([`super::crypto`]), history
 //! pages at 1M rows (keyset and deep offset), and HNSW top-10 search at
 //! 100k x 768, each against pgbench running the same SQL on the same server.
 
@@ -151,6 +152,8 @@ pub async fn run(url: &str, pgbench: &Pgbench, args: &BenchArgs) -> anyhow::Resu
 
     figures.extend(inserts(&pool, pgbench, users[1], &scale, &progress).await?);
     figures.extend(batch_insert(&pool, pgbench, users[2], &scale, &progress).await?);
+    progress.step("PII encryption: sealed vs plaintext prompts, login cryptography vs bcrypt");
+    figures.extend(super::crypto::run(&pool, &sample_row(users[3]), scale.run).await?);
     figures.extend(pages(&pool, pgbench, &users, &scale, &progress).await?);
     figures.extend(vectors(&pool, pgbench, &scale, &progress).await?);
     progress.finish_on_stderr(&format!("bench store: measured {} figures", figures.len()));
