@@ -37,6 +37,29 @@ fn key_json(k: &ApiKey) -> Value {
     })
 }
 
+/// Appends the audit row of a change to the key `id` by `p`.
+async fn audit_key(
+    state: &AppState,
+    client: &Client,
+    p: &crate::auth::Principal,
+    action: &str,
+    id: uuid::Uuid,
+    details: Value,
+) -> Result<(), ApiError> {
+    audit::record(
+        state,
+        client,
+        Actor::from(p),
+        Event {
+            action,
+            target: Some(("auth.api_keys", id.to_string())),
+            outcome: "success",
+            details,
+        },
+    )
+    .await
+}
+
 /// `POST /dev/api-keys` body.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateKeyBody {
@@ -92,18 +115,8 @@ pub async fn create(
         },
     )
     .await?;
-    audit::record(
-        &state,
-        &client,
-        Actor::from(&*p),
-        Event {
-            action: "apikey.create",
-            target: Some(("auth.api_keys", created.id.to_string())),
-            outcome: "success",
-            details: json!({ "scopes": created.scopes, "expires_at": created.expires_at }),
-        },
-    )
-    .await?;
+    let details = json!({ "scopes": created.scopes, "expires_at": created.expires_at });
+    audit_key(&state, &client, &p, "apikey.create", created.id, details).await?;
     let mut answer = key_json(&created);
     answer["key"] = json!(key);
     answer["message"] = json!("store this key now: it is not shown again");
@@ -128,18 +141,7 @@ pub async fn revoke(
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_role(&["developer", "admin"])?;
     api_keys::revoke_api_key(state.db.pool(), p.user_id, id).await?;
-    audit::record(
-        &state,
-        &client,
-        Actor::from(&*p),
-        Event {
-            action: "apikey.revoke",
-            target: Some(("auth.api_keys", id.to_string())),
-            outcome: "success",
-            details: json!({}),
-        },
-    )
-    .await?;
+    audit_key(&state, &client, &p, "apikey.revoke", id, json!({})).await?;
     Ok(JsonOut(json!({ "message": "API key revoked" })))
 }
 
@@ -180,18 +182,8 @@ pub async fn rotate(
         chrono::Duration::hours(i64::from(grace_hours)),
     )
     .await?;
-    audit::record(
-        &state,
-        &client,
-        Actor::from(&*p),
-        Event {
-            action: "apikey.rotate",
-            target: Some(("auth.api_keys", id.to_string())),
-            outcome: "success",
-            details: json!({ "successor": created.id, "old_valid_until": old_until }),
-        },
-    )
-    .await?;
+    let details = json!({ "successor": created.id, "old_valid_until": old_until });
+    audit_key(&state, &client, &p, "apikey.rotate", id, details).await?;
     let mut answer = key_json(&created);
     answer["key"] = json!(key);
     answer["previous_key_id"] = json!(id);

@@ -6,9 +6,9 @@ use bp_testkit::TestDb;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Runs `sql` as `bp_app` (scoped to `user` when given) in a transaction
-/// that is rolled back; returns the rows affected or the SQLSTATE.
-async fn as_app(pool: &PgPool, user: Option<Uuid>, sql: &str) -> Result<u64, String> {
+/// A transaction acting as `bp_app`, scoped to `user` when given; the
+/// caller rolls it back.
+async fn app_tx(pool: &PgPool, user: Option<Uuid>) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SET LOCAL ROLE bp_app")
         .execute(&mut *tx)
@@ -21,6 +21,13 @@ async fn as_app(pool: &PgPool, user: Option<Uuid>, sql: &str) -> Result<u64, Str
             .await
             .unwrap();
     }
+    tx
+}
+
+/// Runs `sql` as `bp_app` (scoped to `user` when given), rolled back;
+/// returns the rows affected or the SQLSTATE.
+async fn as_app(pool: &PgPool, user: Option<Uuid>, sql: &str) -> Result<u64, String> {
+    let mut tx = app_tx(pool, user).await;
     let result = sqlx::query(sql).execute(&mut *tx).await;
     let _ = tx.rollback().await;
     result.map(|r| r.rows_affected()).map_err(|e| {
@@ -33,18 +40,7 @@ async fn as_app(pool: &PgPool, user: Option<Uuid>, sql: &str) -> Result<u64, Str
 
 /// `count(*)` of `sql` as `bp_app` scoped to `user`.
 async fn count_as(pool: &PgPool, user: Option<Uuid>, sql: &str) -> i64 {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL ROLE bp_app")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    if let Some(user) = user {
-        sqlx::query("SELECT set_config('bp.user_id', $1, true)")
-            .bind(user.to_string())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
+    let mut tx = app_tx(pool, user).await;
     let n = sqlx::query_scalar(sql).fetch_one(&mut *tx).await.unwrap();
     let _ = tx.rollback().await;
     n
@@ -136,16 +132,7 @@ async fn row_level_security_scopes_a_query_that_forgot_its_user_filter() {
         Ok(0),
         "nothing of bob's is visible"
     );
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SET LOCAL ROLE bp_app")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("SELECT set_config('bp.user_id', $1, true)")
-        .bind(alice.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = app_tx(pool, Some(alice)).await;
     let refused = sqlx::query(
         "INSERT INTO prompts.history (user_id, original_input, enhanced_output) VALUES ($1, 'a', 'b')",
     )
