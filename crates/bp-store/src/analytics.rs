@@ -345,8 +345,8 @@ pub async fn record_activities(db: impl PgExecutor<'_>, rows: &[NewActivity]) ->
     let mut ips = Vec::with_capacity(rows.len());
     let mut agents = Vec::with_capacity(rows.len());
     for r in rows {
-        ips.push(r.ip_address.as_deref().map(|v| keys.seal(v)).transpose()?);
-        agents.push(r.user_agent.as_deref().map(|v| keys.seal(v)).transpose()?);
+        ips.push(keys.seal_opt(r.ip_address.as_deref())?);
+        agents.push(keys.seal_opt(r.user_agent.as_deref())?);
     }
     let done = sqlx::query(
         "INSERT INTO analytics.user_activity (user_id, activity_type, activity_data, session_id, ip_address, user_agent)

@@ -216,6 +216,11 @@ impl Keyring {
         Ok(format!("{PREFIX}{}:{}", key.id, B64.encode(body)))
     }
 
+    /// Seals an optional value under the active key.
+    pub fn seal_opt(&self, plaintext: Option<&str>) -> Result<Option<String>, CryptoError> {
+        plaintext.map(|p| self.seal(p)).transpose()
+    }
+
     /// The plaintext of a stored value: an envelope is opened under the key
     /// it names; any other value is a row from before encryption and is
     /// returned as it is.
@@ -258,7 +263,7 @@ impl Keyring {
 }
 
 /// The form of an address the blind index is computed over.
-pub fn normalise_email(email: &str) -> String {
+fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -300,9 +305,9 @@ pub fn seal(plaintext: &str) -> Result<String, CryptoError> {
     keyring()?.seal(plaintext)
 }
 
-/// Seals an optional value.
+/// Seals an optional value with the installed keyring.
 pub fn seal_opt(plaintext: Option<&str>) -> Result<Option<String>, CryptoError> {
-    plaintext.map(seal).transpose()
+    keyring()?.seal_opt(plaintext)
 }
 
 /// The blind index of `email` with the installed keyring.

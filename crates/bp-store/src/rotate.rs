@@ -22,6 +22,10 @@ pub struct Sealed {
     pub table: &'static str,
     /// Its encrypted text columns.
     pub columns: &'static [&'static str],
+    /// Prompt text, sealed only with `BP_ENCRYPT_PROMPTS` (or when the text
+    /// itself looks like an envelope): plaintext values stay plaintext
+    /// unless the keyring seals prompts, sealed ones follow the active key.
+    pub prompt_columns: &'static [&'static str],
     /// `auth.users` also keeps the email's blind index in step.
     pub email_index: bool,
 }
@@ -32,26 +36,31 @@ pub const SEALED: &[Sealed] = &[
     Sealed {
         table: "auth.users",
         columns: &["email", "first_name", "last_name"],
+        prompt_columns: &[],
         email_index: true,
     },
     Sealed {
         table: "auth.sessions",
         columns: &["ip_address", "user_agent"],
+        prompt_columns: &[],
         email_index: false,
     },
     Sealed {
         table: "auth.audit_log",
         columns: &["ip_address", "user_agent"],
+        prompt_columns: &[],
         email_index: false,
     },
     Sealed {
         table: "analytics.user_activity",
         columns: &["ip_address", "user_agent"],
+        prompt_columns: &[],
         email_index: false,
     },
     Sealed {
         table: "prompts.history",
         columns: &["feedback_text"],
+        prompt_columns: &["original_input", "enhanced_output"],
         email_index: false,
     },
 ];
@@ -125,20 +134,35 @@ pub async fn run(
 }
 
 /// The value `stored` should become, or `None` when it already is that.
-fn target(keys: &Keyring, goal: Goal, stored: &str) -> Result<Option<String>, StoreError> {
+/// `prompt`: a prompt column (see [`Sealed::prompt_columns`]).
+fn target(keys: &Keyring, goal: Goal, stored: &str, prompt: bool) -> Result<Option<String>, StoreError> {
     let current = key_id_of(stored);
-    let wanted = match goal {
-        Goal::ActiveKey => Some(keys.active_id()),
-        Goal::Plaintext => None,
-    };
-    if current == wanted {
-        return Ok(None);
+    let under_active = current == Some(keys.active_id());
+    match goal {
+        Goal::ActiveKey => {
+            let stays_plain = current.is_none() && prompt && !keys.seals_prompts();
+            if under_active || stays_plain {
+                return Ok(None);
+            }
+            Ok(Some(keys.seal(&keys.open(stored)?)?))
+        }
+        Goal::Plaintext => {
+            if current.is_none() {
+                return Ok(None);
+            }
+            let plain = keys.open(stored)?;
+            // A prompt that itself looks like an envelope must stay sealed
+            // to read back unchanged.
+            if prompt && plain.starts_with(crate::crypto::PREFIX) {
+                return Ok(if under_active {
+                    None
+                } else {
+                    Some(keys.seal(&plain)?)
+                });
+            }
+            Ok(Some(plain))
+        }
     }
-    let plain = keys.open(stored)?;
-    Ok(Some(match goal {
-        Goal::ActiveKey => keys.seal(&plain)?,
-        Goal::Plaintext => plain,
-    }))
 }
 
 /// One batch after `after`: its report and the last id read (`None` at the
@@ -151,7 +175,14 @@ async fn run_batch(
     after: Uuid,
     batch: i64,
 ) -> Result<(TableReport, Option<Uuid>), StoreError> {
-    let cols = sealed.columns;
+    // Every column, each with whether it holds prompt text.
+    let cols: Vec<&str> = sealed
+        .columns
+        .iter()
+        .chain(sealed.prompt_columns)
+        .copied()
+        .collect();
+    let is_prompt = |i: usize| i >= sealed.columns.len();
     let mut select = format!("SELECT id, {}", cols.join(", "));
     if sealed.email_index {
         select.push_str(", email_bidx");
@@ -186,10 +217,10 @@ async fn run_batch(
         let mut changed = false;
         let mut olds = Vec::with_capacity(cols.len());
         let mut news = Vec::with_capacity(cols.len());
-        for col in cols {
+        for (i, col) in cols.iter().enumerate() {
             let stored: Option<String> = row.try_get(*col)?;
             let next = match &stored {
-                Some(v) => target(keys, goal, v)?,
+                Some(v) => target(keys, goal, v, is_prompt(i))?,
                 None => None,
             };
             changed |= next.is_some();
@@ -270,16 +301,20 @@ pub struct KeyUse {
     pub values: i64,
 }
 
-/// Counts every encrypted column's values by key id (a full scan of each
-/// table: an operator's command, not a service path).
+/// Counts every encrypted column's values by key id, plaintext included
+/// (`None`), and the sealed values of the prompt columns, whose plaintext is
+/// their normal state (a full scan of each table: an operator's command,
+/// not a service path).
 pub async fn key_use(pool: &PgPool) -> Result<Vec<KeyUse>, StoreError> {
     let mut out = Vec::new();
     for sealed in SEALED {
-        for col in sealed.columns {
+        let columns = sealed.columns.iter().map(|c| (*c, "IS NOT NULL"));
+        let prompts = sealed.prompt_columns.iter().map(|c| (*c, "LIKE 'enc:v1:%'"));
+        for (col, condition) in columns.chain(prompts) {
             let sql = format!(
                 "SELECT CASE WHEN {col} LIKE 'enc:v1:%' THEN split_part({col}, ':', 3) END AS key_id,
                         count(*) AS values
-                 FROM {} WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY 1",
+                 FROM {} WHERE {col} {condition} GROUP BY 1 ORDER BY 1",
                 sealed.table
             );
             for row in sqlx::query(&sql).fetch_all(pool).await? {

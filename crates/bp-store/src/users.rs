@@ -188,11 +188,11 @@ pub async fn create_user(db: impl PgExecutor<'_>, new: &NewUser) -> Result<User,
          VALUES ($1, $8, $2, $3, $4, $5, coalesce($6, 'user'), coalesce($7, 'free')) RETURNING {COLUMNS}"
     );
     Ok(sqlx::query_as(&sql)
-        .bind(keys.seal(new.email.trim())?)
+        .bind(keys.seal(&new.email)?)
         .bind(&new.username)
         .bind(&new.password_hash)
-        .bind(new.first_name.as_deref().map(|v| keys.seal(v)).transpose()?)
-        .bind(new.last_name.as_deref().map(|v| keys.seal(v)).transpose()?)
+        .bind(keys.seal_opt(new.first_name.as_deref())?)
+        .bind(keys.seal_opt(new.last_name.as_deref())?)
         .bind(&new.role)
         .bind(&new.tier)
         .bind(keys.email_index(&new.email))

@@ -47,9 +47,18 @@ pub fn create_secret_file(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A key id from the current time (`k20261125t101500`), unique per second.
-fn new_key_id() -> String {
-    format!("k{}", chrono::Utc::now().format("%Y%m%dt%H%M%S"))
+/// A key id from the current time (`k20261125t101500`), with a suffix
+/// (`.2`, `.3`...) when one of `taken` already has it (two keys made in the
+/// same second).
+fn new_key_id(taken: &[&str]) -> String {
+    let base = format!("k{}", chrono::Utc::now().format("%Y%m%dt%H%M%S"));
+    let mut id = base.clone();
+    let mut n = 1;
+    while taken.contains(&id.as_str()) {
+        n += 1;
+        id = format!("{base}.{n}");
+    }
+    id
 }
 
 /// The keyring the settings describe. `may_generate`: the embedded
@@ -72,7 +81,7 @@ pub fn keyring(settings: &Settings, may_generate: bool) -> anyhow::Result<Keyrin
                 if !keys_path.exists() {
                     create_secret_file(
                         &keys_path,
-                        &format!("{}:{}\n", new_key_id(), crypto::generate_key()?),
+                        &format!("{}:{}\n", new_key_id(&[]), crypto::generate_key()?),
                     )?;
                 }
                 if !index_path.exists() {
@@ -135,7 +144,11 @@ pub async fn convert(
 pub async fn run(settings: &Settings, instance: Option<&str>, command: KeysCommand) -> anyhow::Result<u8> {
     match command {
         KeysCommand::Generate => {
-            println!("BP_ENCRYPTION_KEYS={}:{}", new_key_id(), crypto::generate_key()?);
+            println!(
+                "BP_ENCRYPTION_KEYS={}:{}",
+                new_key_id(&[]),
+                crypto::generate_key()?
+            );
             println!("BP_BLIND_INDEX_KEY={}", crypto::generate_key()?);
             eprintln!(
                 "to rotate, append the new key to BP_ENCRYPTION_KEYS (comma-separated, keeping the old ones), \
@@ -157,19 +170,26 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: KeysComma
             );
             let path = keys_file(settings);
             // Make sure the file exists (first use) before appending.
-            keyring(settings, true)?;
-            let id = new_key_id();
+            let existing = keyring(settings, true)?;
+            let id = new_key_id(&existing.key_ids());
             let mut file = std::fs::OpenOptions::new()
                 .append(true)
                 .open(&path)
                 .with_context(|| format!("opening {}", path.display()))?;
             writeln!(file, "{id}:{}", crypto::generate_key()?)?;
+            let active = match &settings.encryption.active_key {
+                None => "made it active".to_owned(),
+                Some(_) => format!("it becomes active when BP_ENCRYPTION_ACTIVE_KEY names `{id}`"),
+            };
             println!(
-                "added key `{id}` to {} and made it active; restart running servers, then run `betterprompts keys rotate`",
+                "added key `{id}` to {} and {active}; restart running servers, then run `betterprompts keys rotate`",
                 path.display()
             );
             return Ok(0);
         }
+        KeysCommand::Decrypt { yes: false, .. } => anyhow::bail!(
+            "this writes every encrypted value back as plaintext (before `migrate down` below 0009); pass --yes"
+        ),
         _ => {}
     }
     let keys = keyring(settings, embedded(settings))?;
@@ -192,11 +212,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: KeysComma
             println!("{}", convert(&pool, &keys, Goal::ActiveKey, batch).await?);
             0
         }
-        KeysCommand::Decrypt { batch, yes } => {
-            anyhow::ensure!(
-                yes,
-                "this writes every encrypted value back as plaintext (before `migrate down` below 0009); pass --yes"
-            );
+        KeysCommand::Decrypt { batch, .. } => {
             println!("{}", convert(&pool, &keys, Goal::Plaintext, batch).await?);
             0
         }

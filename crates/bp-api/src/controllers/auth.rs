@@ -414,14 +414,20 @@ pub async fn refresh(
             &client,
             json!({ "revoked_sessions": revoked }),
         ));
-        let owner = users::get_user_by_id(state.db.pool(), session.user_id).await.ok();
-        audit_auth(
+        // The session names its owner; no need to load the account.
+        crate::audit::record(
             &state,
             &client,
-            owner.as_ref(),
-            "auth.refresh_reuse",
-            "denied",
-            json!({ "family_id": session.family_id, "revoked_sessions": revoked }),
+            crate::audit::Actor {
+                user_id: Some(session.user_id),
+                ..crate::audit::Actor::default()
+            },
+            crate::audit::Event {
+                action: "auth.refresh_reuse",
+                target: Some(("auth.users", session.user_id.to_string())),
+                outcome: "denied",
+                details: json!({ "family_id": session.family_id, "revoked_sessions": revoked }),
+            },
         )
         .await?;
         return Err(ApiError::Unauthorized(

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::audit::{self, Actor, Event};
 use crate::auth::User;
 use crate::auth::tokens::{digest, new_api_key};
-use crate::extract::{Client, Id, Json};
+use crate::extract::{Client, Id, Json, OptionalJson};
 use crate::{ApiError, AppState};
 
 /// Scopes a key may carry.
@@ -148,7 +148,7 @@ pub async fn revoke(
 /// Longest grace period of a rotation: a week.
 pub const MAX_GRACE_HOURS: u32 = 168;
 
-/// `POST /dev/api-keys/{id}/rotate` body.
+/// `POST /dev/api-keys/{id}/rotate` body (optional).
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct RotateKeyBody {
     /// Hours the old key keeps working (0..=168, default 24).
@@ -164,7 +164,7 @@ pub async fn rotate(
     User(p): User,
     client: Client,
     Id(id): Id,
-    Json(body): Json<RotateKeyBody>,
+    OptionalJson(body): OptionalJson<RotateKeyBody>,
 ) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
     p.require_role(&["developer", "admin"])?;
     let grace_hours = body.grace_hours.unwrap_or(24);

@@ -31,8 +31,16 @@ async fn logins_lockouts_refreshes_reuse_password_changes_and_exports_each_write
     let ada_id: uuid::Uuid = ada.id.parse().unwrap();
     let forwarded = [("user-agent", "AuditProbe/2")];
 
-    let ok = login(&app, "audita", PASSWORD).await;
-    assert_eq!(ok.status, StatusCode::OK);
+    // From a known address (what the server's listener records per connection).
+    let body = json!({ "email_or_username": "audita", "password": PASSWORD });
+    let mut request = axum::http::Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let from: std::net::SocketAddr = "198.51.100.23:40000".parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(from));
+    let ok = app.send(request).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.json);
     let logins = rows(&app, "auth.login").await;
     assert_eq!(logins.len(), 1, "{logins:?}");
     let (actor, target, outcome, ip) = &logins[0];
@@ -40,9 +48,12 @@ async fn logins_lockouts_refreshes_reuse_password_changes_and_exports_each_write
         (*actor, target.as_deref(), outcome.as_str()),
         (Some(ada_id), Some(ada.id.as_str()), "success")
     );
-    if let Some(ip) = ip {
-        assert!(ip.starts_with("enc:v1:"), "the address is stored encrypted: {ip}");
-    }
+    let ip = ip.as_deref().unwrap_or_default();
+    assert!(ip.starts_with("enc:v1:"), "the address is stored encrypted: {ip}");
+    assert_eq!(
+        bp_testkit::test_keyring("").open(ip).as_deref(),
+        Ok("198.51.100.23")
+    );
 
     let unknown = login(&app, "nobody-here", PASSWORD).await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);

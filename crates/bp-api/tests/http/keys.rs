@@ -171,10 +171,10 @@ async fn a_rotated_key_has_a_successor_and_stays_valid_only_for_its_grace_period
             .fetch_one(pool)
             .await
             .unwrap();
-    let hours = (until - chrono::Utc::now()).num_minutes();
+    let minutes = (until - chrono::Utc::now()).num_minutes();
     assert!(
-        (110..=120).contains(&hours),
-        "old key valid for {hours} more minutes"
+        (110..=120).contains(&minutes),
+        "old key valid for {minutes} more minutes"
     );
     sqlx::query("UPDATE auth.api_keys SET expires_at = now() - interval '1 second' WHERE id = $1::uuid")
         .bind(&old_id)

@@ -332,3 +332,70 @@ async fn the_audit_list_filters_decrypts_addresses_and_prune_keeps_the_retention
     assert_eq!(audit::prune(db.pool(), 365).await.unwrap(), 1);
     assert_eq!(audit::recent(db.pool(), None, 100).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn rotation_moves_sealed_prompts_to_the_new_key_and_seals_plain_ones_only_when_asked() {
+    let db = TestDb::new().await;
+    let tricky = "enc:v1:test1:not really an envelope";
+    let saved = history::save_history(
+        db.pool(),
+        &NewPromptHistory {
+            original_input: tricky.into(),
+            enhanced_output: "plain output".into(),
+            ..NewPromptHistory::default()
+        },
+    )
+    .await
+    .unwrap();
+    let stored = |col: &'static str| {
+        let pool = db.pool().clone();
+        async move {
+            // `col` is one of two constant column names.
+            let sql = format!("SELECT {col} FROM prompts.history WHERE id = $1");
+            sqlx::query_scalar::<_, String>(&sql)
+                .bind(saved.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let keys = second_key();
+    rotate::run(db.pool(), &keys, Goal::ActiveKey, 100, |_| {})
+        .await
+        .unwrap();
+    let input = stored("original_input").await;
+    assert_eq!(
+        crypto::key_id_of(&input),
+        Some("test2"),
+        "a sealed prompt follows the key"
+    );
+    assert_eq!(keys.open(&input).as_deref(), Ok(tricky));
+    assert_eq!(
+        stored("enhanced_output").await,
+        "plain output",
+        "prompts stay plaintext by default"
+    );
+
+    let sealing = second_key().with_prompt_encryption(true);
+    rotate::run(db.pool(), &sealing, Goal::ActiveKey, 100, |_| {})
+        .await
+        .unwrap();
+    let output = stored("enhanced_output").await;
+    assert_eq!(
+        crypto::key_id_of(&output),
+        Some("test2"),
+        "BP_ENCRYPT_PROMPTS seals old rows"
+    );
+
+    rotate::run(db.pool(), &keys, Goal::Plaintext, 100, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(stored("enhanced_output").await, "plain output");
+    let input = stored("original_input").await;
+    assert_eq!(
+        keys.open(&input).as_deref(),
+        Ok(tricky),
+        "an envelope-looking prompt stays sealed so that it reads back unchanged"
+    );
+    assert!(crypto::key_id_of(&input).is_some());
+}
