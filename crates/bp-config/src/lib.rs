@@ -5,7 +5,10 @@
 //! - `DATABASE_URL`, `DATABASE_READ_URL` (optional replica for reads)
 //! - `BP_DB_MAX_CONNECTIONS` (25), `BP_DB_MIN_CONNECTIONS` (5),
 //!   `BP_DB_ACQUIRE_TIMEOUT_SECS` (5), `BP_DB_STATEMENT_TIMEOUT_MS` (30000),
-//!   `BP_DB_SLOW_STATEMENT_MS` (200)
+//!   `BP_DB_SLOW_STATEMENT_MS` (200), `BP_DB_APP_ROLE` (`bp_app`: the
+//!   role `serve` acts as; `none` keeps the login role),
+//!   `BP_DB_ROW_SECURITY` (false: scope each user's requests for
+//!   row-level security)
 //! - `REDIS_URL`, `BP_REDIS_KEY_PREFIX` (`api-gateway`),
 //!   `BP_REDIS_TIMEOUT_MS` (250, the bound on one cache call),
 //!   `BP_RATE_LIMIT_FAIL_CLOSED` (`false`: requests pass while Redis is down)
@@ -73,6 +76,14 @@ pub struct DatabaseConfig {
     pub statement_timeout: Duration,
     /// Statements slower than this are logged (WARN) and timed for `db stats`.
     pub slow_statement: Duration,
+    /// The role `serve`'s connections take (`bp_app`, migration 0010: DML
+    /// only, row-level security); `None` keeps the login role.
+    pub app_role: Option<String>,
+    /// Run each request acting for a user in a transaction scoped to that
+    /// user, so row-level security backs the application's own filters
+    /// (`BP_DB_ROW_SECURITY`, off: it costs three round trips a request;
+    /// see docs/benchmarks.md).
+    pub row_security: bool,
 }
 
 /// Redis connection settings.
@@ -287,6 +298,8 @@ impl Settings {
             acquire_timeout: Duration::from_secs(number(&get, "BP_DB_ACQUIRE_TIMEOUT_SECS", 5)?),
             statement_timeout: Duration::from_millis(number(&get, "BP_DB_STATEMENT_TIMEOUT_MS", 30_000)?),
             slow_statement: Duration::from_millis(number(&get, "BP_DB_SLOW_STATEMENT_MS", 200)?),
+            app_role: app_role(get("BP_DB_APP_ROLE"))?,
+            row_security: flag(&get, "BP_DB_ROW_SECURITY")?,
         };
         if database.max_connections == 0 || database.min_connections > database.max_connections {
             return Err(ConfigError {
@@ -447,6 +460,28 @@ fn number<T: std::str::FromStr>(
         }),
         None => Ok(default),
     }
+}
+
+/// `BP_DB_APP_ROLE`: a plain lower-case identifier (it goes into the
+/// startup options as `-c role=...`), `bp_app` when unset, none for `none`.
+fn app_role(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let value = value
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| "bp_app".into());
+    if value == "none" {
+        return Ok(None);
+    }
+    let mut chars = value.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && value.len() <= 63;
+    if !valid {
+        return Err(ConfigError {
+            var: "BP_DB_APP_ROLE",
+            reason: "must be a role name of lower-case letters, digits and _ (or `none`)".into(),
+        });
+    }
+    Ok(Some(value))
 }
 
 fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{StreamExt, stream::BoxStream};
 use serde_json::Value;
-use sqlx::{Acquire, PgExecutor, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::{
@@ -298,17 +298,31 @@ pub async fn save_history_batch(
 /// One item for its owner: [`StoreError::NotFound`] when it does not exist,
 /// [`StoreError::Forbidden`] when it is another user's or anonymous.
 pub async fn get_history(
-    db: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     id: Uuid,
     owner: Uuid,
 ) -> Result<PromptHistory, StoreError> {
-    let item = get_history_any(db, id).await?;
-    if item.user_id == Some(owner) {
-        Ok(item)
-    } else {
-        Err(StoreError::Forbidden {
-            entity: "history item",
-        })
+    let forbidden = StoreError::Forbidden {
+        entity: "history item",
+    };
+    match get_history_any(&mut *conn, id).await {
+        Ok(item) if item.user_id == Some(owner) => Ok(item),
+        Ok(_) => Err(forbidden),
+        // Row security hides other users' rows: ask who owns it (a miss
+        // costs one more round trip; a hit none).
+        Err(StoreError::NotFound { .. }) => {
+            let found: Option<Uuid> = sqlx::query_scalar("SELECT public.bp_history_owner($1)")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
+            match found {
+                Some(_) => Err(forbidden),
+                None => Err(StoreError::NotFound {
+                    entity: "history item",
+                }),
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -480,15 +494,14 @@ struct CountedRow {
 /// One page of a user's history with the total count of matching rows
 /// (page/limit pagination). The total comes with the rows in one query;
 /// a page past the end costs a second, counting query.
-pub async fn page_history<'c>(
-    db: impl Acquire<'c, Database = Postgres>,
+pub async fn page_history(
+    conn: &mut PgConnection,
     user_id: Uuid,
     filter: &HistoryFilter,
     sort: HistorySort,
     page: PageRequest,
 ) -> Result<Page<PromptHistory>, StoreError> {
     filter.validate()?;
-    let mut conn = db.acquire().await?;
     let mut q = QueryBuilder::new(format!(
         "SELECT {COLUMNS}, count(*) OVER () AS total FROM prompts.history WHERE user_id = "
     ));

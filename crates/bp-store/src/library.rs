@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use sqlx::{Acquire, PgExecutor, Postgres};
+use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
 use uuid::Uuid;
 
 use crate::error::{StoreError, check_opt_text, check_text, invalid, one_row};
@@ -122,13 +122,12 @@ pub async fn create_saved_prompt(
 }
 
 /// The owner's saved prompts, newest first, optionally with one tag.
-pub async fn list_saved_prompts<'c>(
-    db: impl Acquire<'c, Database = Postgres>,
+pub async fn list_saved_prompts(
+    conn: &mut PgConnection,
     owner: Uuid,
     tag: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<SavedPrompt>, StoreError> {
-    let mut conn = db.acquire().await?;
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM prompts.saved_prompts WHERE user_id = $1 AND ($2::text IS NULL OR tags @> ARRAY[$2])",
     )

@@ -26,6 +26,11 @@ pub struct PoolSettings {
     /// Statements slower than this are logged at WARN (and recorded by
     /// [`crate::slow::SlowStatementLayer`] where it is installed).
     pub slow_statement: Duration,
+    /// The role each connection takes at start (`-c role=...` in the
+    /// startup packet, so it costs no round trip): `serve` runs as the
+    /// privilege role `bp_app` (migration 0010), one-shot owner commands
+    /// with `None`.
+    pub role: Option<String>,
 }
 
 impl PoolSettings {
@@ -37,6 +42,7 @@ impl PoolSettings {
             acquire_timeout: cfg.acquire_timeout,
             statement_timeout: cfg.statement_timeout,
             slow_statement: cfg.slow_statement,
+            role: cfg.app_role.clone(),
         }
     }
 
@@ -48,6 +54,7 @@ impl PoolSettings {
             acquire_timeout: Duration::from_secs(10),
             statement_timeout: Duration::from_secs(60),
             slow_statement: Duration::from_millis(200),
+            role: None,
         }
     }
 }
@@ -83,6 +90,10 @@ pub async fn connect_with(options: PgConnectOptions, settings: &PoolSettings) ->
         .options([("statement_timeout", timeout_ms.as_str())])
         .statement_cache_capacity(STATEMENT_CACHE)
         .log_slow_statements(log::LevelFilter::Warn, settings.slow_statement);
+    let options = match &settings.role {
+        Some(role) => options.options([("role", role.as_str())]),
+        None => options,
+    };
     let probe = tokio_timeout(settings.acquire_timeout, PgConnection::connect_with(&options)).await;
     match probe {
         Ok(conn) => conn.close().await.map_err(StoreError::Database)?,

@@ -36,10 +36,11 @@ pub struct TestResponse {
 }
 
 impl TestApp {
-    /// A fresh database and Redis prefix behind the full router.
+    /// A fresh database and Redis prefix behind the full router, which
+    /// acts as `bp_app` (the test's own [`TestDb::pool`] stays the owner's).
     pub async fn init() -> Self {
         let db = TestDb::new().await;
-        let pool = db.pool().clone();
+        let pool = db.app_pool().await;
         let redis = TestRedis::new().await;
         let cache = redis.cache().clone();
         Self::build(pool, Some(db), cache, Some(redis)).await
@@ -49,7 +50,7 @@ impl TestApp {
     /// one connected to an [`crate::OwnRedis`] the test stops and restarts).
     pub async fn with_cache(cache: Cache) -> Self {
         let db = TestDb::new().await;
-        let pool = db.pool().clone();
+        let pool = db.app_pool().await;
         Self::build(pool, Some(db), cache, None).await
     }
 
@@ -61,7 +62,9 @@ impl TestApp {
     }
 
     async fn build(pool: PgPool, db: Option<TestDb>, cache: Cache, redis: Option<TestRedis>) -> Self {
-        let store = bp_store::Db::new(pool, None);
+        // As `serve` with BP_DB_ROW_SECURITY on: every route runs under
+        // bp_app's privileges and its users' requests under row security.
+        let store = bp_store::Db::new(pool, None).with_row_security(true);
         // Without a database of its own (a server that is down) there is no engine.
         let service = match &db {
             Some(_) => Some(

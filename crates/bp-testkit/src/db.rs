@@ -198,6 +198,18 @@ impl TestDb {
         &self.pool
     }
 
+    /// A new pool on this database acting as the service's role `bp_app`
+    /// (DML only, row-level security), as `serve` connects.
+    pub async fn app_pool(&self) -> PgPool {
+        let settings = PoolSettings {
+            role: Some("bp_app".into()),
+            ..PoolSettings::small()
+        };
+        bp_store::pool::connect_with(self.options.clone(), &settings)
+            .await
+            .unwrap_or_else(|e| panic!("connecting as bp_app (is the login role a member?): {e}"))
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use bp_api::service::EnhanceService;
 use bp_cache::{Cache, CacheSettings};
 use bp_config::Settings;
@@ -11,10 +13,30 @@ use bp_store::migrate::{self, MIGRATOR};
 
 use crate::resolve::{self, Source};
 
-/// The pools and the cache.
-pub async fn platform(settings: &Settings, instance: Option<&str>) -> anyhow::Result<(Db, Cache)> {
+/// Whose privileges the pools carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The login role (the owner): one-shot commands such as `seed`.
+    Owner,
+    /// `BP_DB_APP_ROLE` (`bp_app`: DML only, row-level security), as
+    /// `serve` runs.
+    App,
+}
+
+/// The pools and the cache. The checks (pending migrations, rows from
+/// before PII encryption) run as the owner; with [`Role::App`] the pools
+/// handed back then act as the application role.
+pub async fn platform(
+    settings: &Settings,
+    instance: Option<&str>,
+    role: Role,
+) -> anyhow::Result<(Db, Cache)> {
     let (endpoints, source) = resolve::endpoints(settings, instance).await?;
-    let db = Db::connect(endpoints.database_url.expose(), &settings.database).await?;
+    let owner_config = bp_config::DatabaseConfig {
+        app_role: None,
+        ..settings.database.clone()
+    };
+    let db = Db::connect(endpoints.database_url.expose(), &owner_config).await?;
     let pending = migrate::status(db.pool(), &MIGRATOR)
         .await?
         .iter()
@@ -46,6 +68,21 @@ pub async fn platform(settings: &Settings, instance: Option<&str>) -> anyhow::Re
             ),
         }
     }
+    let db = match (role, &settings.database.app_role) {
+        (Role::App, Some(app_role)) => {
+            db.close().await;
+            Db::connect(endpoints.database_url.expose(), &settings.database)
+                .await
+                .with_context(|| {
+                    format!(
+                        "connecting as the application role {app_role}: the login role must be a member \
+                         (`GRANT {app_role} TO <login role>`; `betterprompts infra up` does this for the \
+                         embedded instance), or set BP_DB_APP_ROLE=none"
+                    )
+                })?
+        }
+        _ => db,
+    };
     let cache = Cache::connect_with(
         endpoints.redis_url.expose(),
         CacheSettings::from_config(&settings.redis),

@@ -30,7 +30,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: EnhanceArgs)
             .transpose()?,
         max_techniques: args.max_techniques,
     };
-    let (db, cache) = super::connect::platform(settings, instance).await?;
+    let (db, cache) = super::connect::platform(settings, instance, super::connect::Role::Owner).await?;
     let service = super::connect::service(settings, db, cache).await?;
     let out = service.enhance(&req, &Requester::default()).await?;
     // The embedding is written in the background; wait for it before exiting.

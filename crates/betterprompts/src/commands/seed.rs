@@ -81,7 +81,7 @@ const DAYS: i64 = 30;
 /// Seeds (or cleans) and prints a one-line summary.
 pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) -> anyhow::Result<u8> {
     let progress = Progress::start("seed: connecting");
-    let (db, cache) = super::connect::platform(settings, instance).await?;
+    let (db, cache) = super::connect::platform(settings, instance, super::connect::Role::Owner).await?;
     if args.clean {
         progress.step("seed --clean: deleting data, keeping the admin");
         let mut tx = db.begin().await?;

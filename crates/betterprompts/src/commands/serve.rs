@@ -13,7 +13,7 @@ use crate::cli::ServeArgs;
 
 /// Serves until SIGINT or SIGTERM.
 pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -> anyhow::Result<u8> {
-    let (db, cache) = super::connect::platform(settings, instance).await?;
+    let (db, cache) = super::connect::platform(settings, instance, super::connect::Role::App).await?;
     let service = super::connect::service(settings, db.clone(), cache.clone()).await?;
     let _refresh = service.spawn_refresh(settings.engine.refresh_interval);
     let _rollup = bp_api::recorder::spawn_rollup(db.clone(), std::time::Duration::from_secs(3600));

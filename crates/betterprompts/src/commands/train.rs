@@ -13,7 +13,7 @@ use crate::cli::TrainArgs;
 
 /// Trains and prints the report.
 pub async fn run(settings: &Settings, instance: Option<&str>, args: TrainArgs) -> anyhow::Result<u8> {
-    let (db, cache) = super::connect::platform(settings, instance).await?;
+    let (db, cache) = super::connect::platform(settings, instance, super::connect::Role::Owner).await?;
     let service = super::connect::service(settings, db, cache).await?;
     let trained = service.retrain().await?;
     let engine = service.engine();

@@ -100,8 +100,9 @@ pub async fn create(
         ));
     }
     let key = new_api_key()?;
+    let mut conn = state.db.for_user(p.user_id).await?;
     let created = api_keys::create_api_key(
-        state.db.pool(),
+        &mut *conn,
         &NewApiKey {
             user_id: p.user_id,
             name: body.name.trim().to_owned(),
@@ -115,6 +116,7 @@ pub async fn create(
         },
     )
     .await?;
+    conn.finish().await?;
     let details = json!({ "scopes": created.scopes, "expires_at": created.expires_at });
     audit_key(&state, &client, &p, "apikey.create", created.id, details).await?;
     let mut answer = key_json(&created);
@@ -126,7 +128,9 @@ pub async fn create(
 /// `GET /dev/api-keys`: the caller's keys, without secrets.
 pub async fn list(State(state): State<AppState>, User(p): User) -> Result<JsonOut<Value>, ApiError> {
     p.require_role(&["developer", "admin"])?;
-    let keys = api_keys::list_api_keys(state.db.pool(), p.user_id).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let keys = api_keys::list_api_keys(&mut *conn, p.user_id).await?;
+    conn.finish().await?;
     Ok(JsonOut(
         json!({ "api_keys": keys.iter().map(key_json).collect::<Vec<_>>(), "total": keys.len() }),
     ))
@@ -140,7 +144,9 @@ pub async fn revoke(
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_role(&["developer", "admin"])?;
-    api_keys::revoke_api_key(state.db.pool(), p.user_id, id).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    api_keys::revoke_api_key(&mut *conn, p.user_id, id).await?;
+    conn.finish().await?;
     audit_key(&state, &client, &p, "apikey.revoke", id, json!({})).await?;
     Ok(JsonOut(json!({ "message": "API key revoked" })))
 }
@@ -174,14 +180,16 @@ pub async fn rotate(
         )));
     }
     let key = new_api_key()?;
+    let mut conn = state.db.for_user(p.user_id).await?;
     let (created, old_until) = api_keys::rotate_api_key(
-        state.db.pool(),
+        &mut *conn,
         p.user_id,
         id,
         &digest(&key),
         chrono::Duration::hours(i64::from(grace_hours)),
     )
     .await?;
+    conn.finish().await?;
     let details = json!({ "successor": created.id, "old_valid_until": old_until });
     audit_key(&state, &client, &p, "apikey.rotate", id, details).await?;
     let mut answer = key_json(&created);
@@ -220,7 +228,9 @@ async fn endpoint_figures(
     }
     let to = chrono::Utc::now();
     let from = to - chrono::Duration::days(i64::from(days));
-    let keys = api_keys::list_api_keys(state.db.read(), p.user_id).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let keys = api_keys::list_api_keys(&mut *conn, p.user_id).await?;
+    conn.finish().await?;
     let ids: Vec<uuid::Uuid> = keys.iter().map(|k| k.id).collect();
     let filter = (!q.all).then_some(ids.as_slice());
     let rows = bp_store::analytics::api_metrics_summary(state.db.read(), from, to, filter).await?;

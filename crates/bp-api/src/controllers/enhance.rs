@@ -244,7 +244,9 @@ pub async fn rerun(
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_scope("enhance")?;
-    let item = bp_store::history::get_history(state.db.pool(), id, p.user_id).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    let item = bp_store::history::get_history(&mut conn, id, p.user_id).await?;
+    conn.finish().await?;
     let service = state.service()?;
     let req = EnhanceRequest {
         text: item.original_input.clone(),

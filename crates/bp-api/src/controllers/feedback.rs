@@ -70,8 +70,8 @@ pub async fn submit(
             "invalid technique_ratings: known techniques rated 1 to 5".into(),
         ));
     }
-    let mut tx = state.db.begin().await?;
-    let before = history::get_history(&mut *tx, body.prompt_history_id, p.user_id).await?;
+    let mut tx = state.db.begin_for(p.user_id).await?;
+    let before = history::get_history(&mut tx, body.prompt_history_id, p.user_id).await?;
     let after = history::update_feedback(
         &mut *tx,
         before.id,
@@ -147,7 +147,9 @@ pub async fn get(
     User(p): User,
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
-    let item = history::get_history(state.db.pool(), id, p.user_id).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    let item = history::get_history(&mut conn, id, p.user_id).await?;
+    conn.finish().await?;
     let Some(rating) = item.feedback_score else {
         return Err(ApiError::NotFound);
     };

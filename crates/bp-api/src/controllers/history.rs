@@ -105,8 +105,9 @@ pub async fn list(
             ));
         }
         let cursor = HistoryCursor::decode(cursor)?;
+        let mut conn = state.db.read_for(p.user_id).await?;
         let page = history::page_history_after(
-            state.db.read(),
+            &mut *conn,
             p.user_id,
             &filter,
             sort.direction,
@@ -114,13 +115,16 @@ pub async fn list(
             limit,
         )
         .await?;
+        conn.finish().await?;
         return Ok(JsonOut(json!({
             "data": page.items.iter().map(history_json).collect::<Vec<_>>(),
             "pagination": { "limit": limit, "has_next": page.next_cursor.is_some(), "next_cursor": page.next_cursor },
         })));
     }
     let request = PageRequest::new(q.page.unwrap_or(1), limit)?;
-    let page = history::page_history(state.db.read(), p.user_id, &filter, sort, request).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let page = history::page_history(&mut conn, p.user_id, &filter, sort, request).await?;
+    conn.finish().await?;
     let total_pages = page.total_pages();
     let current = i64::from(request.page);
     let next_cursor = (sort.column == history::SortColumn::CreatedAt && current < total_pages)
@@ -146,7 +150,9 @@ pub async fn get(
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_scope("history:read")?;
-    let item = history::get_history(state.db.pool(), id, p.user_id).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    let item = history::get_history(&mut conn, id, p.user_id).await?;
+    conn.finish().await?;
     Ok(JsonOut(history_json(&item)))
 }
 
@@ -157,8 +163,10 @@ pub async fn delete(
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_scope("history:write")?;
-    history::get_history(state.db.pool(), id, p.user_id).await?;
-    history::delete_history(state.db.pool(), id, p.user_id).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    history::get_history(&mut conn, id, p.user_id).await?;
+    history::delete_history(&mut *conn, id, p.user_id).await?;
+    conn.finish().await?;
     Ok(JsonOut(json!({ "message": "history item deleted successfully" })))
 }
 
@@ -177,8 +185,10 @@ pub async fn favorite(
     OptionalJson(body): OptionalJson<FavoriteBody>,
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_scope("history:write")?;
-    history::get_history(state.db.pool(), id, p.user_id).await?;
-    let value = history::set_favorite(state.db.pool(), id, p.user_id, body.is_favorite).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    history::get_history(&mut conn, id, p.user_id).await?;
+    let value = history::set_favorite(&mut *conn, id, p.user_id, body.is_favorite).await?;
+    conn.finish().await?;
     Ok(JsonOut(json!({ "id": id, "is_favorite": value })))
 }
 
@@ -195,7 +205,9 @@ pub async fn stats(
     Query(q): Query<StatsQuery>,
 ) -> Result<JsonOut<Value>, ApiError> {
     p.require_scope("history:read")?;
-    let s = history::history_stats(state.db.read(), p.user_id, q.days.unwrap_or(30)).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let s = history::history_stats(&mut *conn, p.user_id, q.days.unwrap_or(30)).await?;
+    conn.finish().await?;
     Ok(JsonOut(json!({
         "total": s.total,
         "favorites": s.favorites,
@@ -264,9 +276,9 @@ pub async fn export(
         },
     )
     .await?;
-    let pool = state.db.read().clone();
     let user = p.user_id;
-    let stream = async_stream(pool, user, csv);
+    let conn = state.db.read_for(user).await?;
+    let stream = async_stream(conn, user, csv);
     let (content_type, name) = if csv {
         ("text/csv; charset=utf-8", "history.csv")
     } else {
@@ -285,10 +297,11 @@ pub async fn export(
         .into_response())
 }
 
-/// The rows as lines: a task owns the pool and feeds a bounded channel
-/// (backpressure from the client's reading), the body reads the channel.
+/// The rows as lines: a task owns the connection and feeds a bounded
+/// channel (backpressure from the client's reading), the body reads the
+/// channel.
 fn async_stream(
-    pool: bp_store::PgPool,
+    mut conn: bp_store::UserConn,
     user: uuid::Uuid,
     csv: bool,
 ) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send {
@@ -300,7 +313,7 @@ fn async_stream(
                 return;
             }
         }
-        let mut rows = history::export_history(&pool, user);
+        let mut rows = history::export_history(&mut *conn, user);
         while let Some(row) = rows.next().await {
             let line = match row {
                 Ok(h) if csv => Ok(csv_line(&h)),

@@ -104,7 +104,9 @@ pub async fn list_saved(
 ) -> Result<JsonOut<Value>, ApiError> {
     let request = PageRequest::new(q.page.unwrap_or(1), q.limit.unwrap_or(20))?;
     let tag = q.tag.as_deref().filter(|t| !t.is_empty());
-    let page = library::list_saved_prompts(state.db.read(), p.user_id, tag, request).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let page = library::list_saved_prompts(&mut conn, p.user_id, tag, request).await?;
+    conn.finish().await?;
     Ok(JsonOut(json!({
         "data": saved_list_json(&state, &page.items).await?,
         "pagination": super::pagination(&page),
@@ -143,7 +145,7 @@ pub async fn create_saved(
         tags: body.tags,
         is_public: body.is_public,
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_for(p.user_id).await?;
     let mut saved = library::create_saved_prompt(&mut *tx, &new).await?;
     if body.share {
         saved.share_token = Some(library::share_saved_prompt(&mut *tx, saved.id, p.user_id).await?);
@@ -160,7 +162,9 @@ pub async fn get_saved(
     User(p): User,
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
-    let saved = library::get_saved_prompt(state.db.read(), id, p.user_id).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let saved = library::get_saved_prompt(&mut *conn, id, p.user_id).await?;
+    conn.finish().await?;
     Ok(JsonOut(one_saved_json(&state, &saved).await?))
 }
 
@@ -194,7 +198,7 @@ pub async fn update_saved(
         tags: body.tags,
         is_public: body.is_public,
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_for(p.user_id).await?;
     let mut saved = library::update_saved_prompt(&mut *tx, id, p.user_id, &update).await?;
     match body.share {
         Some(true) => saved.share_token = Some(library::share_saved_prompt(&mut *tx, id, p.user_id).await?),
@@ -216,7 +220,9 @@ pub async fn delete_saved(
     User(p): User,
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
-    library::delete_saved_prompt(state.db.pool(), id, p.user_id).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    library::delete_saved_prompt(&mut *conn, id, p.user_id).await?;
+    conn.finish().await?;
     if let Err(e) = bp_store::embeddings::delete_embedding(state.db.pool(), SourceType::SavedPrompt, id).await
     {
         tracing::warn!(error = %e, "embedding of a deleted saved prompt left behind");
@@ -295,7 +301,9 @@ pub async fn list_collections(
     State(state): State<AppState>,
     User(p): User,
 ) -> Result<JsonOut<Value>, ApiError> {
-    let list = library::list_collections(state.db.read(), p.user_id).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let list = library::list_collections(&mut *conn, p.user_id).await?;
+    conn.finish().await?;
     let data: Vec<Value> = list
         .iter()
         .map(|s| collection_json(&s.collection, Some(s.prompt_count)))
@@ -348,7 +356,7 @@ pub async fn create_collection(
             "order: a new collection has no prompts to order".into(),
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_for(p.user_id).await?;
     let mut created = library::create_collection(&mut *tx, p.user_id, &body.fields()).await?;
     if body.share == Some(true) {
         created.share_token = Some(library::share_collection(&mut *tx, created.id, p.user_id).await?);
@@ -363,8 +371,10 @@ pub async fn get_collection(
     User(p): User,
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
-    let collection = library::get_collection(state.db.read(), id, p.user_id).await?;
-    let prompts = library::collection_prompts(state.db.read(), id, Some(p.user_id)).await?;
+    let mut conn = state.db.read_for(p.user_id).await?;
+    let collection = library::get_collection(&mut *conn, id, p.user_id).await?;
+    let prompts = library::collection_prompts(&mut *conn, id, Some(p.user_id)).await?;
+    conn.finish().await?;
     let mut body = collection_json(&collection, Some(prompts.len() as i64));
     body["prompts"] = Value::Array(saved_list_json(&state, &prompts).await?);
     Ok(JsonOut(body))
@@ -377,7 +387,7 @@ pub async fn update_collection(
     Id(id): Id,
     Json(body): Json<CollectionBody>,
 ) -> Result<JsonOut<Value>, ApiError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_for(p.user_id).await?;
     let mut updated = library::update_collection(&mut *tx, id, p.user_id, &body.fields()).await?;
     match body.share {
         Some(true) => updated.share_token = Some(library::share_collection(&mut *tx, id, p.user_id).await?),
@@ -400,7 +410,9 @@ pub async fn delete_collection(
     User(p): User,
     Id(id): Id,
 ) -> Result<JsonOut<Value>, ApiError> {
-    library::delete_collection(state.db.pool(), id, p.user_id).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    library::delete_collection(&mut *conn, id, p.user_id).await?;
+    conn.finish().await?;
     Ok(JsonOut(json!({ "message": "collection deleted" })))
 }
 
@@ -416,18 +428,22 @@ pub async fn add_member(
     Path(raw): Path<(String, String)>,
 ) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
     let (collection, saved) = member_ids(&raw)?;
-    match library::add_to_collection(state.db.pool(), collection, p.user_id, saved).await {
-        Ok(()) => Ok((
-            StatusCode::CREATED,
-            JsonOut(
-                json!({ "message": "added to collection", "collection_id": collection, "saved_prompt_id": saved }),
-            ),
-        )),
-        Err(bp_store::StoreError::Conflict { .. }) => Err(ApiError::Conflict(
-            "the prompt is already in this collection".into(),
-        )),
-        Err(e) => Err(e.into()),
+    let mut conn = state.db.for_user(p.user_id).await?;
+    match library::add_to_collection(&mut *conn, collection, p.user_id, saved).await {
+        Ok(()) => conn.finish().await?,
+        Err(bp_store::StoreError::Conflict { .. }) => {
+            return Err(ApiError::Conflict(
+                "the prompt is already in this collection".into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
     }
+    Ok((
+        StatusCode::CREATED,
+        JsonOut(
+            json!({ "message": "added to collection", "collection_id": collection, "saved_prompt_id": saved }),
+        ),
+    ))
 }
 
 /// `DELETE /collections/{id}/prompts/{saved_id}`.
@@ -437,7 +453,9 @@ pub async fn remove_member(
     Path(raw): Path<(String, String)>,
 ) -> Result<JsonOut<Value>, ApiError> {
     let (collection, saved) = member_ids(&raw)?;
-    library::remove_from_collection(state.db.pool(), collection, p.user_id, saved).await?;
+    let mut conn = state.db.for_user(p.user_id).await?;
+    library::remove_from_collection(&mut *conn, collection, p.user_id, saved).await?;
+    conn.finish().await?;
     Ok(JsonOut(json!({ "message": "removed from collection" })))
 }
 

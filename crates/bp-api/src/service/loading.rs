@@ -151,7 +151,9 @@ pub(super) async fn preferences(db: &Db, cache: &Cache, user: Uuid) -> Result<Pr
     let cached = match cache.get_cached_user_prefs::<CachedPreferences>(&key).await {
         Some(hit) => hit,
         None => {
-            let row = get_preferences(db.read(), user).await?;
+            let mut conn = db.read_for(user).await?;
+            let row = get_preferences(&mut *conn, user).await?;
+            conn.finish().await?;
             let fresh = CachedPreferences {
                 preferred: row.preferred_techniques,
                 excluded: row.excluded_techniques,

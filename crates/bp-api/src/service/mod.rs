@@ -264,6 +264,19 @@ impl EnhanceService {
         Ok(loading::analyze_cached(&self.cache, &engine, text).await)
     }
 
+    /// Saves one history row, scoped to its user when there is one.
+    async fn save(&self, row: &NewPromptHistory) -> Result<bp_store::history::PromptHistory, StoreError> {
+        match row.user_id {
+            Some(user) => {
+                let mut conn = self.db.for_user(user).await?;
+                let saved = save_history(&mut *conn, row).await?;
+                conn.finish().await?;
+                Ok(saved)
+            }
+            None => save_history(self.db.pool(), row).await,
+        }
+    }
+
     /// Enhances `req` and saves it to the history (anonymous requests too).
     pub async fn enhance(
         &self,
@@ -275,12 +288,12 @@ impl EnhanceService {
         let (enhancement, cached_prediction) = self.compute(req, who).await?;
         let processing_time_ms = started.elapsed().as_secs_f64() * 1000.0;
         let row = history_row(req, who, &enhancement, processing_time_ms);
-        let saved = match save_history(self.db.pool(), &row).await {
+        let saved = match self.save(&row).await {
             // A client reused its X-Request-ID: keep the row under a fresh one.
             Err(StoreError::Conflict { constraint }) if constraint.contains("request_id") => {
                 let mut row = row;
                 row.request_id = Some(Uuid::new_v4().to_string());
-                save_history(self.db.pool(), &row).await?
+                self.save(&row).await?
             }
             other => other?,
         };
@@ -340,7 +353,15 @@ impl EnhanceService {
             rows.push(row);
             done.push((enhancement, ms, cached));
         }
-        let ids = bp_store::history::save_history_batch(self.db.pool(), &rows).await?;
+        let ids = match who.user_id {
+            Some(user) => {
+                let mut conn = self.db.for_user(user).await?;
+                let ids = bp_store::history::save_history_batch(&mut *conn, &rows).await?;
+                conn.finish().await?;
+                ids
+            }
+            None => bp_store::history::save_history_batch(self.db.pool(), &rows).await?,
+        };
         let now = Some(Utc::now());
         Ok(done
             .into_iter()

@@ -254,19 +254,21 @@ async fn get_checks_the_owner_missing_is_404_and_another_users_is_403() {
         .await
         .unwrap();
     assert_eq!(
-        history::get_history(db.pool(), mine.id, alice).await.unwrap(),
+        history::get_history(&mut db.pool().acquire().await.unwrap(), mine.id, alice)
+            .await
+            .unwrap(),
         mine
     );
     assert!(matches!(
-        history::get_history(db.pool(), mine.id, bob).await,
+        history::get_history(&mut db.pool().acquire().await.unwrap(), mine.id, bob).await,
         Err(StoreError::Forbidden { .. })
     ));
     assert!(matches!(
-        history::get_history(db.pool(), anon.id, bob).await,
+        history::get_history(&mut db.pool().acquire().await.unwrap(), anon.id, bob).await,
         Err(StoreError::Forbidden { .. })
     ));
     assert!(matches!(
-        history::get_history(db.pool(), Uuid::new_v4(), alice).await,
+        history::get_history(&mut db.pool().acquire().await.unwrap(), Uuid::new_v4(), alice).await,
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -296,7 +298,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
 
     let all = HistoryFilter::default();
     let page = history::page_history(
-        db.pool(),
+        &mut db.pool().acquire().await.unwrap(),
         alice,
         &all,
         HistorySort::default(),
@@ -308,7 +310,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
     // Newest first: row n is n minutes old, so page 2 holds 08..=14.
     assert_eq!(page.items[0].original_input, "alice prompt 07 about 100%_rust");
     let beyond = history::page_history(
-        db.pool(),
+        &mut db.pool().acquire().await.unwrap(),
         alice,
         &all,
         HistorySort::default(),
@@ -327,7 +329,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
         ..Default::default()
     };
     let page = history::page_history(
-        db.pool(),
+        &mut db.pool().acquire().await.unwrap(),
         alice,
         &reasoning,
         HistorySort::default(),
@@ -347,7 +349,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
         ..Default::default()
     };
     let page = history::page_history(
-        db.pool(),
+        &mut db.pool().acquire().await.unwrap(),
         alice,
         &technique,
         HistorySort::default(),
@@ -370,7 +372,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
             ..Default::default()
         };
         let page = history::page_history(
-            db.pool(),
+            &mut db.pool().acquire().await.unwrap(),
             alice,
             &f,
             HistorySort::default(),
@@ -388,7 +390,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
         ..Default::default()
     };
     let page = history::page_history(
-        db.pool(),
+        &mut db.pool().acquire().await.unwrap(),
         alice,
         &window,
         HistorySort::default(),
@@ -404,7 +406,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
     };
     assert!(matches!(
         history::page_history(
-            db.pool(),
+            &mut db.pool().acquire().await.unwrap(),
             alice,
             &backwards,
             HistorySort::default(),
@@ -419,7 +421,7 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
         direction: "asc".parse().unwrap(),
     };
     let page = history::page_history(
-        db.pool(),
+        &mut db.pool().acquire().await.unwrap(),
         alice,
         &all,
         by_intent,
@@ -522,7 +524,7 @@ async fn feedback_favorite_and_delete_are_owner_only() {
         Err(StoreError::NotFound { .. })
     ));
     assert_eq!(
-        history::get_history(db.pool(), h.id, alice)
+        history::get_history(&mut db.pool().acquire().await.unwrap(), h.id, alice)
             .await
             .unwrap()
             .feedback_score,
@@ -553,7 +555,7 @@ async fn feedback_favorite_and_delete_are_owner_only() {
     ));
     history::delete_history(db.pool(), h.id, alice).await.unwrap();
     assert!(matches!(
-        history::get_history(db.pool(), h.id, alice).await,
+        history::get_history(&mut db.pool().acquire().await.unwrap(), h.id, alice).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(

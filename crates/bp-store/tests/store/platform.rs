@@ -213,13 +213,15 @@ async fn injection_strings_in_every_text_input_are_stored_verbatim_or_rejected()
         )
         .await
         .unwrap();
-        let back = history::get_history(pool, h.id, alice).await.unwrap();
+        let back = history::get_history(&mut pool.acquire().await.unwrap(), h.id, alice)
+            .await
+            .unwrap();
         assert_eq!(
             (back.original_input.as_str(), back.session_id.as_deref()),
             (p.as_str(), Some(p.as_str()))
         );
         let found = history::page_history(
-            pool,
+            &mut pool.acquire().await.unwrap(),
             alice,
             &HistoryFilter {
                 search: Some(p.clone()),
@@ -302,9 +304,14 @@ async fn injection_strings_in_every_text_input_are_stored_verbatim_or_rejected()
             library::get_saved_prompt(pool, sp.id, alice).await.unwrap().tags,
             Some(vec![p.clone()])
         );
-        let page = library::list_saved_prompts(pool, alice, Some(&p), PageRequest::new(1, 100).unwrap())
-            .await
-            .unwrap();
+        let page = library::list_saved_prompts(
+            &mut pool.acquire().await.unwrap(),
+            alice,
+            Some(&p),
+            PageRequest::new(1, 100).unwrap(),
+        )
+        .await
+        .unwrap();
         assert!(page.items.iter().any(|x| x.id == sp.id));
         assert!(matches!(
             library::view_shared_prompt(pool, &p).await,

@@ -147,3 +147,60 @@ async fn row_level_security_scopes_a_query_that_forgot_its_user_filter() {
         "writing another user's row is refused"
     );
 }
+
+/// The service's own path: a pool acting as `bp_app` (as `serve`
+/// connects) and [`bp_store::Db::for_user`]. With row security on, a
+/// statement without its user filter sees only the scoped user's rows and
+/// another user's item is reported as forbidden, not missing; with it off
+/// the same connection sees every row (the application's filters alone).
+#[tokio::test]
+async fn the_service_role_scopes_each_users_requests_when_row_security_is_on() {
+    let db = TestDb::new().await;
+    let alice = super::user_id(&db, "scopealice").await;
+    let bob = super::user_id(&db, "scopebob").await;
+    let mut bobs = Vec::new();
+    for user in [alice, bob, bob] {
+        let saved = history::save_history(
+            db.pool(),
+            &NewPromptHistory {
+                user_id: Some(user),
+                original_input: "prompt".into(),
+                enhanced_output: "out".into(),
+                ..NewPromptHistory::default()
+            },
+        )
+        .await
+        .unwrap();
+        if user == bob {
+            bobs.push(saved.id);
+        }
+    }
+    let app = bp_store::Db::new(db.app_pool().await, None);
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(role, "bp_app");
+    let all = "SELECT count(*) FROM prompts.history";
+    for (row_security, alice_sees) in [(true, 1i64), (false, 3)] {
+        let app = app.clone().with_row_security(row_security);
+        let mut conn = app.for_user(alice).await.unwrap();
+        let seen: i64 = sqlx::query_scalar(all).fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(seen, alice_sees, "row security {row_security}");
+        assert!(
+            matches!(
+                history::get_history(&mut conn, bobs[0], alice).await,
+                Err(bp_store::StoreError::Forbidden { .. })
+            ),
+            "another user's item is forbidden, row security {row_security}"
+        );
+        assert!(matches!(
+            history::get_history(&mut conn, Uuid::new_v4(), alice).await,
+            Err(bp_store::StoreError::NotFound { .. })
+        ));
+        conn.finish().await.unwrap();
+    }
+    // The scope ends with the transaction: the next use of the pool is unscoped.
+    let seen: i64 = sqlx::query_scalar(all).fetch_one(app.pool()).await.unwrap();
+    assert_eq!(seen, 3);
+}

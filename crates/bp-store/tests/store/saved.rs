@@ -59,19 +59,34 @@ async fn saved_prompts_are_owner_only_and_paged_by_tag() {
         .await
         .unwrap();
     }
-    let work = library::list_saved_prompts(db.pool(), alice, Some("work"), PageRequest::new(1, 2).unwrap())
-        .await
-        .unwrap();
+    let work = library::list_saved_prompts(
+        &mut db.pool().acquire().await.unwrap(),
+        alice,
+        Some("work"),
+        PageRequest::new(1, 2).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!((work.total, work.items.len()), (3, 2));
-    let all = library::list_saved_prompts(db.pool(), alice, None, PageRequest::new(1, 50).unwrap())
-        .await
-        .unwrap();
+    let all = library::list_saved_prompts(
+        &mut db.pool().acquire().await.unwrap(),
+        alice,
+        None,
+        PageRequest::new(1, 50).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(all.total, 5);
     assert_eq!(
-        library::list_saved_prompts(db.pool(), bob, None, PageRequest::new(1, 50).unwrap())
-            .await
-            .unwrap()
-            .total,
+        library::list_saved_prompts(
+            &mut db.pool().acquire().await.unwrap(),
+            bob,
+            None,
+            PageRequest::new(1, 50).unwrap()
+        )
+        .await
+        .unwrap()
+        .total,
         0
     );
 

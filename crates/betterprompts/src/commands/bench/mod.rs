@@ -9,6 +9,7 @@ mod crypto;
 mod engine;
 mod pgbench;
 mod redis_benchmark;
+mod rls;
 mod store;
 
 use std::time::Duration;

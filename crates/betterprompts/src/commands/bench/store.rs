@@ -1,5 +1,6 @@
 //! `bench store`: history inserts (1/8/32 callers), batched inserts, the
-//! cost of PII encryption ([`super::crypto`]), history
+//! cost of PII encryption ([`super::crypto`]) and of row-level security
+//! ([`super::rls`]), history
 //! pages at 1M rows (keyset and deep offset), and HNSW top-10 search at
 //! 100k x 768, each against pgbench running the same SQL on the same server.
 
@@ -155,6 +156,18 @@ pub async fn run(url: &str, pgbench: &Pgbench, args: &BenchArgs) -> anyhow::Resu
     progress.step("PII encryption: sealed vs plaintext prompts, login cryptography vs bcrypt");
     figures.extend(super::crypto::run(&pool, &sample_row(users[3]), scale.run).await?);
     figures.extend(pages(&pool, pgbench, &users, &scale, &progress).await?);
+    progress.step("least privilege: bp_app with row-level security vs the owner");
+    figures.extend(
+        super::rls::run(
+            &pool,
+            url,
+            &sample_row(users[4]),
+            users[0],
+            scale.pages,
+            scale.run,
+        )
+        .await?,
+    );
     figures.extend(vectors(&pool, pgbench, &scale, &progress).await?);
     progress.finish_on_stderr(&format!("bench store: measured {} figures", figures.len()));
     pool.close().await;
@@ -455,7 +468,7 @@ async fn offset_page(
     for _ in 0..scale.deep_calls {
         let t = Instant::now();
         history::page_history(
-            pool,
+            &mut *pool.acquire().await?,
             user,
             &filter,
             HistorySort::default(),
