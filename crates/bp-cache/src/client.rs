@@ -29,6 +29,9 @@ pub struct CacheSettings {
     pub rate_limit_fail_closed: bool,
     /// Namespace times to live.
     pub ttls: CacheTtls,
+    /// The authority a `rediss://` server's certificate must chain to (PEM
+    /// file); `None` trusts the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl CacheSettings {
@@ -39,6 +42,7 @@ impl CacheSettings {
             op_timeout: Duration::from_millis(250),
             rate_limit_fail_closed: false,
             ttls: CacheTtls::default(),
+            ca_file: None,
         }
     }
 
@@ -48,7 +52,35 @@ impl CacheSettings {
             op_timeout: config.op_timeout,
             rate_limit_fail_closed: config.rate_limit_fail_closed,
             ttls: config.ttls.clone(),
+            ca_file: config.ca_file.clone(),
             ..Self::new(&config.key_prefix)
+        }
+    }
+}
+
+/// A client for `url`: `rediss://` is TLS, the server's certificate checked
+/// against `ca_file` when given (else the system's roots) and its name.
+fn client(url: &str, ca_file: Option<&std::path::Path>) -> Result<redis::Client, CacheError> {
+    let invalid = |e: redis::RedisError| CacheError::InvalidUrl(e.to_string());
+    match ca_file {
+        None => redis::Client::open(url).map_err(invalid),
+        Some(path) => {
+            if !url.starts_with("rediss://") {
+                return Err(CacheError::InvalidUrl(
+                    "a CA file applies to rediss:// URLs only".into(),
+                ));
+            }
+            let root_cert = std::fs::read(path).map_err(|e| {
+                CacheError::InvalidUrl(format!("cannot read the Redis CA file {}: {e}", path.display()))
+            })?;
+            redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root_cert),
+                },
+            )
+            .map_err(invalid)
         }
     }
 }
@@ -95,7 +127,7 @@ impl Cache {
     /// Connects with `settings`; fails when Redis cannot be reached now
     /// (later outages are degraded mode, not errors of the process).
     pub async fn connect_with(url: &str, settings: CacheSettings) -> Result<Self, CacheError> {
-        let client = redis::Client::open(url).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
+        let client = client(url, settings.ca_file.as_deref())?;
         let target = client.get_connection_info().addr().to_string();
         let bound = settings.op_timeout.max(Duration::from_millis(100));
         let config = ConnectionManagerConfig::new()

@@ -19,6 +19,8 @@ mod outage;
 mod ratelimit;
 #[path = "cache/sessions.rs"]
 mod sessions;
+#[path = "cache/tls.rs"]
+mod tls;
 
 pub use bp_testkit::eventually;
 

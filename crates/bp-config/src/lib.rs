@@ -18,7 +18,9 @@
 //!   `FEATURE_FLAGS` (60, the local flag cache), `TEMP` (300)
 //! - `BP_HOME` (embedded infrastructure and generated keys),
 //!   `BP_INFRA_INSTANCE` (`default`)
-//! - `BP_LISTEN` (`127.0.0.1:8080`)
+//! - `BP_LISTEN` (`127.0.0.1:8080`), `BP_TLS_CERT_FILE` and
+//!   `BP_TLS_KEY_FILE` (PEM: serve HTTPS)
+//! - `BP_REDIS_CA_FILE` (PEM: the authority of a `rediss://` server)
 //! - `BP_EMBEDDINGS_PROVIDER` (`local` | `openai`), and for `openai`:
 //!   `BP_EMBEDDINGS_URL` (`https://api.openai.com`), `BP_EMBEDDINGS_MODEL`
 //!   (`text-embedding-3-small`), `BP_EMBEDDINGS_API_KEY` (secret)
@@ -99,6 +101,9 @@ pub struct RedisConfig {
     pub rate_limit_fail_closed: bool,
     /// Time to live of each namespace.
     pub ttls: CacheTtls,
+    /// The authority that signed a `rediss://` server's certificate (PEM,
+    /// `BP_REDIS_CA_FILE`); unset, the system's roots are trusted.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Time to live of each cache namespace (the guide's cache configuration).
@@ -201,9 +206,22 @@ pub struct ServerConfig {
     /// Days `auth.audit_log` rows are kept by `db prune-audit`
     /// (`BP_AUDIT_RETENTION_DAYS`, 365).
     pub audit_retention_days: u32,
+    /// Serve HTTPS with this certificate chain and private key (PEM files,
+    /// `BP_TLS_CERT_FILE` and `BP_TLS_KEY_FILE`, both or neither); with it
+    /// cookies are `Secure` and responses carry HSTS.
+    pub tls: Option<TlsFiles>,
     /// Requests per minute per tier (`BP_RATE_LIMIT_FREE`/`_PRO`/`_ENTERPRISE`:
     /// 100, 1000, 10000) and for anonymous clients per IP (`BP_RATE_LIMIT_ANONYMOUS`, 100).
     pub rate_limits: TierLimits,
+}
+
+/// A server certificate chain and its private key, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// Requests per minute by tier.
@@ -315,7 +333,19 @@ impl Settings {
             op_timeout: Duration::from_millis(number(&get, "BP_REDIS_TIMEOUT_MS", 250)?.max(1)),
             rate_limit_fail_closed: flag(&get, "BP_RATE_LIMIT_FAIL_CLOSED")?,
             ttls: CacheTtls::from_lookup(&get)?,
+            ca_file: get("BP_REDIS_CA_FILE").map(|v| PathBuf::from(v.trim())),
         };
+        if redis.ca_file.is_some()
+            && !redis
+                .url
+                .as_ref()
+                .is_some_and(|u| u.expose().starts_with("rediss://"))
+        {
+            return Err(ConfigError {
+                var: "BP_REDIS_CA_FILE",
+                reason: "applies to a rediss:// REDIS_URL only".into(),
+            });
+        }
         let home = HomeConfig {
             home: get("BP_HOME")
                 .map(PathBuf::from)
@@ -328,6 +358,19 @@ impl Settings {
                 reason: format!("`{v}` is not an address like 127.0.0.1:8080"),
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let tls = match (get("BP_TLS_CERT_FILE"), get("BP_TLS_KEY_FILE")) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: PathBuf::from(cert.trim()),
+                key: PathBuf::from(key.trim()),
+            }),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError {
+                    var: "BP_TLS_CERT_FILE",
+                    reason: "BP_TLS_CERT_FILE and BP_TLS_KEY_FILE go together".into(),
+                });
+            }
         };
         let server = ServerConfig {
             listen,
@@ -342,7 +385,8 @@ impl Settings {
                 })
                 .transpose()?,
             bcrypt_cost: number(&get, "BP_BCRYPT_COST", 12)?,
-            cookie_secure: flag(&get, "BP_COOKIE_SECURE")?,
+            cookie_secure: flag(&get, "BP_COOKIE_SECURE")? || tls.is_some(),
+            tls,
             cors_origins: get("BP_CORS_ORIGINS")
                 .map(|v| {
                     v.split(',')

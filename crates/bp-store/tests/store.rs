@@ -69,6 +69,8 @@ mod platform;
 mod privileges;
 #[path = "store/saved.rs"]
 mod saved;
+#[path = "store/tls.rs"]
+mod tls;
 #[path = "store/vectors.rs"]
 mod vectors;
 

@@ -7,6 +7,7 @@
 //! - [`TestRedis`]: a key prefix of its own for each test, cleaned up the same way.
 //! - [`TestApp`]: the whole API router over both, called in-process.
 //! - [`OwnRedis`]: a Redis server of one test's own, to stop and restart.
+//! - [`tls`]: a throw-away certificate authority and a TLS front for PostgreSQL.
 //!
 //! Servers come from `DATABASE_URL`/`REDIS_URL` (what `make test` exports),
 //! else from a running embedded instance (`test`, then `default`) under
@@ -17,6 +18,7 @@ mod db;
 mod env;
 mod own_redis;
 mod redis;
+pub mod tls;
 
 pub use app::{TestApp, TestResponse, test_config};
 pub use db::TestDb;

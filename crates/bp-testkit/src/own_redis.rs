@@ -13,11 +13,33 @@ pub struct OwnRedis {
     port: u16,
     dir: std::path::PathBuf,
     child: Option<Child>,
+    /// `--tls-*` arguments when the port speaks TLS only.
+    tls: Vec<std::ffi::OsString>,
 }
 
 impl OwnRedis {
     /// Starts it and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(Vec::new())
+    }
+
+    /// Starts one that speaks TLS only, presenting `ca`'s server
+    /// certificate (clients are not asked for one): its URL is `rediss://`.
+    pub fn start_tls(ca: &crate::tls::TestCa) -> Self {
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        for (flag, path) in [
+            ("--tls-cert-file", ca.cert_file()),
+            ("--tls-key-file", ca.key_file()),
+            ("--tls-ca-cert-file", ca.ca_file()),
+        ] {
+            args.push(flag.into());
+            args.push(path.into());
+        }
+        args.extend(["--tls-auth-clients".into(), "no".into()]);
+        Self::start_with(args)
+    }
+
+    fn start_with(tls: Vec<std::ffi::OsString>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -28,6 +50,7 @@ impl OwnRedis {
             port,
             dir,
             child: None,
+            tls,
         };
         redis.up();
         redis
@@ -36,8 +59,16 @@ impl OwnRedis {
     /// (Re)starts the server on the same port.
     pub fn up(&mut self) {
         let bin = std::env::var("BP_REDIS_BIN").unwrap_or_else(|_| "redis-server".into());
+        let port = self.port.to_string();
+        let ports: [&str; 4] = if self.tls.is_empty() {
+            ["--port", &port, "--tls-port", "0"]
+        } else {
+            ["--port", "0", "--tls-port", &port]
+        };
         let child = Command::new(bin)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(ports)
+            .args(&self.tls)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
@@ -61,9 +92,10 @@ impl OwnRedis {
         }
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT`, or `rediss://` for a TLS server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_empty() { "redis" } else { "rediss" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 }
 
