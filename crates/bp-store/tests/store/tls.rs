@@ -9,8 +9,7 @@ use bp_testkit::tls::{PgTlsFront, TestCa};
 
 /// `DATABASE_URL` pointed at `host:port` and `db`, with `query` appended.
 fn url_via(host: &str, port: u16, db: &TestDb, query: &str) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (make test sets it)");
-    let mut url = url::Url::parse(&base).unwrap();
+    let mut url = url::Url::parse(&bp_testkit::test_env().database_url).unwrap();
     url.set_host(Some(host)).unwrap();
     url.set_port(Some(port)).unwrap();
     url.set_path(db.name());
