@@ -11,6 +11,9 @@ use std::process::{Command, Output};
 
 use bp_testkit::test_env;
 
+#[path = "cli/owasp.rs"]
+mod owasp;
+
 /// The binary with the tests' encryption keys (so it reads what the tests
 /// wrote) and no configured servers.
 fn bin() -> Command {
@@ -376,45 +379,60 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// `betterprompts serve` on a free loopback port over `db`, `redis`'s
+    /// prefix and `home`, with `extra` variables; waits for its address line.
+    async fn start(
+        db: &bp_testkit::TestDb,
+        redis: &bp_testkit::TestRedis,
+        home: &std::path::Path,
+        extra: &[(&str, &std::ffi::OsStr)],
+    ) -> Self {
+        use std::io::BufRead;
+        let url = url_with(&test_env().database_url, |u| {
+            u.set_path(&format!("/{}", db.name()))
+        });
+        let mut cmd = bin();
+        cmd.args(["serve", "--addr", "127.0.0.1:0"])
+            .env("DATABASE_URL", &url)
+            .env("REDIS_URL", &test_env().redis_url)
+            .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
+            .env("BP_HOME", home)
+            .env("BP_BCRYPT_COST", "10")
+            .stdout(std::process::Stdio::piped());
+        for (name, value) in extra {
+            cmd.env(name, value);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Reads the address line, then drains stdout until the server exits.
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let first = tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(120)))
+            .await
+            .unwrap()
+            .unwrap();
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        Self { child, base }
+    }
+}
+
 #[tokio::test]
 async fn serve_walks_register_login_enhance_history_feedback_refresh_logout_over_http() {
-    use std::io::BufRead;
     let db = bp_testkit::TestDb::new().await;
     let redis = bp_testkit::TestRedis::new().await;
     let home = tempfile::tempdir().unwrap();
-    let url = url_with(&test_env().database_url, |u| {
-        u.set_path(&format!("/{}", db.name()))
-    });
-    let mut child = bin()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("DATABASE_URL", &url)
-        .env("REDIS_URL", &test_env().redis_url)
-        .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
-        .env("BP_HOME", home.path())
-        .env("BP_BCRYPT_COST", "10")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Reads the address line, then drains stdout until the server exits.
-    std::thread::spawn(move || {
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let first = tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(120)))
-        .await
-        .unwrap()
-        .unwrap();
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    let server = Server { child, base };
+    let server = Server::start(&db, &redis, home.path(), &[]).await;
     let http = reqwest::Client::new();
     let post = |path: &str, body: serde_json::Value, token: Option<&str>| {
         let mut req = http.post(format!("{}{path}", server.base)).json(&body);

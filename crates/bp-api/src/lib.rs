@@ -25,6 +25,7 @@ pub mod recorder;
 pub mod request_id;
 pub mod routes;
 pub mod service;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -262,6 +263,23 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    state.recorder.shutdown().await;
+    served
+}
+
+/// [`serve`] over HTTPS: `listener`'s connections go through `acceptor`'s
+/// handshake first (see [`tls`]).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    // `tap_io` only to get axum's ConnectInfo<SocketAddr> for a listener of ours.
+    let listener = tls::TlsListener::new(listener, acceptor)?.tap_io(|_| {});
     let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     state.recorder.shutdown().await;

@@ -25,15 +25,24 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
         App::new(db, cache.clone(), Some(service), config).await?,
     ));
     let addr = args.addr.unwrap_or(settings.server.listen);
+    // Read the certificate before binding, so a bad file fails at once.
+    let tls = match &settings.server.tls {
+        Some(files) => Some(bp_api::tls::acceptor(&files.cert, &files.key).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "BetterPrompts API listening on http://{local}/api/v1 (ready check: http://{local}/api/v1/ready)"
+        "BetterPrompts API listening on {scheme}://{local}/api/v1 (ready check: {scheme}://{local}/api/v1/ready)"
     );
-    tracing::info!(%local, "listening");
-    bp_api::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!(%local, scheme, "listening");
+    match tls {
+        Some(acceptor) => bp_api::serve_tls(listener, acceptor, state, shutdown_signal()).await?,
+        None => bp_api::serve(listener, state, shutdown_signal()).await?,
+    }
     statements.abort();
     flush_statements(&cache).await;
     // stdout may be gone by now (a closed pipe): not worth a panic.
