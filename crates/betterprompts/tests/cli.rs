@@ -1031,3 +1031,93 @@ async fn backup_then_drop_then_restore_brings_back_every_row_and_the_redis_keys(
         Some("after-backup")
     );
 }
+
+/// The database password procedure of docs/operations.md, on an instance of
+/// the test's own (changing the shared role's password would break every
+/// other test): after `ALTER ROLE ... PASSWORD`, open sessions keep working,
+/// the old password opens nothing new, and a pool given the new URL
+/// reconnects once its old connections are gone.
+#[tokio::test]
+async fn database_password_change_keeps_open_sessions_and_the_pool_reconnects_with_the_new_one() {
+    let Some(home) = std::env::var_os("BP_HOME") else {
+        panic!("BP_HOME is not set: run `make test`, which sets it");
+    };
+    let instance = format!("pw-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let run = |args: &[&str]| {
+        let out = bin()
+            .env("BP_HOME", &home)
+            .arg("--instance")
+            .arg(&instance)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["infra", "up", "--ephemeral", "--no-migrate"]);
+    let status: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
+    let old_url = status["database_url"].as_str().unwrap().to_owned();
+    let new_password = format!("rotated-{}", uuid::Uuid::new_v4().simple());
+    let new_url = url_with(&old_url, |u| u.set_password(Some(&new_password)).unwrap());
+    let settings = bp_store::PoolSettings {
+        min_connections: 2,
+        ..bp_store::PoolSettings::small()
+    };
+    let pool = bp_store::connect(&old_url, &settings).await.unwrap();
+    let mut held = pool.acquire().await.unwrap();
+
+    // The server quotes the password itself (format %L from a bound value).
+    let alter: String =
+        sqlx::query_scalar("SELECT format('ALTER ROLE %I PASSWORD %L', current_user, $1::text)")
+            .bind(&new_password)
+            .fetch_one(&mut *held)
+            .await
+            .unwrap();
+    sqlx::raw_sql(&alter).execute(&mut *held).await.unwrap();
+
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+    assert_eq!(one, 1, "an open session survives the change");
+    let refused = bp_store::connect(&old_url, &bp_store::PoolSettings::small())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("password"), "{refused}");
+    assert!(
+        !refused.contains(&new_password),
+        "the error shows a password: {refused}"
+    );
+
+    // A running pool switched to the new URL: once its old sessions are
+    // gone (ended here, as a restart or idle timeout would), it reconnects.
+    pool.set_connect_options(bp_store::connect_options(&new_url).unwrap());
+    drop(held);
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE usename = current_user AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut sqlx_connect(&new_url).await)
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.unwrap();
+        assert_eq!(one, 1);
+    }
+    let backends: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE usename = current_user")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(backends >= 1);
+    pool.close().await;
+    run(&["infra", "down", "--purge"]);
+}
+
+async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    sqlx::PgConnection::connect_with(&bp_store::connect_options(url).unwrap())
+        .await
+        .unwrap()
+}

@@ -594,6 +594,41 @@ mod tests {
     }
 
     #[test]
+    fn least_privilege_and_tls_settings_are_read_and_checked() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database.app_role.as_deref(), Some("bp_app"));
+        assert!(
+            !s.database.row_security,
+            "the scope is off by default (docs/operations.md)"
+        );
+        assert!(s.server.tls.is_none() && !s.server.cookie_secure);
+        let s = settings(&[
+            ("BP_DB_APP_ROLE", "none"),
+            ("BP_DB_ROW_SECURITY", "true"),
+            ("BP_TLS_CERT_FILE", "/tls/cert.pem"),
+            ("BP_TLS_KEY_FILE", "/tls/key.pem"),
+            ("REDIS_URL", "rediss://cache.internal:6380"),
+            ("BP_REDIS_CA_FILE", "/tls/redis-ca.pem"),
+        ])
+        .unwrap();
+        assert_eq!(s.database.app_role, None);
+        assert!(s.database.row_security);
+        assert!(
+            s.server.cookie_secure,
+            "HTTPS makes cookies Secure (and sends HSTS)"
+        );
+        assert_eq!(s.server.tls.map(|t| t.key), Some(PathBuf::from("/tls/key.pem")));
+        assert_eq!(s.redis.ca_file, Some(PathBuf::from("/tls/redis-ca.pem")));
+        for (vars, var) in [
+            (&[("BP_DB_APP_ROLE", "bp_app; DROP")][..], "BP_DB_APP_ROLE"),
+            (&[("BP_TLS_CERT_FILE", "/tls/cert.pem")][..], "BP_TLS_CERT_FILE"),
+            (&[("BP_REDIS_CA_FILE", "/tls/ca.pem")][..], "BP_REDIS_CA_FILE"),
+        ] {
+            assert_eq!(settings(vars).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
     fn a_malformed_database_url_names_the_variable_and_not_the_password() {
         let err = settings(&[("DATABASE_URL", "postgres//bp:pw-secret@localhost/db")]).unwrap_err();
         let msg = err.to_string();
