@@ -160,6 +160,20 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
     found
 }
 
+/// Runs the binary on embedded `instance` under `home`, asserting success;
+/// its stdout.
+fn run_on_instance(home: &std::ffi::OsStr, instance: &str, args: &[&str]) -> String {
+    let out = bin()
+        .env("BP_HOME", home)
+        .arg("--instance")
+        .arg(instance)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn infra_up_twice_then_down_leaves_no_server_of_ours_running() {
     // A separate instance under the same BP_HOME (so the bundle is shared).
@@ -167,17 +181,7 @@ fn infra_up_twice_then_down_leaves_no_server_of_ours_running() {
         panic!("BP_HOME is not set: run `make test`, which sets it");
     };
     let instance = format!("it-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let run = |args: &[&str]| {
-        let out = bin()
-            .env("BP_HOME", &home)
-            .arg("--instance")
-            .arg(&instance)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| run_on_instance(&home, &instance, args);
     run(&["infra", "up", "--ephemeral", "--no-migrate"]);
     let status: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
     let again = run(&["infra", "up", "--ephemeral", "--no-migrate"]);
@@ -1043,17 +1047,7 @@ async fn database_password_change_keeps_open_sessions_and_the_pool_reconnects_wi
         panic!("BP_HOME is not set: run `make test`, which sets it");
     };
     let instance = format!("pw-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let run = |args: &[&str]| {
-        let out = bin()
-            .env("BP_HOME", &home)
-            .arg("--instance")
-            .arg(&instance)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| run_on_instance(&home, &instance, args);
     run(&["infra", "up", "--ephemeral", "--no-migrate"]);
     let status: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
     let old_url = status["database_url"].as_str().unwrap().to_owned();

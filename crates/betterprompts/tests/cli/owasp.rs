@@ -37,6 +37,13 @@ async fn call(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// POSTs `body` to `path` as `token`, asserts 201 and returns the new id.
+async fn create(http: &Client, base: &str, path: &str, body: Value, token: &str) -> String {
+    let (status, answer) = call(http, base, Method::POST, path, Some(body), Some(token)).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {answer}");
+    answer["id"].as_str().unwrap().to_owned()
+}
+
 async fn register_and_login(http: &Client, base: &str, name: &str) -> Value {
     let email = format!("{name}@example.com");
     let body =
@@ -215,45 +222,19 @@ async fn abuse_cases_against_a_running_https_server_all_fail() {
     let body = json!({ "prompt_history_id": history, "rating": 4 });
     let (status, _) = call(&http, &base, Method::POST, "/feedback", Some(body), Some(&alice)).await;
     assert_eq!(status, StatusCode::CREATED);
-    let body = json!({ "title": "sea poem", "history_id": history });
-    let (status, saved) = call(
+    let saved = create(
         &http,
         &base,
-        Method::POST,
         "/prompts/saved",
-        Some(body),
-        Some(&alice),
+        json!({ "title": "sea poem", "history_id": history }),
+        &alice,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{saved}");
-    let saved = saved["id"].as_str().unwrap().to_owned();
-    let body = json!({ "name": "poems" });
-    let (status, collection) = call(
-        &http,
-        &base,
-        Method::POST,
-        "/collections",
-        Some(body),
-        Some(&alice),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{collection}");
-    let collection = collection["id"].as_str().unwrap().to_owned();
+    let collection = create(&http, &base, "/collections", json!({ "name": "poems" }), &alice).await;
     let member = format!("/collections/{collection}/prompts/{saved}");
     let (status, _) = call(&http, &base, Method::POST, &member, None, Some(&alice)).await;
     assert_eq!(status, StatusCode::CREATED);
-    let body = json!({ "name": "ci" });
-    let (status, key) = call(
-        &http,
-        &base,
-        Method::POST,
-        "/dev/api-keys",
-        Some(body),
-        Some(&alice),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{key}");
-    let key = key["id"].as_str().unwrap().to_owned();
+    let key = create(&http, &base, "/dev/api-keys", json!({ "name": "ci" }), &alice).await;
 
     let change = json!({ "title": "mine now", "name": "mine now", "is_favorite": true, "role": "admin" });
     let routes: Vec<(Method, String)> = vec![
