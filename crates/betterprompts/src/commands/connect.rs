@@ -32,8 +32,19 @@ pub async fn platform(
     role: Role,
 ) -> anyhow::Result<(Db, Cache)> {
     let (endpoints, source) = resolve::endpoints(settings, instance).await?;
+    let app_role = settings
+        .database
+        .app_role
+        .as_deref()
+        .filter(|_| role == Role::App);
     let owner_config = bp_config::DatabaseConfig {
         app_role: None,
+        // A pool replaced after the checks keeps no idle connections.
+        min_connections: if app_role.is_some() {
+            0
+        } else {
+            settings.database.min_connections
+        },
         ..settings.database.clone()
     };
     let db = Db::connect(endpoints.database_url.expose(), &owner_config).await?;
@@ -68,8 +79,8 @@ pub async fn platform(
             ),
         }
     }
-    let db = match (role, &settings.database.app_role) {
-        (Role::App, Some(app_role)) => {
+    let db = match app_role {
+        Some(app_role) => {
             db.close().await;
             Db::connect(endpoints.database_url.expose(), &settings.database)
                 .await
@@ -81,7 +92,7 @@ pub async fn platform(
                     )
                 })?
         }
-        _ => db,
+        None => db,
     };
     let cache = Cache::connect_with(
         endpoints.redis_url.expose(),

@@ -244,20 +244,25 @@ async fn rows_from_before_encryption_are_converted_and_decrypt_restores_plaintex
     assert_eq!(email, "Old@Example.com");
 }
 
-#[tokio::test]
-async fn a_prompt_that_looks_like_an_envelope_is_sealed_so_it_reads_back_unchanged() {
-    let db = TestDb::new().await;
-    let tricky = "enc:v1:test1:AAAA this is just text";
-    let saved = history::save_history(
+/// An anonymous history row with `input` as its prompt.
+async fn save_prompt(db: &TestDb, input: &str) -> history::PromptHistory {
+    history::save_history(
         db.pool(),
         &NewPromptHistory {
-            original_input: tricky.into(),
+            original_input: input.into(),
             enhanced_output: "plain output".into(),
             ..NewPromptHistory::default()
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_prompt_that_looks_like_an_envelope_is_sealed_so_it_reads_back_unchanged() {
+    let db = TestDb::new().await;
+    let tricky = "enc:v1:test1:AAAA this is just text";
+    let saved = save_prompt(&db, tricky).await;
     let read = history::get_history_any(db.pool(), saved.id).await.unwrap();
     assert_eq!(read.original_input, tricky);
     assert_eq!(read.enhanced_output, "plain output");
@@ -337,16 +342,7 @@ async fn the_audit_list_filters_decrypts_addresses_and_prune_keeps_the_retention
 async fn rotation_moves_sealed_prompts_to_the_new_key_and_seals_plain_ones_only_when_asked() {
     let db = TestDb::new().await;
     let tricky = "enc:v1:test1:not really an envelope";
-    let saved = history::save_history(
-        db.pool(),
-        &NewPromptHistory {
-            original_input: tricky.into(),
-            enhanced_output: "plain output".into(),
-            ..NewPromptHistory::default()
-        },
-    )
-    .await
-    .unwrap();
+    let saved = save_prompt(&db, tricky).await;
     let stored = |col: &'static str| {
         let pool = db.pool().clone();
         async move {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bp_cache::{Cache, CacheSettings, Namespace, RateLimit};
 use serde_json::json;
@@ -148,29 +148,23 @@ where
     Fut: std::future::Future<Output = bool> + Send,
 {
     let op = Arc::new(op);
-    let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + run;
-    let tasks: Vec<_> = (0..u64::from(CALLERS))
-        .map(|t| {
-            let (op, done, failed, cache) = (op.clone(), done.clone(), failed.clone(), cache.clone());
-            tokio::spawn(async move {
-                let mut i = t * 7919;
-                while Instant::now() < deadline {
-                    if !op(cache.clone(), i).await {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                    done.fetch_add(1, Ordering::Relaxed);
-                    i += 1;
+    let rate = super::per_second(CALLERS, run, |t, lap| {
+        let (op, failed, cache) = (op.clone(), failed.clone(), cache.clone());
+        async move {
+            let mut i = u64::from(t) * 7919;
+            while lap.going() {
+                if !op(cache.clone(), i).await {
+                    failed.fetch_add(1, Ordering::Relaxed);
                 }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await?;
-    }
+                lap.count();
+                i += 1;
+            }
+            Ok(())
+        }
+    })
+    .await?;
     let failed = failed.load(Ordering::Relaxed);
     anyhow::ensure!(failed == 0, "{failed} cache calls failed during the run");
-    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+    Ok(rate)
 }

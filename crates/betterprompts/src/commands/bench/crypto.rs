@@ -4,10 +4,8 @@
 //! names) against the bcrypt verification every login does anyway.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use bp_store::PgPool;
 use bp_store::crypto::Keyring;
 use bp_store::history::{INSERT_ONE, NewPromptHistory};
@@ -24,48 +22,40 @@ async fn insert_rate(
     clients: u32,
     run: Duration,
 ) -> anyhow::Result<f64> {
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + run;
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (pool, row, done, keys) = (pool.clone(), row.clone(), done.clone(), keys.clone());
-            tokio::spawn(async move {
-                let mut conn = pool.acquire().await?;
-                while Instant::now() < deadline {
-                    // As save_history binds them: sealed per row when prompts are encrypted.
-                    let (input, output) = if sealed {
-                        (keys.seal(&row.original_input)?, keys.seal(&row.enhanced_output)?)
-                    } else {
-                        (row.original_input.clone(), row.enhanced_output.clone())
-                    };
-                    sqlx::query(INSERT_ONE)
-                        .bind(row.user_id)
-                        .bind(&row.session_id)
-                        .bind(&row.request_id)
-                        .bind(input)
-                        .bind(output)
-                        .bind(&row.intent)
-                        .bind(row.intent_confidence)
-                        .bind(&row.complexity)
-                        .bind(&row.techniques_used)
-                        .bind(&row.technique_scores)
-                        .bind(row.processing_time_ms)
-                        .bind(row.token_count)
-                        .bind(&row.model_used)
-                        .bind(&row.metadata)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok::<_, anyhow::Error>(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.context("insert task panicked")??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+    super::per_second(clients, run, |_, lap| {
+        let (pool, row, keys) = (pool.clone(), row.clone(), keys.clone());
+        async move {
+            let mut conn = pool.acquire().await?;
+            while lap.going() {
+                // As save_history binds them: sealed per row when prompts are encrypted.
+                let (input, output) = if sealed {
+                    (keys.seal(&row.original_input)?, keys.seal(&row.enhanced_output)?)
+                } else {
+                    (row.original_input.clone(), row.enhanced_output.clone())
+                };
+                sqlx::query(INSERT_ONE)
+                    .bind(row.user_id)
+                    .bind(&row.session_id)
+                    .bind(&row.request_id)
+                    .bind(input)
+                    .bind(output)
+                    .bind(&row.intent)
+                    .bind(row.intent_confidence)
+                    .bind(&row.complexity)
+                    .bind(&row.techniques_used)
+                    .bind(&row.technique_scores)
+                    .bind(row.processing_time_ms)
+                    .bind(row.token_count)
+                    .bind(&row.model_used)
+                    .bind(&row.metadata)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                lap.count();
+            }
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// The figures; `row` is the store bench's sample row (200 + 800 characters).

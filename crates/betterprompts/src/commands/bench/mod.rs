@@ -12,7 +12,9 @@ mod redis_benchmark;
 mod rls;
 mod store;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bp_config::Settings;
@@ -41,6 +43,48 @@ impl Figure {
     fn ratio(&self) -> Option<f64> {
         self.baseline.filter(|b| *b != 0.0).map(|b| self.value / b)
     }
+}
+
+/// One caller's view of a throughput run ([`per_second`]).
+#[derive(Clone)]
+pub struct Lap {
+    deadline: Instant,
+    done: Arc<AtomicU64>,
+}
+
+impl Lap {
+    /// True while the run's time is not up.
+    pub fn going(&self) -> bool {
+        Instant::now() < self.deadline
+    }
+
+    /// Counts one completed call.
+    pub fn count(&self) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Completed calls per second when `callers` tasks run for `run`: task `i`
+/// is `caller(i, lap)`, which sets itself up (a held connection, say),
+/// calls while `lap.going()` and `lap.count()`s each call. The first error
+/// of any task is the run's.
+pub async fn per_second<F, Fut>(callers: u32, run: Duration, caller: F) -> anyhow::Result<f64>
+where
+    F: Fn(u32, Lap) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let start = Instant::now();
+    let lap = Lap {
+        deadline: start + run,
+        done: Arc::new(AtomicU64::new(0)),
+    };
+    let tasks: Vec<_> = (0..callers)
+        .map(|i| tokio::spawn(caller(i, lap.clone())))
+        .collect();
+    for t in tasks {
+        t.await.context("a benchmark caller panicked")??;
+    }
+    Ok(lap.done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
 }
 
 /// Runs the chosen benchmark and prints the report.

@@ -5,8 +5,6 @@
 //! statement as before. The role alone (policies evaluated, scope unset) is
 //! measured too, to tell the policy's cost from the transaction's.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,69 +14,36 @@ use uuid::Uuid;
 
 use super::{Figure, percentile_ms};
 
-/// How a call reaches the database.
-#[derive(Clone, Copy)]
-enum Path {
-    /// The bare statement on the pool.
-    Bare,
-    /// Inside a transaction scoped to the row's user.
-    Scoped,
-}
-
-async fn insert_rate(
-    db: &Db,
-    row: &NewPromptHistory,
-    path: Path,
-    clients: u32,
-    run: Duration,
-) -> anyhow::Result<f64> {
+/// Rows per second of `save_history` from `clients` callers for `run`, each
+/// call on a connection of [`Db::for_user`]: a transaction scoped to the
+/// row's user when `db` has row security on, else a plain pooled one.
+async fn insert_rate(db: &Db, row: &NewPromptHistory, clients: u32, run: Duration) -> anyhow::Result<f64> {
     let user = row.user_id.context("the sample row has a user")?;
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + run;
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (db, row, done) = (db.clone(), row.clone(), done.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    match path {
-                        Path::Bare => {
-                            history::save_history(db.pool(), &row).await?;
-                        }
-                        Path::Scoped => {
-                            let mut conn = db.for_user(user).await?;
-                            history::save_history(&mut *conn, &row).await?;
-                            conn.finish().await?;
-                        }
-                    }
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok::<_, anyhow::Error>(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.context("insert task panicked")??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+    super::per_second(clients, run, |_, lap| {
+        let (db, row) = (db.clone(), row.clone());
+        async move {
+            while lap.going() {
+                let mut conn = db.for_user(user).await?;
+                history::save_history(&mut *conn, &row).await?;
+                conn.finish().await?;
+                lap.count();
+            }
+            Ok(())
+        }
+    })
+    .await
 }
 
-/// Latencies of `pages` first pages of 50 of `user`'s history.
-async fn page_latencies(db: &Db, user: Uuid, path: Path, pages: usize) -> anyhow::Result<Vec<Duration>> {
+/// Latencies of `pages` first pages of 50 of `user`'s history, each read
+/// on a connection of [`Db::read_for`].
+async fn page_latencies(db: &Db, user: Uuid, pages: usize) -> anyhow::Result<Vec<Duration>> {
     let filter = HistoryFilter::default();
     let mut out = Vec::with_capacity(pages);
     for _ in 0..pages {
         let t = Instant::now();
-        match path {
-            Path::Bare => {
-                history::page_history_after(db.read(), user, &filter, SortDirection::Desc, None, 50).await?;
-            }
-            Path::Scoped => {
-                let mut conn = db.read_for(user).await?;
-                history::page_history_after(&mut *conn, user, &filter, SortDirection::Desc, None, 50).await?;
-                conn.finish().await?;
-            }
-        }
+        let mut conn = db.read_for(user).await?;
+        history::page_history_after(&mut *conn, user, &filter, SortDirection::Desc, None, 50).await?;
+        conn.finish().await?;
         out.push(t.elapsed());
     }
     Ok(out)
@@ -112,20 +77,21 @@ pub async fn run(
         None,
     )
     .with_row_security(true);
+    let role_only_db = app.clone().with_row_security(false);
     let owner = Db::new(owner.clone(), None);
     let clients = 8;
     let (mut bare, mut role_only, mut scoped) = (0f64, 0f64, 0f64);
-    insert_rate(&app, row, Path::Scoped, clients, Duration::from_secs(1)).await?;
+    insert_rate(&app, row, clients, Duration::from_secs(1)).await?;
     // Alternating rounds, best of each: the two cores are shared with the server.
     for _ in 0..2 {
-        bare = bare.max(insert_rate(&owner, row, Path::Bare, clients, run).await?);
-        role_only = role_only.max(insert_rate(&app, row, Path::Bare, clients, run).await?);
-        scoped = scoped.max(insert_rate(&app, row, Path::Scoped, clients, run).await?);
+        bare = bare.max(insert_rate(&owner, row, clients, run).await?);
+        role_only = role_only.max(insert_rate(&role_only_db, row, clients, run).await?);
+        scoped = scoped.max(insert_rate(&app, row, clients, run).await?);
     }
     let (mut page_bare, mut page_scoped) = (Vec::new(), Vec::new());
     for _ in 0..2 {
-        page_bare.extend(page_latencies(&owner, heavy, Path::Bare, pages / 2).await?);
-        page_scoped.extend(page_latencies(&app, heavy, Path::Scoped, pages / 2).await?);
+        page_bare.extend(page_latencies(&owner, heavy, pages / 2).await?);
+        page_scoped.extend(page_latencies(&app, heavy, pages / 2).await?);
     }
     app.close().await;
     let owner_label =

@@ -4,8 +4,6 @@
 //! pages at 1M rows (keyset and deep offset), and HNSW top-10 search at
 //! 100k x 768, each against pgbench running the same SQL on the same server.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -244,6 +242,7 @@ enum Lease {
     PerCall,
 }
 
+/// Rows per second of `save_history` from `clients` callers for `run`.
 async fn insert_rate(
     pool: &PgPool,
     row: &NewPromptHistory,
@@ -251,32 +250,24 @@ async fn insert_rate(
     run: Duration,
     lease: Lease,
 ) -> anyhow::Result<f64> {
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + run;
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (pool, row, done) = (pool.clone(), row.clone(), done.clone());
-            tokio::spawn(async move {
-                let mut held = match lease {
-                    Lease::PerCaller => Some(pool.acquire().await?),
-                    Lease::PerCall => None,
+    super::per_second(clients, run, |_, lap| {
+        let (pool, row) = (pool.clone(), row.clone());
+        async move {
+            let mut held = match lease {
+                Lease::PerCaller => Some(pool.acquire().await?),
+                Lease::PerCall => None,
+            };
+            while lap.going() {
+                match held.as_mut() {
+                    Some(conn) => history::save_history(&mut **conn, &row).await?,
+                    None => history::save_history(&pool, &row).await?,
                 };
-                while Instant::now() < deadline {
-                    match held.as_mut() {
-                        Some(conn) => history::save_history(&mut **conn, &row).await?,
-                        None => history::save_history(&pool, &row).await?,
-                    };
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok::<_, anyhow::Error>(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.context("insert task panicked")??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+                lap.count();
+            }
+            Ok(())
+        }
+    })
+    .await
 }
 
 const BATCH: usize = 500;
