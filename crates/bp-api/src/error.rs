@@ -91,11 +91,18 @@ impl From<bp_store::StoreError> for ApiError {
     }
 }
 
-impl From<crate::service::ServiceError> for ApiError {
-    fn from(err: crate::service::ServiceError) -> Self {
-        use crate::service::ServiceError;
+impl From<bp_engine::InputError> for ApiError {
+    /// `invalid FIELD: REASON`, a 400.
+    fn from(err: bp_engine::InputError) -> Self {
+        Self::BadRequest(err.to_string())
+    }
+}
+
+impl From<bp_service::ServiceError> for ApiError {
+    fn from(err: bp_service::ServiceError) -> Self {
+        use bp_service::ServiceError;
         match err {
-            ServiceError::Invalid { field, reason } => Self::BadRequest(format!("invalid {field}: {reason}")),
+            ServiceError::Invalid(e) => e.into(),
             ServiceError::Store(e) => e.into(),
             ServiceError::Embedding(reason) => {
                 tracing::warn!(%reason, "embedding provider failed");
@@ -123,6 +130,9 @@ impl From<bp_cache::CacheError> for ApiError {
         }
     }
 }
+
+/// `Retry-After` of a 503: a restarting database is usually back within seconds.
+pub const RETRY_AFTER_SECS: &str = "2";
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -157,6 +167,15 @@ impl IntoResponse for ApiError {
                 return response;
             }
             _ => {}
+        }
+        if let Self::Unavailable(reason) = &self {
+            tracing::warn!(%reason, "answered 503");
+            let mut response = (status, Json(json!({ "error": self.to_string() }))).into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+            return response;
         }
         if let Self::Internal(cause) = &self {
             let mut chain = cause.to_string();

@@ -121,9 +121,15 @@ impl From<sqlx::Error> for StoreError {
                     None => Self::Database(err),
                 }
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable(err.to_string())
-            }
+            // A connection that broke mid-exchange (the server was killed or
+            // restarted) surfaces as an I/O, protocol, TLS or worker error:
+            // all of them mean "the database is not answering right now".
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err.to_string()),
             sqlx::Error::Database(db) => {
                 let constraint = db.constraint().unwrap_or("unknown").to_owned();
                 match db.code().as_deref() {
@@ -136,7 +142,10 @@ impl From<sqlx::Error> for StoreError {
                         field: "value".into(),
                         reason: db.message().to_owned(),
                     },
-                    Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                    // Connection exceptions (08), operator intervention
+                    // (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+                    // cannot_connect_now) and too many connections (53300).
+                    Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "53300" => {
                         Self::Unavailable(db.message().to_owned())
                     }
                     _ => Self::Database(err),

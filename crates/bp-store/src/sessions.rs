@@ -1,7 +1,15 @@
 //! `auth.sessions`: refresh-token sessions, stored as hashes only. Rotation
 //! revokes a session and inserts its successor in one statement, so two
 //! concurrent rotations of one token cannot both succeed; a revoked token
-//! presented again is reuse, and the caller revokes the whole family.
+//! presented again is reuse, and the caller ends the whole family.
+//!
+//! Two lifetimes live here. A refresh token works while its session is
+//! neither revoked nor expired ([`Session::is_usable`]). An access token of a
+//! session that was merely rotated keeps working until its own expiry, so
+//! that a refresh does not break requests in flight or other tabs
+//! ([`Session::honours_access_token`]); ending the family (logout, password
+//! change, reuse, deactivation, role change) stops every access token of it
+//! at once (`ended_at`, migration 0012).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -11,7 +19,7 @@ use crate::crypto::{self, PiiOpt};
 use crate::error::{StoreError, invalid};
 
 const COLUMNS: &str = "id, user_id, token_hash, refresh_token_hash, user_agent, ip_address, expires_at, \
-    last_activity, created_at, family_id, revoked_at, replaced_by";
+    last_activity, created_at, family_id, revoked_at, replaced_by, ended_at";
 
 /// A session row. The hashes are never printed by `Debug`.
 #[derive(Clone, sqlx::FromRow)]
@@ -42,6 +50,8 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The session that replaced this one on rotation.
     pub replaced_by: Option<Uuid>,
+    /// Set when the whole family was ended: no access token of it is honoured.
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -52,6 +62,7 @@ impl std::fmt::Debug for Session {
             .field("family_id", &self.family_id)
             .field("expires_at", &self.expires_at)
             .field("revoked_at", &self.revoked_at)
+            .field("ended_at", &self.ended_at)
             .finish_non_exhaustive()
     }
 }
@@ -59,7 +70,16 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// Neither revoked nor expired at `now`.
     pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now
+        self.revoked_at.is_none() && self.ended_at.is_none() && self.expires_at > now
+    }
+
+    /// Whether an access token issued with this session is still honoured at
+    /// `now` (its own `exp` is checked apart): the session is live, or was
+    /// only rotated, and its family has not been ended.
+    pub fn honours_access_token(&self, now: DateTime<Utc>) -> bool {
+        self.ended_at.is_none()
+            && self.expires_at > now
+            && (self.revoked_at.is_none() || self.replaced_by.is_some())
     }
 }
 
@@ -205,43 +225,71 @@ pub async fn touch_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), Stor
     }
 }
 
-/// Revokes one session; returns whether it was still active.
+/// Ends the family of one session (logout): every session of it is revoked
+/// and no access token of it is honoured any more. Returns whether the
+/// session was still active.
 pub async fn revoke_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("UPDATE auth.sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() > 0)
+    let active: Option<bool> = sqlx::query_scalar(
+        "WITH target AS (SELECT family_id, revoked_at IS NULL AND ended_at IS NULL AS active
+                         FROM auth.sessions WHERE id = $1),
+              ended AS (UPDATE auth.sessions s
+                        SET ended_at = now(), revoked_at = COALESCE(s.revoked_at, now())
+                        FROM target WHERE s.family_id = target.family_id AND s.ended_at IS NULL)
+         SELECT active FROM target",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(active.unwrap_or(false))
 }
 
-/// Revokes every active session of a user, except `keep` (the current one,
-/// after a password change); returns how many.
+/// Ends every session family of a user, except the family of `keep` (the
+/// current session, after a password change); returns how many sessions were
+/// still active.
 pub async fn revoke_user_sessions(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     keep: Option<Uuid>,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE auth.sessions SET revoked_at = now()
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+    end_families(
+        db,
+        "s.user_id = $1 AND ($2::uuid IS NULL OR s.family_id IS DISTINCT FROM
+             (SELECT family_id FROM auth.sessions WHERE id = $2))",
+        user_id,
+        keep,
     )
-    .bind(user_id)
-    .bind(keep)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .await
 }
 
-/// Revokes every active session of a family (on refresh-token reuse); returns how many.
+/// Ends a whole session family (on refresh-token reuse); returns how many
+/// sessions were still active.
 pub async fn revoke_session_family(db: impl PgExecutor<'_>, family_id: Uuid) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE auth.sessions SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(family_id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    end_families(db, "s.family_id = $1 AND $2::uuid IS NULL", family_id, None).await
+}
+
+/// Sets `ended_at` (and `revoked_at` where unset) on the sessions matching
+/// `condition` (one of this module's constants, never input) over `$1` and
+/// `$2`; counts the ones that were active.
+async fn end_families(
+    db: impl PgExecutor<'_>,
+    condition: &str,
+    first: Uuid,
+    second: Option<Uuid>,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "WITH old AS (SELECT s.id, s.revoked_at IS NULL AS active FROM auth.sessions s
+                      WHERE s.ended_at IS NULL AND {condition} FOR UPDATE),
+              ended AS (UPDATE auth.sessions s
+                        SET ended_at = now(), revoked_at = COALESCE(s.revoked_at, now())
+                        FROM old WHERE s.id = old.id)
+         SELECT count(*) FILTER (WHERE active) FROM old"
+    );
+    let active: i64 = sqlx::query_scalar(&sql)
+        .bind(first)
+        .bind(second)
+        .fetch_one(db)
+        .await?;
+    Ok(u64::try_from(active).unwrap_or(0))
 }
 
 /// Deletes sessions that expired more than `grace` ago (revoked ones are kept

@@ -5,10 +5,12 @@
 //! [`Caller`] (a session or an API key) and [`MaybeCaller`] (anyone, but a
 //! bad credential is still 401) read it.
 //!
-//! An access token is honoured only while its session lives: logout,
-//! rotation and password changes revoke sessions, and the check is one Redis
-//! lookup (`session:` namespace), falling back to the database when Redis
-//! has no entry or is down.
+//! An access token is honoured until it expires while its session family
+//! lives: a normal refresh leaves it valid, while logout, a password change,
+//! refresh-token reuse, deactivation and a role change end the family and
+//! every access token of it at once. The check is one Redis lookup
+//! (`session:` namespace), falling back to the database when Redis has no
+//! entry or is down; ending a family evicts the user's cached sessions.
 
 use std::sync::Arc;
 
@@ -104,6 +106,41 @@ pub enum AuthOutcome {
     Authenticated(Arc<Principal>),
     /// Credentials that are not valid; the reason is for the log only.
     Failed(&'static str),
+    /// Credentials that could not be checked because the database is not
+    /// answering: the request is answered 503, never 401, so that a client
+    /// does not sign its user out over an outage.
+    Unverifiable,
+}
+
+/// Why a credential was not accepted.
+enum Refusal {
+    /// Not valid; the reason is for the log only.
+    Invalid(&'static str),
+    /// The database that decides could not be asked.
+    Unavailable,
+}
+
+impl From<&'static str> for Refusal {
+    fn from(reason: &'static str) -> Self {
+        Self::Invalid(reason)
+    }
+}
+
+impl Refusal {
+    /// The refusal for a failed lookup: `invalid` unless the store is down.
+    fn of(err: &bp_store::StoreError, invalid: &'static str) -> Self {
+        match err {
+            bp_store::StoreError::Unavailable(_) => Self::Unavailable,
+            _ => Self::Invalid(invalid),
+        }
+    }
+
+    fn outcome(self) -> AuthOutcome {
+        match self {
+            Self::Invalid(reason) => AuthOutcome::Failed(reason),
+            Self::Unavailable => AuthOutcome::Unverifiable,
+        }
+    }
 }
 
 /// What the session cache holds for a live session.
@@ -148,7 +185,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         None => AuthOutcome::Anonymous,
         Some(Credential::AccessToken(token)) => match session_principal(&state, &token).await {
             Ok(p) => AuthOutcome::Authenticated(Arc::new(p)),
-            Err(reason) => AuthOutcome::Failed(reason),
+            Err(refusal) => refusal.outcome(),
         },
         Some(Credential::ApiKey(key)) => match key_principal(&state, &key).await {
             Ok(p) => {
@@ -157,7 +194,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 }
                 AuthOutcome::Authenticated(Arc::new(p))
             }
-            Err(reason) => AuthOutcome::Failed(reason),
+            Err(refusal) => refusal.outcome(),
         },
     };
     if let AuthOutcome::Failed(reason) = &outcome {
@@ -175,12 +212,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     response
 }
 
-async fn session_principal(state: &AppState, token: &str) -> Result<Principal, &'static str> {
+async fn session_principal(state: &AppState, token: &str) -> Result<Principal, Refusal> {
     let claims = state
         .auth
         .keys
         .verify(token, chrono::Utc::now().timestamp())
-        .map_err(|_| "invalid access token")?;
+        .map_err(|_| Refusal::Invalid("invalid access token"))?;
     let sid = claims.sid.to_string();
     let token_hash = digest(&claims.jti);
     let live = match state.cache.get_session::<CachedSession>(&sid).await {
@@ -191,7 +228,9 @@ async fn session_principal(state: &AppState, token: &str) -> Result<Principal, &
         // Not cached (evicted, or Redis down): the database decides.
         Ok(None) | Err(_) => {
             match bp_store::sessions::get_session_by_token_hash(state.db.pool(), &token_hash).await {
-                Ok(session) if session.id == claims.sid && session.is_usable(chrono::Utc::now()) => {
+                Ok(session)
+                    if session.id == claims.sid && session.honours_access_token(chrono::Utc::now()) =>
+                {
                     let cached = CachedSession {
                         token_hash,
                         expires_at: session.expires_at,
@@ -202,12 +241,15 @@ async fn session_principal(state: &AppState, token: &str) -> Result<Principal, &
                         .await;
                     true
                 }
+                Err(e @ bp_store::StoreError::Unavailable(_)) => {
+                    return Err(Refusal::of(&e, "session ended"));
+                }
                 _ => false,
             }
         }
     };
     if !live {
-        return Err("session ended");
+        return Err("session ended".into());
     }
     Ok(Principal {
         user_id: claims.user_id,
@@ -220,9 +262,9 @@ async fn session_principal(state: &AppState, token: &str) -> Result<Principal, &
     })
 }
 
-async fn key_principal(state: &AppState, key: &str) -> Result<Principal, &'static str> {
+async fn key_principal(state: &AppState, key: &str) -> Result<Principal, Refusal> {
     if !key.starts_with(API_KEY_PREFIX) || key.len() > 100 {
-        return Err("malformed API key");
+        return Err("malformed API key".into());
     }
     let bp_store::api_keys::KeyWithOwner {
         key: found,
@@ -232,9 +274,9 @@ async fn key_principal(state: &AppState, key: &str) -> Result<Principal, &'stati
         owner_active,
     } = bp_store::api_keys::get_usable_api_key_with_owner(state.db.pool(), &digest(key))
         .await
-        .map_err(|_| "unknown, revoked or expired API key")?;
+        .map_err(|e| Refusal::of(&e, "unknown, revoked or expired API key"))?;
     if owner_active == Some(false) {
-        return Err("API key owner inactive");
+        return Err("API key owner inactive".into());
     }
     let limit = match (found.rate_limit, found.rate_limit_window.as_deref()) {
         (Some(max), window) => {
@@ -271,7 +313,13 @@ fn required(parts: &Parts) -> Result<Arc<Principal>, ApiError> {
         AuthOutcome::Authenticated(p) => Ok(p),
         AuthOutcome::Anonymous => Err(ApiError::Unauthorized("Authentication required".into())),
         AuthOutcome::Failed(_) => Err(ApiError::Unauthorized("Invalid or expired credentials".into())),
+        AuthOutcome::Unverifiable => Err(unverifiable()),
     }
+}
+
+/// The answer when credentials could not be checked.
+fn unverifiable() -> ApiError {
+    ApiError::Unavailable("database unavailable".into())
 }
 
 /// A signed-in user (session only; API keys are refused with 403).
@@ -317,6 +365,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller {
             AuthOutcome::Anonymous => Ok(Self(None)),
             AuthOutcome::Authenticated(p) => Ok(Self(Some(p))),
             AuthOutcome::Failed(_) => Err(ApiError::Unauthorized("Invalid or expired credentials".into())),
+            AuthOutcome::Unverifiable => Err(unverifiable()),
         }
     }
 }

@@ -220,7 +220,8 @@ pub async fn update_user(
         0
     };
     tx.commit().await?;
-    if revoked > 0 {
+    if role_changed || deactivated {
+        // Rotated sessions' access tokens are ended too, active or not.
         let _ = state.cache.delete_user_sessions(&id.to_string()).await;
     }
     let _ = state

@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
 use serde_json::json;
 
-use super::{PASSWORD, call, count, login, register, try_register};
+use super::{PASSWORD, call, count, login, register, try_register, with_role};
 
 #[tokio::test]
 async fn register_login_refresh_and_logout_walk_the_session_lifecycle() {
@@ -91,6 +91,102 @@ async fn register_login_refresh_and_logout_walk_the_session_lifecycle() {
     assert_eq!(out.status, StatusCode::OK, "{}", out.json);
     let me = call(&app, Method::GET, "/api/v1/auth/me", &json!(null), Some(&alice)).await;
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+/// `GET /auth/me` with a bearer token; the status only.
+async fn me_with(app: &TestApp, access: &str) -> StatusCode {
+    let bearer = format!("Bearer {access}");
+    app.request(Method::GET, "/api/v1/auth/me", &[("authorization", &bearer)])
+        .await
+        .status
+}
+
+/// `POST /auth/refresh`: the new (access, refresh) pair.
+async fn refresh(app: &TestApp, refresh_token: &str) -> (String, String) {
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": refresh_token }),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    (
+        res.json["access_token"].as_str().unwrap().to_owned(),
+        res.json["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_access_token_outlives_a_refresh_until_logout_ends_its_family() {
+    let app = TestApp::init().await;
+    register(&app, "tabs").await;
+    let first = login(&app, "tabs", PASSWORD).await;
+    let access1 = first.json["access_token"].as_str().unwrap().to_owned();
+    let (access2, refresh2) = refresh(&app, first.json["refresh_token"].as_str().unwrap()).await;
+    let (access3, _) = refresh(&app, &refresh2).await;
+    // Every access token of the family still works after two normal refreshes.
+    for token in [&access1, &access2, &access3] {
+        assert_eq!(me_with(&app, token).await, StatusCode::OK);
+    }
+    // Another login is another family: logout of this one leaves it alone.
+    let other = login(&app, "tabs", PASSWORD).await;
+    let other_access = other.json["access_token"].as_str().unwrap().to_owned();
+
+    // Logout with the oldest access token (the original auth suite's case).
+    let bearer = format!("Bearer {access1}");
+    let out = app
+        .request(Method::POST, "/api/v1/auth/logout", &[("authorization", &bearer)])
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.json);
+    for token in [&access1, &access2, &access3] {
+        assert_eq!(
+            me_with(&app, token).await,
+            StatusCode::UNAUTHORIZED,
+            "an access token of a logged-out family still works"
+        );
+    }
+    assert_eq!(me_with(&app, &other_access).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn password_change_and_role_change_end_rotated_access_tokens_too() {
+    let app = TestApp::init().await;
+    let owner = register(&app, "rotor").await;
+    let elsewhere = login(&app, "rotor", PASSWORD).await;
+    let old_access = elsewhere.json["access_token"].as_str().unwrap().to_owned();
+    let (new_access, _) = refresh(&app, elsewhere.json["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(me_with(&app, &old_access).await, StatusCode::OK);
+    let body = json!({ "current_password": PASSWORD, "new_password": "N3w&Password!x", "confirm_password": "N3w&Password!x" });
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/change-password",
+        &body,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    for token in [&old_access, &new_access] {
+        assert_eq!(me_with(&app, token).await, StatusCode::UNAUTHORIZED);
+    }
+    // The session that changed the password keeps working.
+    assert_eq!(me_with(&app, &owner.access).await, StatusCode::OK);
+
+    // A role change by an admin ends every family of the account.
+    let admin = with_role(&app, register(&app, "rotadmin").await, "admin").await;
+    let path = format!("/api/v1/admin/users/{}", owner.id);
+    let res = call(
+        &app,
+        Method::PUT,
+        &path,
+        &json!({ "role": "developer" }),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.json);
+    assert_eq!(me_with(&app, &owner.access).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
