@@ -11,6 +11,8 @@ use std::process::{Command, Output};
 
 use bp_testkit::test_env;
 
+#[path = "cli/faults.rs"]
+mod faults;
 #[path = "cli/owasp.rs"]
 mod owasp;
 
@@ -340,8 +342,10 @@ async fn seed_then_enhance_prints_the_decision_as_json_and_saves_it() {
     assert_eq!(json["intent"], "code_generation");
     assert!(json["confidence"].as_f64().unwrap() > 0.5);
     assert!(["simple", "moderate", "complex"].contains(&json["complexity"].as_str().unwrap()));
-    let techniques = json["techniques"].as_array().unwrap();
+    // The same answer as the API's /enhance, details included.
+    let techniques = json["metadata"]["technique_details"].as_array().unwrap();
     assert!(!techniques.is_empty() && techniques.len() <= 3);
+    assert_eq!(json["techniques"].as_array().unwrap().len(), techniques.len());
     assert!(
         techniques
             .iter()
@@ -392,7 +396,6 @@ impl Server {
         home: &std::path::Path,
         extra: &[(&str, &std::ffi::OsStr)],
     ) -> Self {
-        use std::io::BufRead;
         let url = url_with(&test_env().database_url, |u| {
             u.set_path(&format!("/{}", db.name()))
         });
@@ -402,11 +405,17 @@ impl Server {
             .env("REDIS_URL", &test_env().redis_url)
             .env("BP_REDIS_KEY_PREFIX", redis.cache().prefix())
             .env("BP_HOME", home)
-            .env("BP_BCRYPT_COST", "10")
-            .stdout(std::process::Stdio::piped());
+            .env("BP_BCRYPT_COST", "10");
         for (name, value) in extra {
             cmd.env(name, value);
         }
+        Self::spawn(cmd).await
+    }
+
+    /// Spawns `cmd` (a `serve` command) and waits for its address line.
+    async fn spawn(mut cmd: Command) -> Self {
+        use std::io::BufRead;
+        cmd.stdout(std::process::Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();

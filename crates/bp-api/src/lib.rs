@@ -24,7 +24,6 @@ pub mod openapi;
 pub mod recorder;
 pub mod request_id;
 pub mod routes;
-pub mod service;
 pub mod tls;
 
 use std::future::Future;
@@ -42,7 +41,7 @@ use tower_http::timeout::TimeoutLayer;
 pub use error::ApiError;
 
 use crate::auth::JwtKeys;
-use crate::service::EnhanceService;
+use bp_service::EnhanceService;
 
 /// How the API authenticates.
 #[derive(Debug)]

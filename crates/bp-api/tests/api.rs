@@ -10,7 +10,6 @@ use bp_store::PoolSettings;
 use bp_testkit::TestApp;
 
 mod http;
-mod service;
 
 #[tokio::test]
 async fn health_answers_healthy_with_the_service_name() {

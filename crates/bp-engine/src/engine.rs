@@ -5,22 +5,36 @@
 use crate::classifier::{IntentModel, IntentPrediction};
 use crate::complexity::{self, ComplexityAnalysis};
 use crate::generation::{Generated, Templates, generate};
-use crate::selection::{DEFAULT_MAX_TECHNIQUES, Effectiveness, Pick, Preferences, SelectionRequest, select};
+use crate::input::{PromptText, TechniqueLimit, TechniqueList};
+use crate::selection::{Effectiveness, Pick, Preferences, SelectionRequest, select};
 use crate::vocabulary::{Complexity, Technique};
 
-/// What a caller asks for.
-#[derive(Debug, Clone, Default)]
+/// What a caller asks for, parsed at the edge (see [`crate::input`]).
+#[derive(Debug, Clone)]
 pub struct EnhanceRequest {
     /// The prompt.
-    pub text: String,
+    pub text: PromptText,
     /// Techniques to apply first.
-    pub prefer: Vec<Technique>,
+    pub prefer: TechniqueList,
     /// Techniques never to apply.
-    pub exclude: Vec<Technique>,
+    pub exclude: TechniqueList,
     /// Complexity to aim for instead of the measured one.
     pub target_complexity: Option<Complexity>,
-    /// Most techniques (default 3).
-    pub max_techniques: Option<usize>,
+    /// Most techniques.
+    pub max_techniques: TechniqueLimit,
+}
+
+impl EnhanceRequest {
+    /// A request for `text` with no other choices.
+    pub fn new(text: PromptText) -> Self {
+        Self {
+            text,
+            prefer: TechniqueList::default(),
+            exclude: TechniqueList::default(),
+            target_complexity: None,
+            max_techniques: TechniqueLimit::DEFAULT,
+        }
+    }
 }
 
 /// Loaded data an enhancement depends on besides the text.
@@ -113,7 +127,7 @@ impl Engine {
             text: &req.text,
             intent_scores: &analysis.prediction.scores,
             complexity,
-            max_techniques: req.max_techniques.unwrap_or(DEFAULT_MAX_TECHNIQUES),
+            max_techniques: req.max_techniques.get(),
             prefer: &req.prefer,
             exclude: &req.exclude,
             preferences: ctx.preferences,

@@ -18,6 +18,7 @@ pub mod embed;
 pub mod engine;
 pub mod eval;
 pub mod generation;
+pub mod input;
 pub mod selection;
 pub mod text;
 mod vocabulary;
@@ -25,6 +26,7 @@ mod vocabulary;
 pub use classifier::{Example, IntentModel, IntentPrediction, TrainError, TrainParams};
 pub use engine::{Analysis, Engine, EnhanceContext, EnhanceRequest, Enhancement};
 pub use generation::Templates;
+pub use input::{InputError, PromptText, TechniqueLimit, TechniqueList};
 pub use selection::{Effectiveness, Observed, Pick, Preferences};
 pub use vocabulary::{Complexity, Intent, Technique, UnknownId};
 
@@ -118,10 +120,10 @@ mod quality {
     fn the_engine_enhances_a_code_request_end_to_end() {
         let engine = Engine::new(model(), Templates::builtin());
         let (prefs, eff) = (Preferences::default(), Effectiveness::new());
-        let req = EnhanceRequest {
-            text: "Write a Python function that merges two sorted lists".into(),
-            ..Default::default()
-        };
+        let req = EnhanceRequest::new(
+            PromptText::parse("Write a Python function that merges two sorted lists")
+                .expect("a valid prompt"),
+        );
         let out = engine.enhance(
             &req,
             EnhanceContext {

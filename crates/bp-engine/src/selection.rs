@@ -27,7 +27,7 @@ pub const PRIOR_WEIGHT: f64 = 20.0;
 pub const MIN_SCORE: f64 = 0.35;
 
 /// Default number of techniques picked.
-pub const DEFAULT_MAX_TECHNIQUES: usize = 3;
+pub const DEFAULT_MAX_TECHNIQUES: usize = crate::input::TechniqueLimit::DEFAULT.get();
 
 /// Measured outcomes of a technique for an intent.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -2,7 +2,12 @@
 //! [`EmbeddingQueue`] is a bounded channel to one background task that
 //! takes whatever has queued up (up to [`BATCH`] texts), embeds them in one
 //! provider call and stores them in one `upsert_embeddings` transaction.
-//! When the queue is full a job is dropped and counted, never awaited.
+//! When the queue is full a job is dropped and counted, never awaited: the
+//! request is never slowed by it. Nothing is lost that way, because the same
+//! task sweeps the history for signed-in rows that have no embedding
+//! (dropped, failed, or queued by a process that crashed) whenever the
+//! queue is idle after a drop or a failure, and every [`SWEEP_EVERY`]
+//! otherwise; the first sweep after start covers the whole history.
 //! [`OpenAiEmbedder`] is the OpenAI-compatible HTTP provider.
 
 use std::sync::Arc;
@@ -23,6 +28,15 @@ pub const QUEUE_CAPACITY: usize = 4_096;
 /// Most texts embedded and stored together.
 pub const BATCH: usize = 64;
 
+/// How often the writer sweeps for history rows without an embedding when
+/// nothing was dropped or failed.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// How far before the last clean sweep's start the next one looks again:
+/// a row's `created_at` is its transaction's start, which can precede its
+/// commit (and the sweep that should have seen it).
+const SWEEP_OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
+
 enum Job {
     Embed {
         source_type: SourceType,
@@ -41,6 +55,10 @@ pub struct EmbeddingStats {
     pub dropped: AtomicU64,
     /// Jobs lost to provider or database errors.
     pub failed: AtomicU64,
+    /// Rows the sweep found without an embedding and embedded.
+    pub swept: AtomicU64,
+    /// Sweeps completed.
+    pub sweeps: AtomicU64,
 }
 
 /// The sending side of the background embedding writer.
@@ -50,13 +68,36 @@ pub struct EmbeddingQueue {
     stats: Arc<EmbeddingStats>,
 }
 
+/// How the writer is sized and how often it sweeps.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterOptions {
+    /// Jobs waiting before new ones are dropped (at least 1).
+    pub capacity: usize,
+    /// Sweep interval when nothing was lost.
+    pub sweep_every: Duration,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            capacity: QUEUE_CAPACITY,
+            sweep_every: SWEEP_EVERY,
+        }
+    }
+}
+
 impl EmbeddingQueue {
-    /// Starts the writer task; it ends when every queue handle is dropped,
-    /// after writing what was queued.
+    /// Starts the writer task with the default options; it ends when every
+    /// queue handle is dropped, after writing what was queued.
     pub fn spawn(db: Db, embedder: Arc<dyn Embedder>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        Self::spawn_with(db, embedder, WriterOptions::default())
+    }
+
+    /// [`EmbeddingQueue::spawn`] with other options (tests use a tiny queue).
+    pub fn spawn_with(db: Db, embedder: Arc<dyn Embedder>, options: WriterOptions) -> Self {
+        let (tx, rx) = mpsc::channel(options.capacity.max(1));
         let stats = Arc::new(EmbeddingStats::default());
-        tokio::spawn(run(rx, db, embedder, stats.clone()));
+        tokio::spawn(run(rx, db, embedder, stats.clone(), options.sweep_every));
         EmbeddingQueue { tx, stats }
     }
 
@@ -90,8 +131,28 @@ impl EmbeddingQueue {
     }
 }
 
-async fn run(mut rx: mpsc::Receiver<Job>, db: Db, embedder: Arc<dyn Embedder>, stats: Arc<EmbeddingStats>) {
-    while let Some(first) = rx.recv().await {
+async fn run(
+    mut rx: mpsc::Receiver<Job>,
+    db: Db,
+    embedder: Arc<dyn Embedder>,
+    stats: Arc<EmbeddingStats>,
+    sweep_every: Duration,
+) {
+    let mut sweep = Sweep::default();
+    // The first tick is immediate: a sweep of the whole history at start.
+    let mut tick = tokio::time::interval(sweep_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let first = tokio::select! {
+            job = rx.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+            _ = tick.tick() => {
+                sweep.run(&db, embedder.as_ref(), &stats, &rx).await;
+                continue;
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < BATCH {
             match rx.try_recv() {
@@ -122,13 +183,102 @@ async fn run(mut rx: mpsc::Receiver<Job>, db: Db, embedder: Arc<dyn Embedder>, s
                 }
                 Err(e) => {
                     stats.failed.fetch_add(texts.len() as u64, Ordering::Relaxed);
-                    tracing::warn!(error = %e, count = texts.len(), "embeddings not stored");
+                    tracing::warn!(error = %e, count = texts.len(), "embeddings not stored; the sweep retries them");
                 }
             }
+        }
+        // Idle after a loss: catch up at once rather than at the next tick.
+        if rx.is_empty() && sweep.behind(&stats) {
+            sweep.run(&db, embedder.as_ref(), &stats, &rx).await;
         }
         for done in flushes {
             let _ = done.send(());
         }
+    }
+}
+
+/// Where the sweep for rows without an embedding stands.
+#[derive(Debug, Default)]
+struct Sweep {
+    /// Start of the last sweep that embedded everything it found; `None`
+    /// until one did (the next sweep covers the whole history).
+    clean_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Drops and failures already answered by a sweep.
+    losses_seen: u64,
+}
+
+impl Sweep {
+    fn losses(stats: &EmbeddingStats) -> u64 {
+        stats.dropped.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed)
+    }
+
+    /// Whether jobs were lost since the last sweep started.
+    fn behind(&self, stats: &EmbeddingStats) -> bool {
+        Self::losses(stats) > self.losses_seen
+    }
+
+    /// Embeds every signed-in history row without an embedding made since
+    /// the last clean sweep (less an overlap), a page at a time; stops early
+    /// when jobs are waiting, leaving the rest for the next sweep.
+    async fn run(
+        &mut self,
+        db: &Db,
+        embedder: &dyn Embedder,
+        stats: &EmbeddingStats,
+        rx: &mpsc::Receiver<Job>,
+    ) {
+        let started = chrono::Utc::now();
+        self.losses_seen = Self::losses(stats);
+        let mut cursor = (
+            self.clean_since
+                .map_or(chrono::DateTime::UNIX_EPOCH, |t| t - SWEEP_OVERLAP),
+            Uuid::nil(),
+        );
+        let mut clean = true;
+        loop {
+            if !rx.is_empty() {
+                clean = false;
+                break;
+            }
+            let page = match bp_store::embeddings::missing_embeddings(
+                db.pool(),
+                SourceType::PromptHistory,
+                cursor,
+                BATCH as i64,
+            )
+            .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "embedding sweep could not read the history");
+                    clean = false;
+                    break;
+                }
+            };
+            let Some(last) = page.last() else { break };
+            cursor = (last.created_at, last.id);
+            let full = page.len() == BATCH;
+            let sources: Vec<_> = page.iter().map(|r| (SourceType::PromptHistory, r.id)).collect();
+            let texts: Vec<String> = page.into_iter().map(|r| r.text).collect();
+            match write(db, embedder, &sources, &texts).await {
+                Ok(n) => {
+                    stats.swept.fetch_add(n, Ordering::Relaxed);
+                    stats.stored.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, count = texts.len(), "embedding sweep failed");
+                    clean = false;
+                    break;
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if clean {
+            self.clean_since = Some(started);
+        }
+        stats.sweeps.fetch_add(1, Ordering::Relaxed);
     }
 }
 

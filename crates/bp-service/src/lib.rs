@@ -1,5 +1,6 @@
-//! The enhancement service: the thin layer between the pure engine
-//! (`bp-engine`) and the data platform. It trains the intent model from
+//! The enhancement service: the layer between the pure engine
+//! (`bp-engine`) and the data platform, with no HTTP in it; the API's
+//! controllers and the CLI both call it. It trains the intent model from
 //! `prompts.intent_patterns` (the shipped patterns when the table is
 //! empty), keeps templates from `prompts.templates` in memory, reads
 //! preferences and measured effectiveness through the Redis caches, saves
@@ -11,21 +12,29 @@
 //! predictions (the cache's `ModelUpdate` trigger), whose keys also carry
 //! the version.
 
+pub mod answer;
+pub mod catalogue;
 pub mod embedding;
+pub mod feedback;
+pub mod keys;
 mod loading;
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bp_cache::{Cache, Invalidation};
-use bp_engine::{Analysis, Engine, EnhanceContext, EnhanceRequest, Enhancement, Intent, TrainError};
+use bp_engine::{
+    Analysis, Engine, EnhanceContext, EnhanceRequest, Enhancement, Intent, PromptText, TechniqueLimit,
+    TrainError,
+};
 use bp_store::embeddings::{Embedding, SourceType};
-use bp_store::history::{MAX_INPUT_CHARS, NewPromptHistory, save_history};
+use bp_store::history::{NewPromptHistory, save_history};
 use bp_store::{Db, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+pub use answer::{EnhanceAnswer, intent_scores};
 pub use embedding::{EmbeddingQueue, OpenAiEmbedder};
 pub use loading::PatternSource;
 
@@ -45,13 +54,8 @@ pub fn embedder_from_config(
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The request is unusable; nothing was stored.
-    #[error("{field}: {reason}")]
-    Invalid {
-        /// The offending field.
-        field: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] bp_engine::InputError),
     /// PostgreSQL failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -126,10 +130,20 @@ impl EnhanceService {
         cache: Cache,
         embedder: Arc<dyn bp_engine::embed::Embedder>,
     ) -> Result<Arc<Self>, ServiceError> {
+        Self::start_with(db, cache, embedder, embedding::WriterOptions::default()).await
+    }
+
+    /// [`EnhanceService::start`] with the embedding writer's options.
+    pub async fn start_with(
+        db: Db,
+        cache: Cache,
+        embedder: Arc<dyn bp_engine::embed::Embedder>,
+        writer: embedding::WriterOptions,
+    ) -> Result<Arc<Self>, ServiceError> {
         let fingerprints = loading::fingerprints(&db).await?;
         let (model, source, _) = loading::train_model(&db).await?;
         let templates = loading::load_templates(&db).await?;
-        let embeddings = EmbeddingQueue::spawn(db.clone(), embedder.clone());
+        let embeddings = EmbeddingQueue::spawn_with(db.clone(), embedder.clone(), writer);
         // Templates are searchable too; re-embedding them at each start is
         // an idempotent upsert of a few rows.
         for t in bp_store::templates::list_active_templates(db.read(), None, None).await? {
@@ -258,8 +272,7 @@ impl EnhanceService {
 
     /// Classifies `text` (through the prediction cache) and measures its
     /// complexity. Returns whether the prediction was cached.
-    pub async fn analyze(&self, text: &str) -> Result<(Analysis, bool), ServiceError> {
-        check_text(text)?;
+    pub async fn analyze(&self, text: &PromptText) -> Result<(Analysis, bool), ServiceError> {
         let engine = self.engine();
         Ok(loading::analyze_cached(&self.cache, &engine, text).await)
     }
@@ -283,7 +296,6 @@ impl EnhanceService {
         req: &EnhanceRequest,
         who: &Requester,
     ) -> Result<EnhanceOutcome, ServiceError> {
-        check_request(req)?;
         let started = Instant::now();
         let (enhancement, cached_prediction) = self.compute(req, who).await?;
         let processing_time_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -316,7 +328,6 @@ impl EnhanceService {
     /// would save, without saving it (seed data written in the caller's
     /// transaction).
     pub async fn prepare(&self, req: &EnhanceRequest) -> Result<NewPromptHistory, ServiceError> {
-        check_request(req)?;
         let who = Requester::default();
         let started = Instant::now();
         let (enhancement, _) = self.compute(req, &who).await?;
@@ -332,15 +343,6 @@ impl EnhanceService {
         reqs: &[EnhanceRequest],
         who: &Requester,
     ) -> Result<Vec<EnhanceOutcome>, ServiceError> {
-        for (i, req) in reqs.iter().enumerate() {
-            check_request(req).map_err(|e| match e {
-                ServiceError::Invalid { field, reason } => ServiceError::Invalid {
-                    field,
-                    reason: format!("item {i}: {reason}"),
-                },
-                other => other,
-            })?;
-        }
         let mut done = Vec::with_capacity(reqs.len());
         let mut rows = Vec::with_capacity(reqs.len());
         let batch_id = Uuid::new_v4();
@@ -386,19 +388,12 @@ impl EnhanceService {
     /// `intent` and `complexity` override the measured ones.
     pub async fn select(
         &self,
-        text: &str,
+        text: &PromptText,
         intent: Option<Intent>,
         complexity: Option<bp_engine::Complexity>,
-        max_techniques: usize,
+        max_techniques: TechniqueLimit,
         user: Option<Uuid>,
     ) -> Result<(Analysis, Vec<bp_engine::selection::Pick>), ServiceError> {
-        check_text(text)?;
-        if !(1..=12).contains(&max_techniques) {
-            return Err(ServiceError::Invalid {
-                field: "max_techniques",
-                reason: "must be between 1 and 12".into(),
-            });
-        }
         let engine = self.engine();
         let (analysis, _) = loading::analyze_cached(&self.cache, &engine, text).await;
         let preferences = match user {
@@ -415,7 +410,7 @@ impl EnhanceService {
             text,
             intent_scores: &scores,
             complexity: complexity.unwrap_or(analysis.complexity.level),
-            max_techniques,
+            max_techniques: max_techniques.get(),
             prefer: &[],
             exclude: &[],
             preferences: &preferences,
@@ -449,36 +444,6 @@ impl EnhanceService {
     }
 }
 
-fn check_request(req: &EnhanceRequest) -> Result<(), ServiceError> {
-    check_text(&req.text)?;
-    if let Some(max) = req.max_techniques
-        && !(1..=12).contains(&max)
-    {
-        return Err(ServiceError::Invalid {
-            field: "max_techniques",
-            reason: "must be between 1 and 12".into(),
-        });
-    }
-    Ok(())
-}
-
-fn check_text(text: &str) -> Result<(), ServiceError> {
-    if text.trim().is_empty() {
-        return Err(ServiceError::Invalid {
-            field: "text",
-            reason: "must not be blank".into(),
-        });
-    }
-    let n = text.chars().count();
-    if n > MAX_INPUT_CHARS {
-        return Err(ServiceError::Invalid {
-            field: "text",
-            reason: format!("is {n} characters; at most {MAX_INPUT_CHARS}"),
-        });
-    }
-    Ok(())
-}
-
 fn history_row(req: &EnhanceRequest, who: &Requester, e: &Enhancement, ms: f64) -> NewPromptHistory {
     let scores: serde_json::Map<String, serde_json::Value> = e
         .picks
@@ -489,7 +454,7 @@ fn history_row(req: &EnhanceRequest, who: &Requester, e: &Enhancement, ms: f64) 
         user_id: who.user_id,
         session_id: who.session_id.clone(),
         request_id: who.request_id.clone(),
-        original_input: req.text.clone(),
+        original_input: req.text.as_str().to_owned(),
         enhanced_output: e.generated.text.clone(),
         intent: Some(e.analysis.prediction.intent.as_str().to_string()),
         intent_confidence: Some(e.analysis.prediction.confidence),
@@ -506,14 +471,4 @@ fn history_row(req: &EnhanceRequest, who: &Requester, e: &Enhancement, ms: f64) 
             "reasons": e.picks.iter().map(|p| json!({"technique": p.technique.as_str(), "reason": p.reason})).collect::<Vec<_>>(),
         })),
     }
-}
-
-/// Intent ids in probability order, for responses.
-pub fn intent_scores_json(scores: &[(Intent, f64)]) -> serde_json::Value {
-    serde_json::Value::Object(
-        scores
-            .iter()
-            .map(|(i, p)| (i.as_str().to_string(), json!(p)))
-            .collect(),
-    )
 }

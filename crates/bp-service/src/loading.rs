@@ -177,7 +177,7 @@ pub(super) async fn effectiveness(
     cache: &Cache,
     intent: Intent,
 ) -> Result<Effectiveness, ServiceError> {
-    let parts = ["effectiveness", intent.as_str()];
+    let parts = crate::keys::effectiveness(intent.as_str());
     let rows: Vec<(String, u64, u64)> = match cache.fetch(Namespace::Techniques, &parts).await {
         Some(hit) => hit,
         None => {

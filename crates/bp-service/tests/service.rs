@@ -1,12 +1,17 @@
 //! The enhancement service over a real database and Redis.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed unwrap is a failed test, with its message"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use bp_api::service::{EnhanceService, OpenAiEmbedder, PatternSource, Requester, ServiceError};
 use bp_engine::data::bundled_examples;
 use bp_engine::embed::{DIMENSIONS, EmbedError, Embedder, LocalEmbedder};
-use bp_engine::{EnhanceRequest, Intent, Technique};
+use bp_engine::{EnhanceRequest, Intent, PromptText, Technique, TechniqueLimit, TechniqueList};
+use bp_service::{EnhanceService, OpenAiEmbedder, PatternSource, Requester};
 use bp_store::Db;
 use bp_store::analytics::{TechniqueOutcome, record_technique_outcome};
 use bp_store::embeddings::{SourceType, get_embedding};
@@ -24,17 +29,7 @@ async fn service(db: &TestDb, redis: &TestRedis) -> Arc<EnhanceService> {
 }
 
 fn request(text: &str) -> EnhanceRequest {
-    EnhanceRequest {
-        text: text.into(),
-        ..Default::default()
-    }
-}
-
-async fn history_rows(db: &TestDb) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM prompts.history")
-        .fetch_one(db.pool())
-        .await
-        .unwrap()
+    EnhanceRequest::new(PromptText::parse(text).unwrap())
 }
 
 /// A user named `name` (email `name@example.com`).
@@ -93,31 +88,6 @@ async fn an_enhancement_is_saved_and_a_signed_in_users_is_embedded_for_search() 
 }
 
 #[tokio::test]
-async fn blank_or_oversized_text_is_refused_and_nothing_is_saved() {
-    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
-    let svc = service(&db, &redis).await;
-    for text in ["   \n ", &"x".repeat(50_001)] {
-        let err = svc
-            .enhance(&request(text), &Requester::default())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, ServiceError::Invalid { field: "text", .. }),
-            "{err}"
-        );
-    }
-    let too_many = EnhanceRequest {
-        max_techniques: Some(13),
-        ..request("hi")
-    };
-    assert!(matches!(
-        svc.enhance(&too_many, &Requester::default()).await,
-        Err(ServiceError::Invalid { .. })
-    ));
-    assert_eq!(history_rows(&db).await, 0);
-}
-
-#[tokio::test]
 async fn the_model_trains_from_the_table_once_seeded_and_a_new_version_never_serves_old_predictions() {
     let (db, redis) = (TestDb::new().await, TestRedis::new().await);
     let svc = service(&db, &redis).await;
@@ -142,7 +112,7 @@ async fn the_model_trains_from_the_table_once_seeded_and_a_new_version_never_ser
     );
     assert!(!svc.refresh_if_changed().await.unwrap(), "nothing changed since");
 
-    let text = "hello there, how is your week going";
+    let text = &PromptText::parse("hello there, how is your week going").unwrap();
     assert!(!svc.analyze(text).await.unwrap().1, "first call computes");
     assert!(
         svc.analyze(text).await.unwrap().1,
@@ -178,7 +148,7 @@ async fn a_user_s_excluded_technique_is_never_applied_and_requested_ones_are() {
         ..Default::default()
     };
     let req = EnhanceRequest {
-        prefer: vec![Technique::Analogical],
+        prefer: TechniqueList::of(&[Technique::Analogical]),
         ..request("Plan a 5 day trip to Rome with my kids")
     };
     let out = svc.enhance(&req, &who).await.unwrap();
@@ -233,8 +203,8 @@ async fn an_edited_template_is_used_after_a_refresh() {
         .unwrap();
     assert!(svc.refresh_if_changed().await.unwrap());
     let req = EnhanceRequest {
-        prefer: vec![Technique::ZeroShot],
-        max_techniques: Some(1),
+        prefer: TechniqueList::of(&[Technique::ZeroShot]),
+        max_techniques: TechniqueLimit::new(1).unwrap(),
         ..request("hi there!")
     };
     let out = svc.enhance(&req, &Requester::default()).await.unwrap();
@@ -312,4 +282,100 @@ async fn the_http_embedder_orders_vectors_by_index_and_refuses_the_wrong_size() 
         Err(EmbedError::BadResponse(_))
     ));
     assert!(!format!("{small:?}").contains("sk-test"));
+}
+
+/// Rows of `ids` that have an embedding.
+async fn embedded(db: &TestDb, ids: &[uuid::Uuid]) -> usize {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM prompts.embeddings WHERE source_type = 'prompt_history' AND source_id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    usize::try_from(n).unwrap()
+}
+
+/// Polls until every row of `ids` has an embedding, or fails after a deadline.
+async fn until_all_embedded(db: &TestDb, ids: &[uuid::Uuid]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = embedded(db, ids).await;
+        if n == ids.len() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {n} of {} rows embedded after 60 s",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_burst_larger_than_the_embedding_queue_ends_up_searchable() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let embedder: Arc<dyn Embedder> = Arc::new(LocalEmbedder);
+    // A queue of one job and no timed sweep within the test: whatever is
+    // dropped is recovered by the sweep that follows a drop.
+    let writer = bp_service::embedding::WriterOptions {
+        capacity: 1,
+        sweep_every: Duration::from_secs(3600),
+    };
+    let svc = EnhanceService::start_with(
+        Db::new(db.pool().clone(), None),
+        redis.cache().clone(),
+        embedder,
+        writer,
+    )
+    .await
+    .unwrap();
+    let owner = user(&db, "burst").await;
+    let who = Requester {
+        user_id: Some(owner.id),
+        ..Requester::default()
+    };
+    let texts: Vec<String> = (0..80)
+        .map(|i| format!("Explain how tide tables are read, case number {i}"))
+        .collect();
+    let requests: Vec<EnhanceRequest> = texts.iter().map(|t| request(t)).collect();
+    let outcomes = futures_util::future::join_all(requests.iter().map(|r| svc.enhance(r, &who))).await;
+    let ids: Vec<uuid::Uuid> = outcomes.into_iter().map(|o| o.unwrap().id).collect();
+    until_all_embedded(&db, &ids).await;
+    let stats = svc.embeddings().stats();
+    let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let swept = stats.swept.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        dropped == 0 || swept > 0,
+        "{dropped} jobs dropped yet nothing swept: the rows were embedded some other way"
+    );
+}
+
+#[tokio::test]
+async fn rows_saved_without_a_queued_embedding_are_found_by_the_sweep() {
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let owner = user(&db, "crashed").await;
+    // History written as by a process that died before its embeddings were
+    // stored: rows without any queued job.
+    let mut ids = Vec::new();
+    for i in 0..70 {
+        let row = bp_store::history::NewPromptHistory {
+            user_id: Some(owner.id),
+            original_input: format!("Plan a three day walking trip, variant {i}"),
+            enhanced_output: "Plan it.".into(),
+            ..Default::default()
+        };
+        ids.push(bp_store::history::save_history(db.pool(), &row).await.unwrap().id);
+    }
+    assert_eq!(embedded(&db, &ids).await, 0);
+    // The sweep at start covers the whole history (more than one page).
+    let svc = service(&db, &redis).await;
+    until_all_embedded(&db, &ids).await;
+    let swept = svc
+        .embeddings()
+        .stats()
+        .swept
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(swept >= 70, "swept {swept}");
 }

@@ -453,6 +453,52 @@ pub async fn get_embedding(
         .ok_or(StoreError::NotFound { entity: "embedding" })
 }
 
+/// A signed-in user's row that has no embedding yet (see [`missing_embeddings`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Unembedded {
+    /// The source row's id.
+    pub id: Uuid,
+    /// When the row was made: the sweep's keyset position.
+    pub created_at: DateTime<Utc>,
+    /// The text to embed (opened when prompt encryption sealed it).
+    #[sqlx(try_from = "crate::crypto::Pii")]
+    pub text: String,
+}
+
+/// Up to `limit` rows of `source` owned by a user, made after `after`
+/// (keyset: creation time, then id), that have no embedding, oldest first:
+/// the embedding writer's sweep finds history rows whose embedding was
+/// dropped, failed or never queued, so none stays out of semantic search.
+/// Only history is swept: templates are embedded at start-up, and a saved
+/// prompt's indexed text includes what the client sent with it.
+pub async fn missing_embeddings(
+    db: impl PgExecutor<'_>,
+    source: SourceType,
+    after: (DateTime<Utc>, Uuid),
+    limit: i64,
+) -> Result<Vec<Unembedded>, StoreError> {
+    // Each statement is a constant chosen by the allow-listed enum.
+    let sql = match source {
+        SourceType::PromptHistory => {
+            "SELECT h.id, coalesce(h.created_at, 'epoch') AS created_at, h.original_input AS text
+             FROM prompts.history h
+             WHERE h.user_id IS NOT NULL AND (coalesce(h.created_at, 'epoch'), h.id) > ($1, $2)
+               AND NOT EXISTS (SELECT 1 FROM prompts.embeddings e
+                               WHERE e.source_type = 'prompt_history' AND e.source_id = h.id)
+             ORDER BY coalesce(h.created_at, 'epoch'), h.id LIMIT $3"
+        }
+        // A saved prompt's indexed text includes what the client sent with
+        // it, which is not stored; it is embedded when saved.
+        SourceType::SavedPrompt | SourceType::Template => return Ok(Vec::new()),
+    };
+    Ok(sqlx::query_as(sql)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(db)
+        .await?)
+}
+
 /// Removes the embedding of a source row (when the row is deleted).
 pub async fn delete_embedding(
     db: impl PgExecutor<'_>,

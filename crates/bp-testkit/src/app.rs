@@ -5,9 +5,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use bp_api::service::EnhanceService;
 use bp_api::{ApiConfig, App, AppState};
 use bp_cache::Cache;
+use bp_service::EnhanceService;
 use bp_store::PgPool;
 use tower::ServiceExt;
 

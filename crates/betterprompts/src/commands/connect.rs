@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use bp_api::service::EnhanceService;
 use bp_cache::{Cache, CacheSettings};
 use bp_config::Settings;
+use bp_service::EnhanceService;
 use bp_store::Db;
 use bp_store::migrate::{self, MIGRATOR};
 
@@ -104,6 +104,6 @@ pub async fn platform(
 
 /// The enhancement service over `db` and `cache`, with the configured embedder.
 pub async fn service(settings: &Settings, db: Db, cache: Cache) -> anyhow::Result<Arc<EnhanceService>> {
-    let embedder = bp_api::service::embedder_from_config(&settings.engine.embeddings)?;
+    let embedder = bp_service::embedder_from_config(&settings.engine.embeddings)?;
     Ok(EnhanceService::start(db, cache, embedder).await?)
 }

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bp_config::Settings;
-use bp_engine::EnhanceRequest;
 use bp_engine::data::bundled_examples;
+use bp_engine::{EnhanceRequest, PromptText};
 use bp_store::embeddings::SourceType;
 use bp_store::intent_patterns::{NewIntentPattern, save_intent_patterns};
 use bp_store::users::{self, AdminUpdate, NewUser, User};
@@ -177,13 +177,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
     let mut written = Vec::new();
     for i in 0..history as usize {
         let text = &texts[i % texts.len()];
-        let req = EnhanceRequest {
-            text: text.clone(),
-            prefer: vec![],
-            exclude: vec![],
-            target_complexity: None,
-            max_techniques: None,
-        };
+        let req = EnhanceRequest::new(PromptText::parse(text)?);
         let mut row = service.prepare(&req).await?;
         // A fifth anonymous; the rest spread over the seeded non-admin users.
         let owner = match rng.next() % 5 {
@@ -224,8 +218,12 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
 
     progress.step("seed: technique effectiveness and daily stats");
     let from = (now - chrono::Duration::days(DAYS)).date_naive();
-    let effectiveness =
-        bp_store::analytics::rebuild_technique_effectiveness(&mut *tx, from, SUCCESS_RATING).await?;
+    let effectiveness = bp_store::analytics::rebuild_technique_effectiveness(
+        &mut *tx,
+        from,
+        bp_service::feedback::SUCCESS_RATING,
+    )
+    .await?;
     for day in 0..=DAYS {
         let date = (now - chrono::Duration::days(day)).date_naive();
         bp_store::analytics::rollup_daily_stats(&mut *tx, date).await?;
@@ -257,9 +255,6 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: SeedArgs) ->
     ));
     Ok(0)
 }
-
-/// A rating at or above this counts as a success (as feedback counts it).
-const SUCCESS_RATING: i32 = 4;
 
 /// The account with this email, created or reset to the documented password,
 /// role and tier, verified and unlocked.

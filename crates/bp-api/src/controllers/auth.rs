@@ -457,7 +457,8 @@ pub async fn refresh(
     Ok(token_response(&state, StatusCode::OK, &user, &issued))
 }
 
-/// `POST /auth/logout`: ends the given refresh token's session, else the current one.
+/// `POST /auth/logout`: ends the family of the given refresh token's
+/// session, else of the current one.
 pub async fn logout(
     State(state): State<AppState>,
     User(p): User,
@@ -474,8 +475,10 @@ pub async fn logout(
         None => p.session_id(),
     };
     if let Some(id) = session_id {
+        // Ends the family: rotated sessions' access tokens stop too, so every
+        // cached session of the user is evicted and re-checked.
         bp_store::sessions::revoke_session(state.db.pool(), id).await?;
-        let _ = state.cache.delete_session(&id.to_string()).await;
+        let _ = state.cache.delete_user_sessions(&p.user_id.to_string()).await;
     }
     let mut response = JsonOut(json!({ "message": "logged out successfully" })).into_response();
     cookies::clear(response.headers_mut(), state.auth.cookie_secure);

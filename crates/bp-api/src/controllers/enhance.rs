@@ -11,23 +11,17 @@ use std::time::Instant;
 
 use axum::Json as JsonOut;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bp_cache::Namespace;
-use bp_engine::{Complexity, EnhanceRequest, Intent, Technique};
+use bp_engine::{Complexity, EnhanceRequest, Intent, PromptText, TechniqueLimit, TechniqueList};
+use bp_service::catalogue::Catalogue;
+use bp_service::{EnhanceAnswer, Requester, intent_scores};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::{Caller, MaybeCaller};
 use crate::extract::{Client, Id, Json};
-use crate::service::{EnhanceOutcome, Requester, intent_scores_json};
 use crate::{ApiError, AppState};
-
-/// Cache key parts of the `/techniques` answer (forgotten on feedback).
-pub const CATALOGUE_KEY: &[&str] = &["catalogue"];
-
-/// Longest prompt, in Unicode scalar values after trimming (api.md).
-pub const MAX_PROMPT_CHARS: usize = 16_000;
 
 /// Most items in one `/enhance/batch`.
 pub const MAX_BATCH_ITEMS: usize = 100;
@@ -48,42 +42,14 @@ pub struct EnhanceBody {
     max_techniques: Option<usize>,
 }
 
-fn techniques(field: &str, names: Option<&[String]>) -> Result<Vec<Technique>, ApiError> {
-    names
-        .unwrap_or_default()
-        .iter()
-        .map(|n| {
-            Technique::from_str(n).map_err(|_| {
-                ApiError::BadRequest(format!(
-                    "invalid {field}: unknown technique `{}`",
-                    n.chars().take(64).collect::<String>()
-                ))
-            })
-        })
-        .collect()
-}
-
-fn complexity(value: Option<&str>) -> Result<Option<Complexity>, ApiError> {
+fn complexity(field: &'static str, value: Option<&str>) -> Result<Option<Complexity>, ApiError> {
     value
         .map(|v| {
             Complexity::from_str(v).map_err(|_| {
-                ApiError::BadRequest("invalid target_complexity: must be simple, moderate or complex".into())
+                ApiError::BadRequest(format!("invalid {field}: must be simple, moderate or complex"))
             })
         })
         .transpose()
-}
-
-/// The trimmed prompt; 400 when longer than [`MAX_PROMPT_CHARS`] (blank
-/// text is refused by the service with its own message).
-fn prompt_text(text: &str) -> Result<&str, ApiError> {
-    let text = text.trim();
-    let n = text.chars().count();
-    if n > MAX_PROMPT_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "invalid text: is {n} characters; at most {MAX_PROMPT_CHARS}"
-        )));
-    }
-    Ok(text)
 }
 
 impl EnhanceBody {
@@ -97,44 +63,25 @@ impl EnhanceBody {
                 "invalid context: must be an object or a string".into(),
             ));
         }
-        let text = prompt_text(&self.text)?;
         Ok(EnhanceRequest {
-            text: text.to_owned(),
-            prefer: techniques("prefer_techniques", self.prefer_techniques.as_deref())?,
-            exclude: techniques("exclude_techniques", self.exclude_techniques.as_deref())?,
-            target_complexity: complexity(self.target_complexity.as_deref())?,
-            max_techniques: self.max_techniques,
+            text: PromptText::parse(&self.text)?,
+            prefer: TechniqueList::parse(
+                "prefer_techniques",
+                self.prefer_techniques.as_deref().unwrap_or_default(),
+            )?,
+            exclude: TechniqueList::parse(
+                "exclude_techniques",
+                self.exclude_techniques.as_deref().unwrap_or_default(),
+            )?,
+            target_complexity: complexity("target_complexity", self.target_complexity.as_deref())?,
+            max_techniques: technique_limit(self.max_techniques)?,
         })
     }
 }
 
-/// The `/enhance` answer.
-pub fn outcome_json(original: &str, o: &EnhanceOutcome) -> Value {
-    let e = &o.enhancement;
-    let names: Vec<&str> = e.picks.iter().map(|p| p.technique.as_str()).collect();
-    json!({
-        "id": o.id,
-        "original_text": original,
-        "enhanced_text": e.generated.text,
-        "enhanced_prompt": e.generated.text,
-        "intent": e.analysis.prediction.intent.as_str(),
-        "complexity": e.complexity.as_str(),
-        "techniques": names,
-        "techniques_used": names,
-        "confidence": e.analysis.prediction.confidence,
-        "processing_time_ms": o.processing_time_ms,
-        "enhanced": true,
-        "created_at": o.created_at,
-        "metadata": {
-            "tokens_used": e.generated.tokens,
-            "model_version": e.model_version,
-            "detected_complexity": e.analysis.complexity.level.as_str(),
-            "technique_details": e.picks.iter().map(|p| json!({
-                "id": p.technique.as_str(), "score": p.score, "confidence": p.confidence, "reasoning": p.reason,
-            })).collect::<Vec<_>>(),
-            "cached": false,
-        },
-    })
+/// The request's technique limit, or the default.
+fn technique_limit(n: Option<usize>) -> Result<TechniqueLimit, ApiError> {
+    Ok(n.map(TechniqueLimit::new).transpose()?.unwrap_or_default())
 }
 
 fn requester(caller: Option<&crate::auth::Principal>, client: &Client) -> Requester {
@@ -161,10 +108,10 @@ pub async fn enhance(
     if caller.is_none()
         && let Some(mut hit) = state
             .cache
-            .get_cached_api_response::<Value>("/api/v1/enhance", &params)
+            .get_cached_api_response::<EnhanceAnswer>("/api/v1/enhance", &params)
             .await
     {
-        hit["metadata"]["cached"] = json!(true);
+        hit.metadata.cached = true;
         return Ok(JsonOut(hit).into_response());
     }
     let started = Instant::now();
@@ -172,7 +119,7 @@ pub async fn enhance(
         .enhance(&req, &requester(caller.as_deref(), &client))
         .await?;
     state.metrics.engine(started.elapsed().as_secs_f64());
-    let answer = outcome_json(&req.text, &outcome);
+    let answer = EnhanceAnswer::new(&req.text, &outcome);
     match &caller {
         None => {
             let _ = state
@@ -183,7 +130,7 @@ pub async fn enhance(
         Some(p) => state.recorder.activity(bp_store::analytics::NewActivity {
             user_id: p.user_id,
             activity_type: "enhance".into(),
-            activity_data: Some(json!({ "history_id": outcome.id, "intent": answer["intent"] })),
+            activity_data: Some(json!({ "history_id": outcome.id, "intent": answer.intent })),
             session_id: p.session_id().map(|s| s.to_string()),
             ip_address: client.ip.clone(),
             user_agent: client.user_agent.clone(),
@@ -193,9 +140,18 @@ pub async fn enhance(
 }
 
 /// `POST /enhance/batch` body.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct BatchBody {
     items: Vec<EnhanceBody>,
+}
+
+/// `POST /enhance/batch` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BatchAnswer {
+    /// One answer per item, in order.
+    pub results: Vec<EnhanceAnswer>,
+    /// Number of results.
+    pub total: usize,
 }
 
 /// `POST /enhance/batch`: up to 100 items; history rows written in one statement.
@@ -204,7 +160,7 @@ pub async fn enhance_batch(
     Caller(p): Caller,
     client: Client,
     Json(body): Json<BatchBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<BatchAnswer>, ApiError> {
     p.require_scope("enhance")?;
     if body.items.is_empty() || body.items.len() > MAX_BATCH_ITEMS {
         return Err(ApiError::BadRequest(format!(
@@ -228,12 +184,15 @@ pub async fn enhance_batch(
         .enhance_batch(&reqs, &requester(Some(&p), &client))
         .await?;
     state.metrics.engine(started.elapsed().as_secs_f64());
-    let results: Vec<Value> = reqs
+    let results: Vec<EnhanceAnswer> = reqs
         .iter()
         .zip(&outcomes)
-        .map(|(r, o)| outcome_json(&r.text, o))
+        .map(|(r, o)| EnhanceAnswer::new(&r.text, o))
         .collect();
-    Ok(JsonOut(json!({ "results": results, "total": results.len() })))
+    Ok(JsonOut(BatchAnswer {
+        total: results.len(),
+        results,
+    }))
 }
 
 /// `POST /prompts/{id}/rerun`: enhances the stored input again.
@@ -242,27 +201,21 @@ pub async fn rerun(
     Caller(p): Caller,
     client: Client,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<EnhanceAnswer>, ApiError> {
     p.require_scope("enhance")?;
     let mut conn = state.db.for_user(p.user_id).await?;
     let item = bp_store::history::get_history(&mut conn, id, p.user_id).await?;
     conn.finish().await?;
     let service = state.service()?;
-    let req = EnhanceRequest {
-        text: item.original_input.clone(),
-        prefer: Vec::new(),
-        exclude: Vec::new(),
-        target_complexity: None,
-        max_techniques: None,
-    };
+    let req = EnhanceRequest::new(PromptText::parse(&item.original_input)?);
     let outcome = service.enhance(&req, &requester(Some(&p), &client)).await?;
-    let mut answer = outcome_json(&req.text, &outcome);
-    answer["metadata"]["rerun_from"] = json!(id);
+    let mut answer = EnhanceAnswer::new(&req.text, &outcome);
+    answer.metadata.rerun_from = Some(id);
     Ok(JsonOut(answer))
 }
 
 /// `POST /analyze` body.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct AnalyzeBody {
     text: String,
     #[serde(default)]
@@ -273,35 +226,69 @@ pub struct AnalyzeBody {
     context: Option<Value>,
 }
 
+/// Details of an analysis.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AnalyzeMetadata {
+    /// Complexity points.
+    pub complexity_score: u32,
+    /// The intent model's version.
+    pub model_version: String,
+    /// Estimated tokens of the prompt.
+    pub tokens: usize,
+}
+
+/// `POST /analyze` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AnalyzeAnswer {
+    /// The detected intent.
+    pub intent: String,
+    /// Its probability.
+    pub confidence: f64,
+    /// `simple`, `moderate` or `complex`.
+    pub complexity: String,
+    /// Every intent's probability.
+    pub intent_scores: std::collections::BTreeMap<String, f64>,
+    /// The techniques an enhancement would pick (at most 3).
+    pub suggested_techniques: Vec<String>,
+    /// Details.
+    pub metadata: AnalyzeMetadata,
+}
+
 /// `POST /analyze`: intent, complexity and suggested techniques; nothing saved.
 pub async fn analyze(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Json(body): Json<AnalyzeBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<AnalyzeAnswer>, ApiError> {
     let service = state.service()?;
     let started = Instant::now();
-    let text = prompt_text(&body.text)?;
+    let text = PromptText::parse(&body.text)?;
     let (analysis, picks) = service
-        .select(text, None, None, 3, caller.map(|p| p.user_id))
+        .select(
+            &text,
+            None,
+            None,
+            TechniqueLimit::DEFAULT,
+            caller.map(|p| p.user_id),
+        )
         .await?;
     state.metrics.engine(started.elapsed().as_secs_f64());
-    Ok(JsonOut(json!({
-        "intent": analysis.prediction.intent.as_str(),
-        "confidence": analysis.prediction.confidence,
-        "complexity": analysis.complexity.level.as_str(),
-        "intent_scores": intent_scores_json(&analysis.prediction.scores),
-        "suggested_techniques": picks.iter().map(|p| p.technique.as_str()).collect::<Vec<_>>(),
-        "metadata": {
-            "complexity_score": analysis.complexity.score,
-            "model_version": service.engine().model().version(),
-            "tokens": bp_engine::text::estimate_tokens(text),
+    Ok(JsonOut(AnalyzeAnswer {
+        intent: analysis.prediction.intent.as_str().to_owned(),
+        confidence: analysis.prediction.confidence,
+        complexity: analysis.complexity.level.as_str().to_owned(),
+        intent_scores: intent_scores(&analysis.prediction.scores),
+        suggested_techniques: picks.iter().map(|p| p.technique.as_str().to_owned()).collect(),
+        metadata: AnalyzeMetadata {
+            complexity_score: analysis.complexity.score,
+            model_version: service.engine().model().version().to_owned(),
+            tokens: bp_engine::text::estimate_tokens(&text),
         },
-    })))
+    }))
 }
 
 /// `POST /techniques/select` body.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct SelectBody {
     text: String,
     #[serde(default)]
@@ -312,12 +299,40 @@ pub struct SelectBody {
     max_techniques: Option<usize>,
 }
 
+/// One technique chosen by `/techniques/select`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SelectedTechnique {
+    /// Technique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Selection score.
+    pub score: f64,
+    /// Confidence in the choice.
+    pub confidence: f64,
+    /// Why it was chosen.
+    pub reasoning: String,
+}
+
+/// `POST /techniques/select` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SelectAnswer {
+    /// The chosen techniques, best first.
+    pub techniques: Vec<SelectedTechnique>,
+    /// The best one, if any scored high enough.
+    pub primary_technique: Option<String>,
+    /// The best one's confidence (0 without one).
+    pub confidence: f64,
+    /// Why the best one was chosen.
+    pub reasoning: String,
+}
+
 /// `POST /techniques/select`.
 pub async fn select(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Json(body): Json<SelectBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<SelectAnswer>, ApiError> {
     let service = state.service()?;
     let intent = body
         .intent
@@ -326,79 +341,42 @@ pub async fn select(
             Intent::from_str(i).map_err(|_| ApiError::BadRequest("invalid intent: unknown intent".into()))
         })
         .transpose()?;
-    let complexity = complexity(body.complexity.as_deref()).map_err(|_| {
-        ApiError::BadRequest("invalid complexity: must be simple, moderate or complex".into())
-    })?;
+    let complexity = complexity("complexity", body.complexity.as_deref())?;
+    let text = PromptText::parse(&body.text)?;
     let (_, picks) = service
         .select(
-            prompt_text(&body.text)?,
+            &text,
             intent,
             complexity,
-            body.max_techniques.unwrap_or(3),
+            technique_limit(body.max_techniques)?,
             caller.map(|p| p.user_id),
         )
         .await?;
-    let list: Vec<Value> = picks
+    let techniques: Vec<SelectedTechnique> = picks
         .iter()
-        .map(|p| {
-            json!({
-                "id": p.technique.as_str(),
-                "name": bp_engine::catalogue::info(p.technique).name,
-                "score": p.score,
-                "confidence": p.confidence,
-                "reasoning": p.reason,
-            })
+        .map(|p| SelectedTechnique {
+            id: p.technique.as_str().to_owned(),
+            name: bp_engine::catalogue::info(p.technique).name.to_owned(),
+            score: p.score,
+            confidence: p.confidence,
+            reasoning: p.reason.clone(),
         })
         .collect();
     let primary = picks.first();
-    Ok(JsonOut(json!({
-        "techniques": list,
-        "primary_technique": primary.map(|p| p.technique.as_str()),
-        "confidence": primary.map_or(0.0, |p| p.confidence),
-        "reasoning": primary.map_or_else(|| "no technique scored high enough".to_owned(), |p| p.reason.clone()),
-    })))
+    Ok(JsonOut(SelectAnswer {
+        techniques,
+        primary_technique: primary.map(|p| p.technique.as_str().to_owned()),
+        confidence: primary.map_or(0.0, |p| p.confidence),
+        reasoning: primary.map_or_else(
+            || "no technique scored high enough".to_owned(),
+            |p| p.reason.clone(),
+        ),
+    }))
 }
 
 /// `GET /techniques`: the catalogue with measured effectiveness (90 days).
-pub async fn list_techniques(State(state): State<AppState>) -> Result<Response, ApiError> {
-    if let Some(hit) = state
-        .cache
-        .fetch::<Value>(Namespace::Techniques, CATALOGUE_KEY)
-        .await
-    {
-        return Ok(JsonOut(hit).into_response());
-    }
-    let measured = bp_store::analytics::technique_effectiveness(state.db.read(), 90, 1, None).await?;
-    let list: Vec<Value> = bp_engine::catalogue::CATALOGUE
-        .iter()
-        .map(|t| {
-            let id = t.technique.as_str();
-            let rows: Vec<_> = measured.iter().filter(|m| m.technique == id).collect();
-            let total: i64 = rows.iter().map(|r| r.total_count).sum();
-            let success: i64 = rows.iter().map(|r| r.success_count).sum();
-            let by_intent: serde_json::Map<String, Value> = rows
-                .iter()
-                .map(|r| (r.intent.clone(), json!({ "success_rate": r.success_rate, "sample_size": r.total_count, "average_rating": r.average_feedback })))
-                .collect();
-            json!({
-                "id": id,
-                "name": t.name,
-                "category": t.category,
-                "description": t.description,
-                "complexity": t.complexities.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                "examples": t.examples,
-                "effectiveness": {
-                    "overall": if total > 0 { json!(success as f64 / total as f64) } else { Value::Null },
-                    "sample_size": total,
-                    "by_intent": by_intent,
-                },
-            })
-        })
-        .collect();
-    let answer = json!({ "total": list.len(), "techniques": list });
-    let _ = state
-        .cache
-        .put(Namespace::Techniques, CATALOGUE_KEY, &answer)
-        .await;
-    Ok((StatusCode::OK, JsonOut(answer)).into_response())
+pub async fn list_techniques(State(state): State<AppState>) -> Result<JsonOut<Catalogue>, ApiError> {
+    Ok(JsonOut(
+        bp_service::catalogue::catalogue(&state.db, &state.cache).await?,
+    ))
 }

@@ -1,28 +1,28 @@
-//! `/feedback`: a rating of an enhancement. The history row's feedback and
-//! `analytics.technique_effectiveness` for each technique it used change in
-//! one transaction (a second rating of the same item replaces the first, in
-//! both places), and the technique caches are forgotten so selection and
-//! `/techniques` see it at once.
+//! `/feedback`: a rating of an enhancement, parsed here and recorded by
+//! [`bp_service::feedback::record`] (the history row and the technique
+//! effectiveness in one transaction).
+
+use std::collections::BTreeMap;
 
 use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
-use bp_cache::Namespace;
-use bp_store::analytics::{self, TechniqueOutcome};
+use bp_engine::{Intent, Technique};
+use bp_service::catalogue::EffectivenessReport;
+use bp_service::feedback::{FeedbackKind, FeedbackText, NewFeedback, Rating};
+use bp_store::analytics;
 use bp_store::history;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::User;
 use crate::extract::{Id, Json};
 use crate::{ApiError, AppState};
 
-/// A rating at or above this counts as a success.
-pub const SUCCESS_RATING: i32 = 4;
-
 /// `POST /feedback` body.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct FeedbackBody {
     prompt_history_id: Uuid,
     rating: i32,
@@ -31,7 +31,53 @@ pub struct FeedbackBody {
     #[serde(default)]
     feedback_text: Option<String>,
     #[serde(default)]
-    technique_ratings: Option<std::collections::BTreeMap<String, i32>>,
+    technique_ratings: Option<BTreeMap<String, i32>>,
+}
+
+impl FeedbackBody {
+    /// The feedback, every field checked.
+    fn parse(&self) -> Result<NewFeedback, ApiError> {
+        let mut technique_ratings = BTreeMap::new();
+        for (name, stars) in self.technique_ratings.iter().flatten() {
+            let technique = name.parse::<Technique>().map_err(|_| {
+                ApiError::BadRequest("invalid technique_ratings: known techniques rated 1 to 5".into())
+            })?;
+            let rating = Rating::new("technique_ratings", *stars).map_err(|_| {
+                ApiError::BadRequest("invalid technique_ratings: known techniques rated 1 to 5".into())
+            })?;
+            technique_ratings.insert(technique, rating);
+        }
+        Ok(NewFeedback {
+            history_id: self.prompt_history_id,
+            rating: Rating::new("rating", self.rating)?,
+            kind: FeedbackKind::parse(self.feedback_type.as_deref().unwrap_or("rating"))?,
+            text: self
+                .feedback_text
+                .as_deref()
+                .map(FeedbackText::parse)
+                .transpose()?,
+            technique_ratings,
+        })
+    }
+}
+
+/// `POST /feedback` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FeedbackAnswer {
+    /// The rated history item (feedback lives on it).
+    pub id: Uuid,
+    /// The same id.
+    pub prompt_history_id: Uuid,
+    /// The overall rating.
+    pub rating: i32,
+    /// `rating`, `thumbs`, `detailed` or `comment`.
+    pub feedback_type: String,
+    /// The comment, if any.
+    pub feedback_text: Option<String>,
+    /// When recorded.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// `feedback recorded` or `feedback updated`.
+    pub message: String,
 }
 
 /// `POST /feedback`: 201.
@@ -39,106 +85,49 @@ pub async fn submit(
     State(state): State<AppState>,
     User(p): User,
     Json(body): Json<FeedbackBody>,
-) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
-    if !(1..=5).contains(&body.rating) {
-        return Err(ApiError::BadRequest("invalid rating: must be 1 to 5".into()));
-    }
-    if body
-        .feedback_text
-        .as_ref()
-        .is_some_and(|t| t.chars().count() > 1000)
-    {
-        return Err(ApiError::BadRequest(
-            "invalid feedback_text: at most 1000 characters".into(),
-        ));
-    }
-    let feedback_type = body.feedback_type.clone().unwrap_or_else(|| "rating".into());
-    if !matches!(
-        feedback_type.as_str(),
-        "rating" | "thumbs" | "detailed" | "comment"
-    ) {
-        return Err(ApiError::BadRequest(
-            "invalid feedback_type: must be rating, thumbs, detailed or comment".into(),
-        ));
-    }
-    if let Some(ratings) = &body.technique_ratings
-        && ratings
-            .iter()
-            .any(|(t, r)| t.parse::<bp_engine::Technique>().is_err() || !(1..=5).contains(r))
-    {
-        return Err(ApiError::BadRequest(
-            "invalid technique_ratings: known techniques rated 1 to 5".into(),
-        ));
-    }
-    let mut tx = state.db.begin_for(p.user_id).await?;
-    let before = history::get_history(&mut tx, body.prompt_history_id, p.user_id).await?;
-    let after = history::update_feedback(
-        &mut *tx,
-        before.id,
-        p.user_id,
-        body.rating,
-        body.feedback_text.as_deref(),
-    )
-    .await?;
-    let intent = before.intent.clone().unwrap_or_else(|| "unknown".into());
-    let date = before.created_at.map(|t| t.date_naive());
-    for technique in before.techniques_used.clone().unwrap_or_default() {
-        let rating = body
-            .technique_ratings
-            .as_ref()
-            .and_then(|r| r.get(&technique).copied())
-            .unwrap_or(body.rating);
-        match before.feedback_score {
-            None => {
-                analytics::record_technique_outcome(
-                    &mut *tx,
-                    &TechniqueOutcome {
-                        technique,
-                        intent: intent.clone(),
-                        date,
-                        success: rating >= SUCCESS_RATING,
-                        feedback_score: Some(rating),
-                        processing_time_ms: before.processing_time_ms,
-                    },
-                )
-                .await?;
-            }
-            Some(old) => {
-                analytics::replace_feedback(&mut *tx, &technique, &intent, date, old, rating, SUCCESS_RATING)
-                    .await?;
-            }
-        }
-    }
-    tx.commit().await?;
-    // Selection reads effectiveness per intent; /techniques shows it.
-    let _ = state
-        .cache
-        .forget(Namespace::Techniques, &["effectiveness", &intent])
-        .await;
-    let _ = state
-        .cache
-        .forget(Namespace::Techniques, crate::controllers::enhance::CATALOGUE_KEY)
-        .await;
+) -> Result<(StatusCode, JsonOut<FeedbackAnswer>), ApiError> {
+    let feedback = body.parse()?;
+    let recorded = bp_service::feedback::record(&state.db, &state.cache, p.user_id, &feedback).await?;
     state.recorder.activity(analytics::NewActivity {
         user_id: p.user_id,
         activity_type: "feedback".into(),
-        activity_data: Some(json!({ "history_id": after.id, "rating": body.rating })),
+        activity_data: Some(json!({ "history_id": recorded.item.id, "rating": feedback.rating.get() })),
         session_id: p.session_id().map(|s| s.to_string()),
         ip_address: None,
         user_agent: None,
     });
     Ok((
         StatusCode::CREATED,
-        JsonOut(json!({
-            "id": after.id,
-            "prompt_history_id": after.id,
-            "rating": body.rating,
-            "feedback_type": feedback_type,
-            "feedback_text": after.feedback_text,
-            "created_at": chrono::Utc::now(),
-            "message": if before.feedback_score.is_some() { "feedback updated" } else { "feedback recorded" },
-        })),
+        JsonOut(FeedbackAnswer {
+            id: recorded.item.id,
+            prompt_history_id: recorded.item.id,
+            rating: feedback.rating.get(),
+            feedback_type: feedback.kind.as_str().to_owned(),
+            feedback_text: recorded.item.feedback_text,
+            created_at: chrono::Utc::now(),
+            message: if recorded.replaced {
+                "feedback updated"
+            } else {
+                "feedback recorded"
+            }
+            .to_owned(),
+        }),
     ))
+}
+
+/// `GET /feedback/{prompt_history_id}` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StoredFeedback {
+    /// The history item.
+    pub id: Uuid,
+    /// The same id.
+    pub prompt_history_id: Uuid,
+    /// The rating.
+    pub rating: i32,
+    /// The comment, if any.
+    pub feedback_text: Option<String>,
+    /// The techniques the rated enhancement used.
+    pub techniques_used: Vec<String>,
 }
 
 /// `GET /feedback/{prompt_history_id}`.
@@ -146,24 +135,24 @@ pub async fn get(
     State(state): State<AppState>,
     User(p): User,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<StoredFeedback>, ApiError> {
     let mut conn = state.db.for_user(p.user_id).await?;
     let item = history::get_history(&mut conn, id, p.user_id).await?;
     conn.finish().await?;
     let Some(rating) = item.feedback_score else {
         return Err(ApiError::NotFound);
     };
-    Ok(JsonOut(json!({
-        "id": item.id,
-        "prompt_history_id": item.id,
-        "rating": rating,
-        "feedback_text": item.feedback_text,
-        "techniques_used": item.techniques_used.unwrap_or_default(),
-    })))
+    Ok(JsonOut(StoredFeedback {
+        id: item.id,
+        prompt_history_id: item.id,
+        rating,
+        feedback_text: item.feedback_text,
+        techniques_used: item.techniques_used.unwrap_or_default(),
+    }))
 }
 
 /// `POST /feedback/effectiveness` body.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct EffectivenessBody {
     technique: String,
     #[serde(default)]
@@ -183,48 +172,24 @@ pub async fn effectiveness(
     State(state): State<AppState>,
     User(_): User,
     Json(body): Json<EffectivenessBody>,
-) -> Result<JsonOut<Value>, ApiError> {
-    if body.technique.parse::<bp_engine::Technique>().is_err() {
-        return Err(ApiError::BadRequest(
-            "invalid technique: unknown technique".into(),
-        ));
-    }
-    if let Some(i) = &body.intent
-        && i.parse::<bp_engine::Intent>().is_err()
-    {
-        return Err(ApiError::BadRequest("invalid intent: unknown intent".into()));
-    }
+) -> Result<JsonOut<EffectivenessReport>, ApiError> {
+    let technique = body
+        .technique
+        .parse::<Technique>()
+        .map_err(|_| ApiError::BadRequest("invalid technique: unknown technique".into()))?;
+    let intent = body
+        .intent
+        .as_deref()
+        .map(|i| i.parse::<Intent>())
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("invalid intent: unknown intent".into()))?;
     let days = body.period_days.unwrap_or(30);
     if !(1..=365).contains(&days) {
         return Err(ApiError::BadRequest(
             "invalid period_days: must be 1 to 365".into(),
         ));
     }
-    let rows = analytics::technique_effectiveness(state.db.read(), days, 1, body.intent.as_deref()).await?;
-    let rows: Vec<_> = rows.iter().filter(|r| r.technique == body.technique).collect();
-    let total: i64 = rows.iter().map(|r| r.total_count).sum();
-    let success: i64 = rows.iter().map(|r| r.success_count).sum();
-    let rated: Vec<(f64, i64)> = rows
-        .iter()
-        .filter_map(|r| r.average_feedback.map(|a| (a, r.total_count)))
-        .collect();
-    let weight: i64 = rated.iter().map(|(_, n)| n).sum();
-    let average = (weight > 0).then(|| rated.iter().map(|(a, n)| a * *n as f64).sum::<f64>() / weight as f64);
-    let positive = if total > 0 {
-        success as f64 / total as f64
-    } else {
-        0.0
-    };
-    Ok(JsonOut(json!({
-        "technique": body.technique,
-        "intent": body.intent,
-        "effectiveness_score": average.map_or(positive, |a| (a - 1.0) / 4.0 * 0.5 + positive * 0.5),
-        "average_rating": average,
-        "positive_ratio": positive,
-        "negative_ratio": if total > 0 { 1.0 - positive } else { 0.0 },
-        "confidence": (total as f64 / (total as f64 + 20.0)),
-        "sample_size": total,
-        "period_days": days,
-        "last_updated": chrono::Utc::now(),
-    })))
+    Ok(JsonOut(
+        bp_service::catalogue::effectiveness(&state.db, technique, intent, days).await?,
+    ))
 }

@@ -13,7 +13,7 @@ use bp_engine::data::{HELD_OUT_PATTERNS, bundled_examples, parse_examples};
 use bp_engine::eval::{Evaluation, evaluate};
 use bp_engine::{
     Effectiveness, Engine, EnhanceContext, EnhanceRequest, Example, Intent, IntentModel, Preferences,
-    Templates, TrainParams,
+    PromptText, Templates, TrainParams,
 };
 
 use super::{Figure, percentile_ms};
@@ -60,10 +60,7 @@ pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, S
     let corpus: Vec<EnhanceRequest> = labelled
         .iter()
         .chain(examples.iter())
-        .map(|e| EnhanceRequest {
-            text: e.text.clone(),
-            ..Default::default()
-        })
+        .filter_map(|e| PromptText::parse(&e.text).ok().map(EnhanceRequest::new))
         .collect();
     let (preferences, effectiveness) = (Preferences::default(), Effectiveness::new());
     let ctx = EnhanceContext {
