@@ -9,8 +9,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::error::ApiError;
 use crate::extract::Client;
-use crate::{ApiError, AppState};
+use crate::state::AppState;
 
 /// Who acted.
 #[derive(Debug, Clone, Default)]

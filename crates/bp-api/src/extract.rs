@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// A JSON body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -114,10 +114,10 @@ pub struct Client {
     pub request_id: Option<String>,
 }
 
-impl FromRequestParts<crate::AppState> for Client {
+impl FromRequestParts<crate::state::AppState> for Client {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &crate::state::AppState) -> Result<Self, ApiError> {
         Ok(Self {
             ip: crate::limits::client_ip(&parts.headers, &parts.extensions, state.trust_proxy)
                 .map(|ip| ip.to_string()),

@@ -13,7 +13,7 @@ use axum::http::header::{
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// One year, and every subdomain: the usual HSTS policy.
 const HSTS: &str = "max-age=31536000; includeSubDomains";

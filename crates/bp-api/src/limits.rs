@@ -15,7 +15,8 @@ use bp_cache::{RateDecision, RateLimit};
 use bp_config::TierLimits;
 
 use crate::auth::principal::{AuthOutcome, Via};
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Limits per tier, per minute.
 #[derive(Debug, Clone, Copy)]

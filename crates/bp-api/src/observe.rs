@@ -11,7 +11,7 @@ use axum::response::Response;
 use bp_store::analytics::NewApiMetric;
 use uuid::Uuid;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// Response extension: the API key that authenticated the request.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,7 @@
 //! common password) and bcrypt hashing, run on the blocking pool so a
 //! 250 ms hash never stalls the async workers.
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 /// Passwords (and their stems) refused as too common.
 const COMMON: &[&str] = &[

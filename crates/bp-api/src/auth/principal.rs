@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::tokens::{API_KEY_PREFIX, digest};
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// How the caller authenticated.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

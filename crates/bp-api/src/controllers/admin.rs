@@ -17,8 +17,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::{Principal, User};
+use crate::error::ApiError;
 use crate::extract::{Client, Id, Json, Query};
-use crate::{ApiError, AppState};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// One admin request: the checked caller and where it came from.
 struct Admin {
@@ -590,4 +592,131 @@ pub async fn audit_log(
         })
         .collect();
     Ok(JsonOut(json!({ "total": data.len(), "data": data })))
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(Verb::Get, "/admin/users", "admin", Access::Admin, "Accounts").query::<UsersQuery>(),
+        list_users,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/admin/users/{id}",
+            "admin",
+            Access::Admin,
+            "One account",
+        ),
+        get_user,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Put,
+            "/admin/users/{id}",
+            "admin",
+            Access::Admin,
+            "Change role, tier, state; unlock",
+        )
+        .body::<UpdateUserBody>(),
+        update_user,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Delete,
+            "/admin/users/{id}",
+            "admin",
+            Access::Admin,
+            "Delete an account",
+        ),
+        delete_user,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/admin/metrics",
+            "admin",
+            Access::Admin,
+            "Platform totals",
+        ),
+        metrics,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/admin/metrics/usage",
+            "admin",
+            Access::Admin,
+            "Daily rollups",
+        )
+        .query::<UsageQuery>(),
+        usage,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/admin/cache/clear",
+            "admin",
+            Access::Admin,
+            "Clear cached data",
+        )
+        .optional_body::<ClearBody>(),
+        clear_cache,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/admin/cache/invalidate/{id}",
+            "admin",
+            Access::Admin,
+            "Forget a user's cached data",
+        ),
+        invalidate_user,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/admin/feature-flags",
+            "admin",
+            Access::Admin,
+            "Feature flags",
+        ),
+        list_flags,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Put,
+            "/admin/feature-flags",
+            "admin",
+            Access::Admin,
+            "Create or replace a flag",
+        )
+        .body::<FlagBody>(),
+        set_flag,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/admin/feature-flags",
+            "admin",
+            Access::Admin,
+            "Create or replace a flag",
+        )
+        .body::<FlagBody>(),
+        set_flag,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Delete,
+            "/admin/feature-flags/{name}",
+            "admin",
+            Access::Admin,
+            "Delete a flag",
+        ),
+        delete_flag,
+    );
+    t.add(
+        Endpoint::new(Verb::Get, "/admin/audit", "admin", Access::Admin, "Audit log").query::<AuditQuery>(),
+        audit_log,
+    );
 }

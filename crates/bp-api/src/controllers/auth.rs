@@ -16,9 +16,12 @@ use serde_json::{Value, json};
 use crate::auth::principal::CachedSession;
 use crate::auth::tokens::{digest, random_token};
 use crate::auth::{Claims, User, password};
+use crate::cookies;
+use crate::error::ApiError;
 use crate::extract::{Client, Json, OptionalJson};
 use crate::mail::Mail;
-use crate::{ApiError, AppState, cookies};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// Failed logins before the account locks.
 pub const MAX_FAILED_LOGINS: i32 = 5;
@@ -636,4 +639,122 @@ pub async fn resend_verification(
     Ok(JsonOut(json!({
         "message": "if the account exists and is not yet verified, a verification email has been sent"
     })))
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/auth/register",
+            "auth",
+            Access::Public,
+            "Create an account and sign in",
+        )
+        .body::<RegisterBody>()
+        .created()
+        .limited(),
+        register,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/auth/login",
+            "auth",
+            Access::Public,
+            "Sign in (lockout after 5 failures)",
+        )
+        .body::<LoginBody>()
+        .limited(),
+        login,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/auth/refresh",
+            "auth",
+            Access::Public,
+            "Rotate the refresh token (body or cookie)",
+        )
+        .optional_body::<RefreshBody>()
+        .limited(),
+        refresh,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/auth/verify-email",
+            "auth",
+            Access::Public,
+            "Verify an email address",
+        )
+        .body::<VerifyBody>()
+        .limited(),
+        verify_email,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/auth/resend-verification",
+            "auth",
+            Access::Public,
+            "Send the verification mail again",
+        )
+        .body::<ResendBody>()
+        .limited(),
+        resend_verification,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/auth/logout",
+            "auth",
+            Access::Session,
+            "End the session",
+        )
+        .optional_body::<RefreshBody>(),
+        logout,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/auth/profile",
+            "auth",
+            Access::Session,
+            "The caller's profile",
+        ),
+        profile,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Put,
+            "/auth/profile",
+            "auth",
+            Access::Session,
+            "Change the profile",
+        )
+        .body::<ProfileBody>(),
+        update_profile,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/auth/me",
+            "auth",
+            Access::Session,
+            "The caller's profile",
+        ),
+        profile,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/auth/change-password",
+            "auth",
+            Access::Session,
+            "Change the password (other sessions end)",
+        )
+        .body::<ChangePasswordBody>(),
+        change_password,
+    );
 }

@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 use crate::audit::{self, Actor, Event};
 use crate::auth::User;
 use crate::auth::tokens::{digest, new_api_key};
+use crate::error::ApiError;
 use crate::extract::{Client, Id, Json, OptionalJson};
-use crate::{ApiError, AppState};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// Scopes a key may carry.
 pub const SCOPES: &[&str] = &["enhance", "history:read", "history:write", "admin"];
@@ -281,4 +283,74 @@ pub async fn performance(
             "error_rate": if r.requests > 0 { r.errors as f64 / r.requests as f64 } else { 0.0 },
         })).collect::<Vec<_>>(),
     })))
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/dev/api-keys",
+            "developer",
+            Access::Developer,
+            "Create an API key (shown once)",
+        )
+        .body::<CreateKeyBody>()
+        .created(),
+        create,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/dev/api-keys",
+            "developer",
+            Access::Developer,
+            "The caller's API keys",
+        ),
+        list,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Delete,
+            "/dev/api-keys/{id}",
+            "developer",
+            Access::Developer,
+            "Revoke an API key",
+        ),
+        revoke,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/dev/api-keys/{id}/rotate",
+            "developer",
+            Access::Developer,
+            "Rotate an API key: a new key now, the old one valid for a grace period",
+        )
+        .body::<RotateKeyBody>()
+        .created(),
+        rotate,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/dev/analytics/usage",
+            "developer",
+            Access::Developer,
+            "Requests per endpoint and key",
+        )
+        .query::<AnalyticsQuery>(),
+        usage,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/dev/analytics/performance",
+            "developer",
+            Access::Developer,
+            "Latency per endpoint",
+        )
+        .query::<AnalyticsQuery>(),
+        performance,
+    );
 }

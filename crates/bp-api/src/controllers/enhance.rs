@@ -20,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::{Caller, MaybeCaller};
+use crate::error::ApiError;
 use crate::extract::{Client, Id, Json};
-use crate::{ApiError, AppState};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// Most items in one `/enhance/batch`.
 pub const MAX_BATCH_ITEMS: usize = 100;
@@ -379,4 +381,76 @@ pub async fn list_techniques(State(state): State<AppState>) -> Result<JsonOut<Ca
     Ok(JsonOut(
         bp_service::catalogue::catalogue(&state.db, &state.cache).await?,
     ))
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/enhance",
+            "enhance",
+            Access::Optional,
+            "Enhance a prompt",
+        )
+        .body::<EnhanceBody>()
+        .limited(),
+        enhance,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/analyze",
+            "enhance",
+            Access::Optional,
+            "Classify a prompt without enhancing it",
+        )
+        .body::<AnalyzeBody>()
+        .limited(),
+        analyze,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/enhance/batch",
+            "enhance",
+            Access::SessionOrKey,
+            "Enhance up to 100 prompts",
+        )
+        .body::<BatchBody>()
+        .limited()
+        .large_body(),
+        enhance_batch,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/techniques",
+            "techniques",
+            Access::Public,
+            "Techniques with measured effectiveness",
+        ),
+        list_techniques,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/techniques/select",
+            "techniques",
+            Access::Optional,
+            "Pick techniques for a prompt",
+        )
+        .body::<SelectBody>(),
+        select,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/prompts/{id}/rerun",
+            "enhance",
+            Access::SessionOrKey,
+            "Enhance a history item again",
+        ),
+        rerun,
+    );
 }

@@ -18,8 +18,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::User;
+use crate::error::ApiError;
 use crate::extract::{Id, Json};
-use crate::{ApiError, AppState};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// `POST /feedback` body.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -192,4 +194,40 @@ pub async fn effectiveness(
     Ok(JsonOut(
         bp_service::catalogue::effectiveness(&state.db, technique, intent, days).await?,
     ))
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/feedback",
+            "feedback",
+            Access::Session,
+            "Rate an enhancement",
+        )
+        .body::<FeedbackBody>(),
+        submit,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/feedback/effectiveness",
+            "feedback",
+            Access::Session,
+            "Technique effectiveness",
+        )
+        .body::<EffectivenessBody>(),
+        effectiveness,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/feedback/{id}",
+            "feedback",
+            Access::Session,
+            "The feedback on an enhancement",
+        ),
+        get,
+    );
 }

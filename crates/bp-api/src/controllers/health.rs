@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::AppState;
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// Liveness: answers while the process serves requests.
 pub async fn health() -> Json<serde_json::Value> {
@@ -69,4 +70,22 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(&state),
     )
         .into_response()
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(Verb::Get, "/health", "health", Access::Public, "Liveness"),
+        health,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/ready",
+            "health",
+            Access::Public,
+            "Readiness (database, Redis)",
+        ),
+        ready,
+    );
 }

@@ -15,8 +15,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::extract::{Id, OptionalJson, Query};
-use crate::{ApiError, AppState};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// The public view of a history item.
 pub fn history_json(h: &PromptHistory) -> Value {
@@ -331,4 +333,93 @@ fn async_stream(
         }
     });
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|line| (line, rx)) })
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/history",
+            "history",
+            Access::SessionOrKey,
+            "The caller's enhancements",
+        )
+        .query::<ListQuery>(),
+        list,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/prompts/history",
+            "history",
+            Access::SessionOrKey,
+            "Alias of /history",
+        )
+        .query::<ListQuery>(),
+        list,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/history/stats",
+            "history",
+            Access::SessionOrKey,
+            "Totals by intent and technique",
+        )
+        .query::<StatsQuery>(),
+        stats,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/history/export",
+            "history",
+            Access::SessionOrKey,
+            "Stream the history as CSV or NDJSON",
+        )
+        .query::<ExportQuery>(),
+        export,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/history/{id}",
+            "history",
+            Access::SessionOrKey,
+            "One enhancement",
+        ),
+        get,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Delete,
+            "/history/{id}",
+            "history",
+            Access::SessionOrKey,
+            "Delete an enhancement",
+        ),
+        delete,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/prompts/{id}",
+            "history",
+            Access::SessionOrKey,
+            "Alias of /history/{id}",
+        ),
+        get,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Put,
+            "/history/{id}/favorite",
+            "history",
+            Access::SessionOrKey,
+            "Mark or unmark a favourite",
+        )
+        .optional_body::<FavoriteBody>(),
+        favorite,
+    );
 }

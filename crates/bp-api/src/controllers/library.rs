@@ -23,8 +23,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::User;
+use crate::error::ApiError;
 use crate::extract::{Id, Json, Query};
-use crate::{ApiError, AppState};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// Where a share token is opened.
 pub const SHARE_PATH: &str = "/api/v1/shared/";
@@ -539,4 +541,167 @@ pub async fn get_template(
     let body = template_json(&template);
     state.cache.cache_template(&slug, &body).await;
     Ok(JsonOut(body))
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/prompts/saved",
+            "library",
+            Access::Session,
+            "The caller's saved prompts",
+        )
+        .query::<SavedQuery>(),
+        list_saved,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/prompts/saved",
+            "library",
+            Access::Session,
+            "Save a prompt",
+        )
+        .body::<SaveBody>()
+        .created(),
+        create_saved,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/prompts/saved/{id}",
+            "library",
+            Access::Session,
+            "One saved prompt",
+        ),
+        get_saved,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Put,
+            "/prompts/saved/{id}",
+            "library",
+            Access::Session,
+            "Change or share a saved prompt",
+        )
+        .body::<UpdateSavedBody>(),
+        update_saved,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Delete,
+            "/prompts/saved/{id}",
+            "library",
+            Access::Session,
+            "Delete a saved prompt",
+        ),
+        delete_saved,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/shared/{token}",
+            "library",
+            Access::Public,
+            "A shared saved prompt or collection",
+        ),
+        shared,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/collections",
+            "library",
+            Access::Session,
+            "The caller's collections",
+        ),
+        list_collections,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/collections",
+            "library",
+            Access::Session,
+            "Create a collection",
+        )
+        .body::<CollectionBody>()
+        .created(),
+        create_collection,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/collections/{id}",
+            "library",
+            Access::Session,
+            "A collection and its prompts",
+        ),
+        get_collection,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Put,
+            "/collections/{id}",
+            "library",
+            Access::Session,
+            "Change, share or reorder a collection",
+        )
+        .body::<CollectionBody>(),
+        update_collection,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Delete,
+            "/collections/{id}",
+            "library",
+            Access::Session,
+            "Delete a collection",
+        ),
+        delete_collection,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/collections/{id}/prompts/{saved_id}",
+            "library",
+            Access::Session,
+            "Add a saved prompt",
+        )
+        .created(),
+        add_member,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Delete,
+            "/collections/{id}/prompts/{saved_id}",
+            "library",
+            Access::Session,
+            "Remove a saved prompt",
+        ),
+        remove_member,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/templates",
+            "library",
+            Access::Public,
+            "Active public templates",
+        )
+        .query::<TemplateQuery>(),
+        list_templates,
+    );
+    t.add(
+        Endpoint::new(
+            Verb::Get,
+            "/templates/{slug}",
+            "library",
+            Access::Public,
+            "One template",
+        ),
+        get_template,
+    );
 }

@@ -15,8 +15,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::User;
+use crate::error::ApiError;
 use crate::extract::Json;
-use crate::{ApiError, AppState};
+use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::state::AppState;
 
 /// Nearest neighbours fetched before the visibility filter.
 pub const CANDIDATES: u32 = 100;
@@ -107,4 +109,19 @@ pub async fn search(
     Ok(JsonOut(
         json!({ "query": query, "total": results.len(), "results": results }),
     ))
+}
+
+/// This module's endpoints.
+pub(crate) fn routes(t: &mut Table) {
+    t.add(
+        Endpoint::new(
+            Verb::Post,
+            "/search",
+            "search",
+            Access::Session,
+            "Semantic search (pgvector)",
+        )
+        .body::<SearchBody>(),
+        search,
+    );
 }
