@@ -1,6 +1,7 @@
 //! The OpenAPI 3.0 document of the API, written from [`crate::routes`] (the
-//! same table the router is built from) with body and query schemas derived
-//! from the handlers' own types (`schemars`). Served at
+//! same table the router is built from) with body, query and response
+//! schemas derived from the handlers' own types (`schemars`), and every
+//! error status an operation can answer with the one error shape. Served at
 //! `/api/v1/openapi.json`; `crates/bp-api/tests/openapi.snapshot.json` keeps
 //! a copy that a test compares against, so every change to the contract
 //! shows up in review.
@@ -12,7 +13,7 @@ use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::routes::{Access, Endpoint};
+use crate::routes::{Access, Endpoint, Success, Verb};
 
 /// The document, built once.
 pub fn document() -> &'static Value {
@@ -44,10 +45,14 @@ fn build() -> Value {
         "Error".into(),
         json!({
             "type": "object",
+            "description": "Every 4xx and 5xx answer.",
             "required": ["error"],
             "properties": {
-                "error": { "type": "string", "description": "What went wrong" },
-                "details": { "description": "More about it (field, limit, retry time)" },
+                "error": { "type": "string", "description": "What went wrong, in words a client can act on" },
+                "details": { "description": "More about it (field, limit, lock end)" },
+                "message": { "type": "string", "description": "A longer explanation (rate limits)" },
+                "retry_after": { "type": "integer", "description": "Seconds to wait (rate limits)" },
+                "locked_until": { "type": "string", "format": "date-time", "description": "When a locked account opens again" },
             },
         }),
     );
@@ -99,7 +104,7 @@ fn operation(e: &Endpoint, generator: &mut SchemaGenerator) -> Value {
         "tags": [e.tag],
         "summary": e.summary,
         "operationId": operation_id(e),
-        "responses": responses(e),
+        "responses": responses(e, generator),
     });
     if !parameters.is_empty() {
         op["parameters"] = Value::Array(parameters);
@@ -184,18 +189,27 @@ fn query_parameters(schema: schemars::Schema, generator: &mut SchemaGenerator) -
         .unwrap_or_default()
 }
 
-fn responses(e: &Endpoint) -> Value {
+fn responses(e: &Endpoint, generator: &mut SchemaGenerator) -> Value {
     let error = |description: &str| {
         json!({ "description": description,
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
     };
     let mut r = Map::new();
-    r.insert(
-        e.status.to_string(),
-        json!({ "description": if e.status == 201 { "Created" } else { "OK" },
-                "content": { "application/json": { "schema": { "type": "object" } } } }),
-    );
-    if e.body.is_some() || e.query.is_some() {
+    let description = if e.status == 201 { "Created" } else { "OK" };
+    let success = match e.success {
+        Some(Success::Json(schema)) => json!({ "description": description,
+            "content": { "application/json": { "schema": schema(generator).to_value() } } }),
+        Some(Success::Download(types)) => {
+            let content: Map<String, Value> = types
+                .iter()
+                .map(|t| ((*t).to_owned(), json!({ "schema": { "type": "string" } })))
+                .collect();
+            json!({ "description": description, "content": content })
+        }
+        None => json!({ "description": description }),
+    };
+    r.insert(e.status.to_string(), success);
+    if e.body.is_some() || e.query.is_some() || e.path.contains('{') {
         r.insert("400".into(), error("Invalid input; nothing was written"));
     }
     if e.access != Access::Public {
@@ -204,14 +218,24 @@ fn responses(e: &Endpoint) -> Value {
     if matches!(
         e.access,
         Access::Session | Access::SessionOrKey | Access::Developer | Access::Admin
-    ) {
+    ) || e.path.starts_with("/auth/")
+    {
         r.insert(
             "403".into(),
-            error("Not allowed (role, scope, or API key on a session-only route)"),
+            error(
+                "Not allowed (role, scope, API key on a session-only route, or a locked or inactive account)",
+            ),
         );
     }
     if e.path.contains('{') {
         r.insert("404".into(), error("No such resource, or not the caller's"));
+    }
+    r.insert(
+        "408".into(),
+        error("The request took longer than the server's limit"),
+    );
+    if matches!(e.verb, Verb::Post | Verb::Put) {
+        r.insert("409".into(), error("Conflicts with an existing item"));
     }
     if e.body.is_some() {
         r.insert("413".into(), error("Body too large"));
@@ -220,5 +244,9 @@ fn responses(e: &Endpoint) -> Value {
     if e.limited {
         r.insert("429".into(), error("Rate limit exceeded; see Retry-After"));
     }
+    r.insert(
+        "503".into(),
+        error("A dependency (the database, the engine) is unavailable; retry after Retry-After seconds"),
+    );
     Value::Object(r)
 }

@@ -4,7 +4,9 @@
 //! [`crate::startup::router`] mounts the handlers from the table and
 //! [`crate::openapi`] writes the OpenAPI document from the same table, so
 //! the document cannot list a route that is not served, miss one that is,
-//! or describe a body other than the handler's own type.
+//! or describe a body other than the handler's own type. The access column
+//! is enforced by a route layer ([`crate::auth::access`]), not only
+//! documented.
 
 use axum::Router;
 use axum::handler::Handler;
@@ -79,8 +81,6 @@ pub enum Success {
     Json(SchemaFn),
     /// A streamed download of these media types (CSV, NDJSON, ...).
     Download(&'static [&'static str]),
-    /// Prometheus text.
-    Text,
 }
 
 /// One endpoint's description.
@@ -110,6 +110,8 @@ pub struct Endpoint {
     pub limited: bool,
     /// Takes the larger body limit of `/enhance/batch`.
     pub large_body: bool,
+    /// The audit action a refused call is recorded under (admin routes).
+    pub audit: Option<&'static str>,
 }
 
 impl Endpoint {
@@ -134,7 +136,14 @@ impl Endpoint {
             status: 200,
             limited: false,
             large_body: false,
+            audit: None,
         }
+    }
+
+    /// Records refused calls in the audit log under `action`.
+    pub fn audited(mut self, action: &'static str) -> Self {
+        self.audit = Some(action);
+        self
     }
 
     /// Takes a JSON body of type `T`.
@@ -207,7 +216,11 @@ impl Table {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let route = on(endpoint.verb.filter(), handler);
+        let (access, audit) = (endpoint.access, endpoint.audit);
+        let route =
+            on(endpoint.verb.filter(), handler).route_layer(axum::middleware::from_fn(move |req, next| {
+                crate::auth::access::enforce(access, audit, req, next)
+            }));
         let router = match (endpoint.limited, endpoint.large_body) {
             (true, true) => &mut self.large,
             (true, false) => &mut self.limited,

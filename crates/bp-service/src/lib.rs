@@ -184,6 +184,12 @@ impl EnhanceService {
         &self.embeddings
     }
 
+    /// The model name of the embedder behind search (`local-lexical-768`, or
+    /// the provider's model).
+    pub fn embedder_model(&self) -> &str {
+        self.embedder.model()
+    }
+
     /// The vector of a search query, from the same embedder as the stored ones.
     pub async fn embed_query(&self, text: &str) -> Result<Embedding, ServiceError> {
         let texts = [text.to_owned()];

@@ -1,7 +1,9 @@
 //! Authentication: random tokens and their hashes ([`tokens`]), HS256 access
 //! tokens with key ids ([`jwt`]), bcrypt passwords and the password policy
-//! ([`password`]), and who is calling ([`principal`]).
+//! ([`password`]), who is calling ([`principal`]) and what each route
+//! admits ([`access`]).
 
+pub mod access;
 pub mod jwt;
 pub mod password;
 pub mod principal;

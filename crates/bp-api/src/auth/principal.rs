@@ -206,6 +206,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         _ => None,
     };
     req.extensions_mut().insert(outcome);
+    // For route layers that need the state (auth::access audits refusals).
+    req.extensions_mut().insert(state.clone());
     let mut response = next.run(req).await;
     if let Some(id) = key_id {
         response.extensions_mut().insert(crate::observe::ApiKeyUsed(id));

@@ -12,7 +12,9 @@ use bp_cache::{FeatureFlag, Invalidation, Namespace};
 use bp_store::PageRequest;
 use bp_store::audit;
 use bp_store::users::{self, AdminUpdate, User as UserRow, UserFilter};
-use serde::Deserialize;
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -72,14 +74,112 @@ fn user_target(id: Uuid) -> Option<(&'static str, String)> {
     Some(("auth.users", id.to_string()))
 }
 
-/// The admin view of an account (never the password hash or tokens).
-fn admin_user_json(u: &UserRow) -> Value {
-    let mut v = super::auth::user_json(u);
-    v["is_active"] = json!(u.is_active.unwrap_or(true));
-    v["failed_login_attempts"] = json!(u.failed_login_attempts.unwrap_or(0));
-    v["locked_until"] = json!(u.locked_until);
-    v["last_login_at"] = json!(u.last_login_at);
-    v
+/// The admin view of an account: the profile a user sees of themselves plus
+/// the lock state (never the password hash or tokens).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AdminUser {
+    /// Account id.
+    pub id: Uuid,
+    /// Login email.
+    pub email: String,
+    /// Login name.
+    pub username: String,
+    /// Given name, if set.
+    pub first_name: Option<String>,
+    /// Family name, if set.
+    pub last_name: Option<String>,
+    /// Avatar URL, if set.
+    pub avatar_url: Option<String>,
+    /// False once deactivated (the account cannot log in).
+    pub is_active: bool,
+    /// Whether the email was verified.
+    pub is_verified: bool,
+    /// `user`, `developer` or `admin`.
+    pub role: String,
+    /// The role as a list, for clients that expect several.
+    pub roles: Vec<String>,
+    /// `free`, `pro` or `enterprise`.
+    pub tier: String,
+    /// The user's free-form preferences (`{}` when none).
+    pub preferences: Value,
+    /// Last successful login.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// When the account was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the account last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Failed logins since the last success or lock expiry.
+    pub failed_login_attempts: i32,
+    /// Logins are refused until this time, while locked.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl From<&UserRow> for AdminUser {
+    fn from(u: &UserRow) -> Self {
+        let role = u.role.clone().unwrap_or_else(|| "user".into());
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            username: u.username.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            avatar_url: u.avatar_url.clone(),
+            is_active: u.is_active.unwrap_or(true),
+            is_verified: u.is_verified.unwrap_or(false),
+            roles: vec![role.clone()],
+            role,
+            tier: u.tier.clone().unwrap_or_else(|| "free".into()),
+            preferences: u.preferences.clone().unwrap_or_else(|| json!({})),
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            failed_login_attempts: u.failed_login_attempts.unwrap_or(0),
+            locked_until: u.locked_until,
+        }
+    }
+}
+
+/// `GET /admin/users` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AdminUserPage {
+    /// The accounts of this page, newest first.
+    pub data: Vec<AdminUser>,
+    /// Where the page stands.
+    pub pagination: super::Pagination,
+}
+
+/// A user's history totals over the last 30 days, as an admin sees them.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AdminUserHistoryStats {
+    /// Enhancements.
+    pub total: i64,
+    /// Enhancements per intent (`unknown` for none).
+    pub by_intent: std::collections::BTreeMap<String, i64>,
+    /// Enhancements using each technique.
+    pub by_technique: std::collections::BTreeMap<String, i64>,
+    /// Mean rating of the rated ones; null when none was rated.
+    pub average_feedback: Option<f64>,
+}
+
+/// `GET /admin/users/{id}` answer: the account and its history totals.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AdminUserDetail {
+    /// The account (its fields sit at the top level).
+    #[serde(flatten)]
+    pub user: AdminUser,
+    /// What the user did over the last 30 days.
+    pub history_stats: AdminUserHistoryStats,
+}
+
+/// `PUT /admin/users/{id}` answer: the account as updated.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AdminUserUpdated {
+    /// The account after the change (its fields sit at the top level).
+    #[serde(flatten)]
+    pub user: AdminUser,
+    /// Sessions ended because the role changed or the account was
+    /// deactivated (0 otherwise).
+    pub revoked_sessions: u64,
 }
 
 /// `GET /admin/users` query.
@@ -98,7 +198,7 @@ pub async fn list_users(
     User(p): User,
     client: Client,
     Query(q): Query<UsersQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<AdminUserPage>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.users.list").await?;
     let request = PageRequest::new(q.page.unwrap_or(1), q.limit.unwrap_or(20))?;
     let filter = UserFilter {
@@ -116,10 +216,10 @@ pub async fn list_users(
             json!({ "returned": page.items.len() }),
         )
         .await?;
-    Ok(JsonOut(json!({
-        "data": page.items.iter().map(admin_user_json).collect::<Vec<_>>(),
-        "pagination": super::pagination(&page),
-    })))
+    Ok(JsonOut(AdminUserPage {
+        data: page.items.iter().map(AdminUser::from).collect(),
+        pagination: super::pagination(&page),
+    }))
 }
 
 /// `GET /admin/users/{id}`: the account with its history stats (a read of
@@ -129,7 +229,7 @@ pub async fn get_user(
     User(p): User,
     client: Client,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<AdminUserDetail>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.user.view").await?;
     let user = match users::get_user_by_id(state.db.read(), id).await {
         Ok(u) => u,
@@ -144,14 +244,15 @@ pub async fn get_user(
     admin
         .audit(&state, "admin.user.view", user_target(id), "success", json!({}))
         .await?;
-    let mut body = admin_user_json(&user);
-    body["history_stats"] = json!({
-        "total": stats.total,
-        "by_intent": stats.by_intent,
-        "by_technique": stats.by_technique,
-        "average_feedback": stats.average_feedback,
-    });
-    Ok(JsonOut(body))
+    Ok(JsonOut(AdminUserDetail {
+        user: AdminUser::from(&user),
+        history_stats: AdminUserHistoryStats {
+            total: stats.total,
+            by_intent: stats.by_intent,
+            by_technique: stats.by_technique,
+            average_feedback: stats.average_feedback,
+        },
+    }))
 }
 
 /// `PUT /admin/users/{id}` body.
@@ -179,7 +280,7 @@ pub async fn update_user(
     client: Client,
     Id(id): Id,
     Json(body): Json<UpdateUserBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<AdminUserUpdated>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.user.update").await?;
     let own = id == admin.principal.user_id;
     if own && (body.is_active == Some(false) || body.role.as_deref().is_some_and(|r| r != "admin")) {
@@ -241,9 +342,10 @@ pub async fn update_user(
             json!({ "changes": changes, "revoked_sessions": revoked }),
         )
         .await?;
-    let mut answer = admin_user_json(&updated);
-    answer["revoked_sessions"] = json!(revoked);
-    Ok(JsonOut(answer))
+    Ok(JsonOut(AdminUserUpdated {
+        user: AdminUser::from(&updated),
+        revoked_sessions: revoked,
+    }))
 }
 
 /// `DELETE /admin/users/{id}`: deletes the account (its history stays,
@@ -253,7 +355,7 @@ pub async fn delete_user(
     User(p): User,
     client: Client,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.user.delete").await?;
     if id == admin.principal.user_id {
         return Err(ApiError::BadRequest(
@@ -267,7 +369,157 @@ pub async fn delete_user(
         .await?;
     outcome?;
     let _ = state.cache.delete_user_sessions(&id.to_string()).await;
-    Ok(JsonOut(json!({ "message": "user deleted" })))
+    Ok(JsonOut(super::Message::new("user deleted")))
+}
+
+/// Account totals.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserTotals {
+    /// Every account.
+    pub total: i64,
+    /// Accounts not deactivated.
+    pub active: i64,
+    /// Accounts created in the last 24 hours.
+    pub new_24h: i64,
+}
+
+/// A count of things currently in force (sessions, API keys).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ActiveTotal {
+    /// Unrevoked and unexpired.
+    pub active: i64,
+}
+
+/// Enhancement totals.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EnhancementTotals {
+    /// Every enhancement (the planner's estimate when the table is large).
+    pub total: i64,
+    /// Enhancements in the last 24 hours.
+    pub last_24h: i64,
+}
+
+/// Ratings of the last 30 days.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FeedbackTotals {
+    /// Enhancements of the last 30 days that were rated.
+    pub rated_30d: i64,
+    /// Their mean rating, 1 to 5; null when none was rated.
+    pub average_rating_30d: Option<f64>,
+}
+
+/// API traffic of the last 24 hours.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RequestTotals {
+    /// Requests.
+    pub last_24h: i64,
+    /// Of those, the ones answered 5xx or with an error.
+    pub errors_24h: i64,
+    /// Mean response time; null without requests.
+    pub average_response_time_ms_24h: Option<f64>,
+}
+
+/// The database pool at the time of the call.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PoolFigures {
+    /// Open connections.
+    pub pool_size: u32,
+    /// Open and idle.
+    pub idle: usize,
+    /// Open and lent out.
+    pub in_use: usize,
+    /// The ceiling.
+    pub max: u32,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
+}
+
+/// The Redis server's figures, from `INFO`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CacheServerStats {
+    /// `redis_version`.
+    pub version: String,
+    /// Memory in use, in bytes.
+    pub used_memory_bytes: u64,
+    /// Clients connected to the server.
+    pub connected_clients: u64,
+    /// Server-wide reads that found a key.
+    pub keyspace_hits: u64,
+    /// Server-wide reads that found nothing.
+    pub keyspace_misses: u64,
+    /// hits / (hits + misses); null before any read.
+    pub hit_rate: Option<f64>,
+    /// Keys evicted under memory pressure.
+    pub evicted_keys: u64,
+    /// Keys in the selected database.
+    pub keys: u64,
+}
+
+/// The Redis server: `up` with its figures, or just `down` when it did not
+/// answer (the service keeps running without it).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CacheServer {
+    /// `up` or `down`.
+    pub status: String,
+    /// The figures, present only when `up` (their fields sit at this level).
+    #[serde(flatten)]
+    pub stats: Option<CacheServerStats>,
+}
+
+/// This server's reads of one cache namespace since it started.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NamespaceFigures {
+    /// The namespace.
+    pub namespace: String,
+    /// Reads that found a usable value.
+    pub hits: u64,
+    /// Reads that found nothing usable.
+    pub misses: u64,
+    /// hits / (hits + misses); null before any read.
+    pub hit_rate: Option<f64>,
+}
+
+/// The cache: the Redis server and this server's namespace counters.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CacheFigures {
+    /// The Redis server.
+    pub server: CacheServer,
+    /// Every namespace, in a fixed order.
+    pub namespaces: Vec<NamespaceFigures>,
+}
+
+/// The in-process analytics buffer (events are written in the background).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BufferFigures {
+    /// Events waiting to be written.
+    pub analytics_depth: usize,
+    /// Events lost because the buffer was full or a write failed.
+    pub analytics_dropped: u64,
+    /// Events written since the server started.
+    pub analytics_written: u64,
+}
+
+/// `GET /admin/metrics` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PlatformMetrics {
+    /// Accounts.
+    pub users: UserTotals,
+    /// Login sessions.
+    pub sessions: ActiveTotal,
+    /// API keys.
+    pub api_keys: ActiveTotal,
+    /// Enhancements.
+    pub enhancements: EnhancementTotals,
+    /// Ratings.
+    pub feedback: FeedbackTotals,
+    /// API traffic.
+    pub requests: RequestTotals,
+    /// The database pool.
+    pub database: PoolFigures,
+    /// The cache.
+    pub cache: CacheFigures,
+    /// This server's buffers.
+    pub buffers: BufferFigures,
 }
 
 /// `GET /admin/metrics`: platform totals, database pool, cache server and
@@ -276,52 +528,82 @@ pub async fn metrics(
     State(state): State<AppState>,
     User(p): User,
     client: Client,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<PlatformMetrics>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.metrics.view").await?;
     let o = bp_store::analytics::platform_overview(state.db.read()).await?;
     let pool = state.db.stats();
-    let redis = match state.cache.server_stats().await {
-        Ok(s) => json!({
-            "status": "up",
-            "version": s.version,
-            "used_memory_bytes": s.used_memory,
-            "connected_clients": s.connected_clients,
-            "keyspace_hits": s.keyspace_hits,
-            "keyspace_misses": s.keyspace_misses,
-            "hit_rate": s.hit_rate(),
-            "evicted_keys": s.evicted_keys,
-            "keys": s.keys,
-        }),
-        Err(_) => json!({ "status": "down" }),
+    let server = match state.cache.server_stats().await {
+        Ok(s) => CacheServer {
+            status: "up".into(),
+            stats: Some(CacheServerStats {
+                hit_rate: s.hit_rate(),
+                version: s.version,
+                used_memory_bytes: s.used_memory,
+                connected_clients: s.connected_clients,
+                keyspace_hits: s.keyspace_hits,
+                keyspace_misses: s.keyspace_misses,
+                evicted_keys: s.evicted_keys,
+                keys: s.keys,
+            }),
+        },
+        Err(_) => CacheServer {
+            status: "down".into(),
+            stats: None,
+        },
     };
-    let namespaces: Vec<Value> = state
+    let namespaces = state
         .cache
         .namespace_stats()
         .iter()
-        .map(|n| json!({ "namespace": n.namespace, "hits": n.hits, "misses": n.misses, "hit_rate": n.hit_rate() }))
+        .map(|n| NamespaceFigures {
+            namespace: n.namespace.to_owned(),
+            hits: n.hits,
+            misses: n.misses,
+            hit_rate: n.hit_rate(),
+        })
         .collect();
     admin
         .audit(&state, "admin.metrics.view", None, "success", json!({}))
         .await?;
-    Ok(JsonOut(json!({
-        "users": { "total": o.users_total, "active": o.users_active, "new_24h": o.users_new_24h },
-        "sessions": { "active": o.sessions_active },
-        "api_keys": { "active": o.api_keys_active },
-        "enhancements": { "total": o.enhancements_total, "last_24h": o.enhancements_24h },
-        "feedback": { "rated_30d": o.feedback_30d, "average_rating_30d": o.average_feedback_30d },
-        "requests": {
-            "last_24h": o.requests_24h,
-            "errors_24h": o.errors_24h,
-            "average_response_time_ms_24h": o.average_response_time_ms_24h,
+    Ok(JsonOut(PlatformMetrics {
+        users: UserTotals {
+            total: o.users_total,
+            active: o.users_active,
+            new_24h: o.users_new_24h,
         },
-        "database": { "pool_size": pool.size, "idle": pool.idle, "in_use": pool.in_use, "max": pool.max, "waiting": pool.waiting },
-        "cache": { "server": redis, "namespaces": namespaces },
-        "buffers": {
-            "analytics_depth": state.recorder.depth(),
-            "analytics_dropped": state.recorder.dropped(),
-            "analytics_written": state.recorder.written(),
+        sessions: ActiveTotal {
+            active: o.sessions_active,
         },
-    })))
+        api_keys: ActiveTotal {
+            active: o.api_keys_active,
+        },
+        enhancements: EnhancementTotals {
+            total: o.enhancements_total,
+            last_24h: o.enhancements_24h,
+        },
+        feedback: FeedbackTotals {
+            rated_30d: o.feedback_30d,
+            average_rating_30d: o.average_feedback_30d,
+        },
+        requests: RequestTotals {
+            last_24h: o.requests_24h,
+            errors_24h: o.errors_24h,
+            average_response_time_ms_24h: o.average_response_time_ms_24h,
+        },
+        database: PoolFigures {
+            pool_size: pool.size,
+            idle: pool.idle,
+            in_use: pool.in_use,
+            max: pool.max,
+            waiting: pool.waiting,
+        },
+        cache: CacheFigures { server, namespaces },
+        buffers: BufferFigures {
+            analytics_depth: state.recorder.depth(),
+            analytics_dropped: state.recorder.dropped(),
+            analytics_written: state.recorder.written(),
+        },
+    }))
 }
 
 /// `GET /admin/metrics/usage` query.
@@ -330,13 +612,49 @@ pub struct UsageQuery {
     days: Option<u32>,
 }
 
+/// One UTC day's rollup.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DailyUsage {
+    /// The UTC day.
+    pub date: NaiveDate,
+    /// API requests.
+    pub total_requests: i32,
+    /// Users who enhanced or did anything else.
+    pub unique_users: i32,
+    /// Accounts created.
+    pub new_users: i32,
+    /// Enhancements.
+    pub total_enhancements: i32,
+    /// Mean API response time; null without requests.
+    pub average_response_time_ms: Option<f64>,
+    /// Requests answered 5xx or with an error.
+    pub error_count: i32,
+    /// Enhancements per technique, as rolled up (null if absent).
+    pub by_technique: Option<Value>,
+    /// Enhancements per intent, as rolled up (null if absent).
+    pub by_intent: Option<Value>,
+    /// Enhancements per UTC hour (`"0"` to `"23"`), as rolled up (null if
+    /// absent).
+    pub by_hour: Option<Value>,
+}
+
+/// `GET /admin/metrics/usage` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UsageRollups {
+    /// The period asked for, in days.
+    pub days: u32,
+    /// The days rolled up so far, newest first (days without a rollup are
+    /// missing).
+    pub data: Vec<DailyUsage>,
+}
+
 /// `GET /admin/metrics/usage`: the daily rollups of the last `days` (30).
 pub async fn usage(
     State(state): State<AppState>,
     User(p): User,
     client: Client,
     Query(q): Query<UsageQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<UsageRollups>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.metrics.usage").await?;
     let days = q.days.unwrap_or(30);
     if !(1..=365).contains(&days) {
@@ -352,24 +670,22 @@ pub async fn usage(
             json!({ "days": days }),
         )
         .await?;
-    let data: Vec<Value> = rows
-        .iter()
-        .map(|d| {
-            json!({
-                "date": d.date,
-                "total_requests": d.total_requests.unwrap_or(0),
-                "unique_users": d.unique_users.unwrap_or(0),
-                "new_users": d.new_users.unwrap_or(0),
-                "total_enhancements": d.total_enhancements.unwrap_or(0),
-                "average_response_time_ms": d.average_response_time_ms,
-                "error_count": d.error_count.unwrap_or(0),
-                "by_technique": d.by_technique,
-                "by_intent": d.by_intent,
-                "by_hour": d.by_hour,
-            })
+    let data = rows
+        .into_iter()
+        .map(|d| DailyUsage {
+            date: d.date,
+            total_requests: d.total_requests.unwrap_or(0),
+            unique_users: d.unique_users.unwrap_or(0),
+            new_users: d.new_users.unwrap_or(0),
+            total_enhancements: d.total_enhancements.unwrap_or(0),
+            average_response_time_ms: d.average_response_time_ms,
+            error_count: d.error_count.unwrap_or(0),
+            by_technique: d.by_technique,
+            by_intent: d.by_intent,
+            by_hour: d.by_hour,
         })
         .collect();
-    Ok(JsonOut(json!({ "days": days, "data": data })))
+    Ok(JsonOut(UsageRollups { days, data }))
 }
 
 /// `POST /admin/cache/clear` body.
@@ -391,6 +707,17 @@ const CLEARABLE: &[Namespace] = &[
     Namespace::UserPrefs,
 ];
 
+/// `POST /admin/cache/clear` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CacheCleared {
+    /// `cache cleared`.
+    pub message: String,
+    /// The namespaces flushed.
+    pub namespaces: Vec<String>,
+    /// Keys deleted across them.
+    pub deleted_keys: u64,
+}
+
 /// `POST /admin/cache/clear`: clears cached data (not sessions, rate limits
 /// or flags).
 pub async fn clear_cache(
@@ -398,7 +725,7 @@ pub async fn clear_cache(
     User(p): User,
     client: Client,
     crate::extract::OptionalJson(body): crate::extract::OptionalJson<ClearBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<CacheCleared>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.cache.clear").await?;
     let chosen: Vec<Namespace> = match body.namespace.as_deref().filter(|n| !n.is_empty()) {
         None => CLEARABLE.to_vec(),
@@ -421,9 +748,20 @@ pub async fn clear_cache(
             json!({ "namespaces": names, "deleted": deleted }),
         )
         .await?;
-    Ok(JsonOut(
-        json!({ "message": "cache cleared", "namespaces": names, "deleted_keys": deleted }),
-    ))
+    Ok(JsonOut(CacheCleared {
+        message: "cache cleared".into(),
+        namespaces: names.iter().map(|n| (*n).to_owned()).collect(),
+        deleted_keys: deleted,
+    }))
+}
+
+/// `POST /admin/cache/invalidate/{id}` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserCacheInvalidated {
+    /// `user cache invalidated`.
+    pub message: String,
+    /// Cached entries deleted.
+    pub deleted_keys: u64,
 }
 
 /// `POST /admin/cache/invalidate/{user_id}`: that user's cached sessions and
@@ -433,7 +771,7 @@ pub async fn invalidate_user(
     User(p): User,
     client: Client,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<UserCacheInvalidated>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.cache.invalidate").await?;
     let deleted = state
         .cache
@@ -450,13 +788,43 @@ pub async fn invalidate_user(
             json!({ "deleted": deleted }),
         )
         .await?;
-    Ok(JsonOut(
-        json!({ "message": "user cache invalidated", "deleted_keys": deleted }),
-    ))
+    Ok(JsonOut(UserCacheInvalidated {
+        message: "user cache invalidated".into(),
+        deleted_keys: deleted,
+    }))
 }
 
-fn flag_json(f: &FeatureFlag) -> Value {
-    json!({ "name": f.name, "enabled": f.enabled, "rollout_percent": f.rollout_percent, "description": f.description })
+/// A feature flag, as stored.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FlagView {
+    /// The flag's name (`[a-z0-9_.-]`, 1 to 64 characters).
+    pub name: String,
+    /// Off for everyone when false.
+    pub enabled: bool,
+    /// Share of users (0 to 100) who get it when enabled; stable per user.
+    pub rollout_percent: u8,
+    /// What it switches (may be empty).
+    pub description: String,
+}
+
+impl From<&FeatureFlag> for FlagView {
+    fn from(f: &FeatureFlag) -> Self {
+        Self {
+            name: f.name.clone(),
+            enabled: f.enabled,
+            rollout_percent: f.rollout_percent,
+            description: f.description.clone(),
+        }
+    }
+}
+
+/// `GET /admin/feature-flags` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FlagList {
+    /// Number of flags.
+    pub total: usize,
+    /// Every flag.
+    pub flags: Vec<FlagView>,
 }
 
 /// `GET /admin/feature-flags`.
@@ -464,15 +832,16 @@ pub async fn list_flags(
     State(state): State<AppState>,
     User(p): User,
     client: Client,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<FlagList>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.flags.list").await?;
     let flags = state.cache.list_flags().await?;
     admin
         .audit(&state, "admin.flags.list", None, "success", json!({}))
         .await?;
-    Ok(JsonOut(
-        json!({ "total": flags.len(), "flags": flags.iter().map(flag_json).collect::<Vec<_>>() }),
-    ))
+    Ok(JsonOut(FlagList {
+        total: flags.len(),
+        flags: flags.iter().map(FlagView::from).collect(),
+    }))
 }
 
 /// `PUT /admin/feature-flags` body.
@@ -497,7 +866,7 @@ pub async fn set_flag(
     User(p): User,
     client: Client,
     Json(body): Json<FlagBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<FlagView>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.flags.set").await?;
     let flag = FeatureFlag {
         name: body.name,
@@ -513,10 +882,10 @@ pub async fn set_flag(
             "admin.flags.set",
             Some(("feature_flags", flag.name.clone())),
             "success",
-            json!({ "before": before.as_ref().map(flag_json), "after": flag_json(&flag) }),
+            json!({ "before": before.as_ref().map(FlagView::from), "after": FlagView::from(&flag) }),
         )
         .await?;
-    Ok(JsonOut(flag_json(&flag)))
+    Ok(JsonOut(FlagView::from(&flag)))
 }
 
 /// `DELETE /admin/feature-flags/{name}`.
@@ -525,7 +894,7 @@ pub async fn delete_flag(
     User(p): User,
     client: Client,
     Path(name): Path<String>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.flags.delete").await?;
     let existed = state.cache.delete_flag(&name).await?;
     if !existed {
@@ -540,7 +909,7 @@ pub async fn delete_flag(
             json!({}),
         )
         .await?;
-    Ok(JsonOut(json!({ "message": "feature flag deleted" })))
+    Ok(JsonOut(super::Message::new("feature flag deleted")))
 }
 
 /// `GET /admin/audit` query.
@@ -557,6 +926,67 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
+/// One audit entry, the address and software decrypted.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditRecord {
+    /// Entry id.
+    pub id: Uuid,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// The acting user, if any.
+    pub actor_user_id: Option<Uuid>,
+    /// The acting API key, if the call used one.
+    pub actor_api_key_id: Option<Uuid>,
+    /// The actor's role at the time.
+    pub actor_role: Option<String>,
+    /// What was done (`admin.user.update`).
+    pub action: String,
+    /// The table acted on.
+    pub target_table: Option<String>,
+    /// The row acted on.
+    pub target_id: Option<String>,
+    /// Client address.
+    pub ip_address: Option<String>,
+    /// Client software.
+    pub user_agent: Option<String>,
+    /// The request, to match with logs.
+    pub request_id: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// What the action recorded about itself; its shape depends on the
+    /// action.
+    pub details: Value,
+}
+
+impl From<audit::AuditEntry> for AuditRecord {
+    fn from(r: audit::AuditEntry) -> Self {
+        Self {
+            id: r.id,
+            occurred_at: r.occurred_at,
+            actor_user_id: r.actor_user_id,
+            actor_api_key_id: r.actor_api_key_id,
+            actor_role: r.actor_role,
+            action: r.action,
+            target_table: r.target_table,
+            target_id: r.target_id,
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+            request_id: r.request_id,
+            outcome: r.outcome,
+            details: r.details,
+        }
+    }
+}
+
+/// `GET /admin/audit` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditPage {
+    /// Entries returned (at most the limit asked for).
+    pub total: usize,
+    /// The entries, newest first.
+    pub data: Vec<AuditRecord>,
+}
+
 /// `GET /admin/audit`: the newest audit entries matching the filters
 /// (action, actor, target, outcome, time range), addresses decrypted.
 pub async fn audit_log(
@@ -564,7 +994,7 @@ pub async fn audit_log(
     User(p): User,
     client: Client,
     Query(q): Query<AuditQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<AuditPage>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.audit.view").await?;
     let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
     let filter = audit::AuditFilter {
@@ -579,25 +1009,20 @@ pub async fn audit_log(
     admin
         .audit(&state, "admin.audit.view", None, "success", json!({}))
         .await?;
-    let data: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id, "occurred_at": r.occurred_at, "actor_user_id": r.actor_user_id,
-                "actor_api_key_id": r.actor_api_key_id, "actor_role": r.actor_role,
-                "action": r.action, "target_table": r.target_table, "target_id": r.target_id,
-                "ip_address": r.ip_address, "user_agent": r.user_agent, "request_id": r.request_id,
-                "outcome": r.outcome, "details": r.details,
-            })
-        })
-        .collect();
-    Ok(JsonOut(json!({ "total": data.len(), "data": data })))
+    let data: Vec<AuditRecord> = rows.into_iter().map(AuditRecord::from).collect();
+    Ok(JsonOut(AuditPage {
+        total: data.len(),
+        data,
+    }))
 }
 
 /// This module's endpoints.
 pub(crate) fn routes(t: &mut Table) {
     t.add(
-        Endpoint::new(Verb::Get, "/admin/users", "admin", Access::Admin, "Accounts").query::<UsersQuery>(),
+        Endpoint::new(Verb::Get, "/admin/users", "admin", Access::Admin, "Accounts")
+            .query::<UsersQuery>()
+            .audited("admin.users.list")
+            .returns::<AdminUserPage>(),
         list_users,
     );
     t.add(
@@ -607,7 +1032,9 @@ pub(crate) fn routes(t: &mut Table) {
             "admin",
             Access::Admin,
             "One account",
-        ),
+        )
+        .audited("admin.user.view")
+        .returns::<AdminUserDetail>(),
         get_user,
     );
     t.add(
@@ -618,7 +1045,9 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Admin,
             "Change role, tier, state; unlock",
         )
-        .body::<UpdateUserBody>(),
+        .body::<UpdateUserBody>()
+        .audited("admin.user.update")
+        .returns::<AdminUserUpdated>(),
         update_user,
     );
     t.add(
@@ -628,7 +1057,9 @@ pub(crate) fn routes(t: &mut Table) {
             "admin",
             Access::Admin,
             "Delete an account",
-        ),
+        )
+        .audited("admin.user.delete")
+        .returns::<super::Message>(),
         delete_user,
     );
     t.add(
@@ -638,7 +1069,9 @@ pub(crate) fn routes(t: &mut Table) {
             "admin",
             Access::Admin,
             "Platform totals",
-        ),
+        )
+        .audited("admin.metrics.view")
+        .returns::<PlatformMetrics>(),
         metrics,
     );
     t.add(
@@ -649,7 +1082,9 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Admin,
             "Daily rollups",
         )
-        .query::<UsageQuery>(),
+        .query::<UsageQuery>()
+        .audited("admin.metrics.usage")
+        .returns::<UsageRollups>(),
         usage,
     );
     t.add(
@@ -660,7 +1095,9 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Admin,
             "Clear cached data",
         )
-        .optional_body::<ClearBody>(),
+        .optional_body::<ClearBody>()
+        .audited("admin.cache.clear")
+        .returns::<CacheCleared>(),
         clear_cache,
     );
     t.add(
@@ -670,7 +1107,9 @@ pub(crate) fn routes(t: &mut Table) {
             "admin",
             Access::Admin,
             "Forget a user's cached data",
-        ),
+        )
+        .audited("admin.cache.invalidate")
+        .returns::<UserCacheInvalidated>(),
         invalidate_user,
     );
     t.add(
@@ -680,7 +1119,9 @@ pub(crate) fn routes(t: &mut Table) {
             "admin",
             Access::Admin,
             "Feature flags",
-        ),
+        )
+        .audited("admin.flags.list")
+        .returns::<FlagList>(),
         list_flags,
     );
     t.add(
@@ -691,7 +1132,9 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Admin,
             "Create or replace a flag",
         )
-        .body::<FlagBody>(),
+        .body::<FlagBody>()
+        .audited("admin.flags.set")
+        .returns::<FlagView>(),
         set_flag,
     );
     t.add(
@@ -702,7 +1145,9 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Admin,
             "Create or replace a flag",
         )
-        .body::<FlagBody>(),
+        .body::<FlagBody>()
+        .audited("admin.flags.set")
+        .returns::<FlagView>(),
         set_flag,
     );
     t.add(
@@ -712,11 +1157,16 @@ pub(crate) fn routes(t: &mut Table) {
             "admin",
             Access::Admin,
             "Delete a flag",
-        ),
+        )
+        .audited("admin.flags.delete")
+        .returns::<super::Message>(),
         delete_flag,
     );
     t.add(
-        Endpoint::new(Verb::Get, "/admin/audit", "admin", Access::Admin, "Audit log").query::<AuditQuery>(),
+        Endpoint::new(Verb::Get, "/admin/audit", "admin", Access::Admin, "Audit log")
+            .query::<AuditQuery>()
+            .audited("admin.audit.view")
+            .returns::<AuditPage>(),
         audit_log,
     );
 }

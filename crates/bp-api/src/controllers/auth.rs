@@ -9,9 +9,11 @@ use bp_store::StoreError;
 use bp_store::analytics::NewActivity;
 use bp_store::sessions::NewSession;
 use bp_store::users::{self, NewUser, ProfileUpdate};
-use chrono::Utc;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::auth::principal::CachedSession;
 use crate::auth::tokens::{digest, random_token};
@@ -37,25 +39,94 @@ pub const REFRESH_SECS: i64 = 7 * 24 * 3600;
 pub const VERIFY_SECS: i64 = 24 * 3600;
 
 /// The public view of a user.
-pub fn user_json(u: &users::User) -> Value {
-    let role = u.role.clone().unwrap_or_else(|| "user".into());
-    json!({
-        "id": u.id,
-        "email": u.email,
-        "username": u.username,
-        "first_name": u.first_name,
-        "last_name": u.last_name,
-        "avatar_url": u.avatar_url,
-        "is_active": u.is_active.unwrap_or(true),
-        "is_verified": u.is_verified.unwrap_or(false),
-        "role": role,
-        "roles": [role],
-        "tier": u.tier.clone().unwrap_or_else(|| "free".into()),
-        "preferences": u.preferences.clone().unwrap_or_else(|| json!({})),
-        "last_login_at": u.last_login_at,
-        "created_at": u.created_at,
-        "updated_at": u.updated_at,
-    })
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserView {
+    /// Id.
+    pub id: Uuid,
+    /// Email address.
+    pub email: String,
+    /// Username.
+    pub username: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+    /// Can sign in.
+    pub is_active: bool,
+    /// Email verified.
+    pub is_verified: bool,
+    /// `user`, `developer` or `admin`.
+    pub role: String,
+    /// The role, as a list (the original clients read this).
+    pub roles: Vec<String>,
+    /// Rate-limit tier.
+    pub tier: String,
+    /// Free-form preferences of the profile.
+    pub preferences: Value,
+    /// Last sign-in.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<&users::User> for UserView {
+    fn from(u: &users::User) -> Self {
+        let role = u.role.clone().unwrap_or_else(|| "user".into());
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            username: u.username.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            avatar_url: u.avatar_url.clone(),
+            is_active: u.is_active.unwrap_or(true),
+            is_verified: u.is_verified.unwrap_or(false),
+            roles: vec![role.clone()],
+            role,
+            tier: u.tier.clone().unwrap_or_else(|| "free".into()),
+            preferences: u.preferences.clone().unwrap_or_else(|| json!({})),
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// A signed-in session: register, login and refresh answer this.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Tokens {
+    /// The account.
+    pub user: UserView,
+    /// Bearer access token (also set as the `auth_token` cookie).
+    pub access_token: String,
+    /// Refresh token (also set as the `refresh_token` cookie); single use.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// `POST /auth/change-password` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PasswordChanged {
+    /// What was done.
+    pub message: String,
+    /// Sessions of other devices that were ended.
+    pub revoked_sessions: u64,
+}
+
+/// `POST /auth/verify-email` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Verified {
+    /// What was done.
+    pub message: String,
+    /// The verified account.
+    pub user: UserView,
 }
 
 fn conflict_message(err: StoreError) -> ApiError {
@@ -139,13 +210,13 @@ async fn issue(
 fn token_response(state: &AppState, status: StatusCode, user: &users::User, issued: &Issued) -> Response {
     let mut response = (
         status,
-        JsonOut(json!({
-            "user": user_json(user),
-            "access_token": issued.access_token,
-            "refresh_token": issued.refresh_token,
-            "token_type": "Bearer",
-            "expires_in": issued.expires_in,
-        })),
+        JsonOut(Tokens {
+            user: UserView::from(user),
+            access_token: issued.access_token.clone(),
+            refresh_token: issued.refresh_token.clone(),
+            token_type: "Bearer".into(),
+            expires_in: issued.expires_in,
+        }),
     )
         .into_response();
     cookies::set_tokens(
@@ -483,15 +554,15 @@ pub async fn logout(
         bp_store::sessions::revoke_session(state.db.pool(), id).await?;
         let _ = state.cache.delete_user_sessions(&p.user_id.to_string()).await;
     }
-    let mut response = JsonOut(json!({ "message": "logged out successfully" })).into_response();
+    let mut response = JsonOut(super::Message::new("logged out successfully")).into_response();
     cookies::clear(response.headers_mut(), state.auth.cookie_secure);
     Ok(response)
 }
 
 /// `GET /auth/profile`, `GET /auth/me`.
-pub async fn profile(State(state): State<AppState>, User(p): User) -> Result<JsonOut<Value>, ApiError> {
+pub async fn profile(State(state): State<AppState>, User(p): User) -> Result<JsonOut<UserView>, ApiError> {
     let user = users::get_user_by_id(state.db.pool(), p.user_id).await?;
-    Ok(JsonOut(user_json(&user)))
+    Ok(JsonOut(UserView::from(&user)))
 }
 
 /// `PUT /auth/profile` body.
@@ -513,7 +584,7 @@ pub async fn update_profile(
     State(state): State<AppState>,
     User(p): User,
     Json(body): Json<ProfileBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<UserView>, ApiError> {
     let update = ProfileUpdate {
         first_name: body.first_name,
         last_name: body.last_name,
@@ -523,7 +594,7 @@ pub async fn update_profile(
     let user = users::update_profile(state.db.pool(), p.user_id, &update)
         .await
         .map_err(conflict_message)?;
-    Ok(JsonOut(user_json(&user)))
+    Ok(JsonOut(UserView::from(&user)))
 }
 
 /// `POST /auth/change-password` body.
@@ -540,7 +611,7 @@ pub async fn change_password(
     User(p): User,
     client: Client,
     Json(body): Json<ChangePasswordBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<PasswordChanged>, ApiError> {
     if body.new_password != body.confirm_password {
         return Err(ApiError::BadRequest("passwords do not match".into()));
     }
@@ -579,9 +650,10 @@ pub async fn change_password(
         json!({ "revoked_sessions": revoked }),
     )
     .await?;
-    Ok(JsonOut(
-        json!({ "message": "password changed successfully", "revoked_sessions": revoked }),
-    ))
+    Ok(JsonOut(PasswordChanged {
+        message: "password changed successfully".into(),
+        revoked_sessions: revoked,
+    }))
 }
 
 /// `POST /auth/verify-email` body: the token, or the email and the code (the same token).
@@ -599,7 +671,7 @@ pub struct VerifyBody {
 pub async fn verify_email(
     State(state): State<AppState>,
     Json(body): Json<VerifyBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<Verified>, ApiError> {
     let (token, email) = match (body.token, body.email, body.code) {
         (Some(token), _, _) => (token, None),
         (None, Some(email), Some(code)) => (code, Some(email)),
@@ -611,9 +683,10 @@ pub async fn verify_email(
         ));
     }
     match users::verify_email(state.db.pool(), &digest(token.trim()), email.as_deref()).await? {
-        Some(user) => Ok(JsonOut(
-            json!({ "message": "email verified", "user": user_json(&user) }),
-        )),
+        Some(user) => Ok(JsonOut(Verified {
+            message: "email verified".into(),
+            user: UserView::from(&user),
+        })),
         None => Err(ApiError::BadRequest(
             "invalid or expired verification token".into(),
         )),
@@ -630,15 +703,15 @@ pub struct ResendBody {
 pub async fn resend_verification(
     State(state): State<AppState>,
     Json(body): Json<ResendBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     match users::get_user_by_email(state.db.pool(), body.email.trim()).await {
         Ok(user) if user.is_verified != Some(true) => send_verification(&state, &user).await?,
         Ok(_) | Err(StoreError::NotFound { .. }) | Err(StoreError::Invalid { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    Ok(JsonOut(json!({
-        "message": "if the account exists and is not yet verified, a verification email has been sent"
-    })))
+    Ok(JsonOut(super::Message::new(
+        "if the account exists and is not yet verified, a verification email has been sent",
+    )))
 }
 
 /// This module's endpoints.
@@ -653,7 +726,8 @@ pub(crate) fn routes(t: &mut Table) {
         )
         .body::<RegisterBody>()
         .created()
-        .limited(),
+        .limited()
+        .returns::<Tokens>(),
         register,
     );
     t.add(
@@ -665,7 +739,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Sign in (lockout after 5 failures)",
         )
         .body::<LoginBody>()
-        .limited(),
+        .limited()
+        .returns::<Tokens>(),
         login,
     );
     t.add(
@@ -677,7 +752,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Rotate the refresh token (body or cookie)",
         )
         .optional_body::<RefreshBody>()
-        .limited(),
+        .limited()
+        .returns::<Tokens>(),
         refresh,
     );
     t.add(
@@ -689,7 +765,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Verify an email address",
         )
         .body::<VerifyBody>()
-        .limited(),
+        .limited()
+        .returns::<Verified>(),
         verify_email,
     );
     t.add(
@@ -701,7 +778,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Send the verification mail again",
         )
         .body::<ResendBody>()
-        .limited(),
+        .limited()
+        .returns::<super::Message>(),
         resend_verification,
     );
     t.add(
@@ -712,7 +790,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "End the session",
         )
-        .optional_body::<RefreshBody>(),
+        .optional_body::<RefreshBody>()
+        .returns::<super::Message>(),
         logout,
     );
     t.add(
@@ -722,7 +801,8 @@ pub(crate) fn routes(t: &mut Table) {
             "auth",
             Access::Session,
             "The caller's profile",
-        ),
+        )
+        .returns::<UserView>(),
         profile,
     );
     t.add(
@@ -733,7 +813,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Change the profile",
         )
-        .body::<ProfileBody>(),
+        .body::<ProfileBody>()
+        .returns::<UserView>(),
         update_profile,
     );
     t.add(
@@ -743,7 +824,8 @@ pub(crate) fn routes(t: &mut Table) {
             "auth",
             Access::Session,
             "The caller's profile",
-        ),
+        )
+        .returns::<UserView>(),
         profile,
     );
     t.add(
@@ -754,7 +836,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Change the password (other sessions end)",
         )
-        .body::<ChangePasswordBody>(),
+        .body::<ChangePasswordBody>()
+        .returns::<PasswordChanged>(),
         change_password,
     );
 }

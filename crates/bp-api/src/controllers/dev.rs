@@ -7,8 +7,11 @@ use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::http::StatusCode;
 use bp_store::api_keys::{self, ApiKey, NewApiKey};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::User;
@@ -24,19 +27,84 @@ pub const SCOPES: &[&str] = &["enhance", "history:read", "history:write", "admin
 /// Scopes of a key created without any.
 pub const DEFAULT_SCOPES: &[&str] = &["enhance", "history:read"];
 
-fn key_json(k: &ApiKey) -> Value {
-    json!({
-        "id": k.id,
-        "name": k.name,
-        "scopes": k.scopes.clone().unwrap_or_default(),
-        "rate_limit": k.rate_limit,
-        "rate_limit_window": k.rate_limit_window,
-        "usage_count": k.usage_count.unwrap_or(0),
-        "last_used_at": k.last_used_at,
-        "expires_at": k.expires_at,
-        "is_active": k.is_active.unwrap_or(true),
-        "created_at": k.created_at,
-    })
+/// An API key as its owner sees it: never the key or its hash.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ApiKeyInfo {
+    /// Key id (what revocation and rotation take).
+    pub id: Uuid,
+    /// The owner's label.
+    pub name: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Requests allowed per window; null for no per-key limit.
+    pub rate_limit: Option<i32>,
+    /// The window of `rate_limit`, e.g. `1h` (an hour when null).
+    pub rate_limit_window: Option<String>,
+    /// Requests made with the key (as of the last flush of the counters).
+    pub usage_count: i32,
+    /// Last use (as of the last flush); null if never used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The key stops working after this; null for never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// False once revoked.
+    pub is_active: bool,
+    /// When the key was created.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl From<&ApiKey> for ApiKeyInfo {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name.clone(),
+            scopes: k.scopes.clone().unwrap_or_default(),
+            rate_limit: k.rate_limit,
+            rate_limit_window: k.rate_limit_window.clone(),
+            usage_count: k.usage_count.unwrap_or(0),
+            last_used_at: k.last_used_at,
+            expires_at: k.expires_at,
+            is_active: k.is_active.unwrap_or(true),
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// `POST /dev/api-keys` answer: the new key, the only time it is shown.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CreatedApiKey {
+    /// The key's details (their fields sit at the top level).
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    /// The key itself (`bp_...`); only its hash is kept.
+    pub key: String,
+    /// A reminder to store the key now.
+    pub message: String,
+}
+
+/// `POST /dev/api-keys/{id}/rotate` answer: the successor key, shown once,
+/// and until when the previous one keeps working.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RotatedApiKey {
+    /// The new key's details (their fields sit at the top level).
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    /// The new key itself (`bp_...`); only its hash is kept.
+    pub key: String,
+    /// The key that was rotated.
+    pub previous_key_id: Uuid,
+    /// The previous key stops working at this time.
+    pub previous_key_valid_until: DateTime<Utc>,
+    /// A reminder to store the key now and replace the previous one in time.
+    pub message: String,
+}
+
+/// `GET /dev/api-keys` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ApiKeyList {
+    /// The caller's keys, newest first, revoked ones included.
+    pub api_keys: Vec<ApiKeyInfo>,
+    /// Number of keys.
+    pub total: usize,
 }
 
 /// Appends the audit row of a change to the key `id` by `p`.
@@ -82,7 +150,7 @@ pub async fn create(
     User(p): User,
     client: Client,
     Json(body): Json<CreateKeyBody>,
-) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+) -> Result<(StatusCode, JsonOut<CreatedApiKey>), ApiError> {
     p.require_role(&["developer", "admin"])?;
     let scopes = body
         .scopes
@@ -121,21 +189,26 @@ pub async fn create(
     conn.finish().await?;
     let details = json!({ "scopes": created.scopes, "expires_at": created.expires_at });
     audit_key(&state, &client, &p, "apikey.create", created.id, details).await?;
-    let mut answer = key_json(&created);
-    answer["key"] = json!(key);
-    answer["message"] = json!("store this key now: it is not shown again");
-    Ok((StatusCode::CREATED, JsonOut(answer)))
+    Ok((
+        StatusCode::CREATED,
+        JsonOut(CreatedApiKey {
+            info: ApiKeyInfo::from(&created),
+            key,
+            message: "store this key now: it is not shown again".into(),
+        }),
+    ))
 }
 
 /// `GET /dev/api-keys`: the caller's keys, without secrets.
-pub async fn list(State(state): State<AppState>, User(p): User) -> Result<JsonOut<Value>, ApiError> {
+pub async fn list(State(state): State<AppState>, User(p): User) -> Result<JsonOut<ApiKeyList>, ApiError> {
     p.require_role(&["developer", "admin"])?;
     let mut conn = state.db.read_for(p.user_id).await?;
     let keys = api_keys::list_api_keys(&mut *conn, p.user_id).await?;
     conn.finish().await?;
-    Ok(JsonOut(
-        json!({ "api_keys": keys.iter().map(key_json).collect::<Vec<_>>(), "total": keys.len() }),
-    ))
+    Ok(JsonOut(ApiKeyList {
+        api_keys: keys.iter().map(ApiKeyInfo::from).collect(),
+        total: keys.len(),
+    }))
 }
 
 /// `DELETE /dev/api-keys/{id}`: revokes the key at once.
@@ -144,13 +217,13 @@ pub async fn revoke(
     User(p): User,
     client: Client,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     p.require_role(&["developer", "admin"])?;
     let mut conn = state.db.for_user(p.user_id).await?;
     api_keys::revoke_api_key(&mut *conn, p.user_id, id).await?;
     conn.finish().await?;
     audit_key(&state, &client, &p, "apikey.revoke", id, json!({})).await?;
-    Ok(JsonOut(json!({ "message": "API key revoked" })))
+    Ok(JsonOut(super::Message::new("API key revoked")))
 }
 
 /// Longest grace period of a rotation: a week.
@@ -173,7 +246,7 @@ pub async fn rotate(
     client: Client,
     Id(id): Id,
     OptionalJson(body): OptionalJson<RotateKeyBody>,
-) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+) -> Result<(StatusCode, JsonOut<RotatedApiKey>), ApiError> {
     p.require_role(&["developer", "admin"])?;
     let grace_hours = body.grace_hours.unwrap_or(24);
     if grace_hours > MAX_GRACE_HOURS {
@@ -194,14 +267,16 @@ pub async fn rotate(
     conn.finish().await?;
     let details = json!({ "successor": created.id, "old_valid_until": old_until });
     audit_key(&state, &client, &p, "apikey.rotate", id, details).await?;
-    let mut answer = key_json(&created);
-    answer["key"] = json!(key);
-    answer["previous_key_id"] = json!(id);
-    answer["previous_key_valid_until"] = json!(old_until);
-    answer["message"] = json!(
-        "store this key now: it is not shown again; the previous key stops working at previous_key_valid_until"
-    );
-    Ok((StatusCode::CREATED, JsonOut(answer)))
+    Ok((
+        StatusCode::CREATED,
+        JsonOut(RotatedApiKey {
+            info: ApiKeyInfo::from(&created),
+            key,
+            previous_key_id: id,
+            previous_key_valid_until: old_until,
+            message: "store this key now: it is not shown again; the previous key stops working at previous_key_valid_until".into(),
+        }),
+    ))
 }
 
 /// `/dev/analytics/*` query.
@@ -213,13 +288,101 @@ pub struct AnalyticsQuery {
     all: bool,
 }
 
+/// The period an analytics answer covers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AnalyticsPeriod {
+    /// Start (inclusive).
+    pub from: DateTime<Utc>,
+    /// End (exclusive): the time of the call.
+    pub to: DateTime<Utc>,
+    /// Its length in days.
+    pub days: u32,
+    /// `own_api_keys` (requests made with the caller's keys) or `all`
+    /// (every request; admins only).
+    pub scope: String,
+}
+
+/// Requests to one endpoint.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EndpointUsage {
+    /// Route pattern.
+    pub endpoint: String,
+    /// HTTP method.
+    pub method: String,
+    /// Requests.
+    pub requests: i64,
+    /// Of those, the ones answered 5xx or with an error.
+    pub errors: i64,
+}
+
+/// Use of one of the caller's keys (all time, as of the last flush).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeyUsage {
+    /// Key id.
+    pub id: Uuid,
+    /// The owner's label.
+    pub name: String,
+    /// Requests made with the key.
+    pub usage_count: i32,
+    /// Last use; null if never used.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /dev/analytics/usage` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DevUsageReport {
+    /// The period covered.
+    pub period: AnalyticsPeriod,
+    /// Requests over the period.
+    pub total_requests: i64,
+    /// Of those, the ones answered 5xx or with an error.
+    pub total_errors: i64,
+    /// Requests per endpoint and method.
+    pub by_endpoint: Vec<EndpointUsage>,
+    /// Each of the caller's keys.
+    pub api_keys: Vec<KeyUsage>,
+}
+
+/// Latency and errors of one endpoint.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EndpointPerformance {
+    /// Route pattern.
+    pub endpoint: String,
+    /// HTTP method.
+    pub method: String,
+    /// Requests.
+    pub requests: i64,
+    /// Mean response time; null when unknown.
+    pub average_response_time_ms: Option<f64>,
+    /// 95th percentile of the response time; null when unknown.
+    pub p95_response_time_ms: Option<f64>,
+    /// Share of requests that failed, 0 to 1 (0 without requests).
+    pub error_rate: f64,
+}
+
+/// `GET /dev/analytics/performance` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DevPerformanceReport {
+    /// The period covered.
+    pub period: AnalyticsPeriod,
+    /// Each endpoint and method.
+    pub endpoints: Vec<EndpointPerformance>,
+}
+
 /// The period and the endpoint figures a developer may see: the requests
 /// made with their own API keys (an admin may ask for all).
 async fn endpoint_figures(
     state: &AppState,
     p: &crate::auth::Principal,
     q: &AnalyticsQuery,
-) -> Result<(Value, Vec<ApiKey>, Vec<bp_store::analytics::EndpointMetrics>), ApiError> {
+) -> Result<
+    (
+        AnalyticsPeriod,
+        Vec<ApiKey>,
+        Vec<bp_store::analytics::EndpointMetrics>,
+    ),
+    ApiError,
+> {
     p.require_role(&["developer", "admin"])?;
     if q.all {
         p.require_role(&["admin"])?;
@@ -236,8 +399,12 @@ async fn endpoint_figures(
     let ids: Vec<uuid::Uuid> = keys.iter().map(|k| k.id).collect();
     let filter = (!q.all).then_some(ids.as_slice());
     let rows = bp_store::analytics::api_metrics_summary(state.db.read(), from, to, filter).await?;
-    let period =
-        json!({ "from": from, "to": to, "days": days, "scope": if q.all { "all" } else { "own_api_keys" } });
+    let period = AnalyticsPeriod {
+        from,
+        to,
+        days,
+        scope: if q.all { "all" } else { "own_api_keys" }.into(),
+    };
     Ok((period, keys, rows))
 }
 
@@ -247,21 +414,33 @@ pub async fn usage(
     State(state): State<AppState>,
     User(p): User,
     crate::extract::Query(q): crate::extract::Query<AnalyticsQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<DevUsageReport>, ApiError> {
     let (period, keys, rows) = endpoint_figures(&state, &p, &q).await?;
     let total: i64 = rows.iter().map(|r| r.requests).sum();
     let errors: i64 = rows.iter().map(|r| r.errors).sum();
-    Ok(JsonOut(json!({
-        "period": period,
-        "total_requests": total,
-        "total_errors": errors,
-        "by_endpoint": rows.iter().map(|r| json!({
-            "endpoint": r.endpoint, "method": r.method, "requests": r.requests, "errors": r.errors,
-        })).collect::<Vec<_>>(),
-        "api_keys": keys.iter().map(|k| json!({
-            "id": k.id, "name": k.name, "usage_count": k.usage_count.unwrap_or(0), "last_used_at": k.last_used_at,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(JsonOut(DevUsageReport {
+        period,
+        total_requests: total,
+        total_errors: errors,
+        by_endpoint: rows
+            .into_iter()
+            .map(|r| EndpointUsage {
+                endpoint: r.endpoint,
+                method: r.method,
+                requests: r.requests,
+                errors: r.errors,
+            })
+            .collect(),
+        api_keys: keys
+            .into_iter()
+            .map(|k| KeyUsage {
+                id: k.id,
+                name: k.name,
+                usage_count: k.usage_count.unwrap_or(0),
+                last_used_at: k.last_used_at,
+            })
+            .collect(),
+    }))
 }
 
 /// `GET /dev/analytics/performance`: latency (mean, p95) and error rate per
@@ -270,19 +449,26 @@ pub async fn performance(
     State(state): State<AppState>,
     User(p): User,
     crate::extract::Query(q): crate::extract::Query<AnalyticsQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<DevPerformanceReport>, ApiError> {
     let (period, _, rows) = endpoint_figures(&state, &p, &q).await?;
-    Ok(JsonOut(json!({
-        "period": period,
-        "endpoints": rows.iter().map(|r| json!({
-            "endpoint": r.endpoint,
-            "method": r.method,
-            "requests": r.requests,
-            "average_response_time_ms": r.average_response_time_ms,
-            "p95_response_time_ms": r.p95_response_time_ms,
-            "error_rate": if r.requests > 0 { r.errors as f64 / r.requests as f64 } else { 0.0 },
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(JsonOut(DevPerformanceReport {
+        period,
+        endpoints: rows
+            .into_iter()
+            .map(|r| EndpointPerformance {
+                error_rate: if r.requests > 0 {
+                    r.errors as f64 / r.requests as f64
+                } else {
+                    0.0
+                },
+                endpoint: r.endpoint,
+                method: r.method,
+                requests: r.requests,
+                average_response_time_ms: r.average_response_time_ms,
+                p95_response_time_ms: r.p95_response_time_ms,
+            })
+            .collect(),
+    }))
 }
 
 /// This module's endpoints.
@@ -296,7 +482,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Create an API key (shown once)",
         )
         .body::<CreateKeyBody>()
-        .created(),
+        .created()
+        .returns::<CreatedApiKey>(),
         create,
     );
     t.add(
@@ -306,7 +493,8 @@ pub(crate) fn routes(t: &mut Table) {
             "developer",
             Access::Developer,
             "The caller's API keys",
-        ),
+        )
+        .returns::<ApiKeyList>(),
         list,
     );
     t.add(
@@ -316,7 +504,8 @@ pub(crate) fn routes(t: &mut Table) {
             "developer",
             Access::Developer,
             "Revoke an API key",
-        ),
+        )
+        .returns::<super::Message>(),
         revoke,
     );
     t.add(
@@ -328,7 +517,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Rotate an API key: a new key now, the old one valid for a grace period",
         )
         .body::<RotateKeyBody>()
-        .created(),
+        .created()
+        .returns::<RotatedApiKey>(),
         rotate,
     );
     t.add(
@@ -339,7 +529,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Developer,
             "Requests per endpoint and key",
         )
-        .query::<AnalyticsQuery>(),
+        .query::<AnalyticsQuery>()
+        .returns::<DevUsageReport>(),
         usage,
     );
     t.add(
@@ -350,7 +541,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Developer,
             "Latency per endpoint",
         )
-        .query::<AnalyticsQuery>(),
+        .query::<AnalyticsQuery>()
+        .returns::<DevPerformanceReport>(),
         performance,
     );
 }

@@ -394,7 +394,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Enhance a prompt",
         )
         .body::<EnhanceBody>()
-        .limited(),
+        .limited()
+        .returns::<EnhanceAnswer>(),
         enhance,
     );
     t.add(
@@ -406,7 +407,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Classify a prompt without enhancing it",
         )
         .body::<AnalyzeBody>()
-        .limited(),
+        .limited()
+        .returns::<AnalyzeAnswer>(),
         analyze,
     );
     t.add(
@@ -419,7 +421,8 @@ pub(crate) fn routes(t: &mut Table) {
         )
         .body::<BatchBody>()
         .limited()
-        .large_body(),
+        .large_body()
+        .returns::<BatchAnswer>(),
         enhance_batch,
     );
     t.add(
@@ -429,7 +432,8 @@ pub(crate) fn routes(t: &mut Table) {
             "techniques",
             Access::Public,
             "Techniques with measured effectiveness",
-        ),
+        )
+        .returns::<Catalogue>(),
         list_techniques,
     );
     t.add(
@@ -440,7 +444,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Optional,
             "Pick techniques for a prompt",
         )
-        .body::<SelectBody>(),
+        .body::<SelectBody>()
+        .returns::<SelectAnswer>(),
         select,
     );
     t.add(
@@ -450,7 +455,8 @@ pub(crate) fn routes(t: &mut Table) {
             "enhance",
             Access::SessionOrKey,
             "Enhance a history item again",
-        ),
+        )
+        .returns::<EnhanceAnswer>(),
         rerun,
     );
 }

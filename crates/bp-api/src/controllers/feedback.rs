@@ -206,7 +206,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Rate an enhancement",
         )
-        .body::<FeedbackBody>(),
+        .body::<FeedbackBody>()
+        .returns::<FeedbackAnswer>(),
         submit,
     );
     t.add(
@@ -217,7 +218,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Technique effectiveness",
         )
-        .body::<EffectivenessBody>(),
+        .body::<EffectivenessBody>()
+        .returns::<EffectivenessReport>(),
         effectiveness,
     );
     t.add(
@@ -227,7 +229,8 @@ pub(crate) fn routes(t: &mut Table) {
             "feedback",
             Access::Session,
             "The feedback on an enhancement",
-        ),
+        )
+        .returns::<StoredFeedback>(),
         get,
     );
 }

@@ -6,15 +6,54 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::routes::{Access, Endpoint, Table, Verb};
 use crate::state::AppState;
 
-/// Liveness: answers while the process serves requests.
-pub async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "healthy", "service": "api-gateway" }))
+/// `GET /health` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Health {
+    /// Always `healthy`.
+    pub status: String,
+    /// The service name (`api-gateway`).
+    pub service: String,
 }
+
+/// The state of each dependency.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReadyChecks {
+    /// `ok` or `unavailable`.
+    pub database: String,
+    /// `ok` or `degraded` (the service runs without Redis, slower).
+    pub redis: String,
+}
+
+/// `GET /ready` answer when the database answers (a 503 otherwise).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Ready {
+    /// Always `ready`.
+    pub status: String,
+    /// The service name.
+    pub service: String,
+    /// `ready`, or `degraded` while Redis is down.
+    pub state: String,
+    /// Each dependency.
+    pub checks: ReadyChecks,
+}
+
+/// Liveness: answers while the process serves requests.
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "healthy".into(),
+        service: SERVICE.into(),
+    })
+}
+
+/// The service name in health answers (the original gateway's).
+const SERVICE: &str = "api-gateway";
 
 /// Readiness: 200 when the database answers (a down Redis is reported as
 /// degraded), 503 when the database does not.
@@ -25,15 +64,20 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     );
     let database_ok = passed("database", db);
     let redis_ok = passed("redis", redis);
-    let checks = json!({
-        "database": if database_ok { "ok" } else { "unavailable" },
-        "redis": if redis_ok { "ok" } else { "degraded" },
-    });
+    let checks = ReadyChecks {
+        database: if database_ok { "ok" } else { "unavailable" }.into(),
+        redis: if redis_ok { "ok" } else { "degraded" }.into(),
+    };
     if database_ok {
-        let status = if redis_ok { "ready" } else { "degraded" };
+        let state = if redis_ok { "ready" } else { "degraded" };
         (
             StatusCode::OK,
-            Json(json!({ "status": "ready", "service": "api-gateway", "state": status, "checks": checks })),
+            Json(Ready {
+                status: "ready".into(),
+                service: SERVICE.into(),
+                state: state.into(),
+                checks,
+            }),
         )
             .into_response()
     } else {
@@ -75,7 +119,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 /// This module's endpoints.
 pub(crate) fn routes(t: &mut Table) {
     t.add(
-        Endpoint::new(Verb::Get, "/health", "health", Access::Public, "Liveness"),
+        Endpoint::new(Verb::Get, "/health", "health", Access::Public, "Liveness").returns::<Health>(),
         health,
     );
     t.add(
@@ -85,7 +129,8 @@ pub(crate) fn routes(t: &mut Table) {
             "health",
             Access::Public,
             "Readiness (database, Redis)",
-        ),
+        )
+        .returns::<Ready>(),
         ready,
     );
 }

@@ -11,8 +11,10 @@ use bp_store::PageRequest;
 use bp_store::history::{self, HistoryCursor, HistoryFilter, HistorySort, PromptHistory};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -21,28 +23,107 @@ use crate::routes::{Access, Endpoint, Table, Verb};
 use crate::state::AppState;
 
 /// The public view of a history item.
-pub fn history_json(h: &PromptHistory) -> Value {
-    json!({
-        "id": h.id,
-        "user_id": h.user_id,
-        "session_id": h.session_id,
-        "request_id": h.request_id,
-        "original_input": h.original_input,
-        "enhanced_output": h.enhanced_output,
-        "intent": h.intent,
-        "intent_confidence": h.intent_confidence,
-        "complexity": h.complexity,
-        "techniques_used": h.techniques_used.clone().unwrap_or_default(),
-        "technique_scores": h.technique_scores,
-        "processing_time_ms": h.processing_time_ms,
-        "token_count": h.token_count,
-        "model_used": h.model_used,
-        "feedback_score": h.feedback_score,
-        "feedback_text": h.feedback_text,
-        "is_favorite": h.is_favorite.unwrap_or(false),
-        "metadata": h.metadata,
-        "created_at": h.created_at,
-    })
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HistoryItem {
+    /// Id.
+    pub id: Uuid,
+    /// Owner; null for anonymous enhancements.
+    pub user_id: Option<Uuid>,
+    /// The client's session.
+    pub session_id: Option<String>,
+    /// The request that made it.
+    pub request_id: Option<String>,
+    /// What the user typed.
+    pub original_input: String,
+    /// The enhanced prompt.
+    pub enhanced_output: String,
+    /// Detected intent.
+    pub intent: Option<String>,
+    /// Its probability.
+    pub intent_confidence: Option<f64>,
+    /// `simple`, `moderate` or `complex`.
+    pub complexity: Option<String>,
+    /// Technique ids applied, in order.
+    pub techniques_used: Vec<String>,
+    /// Technique id to selection score.
+    pub technique_scores: Option<Value>,
+    /// Time spent enhancing.
+    pub processing_time_ms: Option<i32>,
+    /// Estimated tokens of the enhanced prompt.
+    pub token_count: Option<i32>,
+    /// The intent model's version.
+    pub model_used: Option<String>,
+    /// The user's rating, 1 to 5.
+    pub feedback_score: Option<i32>,
+    /// The user's comment.
+    pub feedback_text: Option<String>,
+    /// Starred.
+    pub is_favorite: bool,
+    /// Complexity score, reasons per technique.
+    pub metadata: Option<Value>,
+    /// When it was made.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl From<&PromptHistory> for HistoryItem {
+    fn from(h: &PromptHistory) -> Self {
+        Self {
+            id: h.id,
+            user_id: h.user_id,
+            session_id: h.session_id.clone(),
+            request_id: h.request_id.clone(),
+            original_input: h.original_input.clone(),
+            enhanced_output: h.enhanced_output.clone(),
+            intent: h.intent.clone(),
+            intent_confidence: h.intent_confidence,
+            complexity: h.complexity.clone(),
+            techniques_used: h.techniques_used.clone().unwrap_or_default(),
+            technique_scores: h.technique_scores.clone(),
+            processing_time_ms: h.processing_time_ms,
+            token_count: h.token_count,
+            model_used: h.model_used.clone(),
+            feedback_score: h.feedback_score,
+            feedback_text: h.feedback_text.clone(),
+            is_favorite: h.is_favorite.unwrap_or(false),
+            metadata: h.metadata.clone(),
+            created_at: h.created_at,
+        }
+    }
+}
+
+/// A page of history.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HistoryPage {
+    /// The items (never null).
+    pub data: Vec<HistoryItem>,
+    /// Where the page stands.
+    pub pagination: super::Pagination,
+}
+
+/// `PUT /history/{id}/favorite` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Favorite {
+    /// The item.
+    pub id: Uuid,
+    /// Whether it is starred now.
+    pub is_favorite: bool,
+}
+
+/// `GET /history/stats` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HistoryStatsAnswer {
+    /// All items.
+    pub total: i64,
+    /// Starred items.
+    pub favorites: i64,
+    /// Mean rating of rated items.
+    pub average_feedback: Option<f64>,
+    /// Items per intent (`unknown` for none).
+    pub by_intent: std::collections::BTreeMap<String, i64>,
+    /// Items using each technique.
+    pub by_technique: std::collections::BTreeMap<String, i64>,
+    /// Items per UTC day (`YYYY-MM-DD`) over the period.
+    pub by_day: std::collections::BTreeMap<NaiveDate, i64>,
 }
 
 /// `GET /history` query.
@@ -85,7 +166,7 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
     Query(q): Query<ListQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<HistoryPage>, ApiError> {
     p.require_scope("history:read")?;
     let filter = HistoryFilter {
         intent: q.intent.filter(|s| !s.is_empty()),
@@ -118,10 +199,15 @@ pub async fn list(
         )
         .await?;
         conn.finish().await?;
-        return Ok(JsonOut(json!({
-            "data": page.items.iter().map(history_json).collect::<Vec<_>>(),
-            "pagination": { "limit": limit, "has_next": page.next_cursor.is_some(), "next_cursor": page.next_cursor },
-        })));
+        return Ok(JsonOut(HistoryPage {
+            data: page.items.iter().map(HistoryItem::from).collect(),
+            pagination: super::Pagination {
+                limit,
+                has_next: page.next_cursor.is_some(),
+                next_cursor: Some(page.next_cursor),
+                ..super::Pagination::default()
+            },
+        }));
     }
     let request = PageRequest::new(q.page.unwrap_or(1), limit)?;
     let mut conn = state.db.read_for(p.user_id).await?;
@@ -138,11 +224,11 @@ pub async fn list(
         })
         .flatten();
     let mut pagination = super::pagination(&page);
-    pagination["next_cursor"] = json!(next_cursor);
-    Ok(JsonOut(json!({
-        "data": page.items.iter().map(history_json).collect::<Vec<_>>(),
-        "pagination": pagination,
-    })))
+    pagination.next_cursor = Some(next_cursor);
+    Ok(JsonOut(HistoryPage {
+        data: page.items.iter().map(HistoryItem::from).collect(),
+        pagination,
+    }))
 }
 
 /// `GET /history/{id}`: 404 when missing, 403 when another user's.
@@ -150,12 +236,12 @@ pub async fn get(
     State(state): State<AppState>,
     Caller(p): Caller,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<HistoryItem>, ApiError> {
     p.require_scope("history:read")?;
     let mut conn = state.db.for_user(p.user_id).await?;
     let item = history::get_history(&mut conn, id, p.user_id).await?;
     conn.finish().await?;
-    Ok(JsonOut(history_json(&item)))
+    Ok(JsonOut(HistoryItem::from(&item)))
 }
 
 /// `DELETE /history/{id}`.
@@ -163,13 +249,13 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(p): Caller,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     p.require_scope("history:write")?;
     let mut conn = state.db.for_user(p.user_id).await?;
     history::get_history(&mut conn, id, p.user_id).await?;
     history::delete_history(&mut *conn, id, p.user_id).await?;
     conn.finish().await?;
-    Ok(JsonOut(json!({ "message": "history item deleted successfully" })))
+    Ok(JsonOut(super::Message::new("history item deleted successfully")))
 }
 
 /// `PUT /history/{id}/favorite` body: `{"is_favorite": bool}` sets, no body toggles.
@@ -185,13 +271,16 @@ pub async fn favorite(
     Caller(p): Caller,
     Id(id): Id,
     OptionalJson(body): OptionalJson<FavoriteBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<Favorite>, ApiError> {
     p.require_scope("history:write")?;
     let mut conn = state.db.for_user(p.user_id).await?;
     history::get_history(&mut conn, id, p.user_id).await?;
     let value = history::set_favorite(&mut *conn, id, p.user_id, body.is_favorite).await?;
     conn.finish().await?;
-    Ok(JsonOut(json!({ "id": id, "is_favorite": value })))
+    Ok(JsonOut(Favorite {
+        id,
+        is_favorite: value,
+    }))
 }
 
 /// `GET /history/stats` query.
@@ -205,19 +294,19 @@ pub async fn stats(
     State(state): State<AppState>,
     Caller(p): Caller,
     Query(q): Query<StatsQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<HistoryStatsAnswer>, ApiError> {
     p.require_scope("history:read")?;
     let mut conn = state.db.read_for(p.user_id).await?;
     let s = history::history_stats(&mut *conn, p.user_id, q.days.unwrap_or(30)).await?;
     conn.finish().await?;
-    Ok(JsonOut(json!({
-        "total": s.total,
-        "favorites": s.favorites,
-        "average_feedback": s.average_feedback,
-        "by_intent": s.by_intent,
-        "by_technique": s.by_technique,
-        "by_day": s.by_day,
-    })))
+    Ok(JsonOut(HistoryStatsAnswer {
+        total: s.total,
+        favorites: s.favorites,
+        average_feedback: s.average_feedback,
+        by_intent: s.by_intent,
+        by_technique: s.by_technique,
+        by_day: s.by_day,
+    }))
 }
 
 /// `GET /history/export` query.
@@ -319,7 +408,9 @@ fn async_stream(
         while let Some(row) = rows.next().await {
             let line = match row {
                 Ok(h) if csv => Ok(csv_line(&h)),
-                Ok(h) => Ok(format!("{}\n", history_json(&h))),
+                Ok(h) => serde_json::to_string(&HistoryItem::from(&h))
+                    .map(|line| line + "\n")
+                    .map_err(std::io::Error::other),
                 Err(e) => {
                     tracing::error!(error = %e, "history export failed");
                     Err(std::io::Error::other("export failed"))
@@ -345,7 +436,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::SessionOrKey,
             "The caller's enhancements",
         )
-        .query::<ListQuery>(),
+        .query::<ListQuery>()
+        .returns::<HistoryPage>(),
         list,
     );
     t.add(
@@ -356,7 +448,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::SessionOrKey,
             "Alias of /history",
         )
-        .query::<ListQuery>(),
+        .query::<ListQuery>()
+        .returns::<HistoryPage>(),
         list,
     );
     t.add(
@@ -367,7 +460,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::SessionOrKey,
             "Totals by intent and technique",
         )
-        .query::<StatsQuery>(),
+        .query::<StatsQuery>()
+        .returns::<HistoryStatsAnswer>(),
         stats,
     );
     t.add(
@@ -378,7 +472,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::SessionOrKey,
             "Stream the history as CSV or NDJSON",
         )
-        .query::<ExportQuery>(),
+        .query::<ExportQuery>()
+        .downloads(&["application/x-ndjson", "text/csv"]),
         export,
     );
     t.add(
@@ -388,7 +483,8 @@ pub(crate) fn routes(t: &mut Table) {
             "history",
             Access::SessionOrKey,
             "One enhancement",
-        ),
+        )
+        .returns::<HistoryItem>(),
         get,
     );
     t.add(
@@ -398,7 +494,8 @@ pub(crate) fn routes(t: &mut Table) {
             "history",
             Access::SessionOrKey,
             "Delete an enhancement",
-        ),
+        )
+        .returns::<super::Message>(),
         delete,
     );
     t.add(
@@ -408,7 +505,8 @@ pub(crate) fn routes(t: &mut Table) {
             "history",
             Access::SessionOrKey,
             "Alias of /history/{id}",
-        ),
+        )
+        .returns::<HistoryItem>(),
         get,
     );
     t.add(
@@ -419,7 +517,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::SessionOrKey,
             "Mark or unmark a favourite",
         )
-        .optional_body::<FavoriteBody>(),
+        .optional_body::<FavoriteBody>()
+        .returns::<Favorite>(),
         favorite,
     );
 }

@@ -10,7 +10,6 @@
 use axum::Json as JsonOut;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use bp_cache::Namespace;
 use bp_store::PageRequest;
 use bp_store::embeddings::SourceType;
@@ -18,8 +17,10 @@ use bp_store::library::{
     self, Collection, CollectionFields, SavedPrompt, SavedPromptText, SavedPromptUpdate,
 };
 use bp_store::templates::{self, Template};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::User;
@@ -34,28 +35,102 @@ pub const SHARE_PATH: &str = "/api/v1/shared/";
 /// Cache key of the public template list.
 pub const TEMPLATE_LIST_KEY: &[&str] = &["public-list"];
 
-fn saved_json(s: &SavedPrompt, text: Option<&SavedPromptText>) -> Value {
-    json!({
-        "id": s.id,
-        "history_id": s.history_id,
-        "title": s.title,
-        "description": s.description,
-        "tags": s.tags.clone().unwrap_or_default(),
-        "is_public": s.is_public.unwrap_or(false),
-        "share_token": s.share_token,
-        "share_url": s.share_token.as_ref().map(|t| format!("{SHARE_PATH}{t}")),
-        "view_count": s.view_count.unwrap_or(0),
-        "original_text": text.map(|t| &t.original_input),
-        "enhanced_text": text.map(|t| &t.enhanced_output),
-        "intent": text.and_then(|t| t.intent.as_ref()),
-        "techniques_used": text.and_then(|t| t.techniques_used.clone()).unwrap_or_default(),
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-    })
+/// What only the owner of a saved prompt or collection sees: dropped from
+/// a shared item.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ShareFields {
+    /// The enhancement it was saved from (saved prompts only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_id: Option<Option<Uuid>>,
+    /// The share token, when shared.
+    pub share_token: Option<String>,
+    /// The path that opens it for anyone, when shared.
+    pub share_url: Option<String>,
 }
 
-/// The JSON of saved prompts with their texts, fetched in one query.
-async fn saved_list_json(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<Value>, ApiError> {
+impl ShareFields {
+    fn new(history_id: Option<Option<Uuid>>, token: Option<&String>) -> Self {
+        Self {
+            history_id,
+            share_token: token.cloned(),
+            share_url: token.map(|t| format!("{SHARE_PATH}{t}")),
+        }
+    }
+}
+
+/// A saved prompt with the enhancement it keeps.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SavedView {
+    /// Id.
+    pub id: Uuid,
+    /// `saved_prompt` on a shared link; absent otherwise.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The owner's fields; absent on a shared link.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<ShareFields>,
+    /// Title.
+    pub title: String,
+    /// Notes.
+    pub description: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Listed publicly.
+    pub is_public: bool,
+    /// Times opened through its share link.
+    pub view_count: i32,
+    /// The prompt the user typed.
+    pub original_text: Option<String>,
+    /// The enhanced prompt.
+    pub enhanced_text: Option<String>,
+    /// Detected intent.
+    pub intent: Option<String>,
+    /// Techniques applied.
+    pub techniques_used: Vec<String>,
+    /// Created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl SavedView {
+    fn new(s: &SavedPrompt, text: Option<&SavedPromptText>) -> Self {
+        Self {
+            id: s.id,
+            kind: None,
+            owner: Some(ShareFields::new(Some(s.history_id), s.share_token.as_ref())),
+            title: s.title.clone(),
+            description: s.description.clone(),
+            tags: s.tags.clone().unwrap_or_default(),
+            is_public: s.is_public.unwrap_or(false),
+            view_count: s.view_count.unwrap_or(0),
+            original_text: text.map(|t| t.original_input.clone()),
+            enhanced_text: text.map(|t| t.enhanced_output.clone()),
+            intent: text.and_then(|t| t.intent.clone()),
+            techniques_used: text.and_then(|t| t.techniques_used.clone()).unwrap_or_default(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+
+    /// Without what only the owner should see.
+    fn public(mut self) -> Self {
+        self.owner = None;
+        self
+    }
+}
+
+/// A page of saved prompts.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SavedPage {
+    /// The saved prompts (never null).
+    pub data: Vec<SavedView>,
+    /// Where the page stands.
+    pub pagination: super::Pagination,
+}
+
+/// Saved prompts with their texts, fetched in one query.
+async fn saved_views(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<SavedView>, ApiError> {
     let ids: Vec<Uuid> = items.iter().map(|s| s.id).collect();
     let texts: std::collections::HashMap<Uuid, SavedPromptText> =
         library::saved_prompt_texts(state.db.read(), &ids)
@@ -63,23 +138,27 @@ async fn saved_list_json(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<
             .into_iter()
             .map(|t| (t.saved_prompt_id, t))
             .collect();
-    Ok(items.iter().map(|s| saved_json(s, texts.get(&s.id))).collect())
+    Ok(items
+        .iter()
+        .map(|s| SavedView::new(s, texts.get(&s.id)))
+        .collect())
 }
 
-async fn one_saved_json(state: &AppState, saved: &SavedPrompt) -> Result<Value, ApiError> {
-    let mut list = saved_list_json(state, std::slice::from_ref(saved)).await?;
-    Ok(list.pop().unwrap_or(Value::Null))
+async fn one_saved(state: &AppState, saved: &SavedPrompt) -> Result<SavedView, ApiError> {
+    let mut list = saved_views(state, std::slice::from_ref(saved)).await?;
+    // One item in, one out (saved_views maps each item).
+    list.pop().ok_or(ApiError::NotFound)
 }
 
 /// Queues the saved prompt's embedding (title, notes and text) for search.
-fn index_saved(state: &AppState, saved: &SavedPrompt, body: &Value) {
+fn index_saved(state: &AppState, saved: &SavedPrompt, view: &SavedView) {
     let Some(service) = state.service.as_ref() else {
         return;
     };
     let text = [
         Some(saved.title.as_str()),
         saved.description.as_deref(),
-        body["original_text"].as_str(),
+        view.original_text.as_deref(),
     ]
     .into_iter()
     .flatten()
@@ -103,16 +182,16 @@ pub async fn list_saved(
     State(state): State<AppState>,
     User(p): User,
     Query(q): Query<SavedQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<SavedPage>, ApiError> {
     let request = PageRequest::new(q.page.unwrap_or(1), q.limit.unwrap_or(20))?;
     let tag = q.tag.as_deref().filter(|t| !t.is_empty());
     let mut conn = state.db.read_for(p.user_id).await?;
     let page = library::list_saved_prompts(&mut conn, p.user_id, tag, request).await?;
     conn.finish().await?;
-    Ok(JsonOut(json!({
-        "data": saved_list_json(&state, &page.items).await?,
-        "pagination": super::pagination(&page),
-    })))
+    Ok(JsonOut(SavedPage {
+        data: saved_views(&state, &page.items).await?,
+        pagination: super::pagination(&page),
+    }))
 }
 
 /// `POST /prompts/saved` body.
@@ -138,7 +217,7 @@ pub async fn create_saved(
     State(state): State<AppState>,
     User(p): User,
     Json(body): Json<SaveBody>,
-) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+) -> Result<(StatusCode, JsonOut<SavedView>), ApiError> {
     let new = library::NewSavedPrompt {
         user_id: p.user_id,
         history_id: body.history_id,
@@ -153,7 +232,7 @@ pub async fn create_saved(
         saved.share_token = Some(library::share_saved_prompt(&mut *tx, saved.id, p.user_id).await?);
     }
     tx.commit().await?;
-    let answer = one_saved_json(&state, &saved).await?;
+    let answer = one_saved(&state, &saved).await?;
     index_saved(&state, &saved, &answer);
     Ok((StatusCode::CREATED, JsonOut(answer)))
 }
@@ -163,11 +242,11 @@ pub async fn get_saved(
     State(state): State<AppState>,
     User(p): User,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<SavedView>, ApiError> {
     let mut conn = state.db.read_for(p.user_id).await?;
     let saved = library::get_saved_prompt(&mut *conn, id, p.user_id).await?;
     conn.finish().await?;
-    Ok(JsonOut(one_saved_json(&state, &saved).await?))
+    Ok(JsonOut(one_saved(&state, &saved).await?))
 }
 
 /// `PUT /prompts/saved/{id}` body; absent fields stay as they are.
@@ -193,7 +272,7 @@ pub async fn update_saved(
     User(p): User,
     Id(id): Id,
     Json(body): Json<UpdateSavedBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<SavedView>, ApiError> {
     let update = SavedPromptUpdate {
         title: body.title.map(|t| t.trim().to_owned()),
         description: body.description,
@@ -211,7 +290,7 @@ pub async fn update_saved(
         None => {}
     }
     tx.commit().await?;
-    let answer = one_saved_json(&state, &saved).await?;
+    let answer = one_saved(&state, &saved).await?;
     index_saved(&state, &saved, &answer);
     Ok(JsonOut(answer))
 }
@@ -221,7 +300,7 @@ pub async fn delete_saved(
     State(state): State<AppState>,
     User(p): User,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     let mut conn = state.db.for_user(p.user_id).await?;
     library::delete_saved_prompt(&mut *conn, id, p.user_id).await?;
     conn.finish().await?;
@@ -229,7 +308,7 @@ pub async fn delete_saved(
     {
         tracing::warn!(error = %e, "embedding of a deleted saved prompt left behind");
     }
-    Ok(JsonOut(json!({ "message": "saved prompt deleted" })))
+    Ok(JsonOut(super::Message::new("saved prompt deleted")))
 }
 
 /// A share token as issued: 32 bytes in unpadded base64url.
@@ -240,77 +319,136 @@ fn valid_share_token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// `GET /shared/{share_token}` answer: a saved prompt or a collection.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SharedItem {
+    /// `type` is `saved_prompt`.
+    Prompt(SavedView),
+    /// `type` is `collection`.
+    Collection(CollectionView),
+}
+
 /// `GET /shared/{share_token}`: a shared saved prompt (its view counted) or
 /// a shared collection with its prompts; no login needed.
-pub async fn shared(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn shared(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<JsonOut<SharedItem>, ApiError> {
     if !valid_share_token(&token) {
         return Err(ApiError::NotFound);
     }
     match library::view_shared_prompt(state.db.pool(), &token).await {
         Ok(saved) => {
-            let mut body = one_saved_json(&state, &saved).await?;
-            body["type"] = json!("saved_prompt");
-            return Ok(JsonOut(public_view(body)).into_response());
+            let mut view = one_saved(&state, &saved).await?.public();
+            view.kind = Some("saved_prompt".into());
+            return Ok(JsonOut(SharedItem::Prompt(view)));
         }
         Err(bp_store::StoreError::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
     let collection = library::get_shared_collection(state.db.read(), &token).await?;
     let prompts = library::collection_prompts(state.db.read(), collection.id, None).await?;
-    let mut body = collection_json(&collection, None);
-    body["type"] = json!("collection");
-    body["prompts"] = Value::Array(
-        saved_list_json(&state, &prompts)
+    let mut view = CollectionView::new(&collection, None).public();
+    view.kind = Some("collection".into());
+    view.prompts = Some(
+        saved_views(&state, &prompts)
             .await?
             .into_iter()
-            .map(public_view)
+            .map(SavedView::public)
             .collect(),
     );
-    Ok(JsonOut(public_view(body)).into_response())
+    Ok(JsonOut(SharedItem::Collection(view)))
 }
 
-/// Drops what only the owner should see from a shared item.
-fn public_view(mut v: Value) -> Value {
-    if let Some(map) = v.as_object_mut() {
-        for field in ["history_id", "share_token", "share_url"] {
-            map.remove(field);
+/// A collection.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CollectionView {
+    /// Id.
+    pub id: Uuid,
+    /// `collection` on a shared link; absent otherwise.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Notes.
+    pub description: Option<String>,
+    /// Display colour.
+    pub color: Option<String>,
+    /// Display icon.
+    pub icon: Option<String>,
+    /// Listed publicly.
+    pub is_public: bool,
+    /// The owner's fields; absent on a shared link.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<ShareFields>,
+    /// Created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Saved prompts in it (lists and single views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_count: Option<i64>,
+    /// Its saved prompts in order (single views and shared links).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<Vec<SavedView>>,
+}
+
+impl CollectionView {
+    fn new(c: &Collection, prompt_count: Option<i64>) -> Self {
+        Self {
+            id: c.id,
+            kind: None,
+            name: c.name.clone(),
+            description: c.description.clone(),
+            color: c.color.clone(),
+            icon: c.icon.clone(),
+            is_public: c.is_public.unwrap_or(false),
+            owner: Some(ShareFields::new(None, c.share_token.as_ref())),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            prompt_count,
+            prompts: None,
         }
     }
-    v
+
+    fn public(mut self) -> Self {
+        self.owner = None;
+        self
+    }
 }
 
-fn collection_json(c: &Collection, prompt_count: Option<i64>) -> Value {
-    let mut v = json!({
-        "id": c.id,
-        "name": c.name,
-        "description": c.description,
-        "color": c.color,
-        "icon": c.icon,
-        "is_public": c.is_public.unwrap_or(false),
-        "share_token": c.share_token,
-        "share_url": c.share_token.as_ref().map(|t| format!("{SHARE_PATH}{t}")),
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    });
-    if let Some(n) = prompt_count {
-        v["prompt_count"] = json!(n);
+/// A list with its length.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Listing<T> {
+    /// Number of items.
+    pub total: usize,
+    /// The items (never null).
+    pub data: Vec<T>,
+}
+
+impl<T> Listing<T> {
+    fn of(data: Vec<T>) -> Self {
+        Self {
+            total: data.len(),
+            data,
+        }
     }
-    v
 }
 
 /// `GET /collections`: the caller's collections by name with prompt counts.
 pub async fn list_collections(
     State(state): State<AppState>,
     User(p): User,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<Listing<CollectionView>>, ApiError> {
     let mut conn = state.db.read_for(p.user_id).await?;
     let list = library::list_collections(&mut *conn, p.user_id).await?;
     conn.finish().await?;
-    let data: Vec<Value> = list
-        .iter()
-        .map(|s| collection_json(&s.collection, Some(s.prompt_count)))
-        .collect();
-    Ok(JsonOut(json!({ "total": data.len(), "data": data })))
+    Ok(JsonOut(Listing::of(
+        list.iter()
+            .map(|s| CollectionView::new(&s.collection, Some(s.prompt_count)))
+            .collect(),
+    )))
 }
 
 /// `POST /collections` and `PUT /collections/{id}` body.
@@ -352,7 +490,7 @@ pub async fn create_collection(
     State(state): State<AppState>,
     User(p): User,
     Json(body): Json<CollectionBody>,
-) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+) -> Result<(StatusCode, JsonOut<CollectionView>), ApiError> {
     if body.order.is_some() {
         return Err(ApiError::BadRequest(
             "order: a new collection has no prompts to order".into(),
@@ -364,7 +502,10 @@ pub async fn create_collection(
         created.share_token = Some(library::share_collection(&mut *tx, created.id, p.user_id).await?);
     }
     tx.commit().await?;
-    Ok((StatusCode::CREATED, JsonOut(collection_json(&created, Some(0)))))
+    Ok((
+        StatusCode::CREATED,
+        JsonOut(CollectionView::new(&created, Some(0))),
+    ))
 }
 
 /// `GET /collections/{id}`: the collection with its prompts in order.
@@ -372,14 +513,14 @@ pub async fn get_collection(
     State(state): State<AppState>,
     User(p): User,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<CollectionView>, ApiError> {
     let mut conn = state.db.read_for(p.user_id).await?;
     let collection = library::get_collection(&mut *conn, id, p.user_id).await?;
     let prompts = library::collection_prompts(&mut *conn, id, Some(p.user_id)).await?;
     conn.finish().await?;
-    let mut body = collection_json(&collection, Some(prompts.len() as i64));
-    body["prompts"] = Value::Array(saved_list_json(&state, &prompts).await?);
-    Ok(JsonOut(body))
+    let mut view = CollectionView::new(&collection, Some(prompts.len() as i64));
+    view.prompts = Some(saved_views(&state, &prompts).await?);
+    Ok(JsonOut(view))
 }
 
 /// `PUT /collections/{id}`: fields, sharing and order in one transaction.
@@ -388,7 +529,7 @@ pub async fn update_collection(
     User(p): User,
     Id(id): Id,
     Json(body): Json<CollectionBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<CollectionView>, ApiError> {
     let mut tx = state.db.begin_for(p.user_id).await?;
     let mut updated = library::update_collection(&mut *tx, id, p.user_id, &body.fields()).await?;
     match body.share {
@@ -403,7 +544,7 @@ pub async fn update_collection(
         library::reorder_collection(&mut *tx, id, p.user_id, order).await?;
     }
     tx.commit().await?;
-    Ok(JsonOut(collection_json(&updated, None)))
+    Ok(JsonOut(CollectionView::new(&updated, None)))
 }
 
 /// `DELETE /collections/{id}` (its saved prompts stay).
@@ -411,11 +552,11 @@ pub async fn delete_collection(
     State(state): State<AppState>,
     User(p): User,
     Id(id): Id,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     let mut conn = state.db.for_user(p.user_id).await?;
     library::delete_collection(&mut *conn, id, p.user_id).await?;
     conn.finish().await?;
-    Ok(JsonOut(json!({ "message": "collection deleted" })))
+    Ok(JsonOut(super::Message::new("collection deleted")))
 }
 
 fn member_ids(raw: &(String, String)) -> Result<(Uuid, Uuid), ApiError> {
@@ -423,12 +564,23 @@ fn member_ids(raw: &(String, String)) -> Result<(Uuid, Uuid), ApiError> {
     Ok((parse(&raw.0)?, parse(&raw.1)?))
 }
 
+/// `POST /collections/{id}/prompts/{saved_id}` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Membership {
+    /// What was done.
+    pub message: String,
+    /// The collection.
+    pub collection_id: Uuid,
+    /// The saved prompt added.
+    pub saved_prompt_id: Uuid,
+}
+
 /// `POST /collections/{id}/prompts/{saved_id}`: 201; already in it is 409.
 pub async fn add_member(
     State(state): State<AppState>,
     User(p): User,
     Path(raw): Path<(String, String)>,
-) -> Result<(StatusCode, JsonOut<Value>), ApiError> {
+) -> Result<(StatusCode, JsonOut<Membership>), ApiError> {
     let (collection, saved) = member_ids(&raw)?;
     let mut conn = state.db.for_user(p.user_id).await?;
     match library::add_to_collection(&mut *conn, collection, p.user_id, saved).await {
@@ -442,9 +594,11 @@ pub async fn add_member(
     }
     Ok((
         StatusCode::CREATED,
-        JsonOut(
-            json!({ "message": "added to collection", "collection_id": collection, "saved_prompt_id": saved }),
-        ),
+        JsonOut(Membership {
+            message: "added to collection".into(),
+            collection_id: collection,
+            saved_prompt_id: saved,
+        }),
     ))
 }
 
@@ -453,29 +607,60 @@ pub async fn remove_member(
     State(state): State<AppState>,
     User(p): User,
     Path(raw): Path<(String, String)>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<super::Message>, ApiError> {
     let (collection, saved) = member_ids(&raw)?;
     let mut conn = state.db.for_user(p.user_id).await?;
     library::remove_from_collection(&mut *conn, collection, p.user_id, saved).await?;
     conn.finish().await?;
-    Ok(JsonOut(json!({ "message": "removed from collection" })))
+    Ok(JsonOut(super::Message::new("removed from collection")))
 }
 
-fn template_json(t: &Template) -> Value {
-    json!({
-        "id": t.id,
-        "name": t.name,
-        "slug": t.slug,
-        "description": t.description,
-        "technique": t.technique,
-        "category": t.category,
-        "template_text": t.template_text,
-        "variables": t.variables,
-        "examples": t.examples,
-        "effectiveness_score": t.effectiveness_score,
-        "usage_count": t.usage_count.unwrap_or(0),
-        "updated_at": t.updated_at,
-    })
+/// A public template.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TemplateView {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// URL name.
+    pub slug: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The technique it applies.
+    pub technique: String,
+    /// Grouping.
+    pub category: Option<String>,
+    /// The template; `{{prompt}}` is the user's text.
+    pub template_text: String,
+    /// Its variables.
+    pub variables: Option<Value>,
+    /// Example fills.
+    pub examples: Option<Value>,
+    /// Measured effectiveness.
+    pub effectiveness_score: Option<f64>,
+    /// Times used.
+    pub usage_count: i32,
+    /// Last changed.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Template> for TemplateView {
+    fn from(t: &Template) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            slug: t.slug.clone(),
+            description: t.description.clone(),
+            technique: t.technique.clone(),
+            category: t.category.clone(),
+            template_text: t.template_text.clone(),
+            variables: t.variables.clone(),
+            examples: t.examples.clone(),
+            effectiveness_score: t.effectiveness_score,
+            usage_count: t.usage_count.unwrap_or(0),
+            updated_at: t.updated_at,
+        }
+    }
 }
 
 /// `GET /templates` query.
@@ -490,15 +675,15 @@ pub struct TemplateQuery {
 pub async fn list_templates(
     State(state): State<AppState>,
     Query(q): Query<TemplateQuery>,
-) -> Result<JsonOut<Value>, ApiError> {
-    let all: Vec<Value> = match state.cache.fetch(Namespace::Templates, TEMPLATE_LIST_KEY).await {
+) -> Result<JsonOut<Listing<TemplateView>>, ApiError> {
+    let all: Vec<TemplateView> = match state.cache.fetch(Namespace::Templates, TEMPLATE_LIST_KEY).await {
         Some(hit) => hit,
         None => {
             let rows = templates::list_active_templates(state.db.read(), None, None).await?;
-            let list: Vec<Value> = rows
+            let list: Vec<TemplateView> = rows
                 .iter()
                 .filter(|t| t.is_public.unwrap_or(true))
-                .map(template_json)
+                .map(TemplateView::from)
                 .collect();
             state
                 .cache
@@ -507,23 +692,23 @@ pub async fn list_templates(
             list
         }
     };
-    let wanted = |field: &str, want: &Option<String>, t: &Value| {
+    let wanted = |want: &Option<String>, have: Option<&str>| {
         want.as_deref()
             .filter(|w| !w.is_empty())
-            .is_none_or(|w| t[field].as_str() == Some(w))
+            .is_none_or(|w| have == Some(w))
     };
-    let data: Vec<Value> = all
+    let data: Vec<TemplateView> = all
         .into_iter()
-        .filter(|t| wanted("technique", &q.technique, t) && wanted("category", &q.category, t))
+        .filter(|t| wanted(&q.technique, Some(&t.technique)) && wanted(&q.category, t.category.as_deref()))
         .collect();
-    Ok(JsonOut(json!({ "total": data.len(), "data": data })))
+    Ok(JsonOut(Listing::of(data)))
 }
 
 /// `GET /templates/{slug}`: one active public template (cached 2 h).
 pub async fn get_template(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<TemplateView>, ApiError> {
     let plausible = (1..=100).contains(&slug.len())
         && slug
             .bytes()
@@ -531,14 +716,14 @@ pub async fn get_template(
     if !plausible {
         return Err(ApiError::NotFound);
     }
-    if let Some(hit) = state.cache.get_cached_template::<Value>(&slug).await {
+    if let Some(hit) = state.cache.get_cached_template::<TemplateView>(&slug).await {
         return Ok(JsonOut(hit));
     }
     let template = templates::get_template_by_slug(state.db.read(), &slug).await?;
     if !template.is_active.unwrap_or(true) || !template.is_public.unwrap_or(true) {
         return Err(ApiError::NotFound);
     }
-    let body = template_json(&template);
+    let body = TemplateView::from(&template);
     state.cache.cache_template(&slug, &body).await;
     Ok(JsonOut(body))
 }
@@ -553,7 +738,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "The caller's saved prompts",
         )
-        .query::<SavedQuery>(),
+        .query::<SavedQuery>()
+        .returns::<SavedPage>(),
         list_saved,
     );
     t.add(
@@ -565,7 +751,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Save a prompt",
         )
         .body::<SaveBody>()
-        .created(),
+        .created()
+        .returns::<SavedView>(),
         create_saved,
     );
     t.add(
@@ -575,7 +762,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Session,
             "One saved prompt",
-        ),
+        )
+        .returns::<SavedView>(),
         get_saved,
     );
     t.add(
@@ -586,7 +774,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Change or share a saved prompt",
         )
-        .body::<UpdateSavedBody>(),
+        .body::<UpdateSavedBody>()
+        .returns::<SavedView>(),
         update_saved,
     );
     t.add(
@@ -596,7 +785,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Session,
             "Delete a saved prompt",
-        ),
+        )
+        .returns::<super::Message>(),
         delete_saved,
     );
     t.add(
@@ -606,7 +796,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Public,
             "A shared saved prompt or collection",
-        ),
+        )
+        .returns::<SharedItem>(),
         shared,
     );
     t.add(
@@ -616,7 +807,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Session,
             "The caller's collections",
-        ),
+        )
+        .returns::<Listing<CollectionView>>(),
         list_collections,
     );
     t.add(
@@ -628,7 +820,8 @@ pub(crate) fn routes(t: &mut Table) {
             "Create a collection",
         )
         .body::<CollectionBody>()
-        .created(),
+        .created()
+        .returns::<CollectionView>(),
         create_collection,
     );
     t.add(
@@ -638,7 +831,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Session,
             "A collection and its prompts",
-        ),
+        )
+        .returns::<CollectionView>(),
         get_collection,
     );
     t.add(
@@ -649,7 +843,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Change, share or reorder a collection",
         )
-        .body::<CollectionBody>(),
+        .body::<CollectionBody>()
+        .returns::<CollectionView>(),
         update_collection,
     );
     t.add(
@@ -659,7 +854,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Session,
             "Delete a collection",
-        ),
+        )
+        .returns::<super::Message>(),
         delete_collection,
     );
     t.add(
@@ -670,7 +866,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Add a saved prompt",
         )
-        .created(),
+        .created()
+        .returns::<Membership>(),
         add_member,
     );
     t.add(
@@ -680,7 +877,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Session,
             "Remove a saved prompt",
-        ),
+        )
+        .returns::<super::Message>(),
         remove_member,
     );
     t.add(
@@ -691,7 +889,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Public,
             "Active public templates",
         )
-        .query::<TemplateQuery>(),
+        .query::<TemplateQuery>()
+        .returns::<Listing<TemplateView>>(),
         list_templates,
     );
     t.add(
@@ -701,7 +900,8 @@ pub(crate) fn routes(t: &mut Table) {
             "library",
             Access::Public,
             "One template",
-        ),
+        )
+        .returns::<TemplateView>(),
         get_template,
     );
 }

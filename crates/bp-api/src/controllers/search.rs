@@ -10,8 +10,8 @@
 use axum::Json as JsonOut;
 use axum::extract::State;
 use bp_store::embeddings::{self, SearchRequest, SourceType};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::User;
@@ -38,13 +38,40 @@ pub struct SearchBody {
     threshold: Option<f64>,
 }
 
-/// `POST /search`: `{query, results:[{source_type, source_id, title, text,
-/// similarity}], total}`, most similar first.
+/// One search hit.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchHit {
+    /// `prompt_history`, `saved_prompt` or `template`.
+    pub source_type: String,
+    /// The item's id.
+    pub source_id: Uuid,
+    /// Its title (the start of a prompt for history items).
+    pub title: String,
+    /// Its text.
+    pub text: Option<String>,
+    /// Cosine similarity to the query, -1..=1.
+    pub similarity: f64,
+}
+
+/// `POST /search` answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchAnswer {
+    /// The query as searched (trimmed).
+    pub query: String,
+    /// Number of results.
+    pub total: usize,
+    /// Most similar first.
+    pub results: Vec<SearchHit>,
+    /// The embedder that made the vectors (its model name).
+    pub embedder: String,
+}
+
+/// `POST /search`: the caller's visible items most similar to the query.
 pub async fn search(
     State(state): State<AppState>,
     User(p): User,
     Json(body): Json<SearchBody>,
-) -> Result<JsonOut<Value>, ApiError> {
+) -> Result<JsonOut<SearchAnswer>, ApiError> {
     let query = body.query.trim();
     if query.is_empty() {
         return Err(ApiError::BadRequest("invalid query: must not be empty".into()));
@@ -64,7 +91,8 @@ pub async fn search(
         .filter(|s| !s.is_empty())
         .map(str::parse::<SourceType>)
         .transpose()?;
-    let vector = state.service()?.embed_query(query).await?;
+    let service = state.service()?;
+    let vector = service.embed_query(query).await?;
     let hits = embeddings::search_similar(
         state.db.read(),
         &SearchRequest {
@@ -90,25 +118,28 @@ pub async fn search(
         &ids_of(SourceType::Template),
     )
     .await?;
-    let results: Vec<Value> = hits
+    let results: Vec<SearchHit> = hits
         .iter()
         .filter_map(|h| {
             let source = visible
                 .iter()
                 .find(|v| v.source_id == h.source_id && v.source_type == h.source_type)?;
-            Some(json!({
-                "source_type": h.source_type,
-                "source_id": h.source_id,
-                "title": source.title,
-                "text": source.text,
-                "similarity": h.similarity,
-            }))
+            Some(SearchHit {
+                source_type: h.source_type.clone(),
+                source_id: h.source_id,
+                title: source.title.clone(),
+                text: source.text.clone(),
+                similarity: h.similarity,
+            })
         })
         .take(limit as usize)
         .collect();
-    Ok(JsonOut(
-        json!({ "query": query, "total": results.len(), "results": results }),
-    ))
+    Ok(JsonOut(SearchAnswer {
+        query: query.to_owned(),
+        total: results.len(),
+        results,
+        embedder: service.embedder_model().to_owned(),
+    }))
 }
 
 /// This module's endpoints.
@@ -121,7 +152,8 @@ pub(crate) fn routes(t: &mut Table) {
             Access::Session,
             "Semantic search (pgvector)",
         )
-        .body::<SearchBody>(),
+        .body::<SearchBody>()
+        .returns::<SearchAnswer>(),
         search,
     );
 }

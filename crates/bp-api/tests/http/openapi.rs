@@ -61,3 +61,67 @@ async fn every_operation_that_needs_credentials_refuses_a_call_without_them() {
     }
     assert!(checked >= 40, "only {checked} operations checked");
 }
+
+#[test]
+fn every_endpoint_declares_its_success_body() {
+    let table = bp_api::routes::table();
+    let missing: Vec<String> = table
+        .endpoints()
+        .iter()
+        .filter(|e| e.success.is_none())
+        .map(|e| format!("{} {}", e.verb.as_str(), e.path))
+        .collect();
+    assert!(missing.is_empty(), "no success body declared: {missing:?}");
+}
+
+#[tokio::test]
+async fn every_developer_and_admin_route_refuses_lower_roles_and_anonymous_callers() {
+    use bp_api::routes::Access;
+    let app = TestApp::init().await;
+    let plain = super::register(&app, "plainuser").await;
+    let developer = super::with_role(&app, super::register(&app, "devuser").await, "developer").await;
+    let table = bp_api::routes::table();
+    let mut checked = 0;
+    for e in table.endpoints() {
+        let refused: Vec<(&str, Option<&super::Account>)> = match e.access {
+            Access::Developer => vec![("anonymous", None), ("a user", Some(&plain))],
+            Access::Admin => vec![
+                ("anonymous", None),
+                ("a user", Some(&plain)),
+                ("a developer", Some(&developer)),
+            ],
+            _ => continue,
+        };
+        let path = e.path.replace("{id}", &plain.id).replace("{name}", "flag");
+        let path = format!("/api/v1{path}");
+        let method = Method::from_bytes(e.verb.as_str().to_uppercase().as_bytes()).unwrap();
+        for (who, account) in refused {
+            let res = super::call(&app, method.clone(), &path, &serde_json::json!({}), account).await;
+            let expected = if account.is_none() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(
+                res.status,
+                expected,
+                "{} {path} as {who} was not refused: {}",
+                e.verb.as_str(),
+                res.json
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} calls checked");
+    // Nothing of the plain user was changed by the refused calls.
+    let me = super::call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/me",
+        &serde_json::json!(null),
+        Some(&plain),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.json);
+    assert_eq!(me.json["role"], "user");
+}
