@@ -5,6 +5,7 @@
 # Options: --keep-db keeps the test databases and the instance; anything else
 # is passed to `cargo test` (`-p CRATE` runs one crate's tests instead of the
 # workspace's: make test-store, test-cache, test-engine, test-api, test-cli).
+# The whole workspace's run ends with contract fuzzing (scripts/contract.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,4 +49,14 @@ export DATABASE_URL REDIS_URL
 status=0
 cargo test --locked "${scope[@]}" "${cargo_args[@]}" || status=$?
 echo "make test: cargo test exited $status after $(( $(date +%s) - started )) s"
+
+# Contract fuzzing (schemathesis against the live OpenAPI document, on a
+# database of its own on the same servers) with the whole workspace's run
+# only; BP_SKIP_CONTRACT=1 leaves it out. See docs/contract.md.
+if [ "${#scope[@]}" -gt 0 ] && [ "${#cargo_args[@]}" -eq 0 ] && [ "${BP_SKIP_CONTRACT:-0}" != 1 ]; then
+  contract=0
+  bash scripts/contract.sh || contract=$?
+  echo "make test: contract fuzzing exited $contract after $(( $(date +%s) - started )) s"
+  if [ "$status" = 0 ]; then status=$contract; fi
+fi
 exit "$status"

@@ -212,7 +212,7 @@ fn responses(e: &Endpoint, generator: &mut SchemaGenerator) -> Value {
     if e.body.is_some() || e.query.is_some() || e.path.contains('{') {
         r.insert("400".into(), error("Invalid input; nothing was written"));
     }
-    if e.access != Access::Public {
+    if e.access != Access::Public || e.path.starts_with("/auth/") {
         r.insert("401".into(), error("Missing, invalid or expired credentials"));
     }
     if matches!(
@@ -227,8 +227,11 @@ fn responses(e: &Endpoint, generator: &mut SchemaGenerator) -> Value {
             ),
         );
     }
-    if e.path.contains('{') {
-        r.insert("404".into(), error("No such resource, or not the caller's"));
+    if e.path.contains('{') || e.body.is_some() {
+        r.insert(
+            "404".into(),
+            error("No such resource (in the path or named in the body), or not the caller's"),
+        );
     }
     r.insert(
         "408".into(),

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             auth::principal::authenticate,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -89,6 +90,18 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         ])
         .allow_credentials(true)
         .max_age(Duration::from_secs(600))
+}
+
+/// A handler that panicked answers the JSON 500 of any internal error (the
+/// panic is logged, never shown), instead of a dropped connection.
+fn panicked(cause: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let message = cause
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| cause.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a handler panicked".to_owned());
+    ApiError::Internal(message.into()).into_response()
 }
 
 async fn not_found() -> ApiError {

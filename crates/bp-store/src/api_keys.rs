@@ -108,7 +108,9 @@ impl NewApiKey {
 
 /// Seconds in a window written like `30s`, `1m`, `1h`, `1d`.
 pub fn parse_window(window: &str) -> Option<u64> {
-    let (number, unit) = window.split_at(window.len().checked_sub(1)?);
+    // The unit is the last character, which may be more than one byte.
+    let (at, _) = window.char_indices().last()?;
+    let (number, unit) = window.split_at(at);
     let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
     let unit_secs = match unit {
         "s" => 1,
@@ -312,7 +314,7 @@ mod tests {
         assert_eq!(parse_window("1h"), Some(3600));
         assert_eq!(parse_window("30s"), Some(30));
         assert_eq!(parse_window("2d"), Some(172_800));
-        for bad in ["", "h", "0m", "1w", "-1h", "1.5h"] {
+        for bad in ["", "h", "0m", "1w", "-1h", "1.5h", "é", "1é", "2ñ"] {
             assert_eq!(parse_window(bad), None, "{bad}");
         }
     }
