@@ -210,6 +210,9 @@ pub struct EnhanceArgs {
     /// Most techniques to apply (1-12, default 3).
     #[arg(long)]
     pub max_techniques: Option<usize>,
+    /// How much to add: light, standard (default) or thorough.
+    #[arg(long)]
+    pub level: Option<String>,
 }
 
 /// `train` options.

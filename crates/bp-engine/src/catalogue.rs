@@ -151,7 +151,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "asks for reasoning or a calculation",
         contribution: "makes the reasoning explicit so mistakes show",
         stage: Stage::Reasoning,
-        template: "{{prompt}}\n\nLet's think step by step. Work through the problem one step at a time, show the reasoning behind each step, and then state the final answer clearly on its own line.",
+        template: "{{prompt}}\n\nThink the problem through step by step before you answer.",
     },
     TechniqueInfo {
         technique: Technique::TreeOfThoughts,
@@ -186,7 +186,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "weighs alternatives",
         contribution: "explores several approaches before committing to one",
         stage: Stage::Reasoning,
-        template: "{{prompt}}\n\nExplore this as a tree of thoughts:\n1. Propose three distinct approaches.\n2. For each, reason a few steps ahead and rate it: promising, uncertain or dead end.\n3. Develop the most promising approach fully, backtracking to another if it fails.\n4. Give the final answer and explain why that branch won.",
+        template: "{{prompt}}\n\nConsider two or three different approaches, say briefly why you choose one, then carry it through.",
     },
     TechniqueInfo {
         technique: Technique::FewShot,
@@ -221,7 +221,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "mentions examples or a style to match",
         contribution: "shows worked examples of the expected result",
         stage: Stage::Examples,
-        template: "Here are examples of this task done well:\n\n{{examples}}\n\nFollowing the same approach, format and level of detail, now handle this one:\n{{prompt}}",
+        template: "{{prompt}}\n\nFollow the pattern of the examples I gave.",
     },
     TechniqueInfo {
         technique: Technique::ZeroShot,
@@ -251,7 +251,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "asks for a direct answer",
         contribution: "keeps the answer direct",
         stage: Stage::Direct,
-        template: "{{prompt}}\n\nAnswer directly and precisely. If the request is ambiguous, state the interpretation you chose.",
+        template: "{{prompt}}\n\nAnswer directly.",
     },
     TechniqueInfo {
         technique: Technique::SelfConsistency,
@@ -282,7 +282,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "needs an answer that can be trusted",
         contribution: "checks the answer by solving it independently several times",
         stage: Stage::Verification,
-        template: "{{prompt}}\n\nSolve this three times, independently, using a different line of reasoning each time. Then compare the three results and give the answer most of them agree on, noting any disagreement and what caused it.",
+        template: "{{prompt}}\n\nBefore you answer, check the result a second, independent way.",
     },
     TechniqueInfo {
         technique: Technique::RolePlay,
@@ -320,7 +320,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "names a role or perspective",
         contribution: "brings the vocabulary and judgement of an expert",
         stage: Stage::Role,
-        template: "You are {{role}}, with deep, practical expertise in {{domain}}. Answer as that expert would: use the field's vocabulary, point out the pitfalls a newcomer would miss, and be concrete.\n\n{{prompt}}",
+        template: "You are {{role}}.\n\n{{prompt}}",
     },
     TechniqueInfo {
         technique: Technique::StepByStep,
@@ -355,7 +355,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "asks for a procedure",
         contribution: "orders the work into numbered steps",
         stage: Stage::Reasoning,
-        template: "{{prompt}}\n\nBreak the work into clear, numbered steps. Finish each step before starting the next, say what each step produces, and summarise the result at the end.",
+        template: "{{prompt}}\n\nSet the answer out as numbered steps.",
     },
     TechniqueInfo {
         technique: Technique::StructuredOutput,
@@ -382,7 +382,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "asks for a specific output format",
         contribution: "fixes a response format that fits the task",
         stage: Stage::Format,
-        template: "{{prompt}}\n\nFormat the response as {{format}} with these sections: {{sections}}. Follow the structure exactly and add nothing outside it.",
+        template: "{{prompt}}\n\nOrganise the answer with {{sections}}.",
     },
     TechniqueInfo {
         technique: Technique::Analogical,
@@ -415,7 +415,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "asks for an accessible explanation",
         contribution: "maps the problem onto a familiar one",
         stage: Stage::Reasoning,
-        template: "{{prompt}}\n\nFirst recall a similar, well-understood problem and how it is solved. Then map that solution onto this problem, noting where the analogy holds and where it breaks down, and give the adapted solution.",
+        template: "{{prompt}}\n\nWhere it helps, explain with an analogy to something familiar.",
     },
     TechniqueInfo {
         technique: Technique::React,
@@ -449,7 +449,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "needs investigation",
         contribution: "alternates reasoning with checks and observations",
         stage: Stage::Reasoning,
-        template: "{{prompt}}\n\nWork in Thought / Action / Observation cycles: state what you think, the action you would take next (look something up, calculate, test, check), and what it shows. Repeat until you can give a final answer, then give it.",
+        template: "{{prompt}}\n\nWork in short cycles: what you check next, what it shows, and what follows from it, until you can answer.",
     },
     TechniqueInfo {
         technique: Technique::EmotionalAppeal,
@@ -479,7 +479,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "says the result matters",
         contribution: "asks for extra care where the result matters",
         stage: Stage::Motivation,
-        template: "{{prompt}}\n\nThis matters a great deal to me and to the people who will rely on the result, so please be careful, thorough and honest about anything you are unsure of.",
+        template: "{{prompt}}\n\n{{stakes}}, so be accurate and say where you are unsure.",
     },
     TechniqueInfo {
         technique: Technique::Constraints,
@@ -517,7 +517,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "states limits the answer must respect",
         contribution: "spells out the limits the answer must respect",
         stage: Stage::Limits,
-        template: "{{prompt}}\n\nConstraints:\n{{constraints}}\n\nRespect every constraint. If one cannot be met, say which one and why instead of silently ignoring it.",
+        template: "{{prompt}}\n\nRequirements:\n{{constraints}}",
     },
 ];
 

@@ -4,9 +4,13 @@
 
 use crate::classifier::{IntentModel, IntentPrediction};
 use crate::complexity::{self, ComplexityAnalysis};
+use crate::domain::role_for;
+use crate::gating::{CONFIDENT, Forbidden, GateInput, forbidden};
+use crate::generation::Compose;
 use crate::generation::{Generated, Templates, generate};
-use crate::input::{PromptText, TechniqueLimit, TechniqueList};
+use crate::input::{Level, PromptText, TechniqueLimit, TechniqueList};
 use crate::selection::{Effectiveness, Pick, Preferences, SelectionRequest, select};
+use crate::slots::Slots;
 use crate::vocabulary::{Complexity, Technique};
 
 /// What a caller asks for, parsed at the edge (see [`crate::input`]).
@@ -22,6 +26,9 @@ pub struct EnhanceRequest {
     pub target_complexity: Option<Complexity>,
     /// Most techniques.
     pub max_techniques: TechniqueLimit,
+    /// How much may be added; `None` takes the user's preference, else
+    /// `standard`.
+    pub level: Option<Level>,
 }
 
 impl EnhanceRequest {
@@ -33,6 +40,7 @@ impl EnhanceRequest {
             exclude: TechniqueList::default(),
             target_complexity: None,
             max_techniques: TechniqueLimit::DEFAULT,
+            level: None,
         }
     }
 }
@@ -65,10 +73,31 @@ pub struct Enhancement {
     pub complexity: Complexity,
     /// The techniques applied, in pick order.
     pub picks: Vec<Pick>,
+    /// What the prompt already specified.
+    pub slots: Slots,
+    /// The level applied.
+    pub level: Level,
+    /// Techniques the prompt does not justify, with why.
+    pub forbidden: Vec<Forbidden>,
+    /// Questions for essentials the prompt lacks, for a page to ask.
+    pub questions: Vec<String>,
     /// The enhanced prompt.
     pub generated: Generated,
     /// The model version that classified it.
     pub model_version: String,
+}
+
+/// The expert the instruction part of `text` calls for; none for
+/// translation and summarisation, where a role adds nothing.
+fn role(text: &str, slots: &Slots, intent: crate::Intent, code: bool) -> Option<&'static str> {
+    if matches!(intent, crate::Intent::Translation | crate::Intent::Summarization) {
+        return None;
+    }
+    let instruction = match &slots.content {
+        Some(c) => text.replacen(c.as_str(), " ", 1),
+        None => text.to_string(),
+    };
+    role_for(&instruction, code, slots.format.as_ref())
 }
 
 /// A trained model and the templates to fill. Immutable; share it in an
@@ -111,6 +140,29 @@ impl Engine {
         }
     }
 
+    /// The techniques `text` does not justify for `intent` at `confidence`
+    /// (see [`crate::gating`]).
+    pub fn gate(
+        &self,
+        text: &str,
+        intent: crate::Intent,
+        confidence: f64,
+        complexity: Complexity,
+        level: Level,
+    ) -> Vec<Forbidden> {
+        let slots = crate::slots::read(text);
+        let code = intent == crate::Intent::CodeGeneration && confidence >= CONFIDENT;
+        forbidden(&GateInput {
+            slots: &slots,
+            intent,
+            confidence,
+            complexity,
+            level,
+            has_role: role(text, &slots, intent, code).is_some(),
+            reasoning_evidence: crate::gating::reasoning_evidence(text),
+        })
+    }
+
     /// Selects techniques and writes the enhanced prompt for an analysed
     /// request (lets a caller reuse a cached analysis).
     pub fn enhance_analyzed(
@@ -123,28 +175,60 @@ impl Engine {
             .target_complexity
             .or(ctx.preferences.complexity)
             .unwrap_or(analysis.complexity.level);
+        let slots = crate::slots::read(&req.text);
+        let level = req.level.or(ctx.preferences.level).unwrap_or_default();
+        let top = analysis.prediction.intent;
+        let confidence = analysis.prediction.confidence;
+        let code = top == crate::Intent::CodeGeneration && confidence >= CONFIDENT;
+        let role = role(&req.text, &slots, top, code);
+        let forbidden = forbidden(&GateInput {
+            slots: &slots,
+            intent: top,
+            confidence,
+            complexity,
+            level,
+            has_role: role.is_some(),
+            reasoning_evidence: crate::gating::reasoning_evidence(&req.text),
+        });
+        let gated: Vec<Technique> = forbidden.iter().map(|f| f.technique).collect();
+        let max = match level {
+            Level::Light => 1,
+            _ => req.max_techniques.get(),
+        };
         let picks = select(&SelectionRequest {
             text: &req.text,
             intent_scores: &analysis.prediction.scores,
             complexity,
-            max_techniques: req.max_techniques.get(),
+            max_techniques: max,
             prefer: &req.prefer,
             exclude: &req.exclude,
+            forbidden: &gated,
             preferences: ctx.preferences,
             effectiveness: ctx.effectiveness,
         });
         let techniques: Vec<Technique> = picks.iter().map(|p| p.technique).collect();
         let generated = generate(
-            &req.text,
-            analysis.prediction.intent,
-            complexity,
+            &Compose {
+                text: &req.text,
+                intent: top,
+                confident: confidence >= CONFIDENT,
+                complexity,
+                slots: &slots,
+                role,
+                level,
+            },
             &techniques,
             &self.templates,
         );
+        let questions = slots.missing.clone();
         Enhancement {
             analysis,
             complexity,
             picks,
+            slots,
+            level,
+            forbidden,
+            questions,
             generated,
             model_version: self.model.version().to_string(),
         }

@@ -1,20 +1,30 @@
-//! Writing the enhanced prompt. Each chosen technique's template is split at
-//! `{{prompt}}` into the text that goes before the user's prompt and the
-//! text that goes after it; the variables are filled from the intent's
-//! content; the pieces are ordered by the catalogue's stages (role and
-//! examples before the prompt; constraints, reasoning, motivation and
-//! format after it) and joined around the user's text, which is inserted
-//! unchanged (line breaks and code blocks intact) and is never scanned for
-//! placeholders. A template whose variables cannot all be filled (an edited
-//! template naming an unknown variable) is replaced by the built-in one, so
-//! the result never contains `{{...}}` from a template.
+//! Writing the enhanced prompt, with restraint. Each chosen technique's
+//! template is split at `{{prompt}}` into the text that goes before the
+//! user's prompt and the text that goes after it; the variables are filled
+//! from the prompt's own slots first (its format, its constraints, the
+//! subject's expert) and from the intent's defaults only when the intent is
+//! certain; the pieces are ordered by the catalogue's stages and joined
+//! around the user's text, which is inserted unchanged (line breaks and
+//! code blocks intact) and never scanned for placeholders. Supplied content
+//! is set apart in `<text>` tags, verbatim.
+//!
+//! Around the techniques the composer adds only what the prompt justifies:
+//! the questions for missing essentials, a note on reading an uncertain
+//! request, and a restatement of the user's own limits on a long prompt
+//! where they could be lost. What it adds is held to a budget in proportion
+//! to the prompt and the level; lower-priority parts are dropped first.
+//!
+//! A template whose variables cannot all be filled (an edited template
+//! naming an unknown variable) is replaced by the built-in one, so the
+//! result never contains `{{...}}` from a template.
 
 use std::collections::HashMap;
 
-use crate::catalogue::info;
-use crate::complexity::CONSTRAINT_MARKERS;
-use crate::content::{content, detect_format, detect_language};
-use crate::text::{Scan, estimate_tokens};
+use crate::catalogue::{Stage, info};
+use crate::content::{content, detect_language};
+use crate::input::Level;
+use crate::slots::{Format, Slots, TaskKind};
+use crate::text::estimate_tokens;
 use crate::vocabulary::{Complexity, Intent, Technique};
 
 /// Templates by technique (from `prompts.templates`); techniques without
@@ -65,53 +75,126 @@ pub struct Generated {
     pub fallbacks: Vec<Technique>,
 }
 
+/// What the composer writes from, besides the techniques.
+#[derive(Debug, Clone, Copy)]
+pub struct Compose<'a> {
+    /// The user's prompt, as typed.
+    pub text: &'a str,
+    /// The most probable intent.
+    pub intent: Intent,
+    /// Whether that intent is certain enough to add intent-specific guidance.
+    pub confident: bool,
+    /// The complexity aimed at.
+    pub complexity: Complexity,
+    /// What the prompt already specifies.
+    pub slots: &'a Slots,
+    /// The expert the subject calls for, if any.
+    pub role: Option<&'static str>,
+    /// How much may be added.
+    pub level: Level,
+}
+
 /// The variables a template may use, for one request.
 struct Variables {
     values: Vec<(&'static str, String)>,
 }
 
+/// Standing constraints of an intent that hold for any prompt of it (code
+/// constraints only for code).
+fn intent_constraints(intent: Intent) -> &'static [&'static str] {
+    content(intent).constraints
+}
+
 impl Variables {
-    fn new(text: &str, intent: Intent, complexity: Complexity) -> Self {
-        let c = content(intent);
-        let language = detect_language(text);
+    fn new(c: &Compose<'_>) -> Self {
+        let defaults = content(c.intent);
+        let language = detect_language(c.text);
         let domain = match language {
             Some(lang)
                 if matches!(
-                    intent,
+                    c.intent,
                     Intent::CodeGeneration | Intent::ProblemSolving | Intent::DataAnalysis
                 ) =>
             {
-                format!("{lang} and {}", c.domain)
+                format!("{lang} and {}", defaults.domain)
             }
-            _ => c.domain.to_string(),
+            _ => defaults.domain.to_string(),
         };
-        let format = detect_format(text).unwrap_or(c.format).to_string();
-        let examples = c
+        let format = c
+            .slots
+            .format
+            .as_ref()
+            .map_or_else(|| defaults.format.to_string(), Format::describe);
+        let sections = if c.slots.kind == TaskKind::MultiPart {
+            "one heading for each part of the request, in the order asked".to_string()
+        } else {
+            defaults.sections.to_string()
+        };
+        let examples = defaults
             .examples
             .iter()
             .enumerate()
             .map(|(i, (input, output))| format!("Example {}\nInput: {input}\nOutput: {output}", i + 1))
             .collect::<Vec<_>>()
             .join("\n\n");
-        let mut constraints: Vec<String> = stated_constraints(text);
-        constraints.extend(c.constraints.iter().map(|s| s.to_string()));
+        let mut constraints: Vec<String> = c.slots.constraints.iter().map(|s| sentence(s)).collect();
+        if let Some(length) = &c.slots.length {
+            constraints.push(format!("Length: {}.", length.describe()));
+        }
+        // The intent's standing constraints only when the intent is certain
+        // and, for code, the prompt shows code.
+        let code_shown = c.intent != Intent::CodeGeneration || (shows_code(c.text) && writes_code(c.text));
+        let source_given =
+            !matches!(c.intent, Intent::Summarization | Intent::Translation) || c.slots.content.is_some();
+        let reasoning_shown = !matches!(c.intent, Intent::Reasoning | Intent::DataAnalysis)
+            || crate::gating::reasoning_evidence(c.text);
+        let fits = standing_constraints_fit(c);
+        let transform = matches!(
+            c.slots.kind,
+            TaskKind::Rewrite | TaskKind::ShortCreative | TaskKind::FactLookup
+        );
+        if c.confident
+            && c.level != Level::Light
+            && code_shown
+            && source_given
+            && reasoning_shown
+            && fits
+            && !transform
+            && !c.slots.terse
+        {
+            constraints.extend(intent_constraints(c.intent).iter().map(|s| s.to_string()));
+        }
         let constraints = constraints
             .iter()
             .map(|s| format!("- {s}"))
             .collect::<Vec<_>>()
             .join("\n");
+        let role = c.role.unwrap_or(defaults.role).to_string();
+        let stakes = c.slots.stakes.as_ref().map_or_else(String::new, |s| {
+            format!("This is for {} as you describe it", article(s))
+        });
         Variables {
             values: vec![
-                ("role", c.role.to_string()),
+                ("role", role),
                 ("domain", domain),
                 ("format", format),
-                ("sections", c.sections.to_string()),
+                ("sections", sections),
                 ("examples", examples),
                 ("constraints", constraints),
-                ("intent", intent.as_str().replace('_', " ")),
-                ("complexity", complexity.as_str().to_string()),
+                ("stakes", stakes),
+                ("intent", c.intent.as_str().replace('_', " ")),
+                ("complexity", c.complexity.as_str().to_string()),
             ],
         }
+    }
+
+    /// Whether `template` names a variable that is empty for this request
+    /// (a requirements list with nothing to list): such a part says nothing
+    /// and is left out.
+    fn names_an_empty(&self, template: &str) -> bool {
+        self.values
+            .iter()
+            .any(|(k, v)| v.is_empty() && template.contains(&format!("{{{{{k}}}}}")))
     }
 
     /// Fills every `{{name}}` in `template`; `None` if one is unknown.
@@ -132,15 +215,139 @@ impl Variables {
     }
 }
 
-/// Sentences of the user's text that state a limit, at most three.
-fn stated_constraints(text: &str) -> Vec<String> {
-    text.split(['.', '!', '?', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && s.chars().count() <= 200)
-        .filter(|s| Scan::new(s).has_any(CONSTRAINT_MARKERS))
-        .take(3)
-        .map(|s| format!("{s}."))
-        .collect()
+/// Whether the intent's standing constraints fit this prompt: fiction
+/// advice only for fiction, troubleshooting advice only for something
+/// broken, and none for a conversation (it follows the user's lead).
+fn standing_constraints_fit(c: &Compose<'_>) -> bool {
+    let lower = format!(" {} ", c.text.to_lowercase());
+    let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    match c.intent {
+        Intent::Conversation => false,
+        Intent::CreativeWriting => any(&[
+            " story", " poem", " scene", " song", " lyrics", " fable", " novel", " chapter", " fiction",
+        ]),
+        Intent::ProblemSolving => any(&[
+            " error",
+            " crash",
+            " broken",
+            " not working",
+            " doesnt work",
+            " doesn't work",
+            " wont ",
+            " won't ",
+            " noise",
+            " leak",
+            " slow",
+            " fails",
+            " failed",
+            " stopped",
+            " keeps ",
+            " stuck",
+            " fix ",
+        ]),
+        _ => true,
+    }
+}
+
+/// Whether `text` is about code: a fence, a language, or code words.
+fn shows_code(text: &str) -> bool {
+    let lower = format!(" {} ", text.to_lowercase());
+    text.contains("```")
+        || [
+            " function",
+            " class ",
+            " script",
+            " code",
+            " regex",
+            " sql",
+            " query",
+            " api",
+            " endpoint",
+            " python",
+            " javascript",
+            " typescript",
+            " java ",
+            " rust ",
+            " golang",
+            " c++",
+            " c#",
+            " bash",
+            " html",
+            " css",
+            " react",
+            " docker",
+            " compile",
+            " bug",
+            " stack trace",
+            " exception",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+/// Whether the prompt asks for code to be written or changed (not only
+/// explained or reviewed).
+fn writes_code(text: &str) -> bool {
+    let lower = format!(" {} ", text.to_lowercase());
+    let explain_only = [
+        " explain what",
+        " what does this",
+        " what this code does",
+        " explain this code",
+        " review this",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let writes = [
+        " write",
+        " fix",
+        " implement",
+        " create",
+        " refactor",
+        " convert",
+        " generate",
+        " build",
+        " debug",
+        " make ",
+        " add ",
+        " change",
+        " update",
+        " rewrite",
+        " port ",
+        " optimi",
+        " function that",
+        " script that",
+        " script to",
+        " code to",
+        " code for",
+        " query to",
+        " query that",
+        " regex for",
+        " regex to",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    writes && !explain_only
+}
+
+/// "my boss" stays, "interview" becomes "an interview".
+fn article(phrase: &str) -> String {
+    if phrase.starts_with("my ") {
+        return phrase.to_string();
+    }
+    let first = phrase.chars().next().unwrap_or('x');
+    let a = if "aeiou".contains(first) { "an" } else { "a" };
+    format!("{a} {phrase}")
+}
+
+/// `s` ending with one full stop.
+fn sentence(s: &str) -> String {
+    let s = s.trim();
+    if s.ends_with(['.', '!', '?']) {
+        s.to_string()
+    } else {
+        format!("{s}.")
+    }
 }
 
 /// A template split around `{{prompt}}`, filled.
@@ -152,23 +359,135 @@ fn render(template: &str, vars: &Variables) -> Option<(String, String)> {
     ))
 }
 
-/// Writes the enhanced prompt for `text` with `techniques` (any order; they
+/// The user's text with supplied content set apart in `<text>` tags; every
+/// piece of the user's text stays verbatim. A fenced code block is already
+/// set apart and stays as it is.
+fn request(c: &Compose<'_>) -> (String, bool) {
+    let task = c
+        .text
+        .trim_matches(|ch: char| ch == '\n' || ch == '\r')
+        .trim_end();
+    let Some(content) = c.slots.content.as_deref().filter(|b| !b.starts_with("```")) else {
+        return (task.to_string(), false);
+    };
+    let Some(at) = task.find(content) else {
+        return (task.to_string(), false);
+    };
+    // Content on the same line as the instruction stays in its line (the
+    // user's line, verbatim); a block of its own is set apart.
+    let block = task[..at].trim_end_matches([' ', '\t']).ends_with('\n') || content.contains('\n');
+    if !block {
+        return (task.to_string(), false);
+    }
+    let before = task[..at].trim_end();
+    let after = task[at + content.len()..].trim();
+    let mut out = String::with_capacity(task.len() + 32);
+    out.push_str(before);
+    out.push_str("\n\n<text>\n");
+    out.push_str(content);
+    out.push_str("\n</text>");
+    if !after.is_empty() {
+        out.push_str("\n\n");
+        out.push_str(after);
+    }
+    (out, true)
+}
+
+/// Something the composer may add, with its priority (lower is kept first).
+struct Part {
+    text: String,
+    before: bool,
+    priority: u8,
+}
+
+/// The most characters the additions may take.
+fn budget(c: &Compose<'_>) -> usize {
+    let n = c.text.chars().count();
+    match c.level {
+        Level::Light => (n * 4 / 5).max(120),
+        Level::Standard => (n * 3 / 2).max(220),
+        Level::Thorough => (n * 3).max(420),
+    }
+}
+
+/// The composer's own lines (see the module docs).
+fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
+    let s = c.slots;
+    let mut parts = Vec::new();
+    if !s.missing.is_empty() {
+        parts.push(Part {
+            text: format!(
+                "Some details are missing: {} Ask me for them before you start, or write it with clearly marked [placeholders] I can fill in.",
+                s.missing.join(" ")
+            ),
+            before: false,
+            priority: 0,
+        });
+    }
+    if tagged && c.level != Level::Light {
+        parts.push(Part {
+            text: "The text between the <text> tags is the material to work on.".into(),
+            before: false,
+            priority: 3,
+        });
+    }
+    let instruction_words =
+        c.text.split_whitespace().count() - s.content.as_deref().map_or(0, |b| b.split_whitespace().count());
+    let mut limits: Vec<String> = Vec::new();
+    if instruction_words > 30 || tagged {
+        if let Some(f) = &s.format {
+            limits.push(format!("answer as {}", f.describe()));
+        }
+        if let Some(l) = &s.length {
+            limits.push(l.describe());
+        }
+        if let Some(a) = &s.audience {
+            limits.push(format!("written for {a}"));
+        }
+        if let Some(t) = &s.tone {
+            limits.push(format!("a {t} tone"));
+        }
+        if let Some(lang) = s.language {
+            limits.push(format!("in {lang}"));
+        }
+    }
+    if !limits.is_empty() {
+        parts.push(Part {
+            text: format!("Keep to what I asked: {}.", limits.join("; ")),
+            before: false,
+            priority: 1,
+        });
+    }
+    if !c.confident && c.level != Level::Light && matches!(s.kind, TaskKind::Open | TaskKind::MultiPart) {
+        parts.push(Part {
+            text: "If the request can be read more than one way, say which reading you chose.".into(),
+            before: false,
+            priority: 4,
+        });
+    }
+    if s.kind == TaskKind::FactLookup && s.format.is_none() && s.length.is_none() && c.level != Level::Light {
+        parts.push(Part {
+            text: "Give the answer first, then a sentence or two of context.".into(),
+            before: false,
+            priority: 5,
+        });
+    }
+    parts
+}
+
+/// Writes the enhanced prompt for `c` with `techniques` (any order; they
 /// are applied in stage order). Deterministic for the same inputs.
-pub fn generate(
-    text: &str,
-    intent: Intent,
-    complexity: Complexity,
-    techniques: &[Technique],
-    templates: &Templates,
-) -> Generated {
-    let vars = Variables::new(text, intent, complexity);
+pub fn generate(c: &Compose<'_>, techniques: &[Technique], templates: &Templates) -> Generated {
+    let vars = Variables::new(c);
     let mut ordered: Vec<Technique> = techniques.to_vec();
     ordered.sort_by_key(|t| (info(*t).stage, *t));
     ordered.dedup();
-    let mut before = Vec::new();
-    let mut after = Vec::new();
+    let mut parts: Vec<Part> = Vec::new();
     let mut fallbacks = Vec::new();
     for t in ordered {
+        if vars.names_an_empty(templates.text(t)) {
+            continue;
+        }
         let rendered = render(templates.text(t), &vars).or_else(|| {
             fallbacks.push(t);
             render(info(t).template, &vars)
@@ -176,23 +495,59 @@ pub fn generate(
         // Built-in templates only use known variables (unit-tested), so
         // the fallback always renders; an empty pair would just add nothing.
         let (b, a) = rendered.unwrap_or_default();
+        let priority = match info(t).stage {
+            Stage::Role => 2,
+            Stage::Limits | Stage::Format => 3,
+            Stage::Reasoning | Stage::Direct => 4,
+            _ => 6,
+        };
         if !b.is_empty() {
-            before.push(b);
+            parts.push(Part {
+                text: b,
+                before: true,
+                priority,
+            });
         }
         if !a.is_empty() {
-            after.push(a);
+            parts.push(Part {
+                text: a,
+                before: false,
+                priority,
+            });
         }
     }
-    let task = text.trim_matches(|c: char| c == '\n' || c == '\r').trim_end();
-    let mut out = String::with_capacity(task.len() + 1024);
-    for part in before {
-        out.push_str(&part);
+    let (task, tagged) = request(c);
+    parts.extend(composer_parts(c, tagged));
+    // Keep within the budget, dropping the lowest priority first (the
+    // questions for missing essentials are never dropped).
+    let budget = budget(c);
+    let mut kept: Vec<&Part> = parts.iter().collect();
+    kept.sort_by_key(|p| p.priority);
+    let mut used = 0;
+    kept.retain(|p| {
+        let n = p.text.chars().count() + 2;
+        if p.priority == 0 || used + n <= budget {
+            used += n;
+            true
+        } else {
+            false
+        }
+    });
+    let keep = |p: &Part| kept.iter().any(|k| std::ptr::eq(*k, p));
+    let mut out = String::with_capacity(task.len() + used + 8);
+    for p in parts.iter().filter(|p| p.before && keep(p)) {
+        out.push_str(&p.text);
         out.push_str("\n\n");
     }
-    out.push_str(task);
-    for part in after {
+    out.push_str(&task);
+    let after: Vec<&str> = parts
+        .iter()
+        .filter(|p| !p.before && keep(p))
+        .map(|p| p.text.as_str())
+        .collect();
+    if !after.is_empty() {
         out.push_str("\n\n");
-        out.push_str(&part);
+        out.push_str(&after.join("\n"));
     }
     let tokens = estimate_tokens(&out);
     Generated {
@@ -205,31 +560,46 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slots::read;
 
     const CODE: &str = "Fix this function so it handles empty lists:\n\n```python\ndef first(xs):\n    return xs[0]\n```\nIt must not raise.";
 
+    fn compose<'a>(
+        text: &'a str,
+        slots: &'a Slots,
+        intent: Intent,
+        role: Option<&'static str>,
+    ) -> Compose<'a> {
+        Compose {
+            text,
+            intent,
+            confident: true,
+            complexity: Complexity::Moderate,
+            slots,
+            role,
+            level: Level::Thorough,
+        }
+    }
+
     #[test]
     fn every_technique_renders_for_every_intent_without_placeholders() {
+        let text = "Explain {{this}} please, I have an interview";
+        let slots = read(text);
         for intent in Intent::ALL {
             for t in Technique::ALL {
                 let g = generate(
-                    "Explain {{this}} please",
-                    *intent,
-                    Complexity::Moderate,
+                    &compose(text, &slots, *intent, Some("a tutor")),
                     &[*t],
                     &Templates::builtin(),
                 );
                 assert!(g.fallbacks.is_empty(), "{t}");
-                let without_user_text = g.text.replace("Explain {{this}} please", "");
+                let without_user_text = g.text.replace(text, "");
                 assert!(
                     !without_user_text.contains("{{") && !without_user_text.contains("}}"),
                     "{t}/{intent}: {}",
                     g.text
                 );
-                assert!(
-                    g.text.contains("Explain {{this}} please"),
-                    "the user's text is kept verbatim"
-                );
+                assert!(g.text.contains(text), "the user's text is kept verbatim");
                 assert!(g.tokens > 0);
             }
         }
@@ -237,30 +607,50 @@ mod tests {
 
     #[test]
     fn the_users_line_breaks_and_code_blocks_are_kept() {
-        let all: Vec<Technique> = Technique::ALL.to_vec();
+        let slots = read(CODE);
         let g = generate(
-            CODE,
-            Intent::CodeGeneration,
-            Complexity::Moderate,
-            &all,
+            &compose(
+                CODE,
+                &slots,
+                Intent::CodeGeneration,
+                Some("a senior Python developer"),
+            ),
+            Technique::ALL,
             &Templates::builtin(),
         );
         assert!(g.text.contains(CODE), "{}", g.text);
     }
 
     #[test]
-    fn techniques_are_applied_in_stage_order_around_the_prompt() {
-        let picks = [
-            Technique::StructuredOutput,
-            Technique::ChainOfThought,
-            Technique::RolePlay,
-            Technique::Constraints,
-        ];
+    fn supplied_content_is_set_apart_verbatim() {
+        let text = "Summarize this email for me:\nHi all,\nthe offsite moves to Friday. Bring laptops.\nAna";
+        let slots = read(text);
         let g = generate(
-            CODE,
-            Intent::CodeGeneration,
-            Complexity::Moderate,
-            &picks,
+            &compose(text, &slots, Intent::Summarization, None),
+            &[],
+            &Templates::builtin(),
+        );
+        assert!(
+            g.text
+                .contains("<text>\nHi all,\nthe offsite moves to Friday. Bring laptops.\nAna\n</text>"),
+            "{}",
+            g.text
+        );
+        assert!(g.text.starts_with("Summarize this email for me:"));
+        assert!(crate::lint::verbatim(text, &g.text));
+    }
+
+    #[test]
+    fn a_role_goes_first_and_the_users_own_constraint_is_restated() {
+        let slots = read(CODE);
+        let g = generate(
+            &compose(
+                CODE,
+                &slots,
+                Intent::CodeGeneration,
+                Some("a senior Python developer"),
+            ),
+            &[Technique::Constraints, Technique::RolePlay],
             &Templates::builtin(),
         );
         let at = |needle: &str| {
@@ -268,47 +658,31 @@ mod tests {
                 .find(needle)
                 .unwrap_or_else(|| panic!("{needle} missing in {}", g.text))
         };
-        assert!(at("You are a senior software engineer") < at("Fix this function"));
-        assert!(at("Fix this function") < at("Constraints:"));
-        assert!(at("Constraints:") < at("Let's think step by step"));
-        assert!(at("Let's think step by step") < at("Format the response as"));
-        assert!(
-            g.text.contains("Python and software engineering"),
-            "the language is detected"
-        );
-        assert!(
-            g.text.contains("- It must not raise."),
-            "the user's own constraint is restated"
-        );
+        assert!(at("You are a senior Python developer.") < at("Fix this function"));
+        assert!(at("Fix this function") < at("Requirements:"));
+        assert!(g.text.contains("- It must not raise."), "{}", g.text);
     }
 
     #[test]
-    fn fill_ins_fit_the_intent_and_the_named_format() {
-        let g = generate(
-            "Summarise this report as a table",
-            Intent::Summarization,
-            Complexity::Simple,
-            &[Technique::StructuredOutput, Technique::FewShot],
-            &Templates::builtin(),
-        );
-        assert!(
-            g.text.contains("Format the response as a Markdown table"),
-            "{}",
-            g.text
-        );
-        assert!(
-            g.text.contains("Example 1\nInput: Summarise"),
-            "summarisation examples: {}",
-            g.text
-        );
-        let g = generate(
-            "Translate hello into German",
-            Intent::Translation,
-            Complexity::Simple,
-            &[Technique::FewShot],
-            &Templates::builtin(),
-        );
-        assert!(g.text.contains("Buenos días"), "translation examples: {}", g.text);
+    fn missing_essentials_are_asked_for_and_never_dropped() {
+        let text = "write a cover letter for me";
+        let slots = read(text);
+        let mut c = compose(text, &slots, Intent::CreativeWriting, None);
+        c.level = Level::Light;
+        let g = generate(&c, &[], &Templates::builtin());
+        assert!(g.text.contains("Which job and company"), "{}", g.text);
+        assert!(g.text.contains("[placeholders]"));
+    }
+
+    #[test]
+    fn additions_stay_within_a_budget_in_proportion_to_the_prompt() {
+        let text = "why do cats purr";
+        let slots = read(text);
+        let mut c = compose(text, &slots, Intent::QuestionAnswering, Some("a vet"));
+        c.level = Level::Standard;
+        let g = generate(&c, Technique::ALL, &Templates::builtin());
+        let added = g.text.chars().count() - text.chars().count();
+        assert!(added <= budget(&c) + 2, "{added} characters added: {}", g.text);
     }
 
     #[test]
@@ -319,16 +693,16 @@ mod tests {
             "{{prompt}}\n\nThink about {{mystery}}.",
         );
         templates.set(Technique::ZeroShot, "{{prompt}}\n\nBe brief, this is {{intent}}.");
+        let text = "Why is the sum of two odd numbers even?";
+        let slots = read(text);
         let g = generate(
-            "Why?",
-            Intent::Reasoning,
-            Complexity::Simple,
+            &compose(text, &slots, Intent::Reasoning, None),
             &[Technique::ChainOfThought, Technique::ZeroShot],
             &templates,
         );
         assert_eq!(g.fallbacks, [Technique::ChainOfThought]);
         assert!(
-            g.text.contains("Let's think step by step") && g.text.contains("Be brief, this is reasoning."),
+            g.text.contains("step by step") && g.text.contains("Be brief, this is reasoning."),
             "{}",
             g.text
         );
@@ -337,32 +711,16 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_without_techniques_returns_the_text() {
+        let slots = read(CODE);
         let picks = [Technique::FewShot, Technique::Constraints];
-        let a = generate(
-            CODE,
-            Intent::CodeGeneration,
-            Complexity::Complex,
-            &picks,
-            &Templates::builtin(),
-        );
-        let b = generate(
-            CODE,
-            Intent::CodeGeneration,
-            Complexity::Complex,
-            &picks,
-            &Templates::builtin(),
-        );
-        assert_eq!(a, b);
+        let c = compose(CODE, &slots, Intent::CodeGeneration, None);
         assert_eq!(
-            generate(
-                "hi\n",
-                Intent::Conversation,
-                Complexity::Simple,
-                &[],
-                &Templates::builtin()
-            )
-            .text,
-            "hi"
+            generate(&c, &picks, &Templates::builtin()),
+            generate(&c, &picks, &Templates::builtin())
         );
+        let hi = read("hi\n");
+        let mut c = compose("hi\n", &hi, Intent::Conversation, None);
+        c.level = Level::Light;
+        assert_eq!(generate(&c, &[], &Templates::builtin()).text, "hi");
     }
 }

@@ -180,6 +180,44 @@ impl Deref for TechniqueList {
     }
 }
 
+/// How much an enhancement may add: `light` sharpens what the user wrote,
+/// `standard` adds the guidance the task justifies, `thorough` also allows
+/// the heavier reasoning techniques on complex tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum Level {
+    /// The lightest touch.
+    Light,
+    /// The default.
+    #[default]
+    Standard,
+    /// The most guidance.
+    Thorough,
+}
+
+impl Level {
+    /// Every level.
+    pub const ALL: [Level; 3] = [Level::Light, Level::Standard, Level::Thorough];
+
+    /// Parses the `level` field.
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        match raw.trim() {
+            "light" => Ok(Self::Light),
+            "standard" => Ok(Self::Standard),
+            "thorough" => Ok(Self::Thorough),
+            _ => Err(invalid("level", "must be light, standard or thorough")),
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Light => "light",
+            Self::Standard => "standard",
+            Self::Thorough => "thorough",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +254,14 @@ mod tests {
                 Technique::ALL.len()
             )
         );
+    }
+
+    #[test]
+    fn levels_parse_from_their_names_only() {
+        for level in Level::ALL {
+            assert_eq!(Level::parse(level.as_str()), Ok(level));
+        }
+        assert_eq!(Level::parse("max").unwrap_err().field, "level");
     }
 
     #[test]

@@ -14,19 +14,23 @@ pub mod classifier;
 pub mod complexity;
 pub mod content;
 pub mod data;
+pub mod domain;
 pub mod embed;
 pub mod engine;
 pub mod eval;
+pub mod gating;
 pub mod generation;
 pub mod input;
+pub mod lint;
 pub mod selection;
+pub mod slots;
 pub mod text;
 mod vocabulary;
 
 pub use classifier::{Example, IntentModel, IntentPrediction, TrainError, TrainParams};
 pub use engine::{Analysis, Engine, EnhanceContext, EnhanceRequest, Enhancement};
 pub use generation::Templates;
-pub use input::{InputError, PromptText, TechniqueLimit, TechniqueList};
+pub use input::{InputError, Level, PromptText, TechniqueLimit, TechniqueList};
 pub use selection::{Effectiveness, Observed, Pick, Preferences};
 pub use vocabulary::{Complexity, Intent, Technique, UnknownId};
 
@@ -113,6 +117,108 @@ mod quality {
         assert_eq!(
             IntentModel::train(&no_translation, &TrainParams::default()).unwrap_err(),
             TrainError::MissingIntent(Intent::Translation)
+        );
+    }
+
+    /// The engine's enhancements of the lint set, linted.
+    fn lint_report() -> lint::LintReport {
+        let engine = Engine::new(model(), Templates::builtin());
+        let (prefs, eff) = (Preferences::default(), Effectiveness::new());
+        let cases = lint::parse(lint::QUALITY_LINT).expect("the lint set parses");
+        lint::run(&cases, |text| {
+            let req = EnhanceRequest::new(PromptText::parse(text).expect("a lint prompt is valid"));
+            let out = engine.enhance(
+                &req,
+                EnhanceContext {
+                    preferences: &prefs,
+                    effectiveness: &eff,
+                },
+            );
+            let asks = !out.questions.is_empty();
+            (out.generated.text, asks)
+        })
+    }
+
+    /// Writes every lint case with its enhancement and verdict to the file
+    /// named by `BP_LINT_DUMP` (a development aid; does nothing without it).
+    #[test]
+    fn dump_the_lint_set_when_asked() {
+        let Ok(path) = std::env::var("BP_LINT_DUMP") else {
+            return;
+        };
+        let engine = Engine::new(model(), Templates::builtin());
+        let (prefs, eff) = (Preferences::default(), Effectiveness::new());
+        let mut out = String::new();
+        for case in lint::parse(lint::QUALITY_LINT).expect("parses") {
+            let req = EnhanceRequest::new(PromptText::parse(&case.text).expect("valid"));
+            let e = engine.enhance(
+                &req,
+                EnhanceContext {
+                    preferences: &prefs,
+                    effectiveness: &eff,
+                },
+            );
+            let v: Vec<&str> = lint::violations(&case, &e.generated.text)
+                .iter()
+                .map(|r| r.id())
+                .collect();
+            let ok = lint::verbatim(&case.text, &e.generated.text);
+            let extra = lint::added(&case.text, &e.generated.text);
+            out.push_str(&format!(
+                "=== {:?} added={extra:?} verbatim={ok} intent={} ({:.2}) picks={:?} missing={:?}\n--- original\n{}\n--- enhanced\n{}\n\n",
+                v,
+                e.analysis.prediction.intent,
+                e.analysis.prediction.confidence,
+                e.picks.iter().map(|p| p.technique.as_str()).collect::<Vec<_>>(),
+                case.missing,
+                case.text,
+                e.generated.text
+            ));
+        }
+        std::fs::write(path, out).expect("dump written");
+    }
+
+    /// Writes `{"text","enhanced"}` lines for every prompt of the JSON-lines
+    /// file `BP_REVIEW_INPUT` to `BP_REVIEW_DUMP` (the blind review's input;
+    /// does nothing without them).
+    #[test]
+    fn dump_enhancements_for_review_when_asked() {
+        let (Ok(input), Ok(path)) = (std::env::var("BP_REVIEW_INPUT"), std::env::var("BP_REVIEW_DUMP"))
+        else {
+            return;
+        };
+        let engine = Engine::new(model(), Templates::builtin());
+        let (prefs, eff) = (Preferences::default(), Effectiveness::new());
+        let raw = std::fs::read_to_string(input).expect("review input readable");
+        let mut out = String::new();
+        for e in data::parse_examples(&raw).expect("review input parses") {
+            let req = EnhanceRequest::new(PromptText::parse(&e.text).expect("valid"));
+            let got = engine.enhance(
+                &req,
+                EnhanceContext {
+                    preferences: &prefs,
+                    effectiveness: &eff,
+                },
+            );
+            out.push_str(&serde_json::json!({ "text": e.text, "enhanced": got.generated.text }).to_string());
+            out.push('\n');
+        }
+        std::fs::write(path, out).expect("dump written");
+    }
+
+    #[test]
+    fn the_quality_lint_finds_no_contradiction_and_the_users_text_survives() {
+        let r = lint_report();
+        eprintln!("{r:#?}");
+        assert_eq!(r.persona_overrides, 0, "{:?}", r.examples);
+        assert_eq!(r.off_domain, 0, "{:?}", r.examples);
+        assert_eq!(r.filler, 0, "{:?}", r.examples);
+        assert_eq!(r.contradicted, 0, "{:?}", r.examples);
+        assert_eq!(r.verbatim, r.cases, "the user's text is kept verbatim");
+        assert!(
+            r.median_length_ratio < 3.0,
+            "median length ratio {}",
+            r.median_length_ratio
         );
     }
 

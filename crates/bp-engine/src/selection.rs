@@ -50,6 +50,8 @@ pub struct Preferences {
     pub excluded: Vec<Technique>,
     /// Complexity to aim for when the request names none.
     pub complexity: Option<Complexity>,
+    /// Enhancement level when the request names none.
+    pub level: Option<crate::input::Level>,
 }
 
 /// What to select for.
@@ -67,6 +69,9 @@ pub struct SelectionRequest<'a> {
     pub prefer: &'a [Technique],
     /// Excluded for this request.
     pub exclude: &'a [Technique],
+    /// Forbidden by gating for this prompt: never picked, whatever their
+    /// score or the user's preference (see [`crate::gating`]).
+    pub forbidden: &'a [Technique],
     /// The user's preferences.
     pub preferences: &'a Preferences,
     /// Measured outcomes.
@@ -182,7 +187,9 @@ pub fn select(req: &SelectionRequest<'_>) -> Vec<Pick> {
         .first()
         .copied()
         .unwrap_or((Intent::QuestionAnswering, 0.0));
-    let excluded = |t: Technique| req.exclude.contains(&t) || req.preferences.excluded.contains(&t);
+    let excluded = |t: Technique| {
+        req.exclude.contains(&t) || req.preferences.excluded.contains(&t) || req.forbidden.contains(&t)
+    };
     let mut scored = score_all(req);
     scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.technique.cmp(&b.technique)));
     let max = req.max_techniques.clamp(1, Technique::ALL.len());
@@ -205,7 +212,7 @@ pub fn select(req: &SelectionRequest<'_>) -> Vec<Pick> {
         if picked.len() >= max {
             break;
         }
-        if (s.score >= MIN_SCORE || picked.is_empty()) && fits(&picked, s.technique) {
+        if s.score >= MIN_SCORE && fits(&picked, s.technique) {
             picked.push((s.clone(), false));
         }
     }
@@ -242,6 +249,7 @@ mod tests {
             max_techniques: DEFAULT_MAX_TECHNIQUES,
             prefer: &[],
             exclude: &[],
+            forbidden: &[],
             preferences: prefs,
             effectiveness: eff,
         }

@@ -74,8 +74,54 @@ pub struct EnhanceAnswer {
     pub enhanced: bool,
     /// When it was saved.
     pub created_at: Option<DateTime<Utc>>,
+    /// Questions for essentials the prompt lacks (a page can ask them and
+    /// enhance again with the answers); empty when nothing is missing.
+    pub questions: Vec<String>,
+    /// The level applied: `light`, `standard` or `thorough`.
+    pub level: String,
+    /// What the prompt already specified, which the enhancement kept.
+    pub slots: SlotsView,
     /// Details.
     pub metadata: EnhanceMetadata,
+}
+
+/// What the prompt already specified.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Default)]
+pub struct SlotsView {
+    /// The persona the user gave the model.
+    pub persona: Option<String>,
+    /// The output format asked for.
+    pub format: Option<String>,
+    /// A length limit.
+    pub length: Option<String>,
+    /// Who the answer is for.
+    pub audience: Option<String>,
+    /// The tone asked for.
+    pub tone: Option<String>,
+    /// The language of the answer, when not English.
+    pub language: Option<String>,
+    /// Whether text to work on was supplied (kept verbatim, set apart).
+    pub has_content: bool,
+    /// Explicit constraints, as written.
+    pub constraints: Vec<String>,
+    /// `fact_lookup`, `rewrite`, `short_creative`, `multi_part` or `open`.
+    pub kind: String,
+}
+
+impl From<&bp_engine::slots::Slots> for SlotsView {
+    fn from(s: &bp_engine::slots::Slots) -> Self {
+        Self {
+            persona: s.persona.clone(),
+            format: s.format.as_ref().map(bp_engine::slots::Format::describe),
+            length: s.length.as_ref().map(bp_engine::slots::Length::describe),
+            audience: s.audience.clone(),
+            tone: s.tone.clone(),
+            language: s.language.map(str::to_owned),
+            has_content: s.content.is_some(),
+            constraints: s.constraints.clone(),
+            kind: s.kind.as_str().to_owned(),
+        }
+    }
 }
 
 impl EnhanceAnswer {
@@ -97,6 +143,9 @@ impl EnhanceAnswer {
             processing_time_ms: o.processing_time_ms,
             enhanced: true,
             created_at: o.created_at,
+            questions: e.questions.clone(),
+            level: e.level.as_str().to_owned(),
+            slots: SlotsView::from(&e.slots),
             metadata: EnhanceMetadata {
                 tokens_used: e.generated.tokens,
                 model_version: e.model_version.clone(),

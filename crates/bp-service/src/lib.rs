@@ -412,13 +412,31 @@ impl EnhanceService {
             None => analysis.prediction.scores.clone(),
         };
         let effectiveness = loading::effectiveness(&self.db, &self.cache, top).await?;
+        let complexity = complexity.unwrap_or(analysis.complexity.level);
+        let confidence = if intent.is_some() {
+            1.0
+        } else {
+            analysis.prediction.confidence
+        };
+        let forbidden: Vec<bp_engine::Technique> = engine
+            .gate(
+                text,
+                top,
+                confidence,
+                complexity,
+                preferences.level.unwrap_or_default(),
+            )
+            .iter()
+            .map(|f| f.technique)
+            .collect();
         let picks = bp_engine::selection::select(&bp_engine::selection::SelectionRequest {
             text,
             intent_scores: &scores,
-            complexity: complexity.unwrap_or(analysis.complexity.level),
+            complexity,
             max_techniques: max_techniques.get(),
             prefer: &[],
             exclude: &[],
+            forbidden: &forbidden,
             preferences: &preferences,
             effectiveness: &effectiveness,
         });

@@ -144,6 +144,9 @@ struct CachedPreferences {
     preferred: Vec<String>,
     excluded: Vec<String>,
     complexity: Option<String>,
+    /// `custom_settings.enhancement_level`.
+    #[serde(default)]
+    level: Option<String>,
 }
 
 pub(super) async fn preferences(db: &Db, cache: &Cache, user: Uuid) -> Result<Preferences, ServiceError> {
@@ -158,6 +161,9 @@ pub(super) async fn preferences(db: &Db, cache: &Cache, user: Uuid) -> Result<Pr
                 preferred: row.preferred_techniques,
                 excluded: row.excluded_techniques,
                 complexity: row.complexity_preference,
+                level: row.custom_settings["enhancement_level"]
+                    .as_str()
+                    .map(str::to_owned),
             };
             cache.cache_user_prefs(&key, &fresh).await;
             fresh
@@ -168,6 +174,7 @@ pub(super) async fn preferences(db: &Db, cache: &Cache, user: Uuid) -> Result<Pr
         preferred: techniques(&cached.preferred),
         excluded: techniques(&cached.excluded),
         complexity: cached.complexity.and_then(|c| c.parse::<Complexity>().ok()),
+        level: cached.level.and_then(|l| bp_engine::Level::parse(&l).ok()),
     })
 }
 

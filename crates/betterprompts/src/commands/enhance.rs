@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use bp_config::Settings;
-use bp_engine::{Complexity, EnhanceRequest, PromptText, TechniqueLimit, TechniqueList};
+use bp_engine::{Complexity, EnhanceRequest, Level, PromptText, TechniqueLimit, TechniqueList};
 use bp_service::{EnhanceAnswer, Requester};
 
 use crate::cli::EnhanceArgs;
@@ -29,6 +29,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: EnhanceArgs)
             Some(n) => TechniqueLimit::new(n)?,
             None => TechniqueLimit::DEFAULT,
         },
+        level: args.level.as_deref().map(Level::parse).transpose()?,
     };
     let (db, cache) = super::connect::platform(settings, instance, super::connect::Role::Owner).await?;
     let service = super::connect::service(settings, db, cache).await?;

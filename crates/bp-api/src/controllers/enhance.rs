@@ -12,7 +12,7 @@ use std::time::Instant;
 use axum::Json as JsonOut;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bp_engine::{Complexity, EnhanceRequest, Intent, PromptText, TechniqueLimit, TechniqueList};
+use bp_engine::{Complexity, EnhanceRequest, Intent, Level, PromptText, TechniqueLimit, TechniqueList};
 use bp_service::catalogue::Catalogue;
 use bp_service::{EnhanceAnswer, Requester, intent_scores};
 use schemars::JsonSchema;
@@ -42,6 +42,10 @@ pub struct EnhanceBody {
     target_complexity: Option<String>,
     #[serde(default)]
     max_techniques: Option<usize>,
+    /// `light`, `standard` (default) or `thorough`; the user's saved
+    /// preference when left out.
+    #[serde(default)]
+    level: Option<String>,
 }
 
 fn complexity(field: &'static str, value: Option<&str>) -> Result<Option<Complexity>, ApiError> {
@@ -77,6 +81,7 @@ impl EnhanceBody {
             )?,
             target_complexity: complexity("target_complexity", self.target_complexity.as_deref())?,
             max_techniques: technique_limit(self.max_techniques)?,
+            level: self.level.as_deref().map(Level::parse).transpose()?,
         })
     }
 }

@@ -164,7 +164,7 @@ async fn analyze_select_and_the_catalogue_agree_with_the_engine() {
         .json(
             Method::POST,
             "/api/v1/techniques/select",
-            &json!({ "text": PROMPT, "intent": "reasoning", "max_techniques": 2 }),
+            &json!({ "text": PROMPT, "intent": "code_generation", "max_techniques": 2 }),
             &[],
         )
         .await;

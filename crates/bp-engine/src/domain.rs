@@ -1,0 +1,407 @@
+//! The expert a prompt's subject calls for, read from its words, not from
+//! the intent alone: an invitation letter calls for an event planner, a
+//! blog post about Hawaii for a travel writer, a Rust borrow-checker error
+//! for a senior Rust developer. When nothing fits, there is no role, and
+//! the composer adds none.
+
+use crate::slots::Format;
+
+/// A role and the words that call for it. Each entry needs one word of
+/// `topic`; `with` (when not empty) needs one of its words too, so that
+/// "blog post" alone is not travel writing.
+struct Entry {
+    role: &'static str,
+    topic: &'static [&'static str],
+    with: &'static [&'static str],
+}
+
+const ROLES: &[Entry] = &[
+    Entry {
+        role: "an experienced event planner who writes clear, warm invitations",
+        topic: &["invitation", "invitations", "invite", "rsvp"],
+        with: &[],
+    },
+    Entry {
+        role: "a travel writer who knows the destination well",
+        topic: &["blog", "article", "guide", "post", "newsletter"],
+        with: &[
+            "travel",
+            "trip",
+            "hawaii",
+            "island",
+            "beach",
+            "destination",
+            "city",
+            "itinerary",
+            "vacation",
+            "holiday",
+        ],
+    },
+    Entry {
+        role: "an experienced travel planner",
+        topic: &[
+            "itinerary",
+            "trip",
+            "vacation",
+            "holiday",
+            "road trip",
+            "backpacking",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "an experienced recruiter and career coach",
+        topic: &[
+            "cover letter",
+            "resume",
+            "cv",
+            "job interview",
+            "interview questions",
+            "linkedin",
+            "job application",
+            "salary negotiation",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a professional chef",
+        topic: &[
+            "recipe", "recipes", "cook", "cooking", "bake", "baking", "dinner", "meal", "meals", "dish",
+            "sauce",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a registered dietitian",
+        topic: &["meal plan", "diet", "calories", "protein", "nutrition", "macros"],
+        with: &[],
+    },
+    Entry {
+        role: "a certified personal trainer",
+        topic: &[
+            "workout",
+            "workouts",
+            "gym",
+            "training plan",
+            "exercise",
+            "exercises",
+            "marathon",
+            "5k",
+            "strength training",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a senior copywriter",
+        topic: &[
+            "slogan",
+            "tagline",
+            "ad copy",
+            "advert",
+            "product description",
+            "marketing",
+            "landing page",
+            "campaign",
+            "brand",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a lawyer who explains things in plain language",
+        topic: &[
+            "lease",
+            "contract",
+            "tenant",
+            "landlord",
+            "lawsuit",
+            "legal",
+            "sue",
+            "court",
+            "copyright",
+            "trademark",
+            "gdpr",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a physician who explains things in plain language",
+        topic: &[
+            "symptom",
+            "symptoms",
+            "diagnosis",
+            "medication",
+            "dose",
+            "doctor",
+            "fever",
+            "rash",
+            "blood pressure",
+            "cholesterol",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a certified financial planner",
+        topic: &[
+            "budget",
+            "budgeting",
+            "invest",
+            "investing",
+            "retirement",
+            "mortgage",
+            "savings",
+            "debt",
+            "401k",
+            "ira",
+            "stocks",
+            "etf",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a tax adviser",
+        topic: &["tax", "taxes", "deduction", "deductions", "vat", "irs"],
+        with: &[],
+    },
+    Entry {
+        role: "an experienced gardener",
+        topic: &[
+            "garden",
+            "gardening",
+            "plant",
+            "plants",
+            "tomatoes",
+            "soil",
+            "compost",
+            "lawn",
+            "seedlings",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "an experienced car mechanic",
+        topic: &[
+            "car",
+            "engine",
+            "brakes",
+            "tyre",
+            "tire",
+            "transmission",
+            "check engine",
+            "battery light",
+        ],
+        with: &[
+            "noise", "light", "wont", "won", "start", "leak", "problem", "fix", "broken", "sound", "warning",
+            "smell",
+        ],
+    },
+    Entry {
+        role: "a data analyst",
+        topic: &[
+            "dataset",
+            "data set",
+            "survey results",
+            "regression",
+            "correlation",
+            "pivot table",
+            "statistics",
+            "statistical",
+            "p value",
+            "standard deviation",
+            "dashboard",
+            "kpi",
+            "metrics",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a database engineer",
+        topic: &[
+            "sql",
+            "query",
+            "postgres",
+            "postgresql",
+            "mysql",
+            "database",
+            "index",
+            "schema",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a mathematician and patient tutor",
+        topic: &[
+            "prove",
+            "proof",
+            "theorem",
+            "equation",
+            "integral",
+            "derivative",
+            "probability",
+            "algebra",
+            "geometry",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a children's author",
+        topic: &[
+            "bedtime story",
+            "story for my",
+            "kids story",
+            "children s story",
+            "childrens story",
+            "for kids",
+            "for my son",
+            "for my daughter",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a poet",
+        topic: &["poem", "poems", "sonnet", "verse", "limerick"],
+        with: &[],
+    },
+    Entry {
+        role: "a songwriter",
+        topic: &["song", "lyrics", "rap", "chorus"],
+        with: &[],
+    },
+    Entry {
+        role: "a speechwriter",
+        topic: &["speech", "toast", "eulogy", "keynote"],
+        with: &[],
+    },
+    Entry {
+        role: "an academic writing tutor",
+        topic: &[
+            "essay",
+            "thesis",
+            "dissertation",
+            "literature review",
+            "research paper",
+            "abstract",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "a historian",
+        topic: &[
+            "history",
+            "historical",
+            "century",
+            "empire",
+            "war",
+            "revolution",
+            "dynasty",
+        ],
+        with: &["explain", "why", "how", "what", "causes", "essay", "compare"],
+    },
+    Entry {
+        role: "a professional translator",
+        topic: &["translate", "translation"],
+        with: &[],
+    },
+    Entry {
+        role: "an experienced project manager",
+        topic: &[
+            "project plan",
+            "milestones",
+            "sprint",
+            "stakeholders",
+            "launch plan",
+        ],
+        with: &[],
+    },
+    Entry {
+        role: "an experienced teacher",
+        topic: &[
+            "lesson plan",
+            "lesson",
+            "curriculum",
+            "worksheet",
+            "quiz for my class",
+            "my students",
+        ],
+        with: &[],
+    },
+];
+
+/// Programming languages and the developer they call for.
+const DEVELOPERS: &[(&str, &str)] = &[
+    ("python", "a senior Python developer"),
+    ("javascript", "a senior JavaScript developer"),
+    ("typescript", "a senior TypeScript developer"),
+    ("react", "a senior front-end developer"),
+    ("rust", "a senior Rust developer"),
+    ("golang", "a senior Go developer"),
+    ("java", "a senior Java developer"),
+    ("kotlin", "a senior Kotlin developer"),
+    ("swift", "a senior iOS developer"),
+    ("c#", "a senior C# developer"),
+    ("c++", "a senior C++ developer"),
+    ("php", "a senior PHP developer"),
+    ("ruby", "a senior Ruby developer"),
+    ("bash", "an experienced Linux administrator"),
+    ("powershell", "an experienced Windows administrator"),
+    ("docker", "a DevOps engineer"),
+    ("kubernetes", "a DevOps engineer"),
+    ("excel", "an Excel expert"),
+    ("vba", "an Excel and VBA expert"),
+    ("regex", "a developer who writes precise regular expressions"),
+];
+
+/// The role `text` calls for, if any. `code` says whether the task is
+/// about code (programming languages only count then).
+pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'static str> {
+    let lower = crate::slots::Lower::new(text);
+    let has = |w: &str| lower.has(w);
+    if code {
+        if let Some(Format::Code(Some(lang))) = format
+            && let Some((_, role)) = DEVELOPERS.iter().find(|(k, _)| k.eq_ignore_ascii_case(lang))
+        {
+            return Some(role);
+        }
+        if let Some((_, role)) = DEVELOPERS.iter().find(|(k, _)| has(k)) {
+            return Some(role);
+        }
+    }
+    ROLES
+        .iter()
+        .find(|e| e.topic.iter().any(|w| has(w)) && (e.with.is_empty() || e.with.iter().any(|w| has(w))))
+        .map(|e| e.role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_follow_the_subject_and_none_is_given_when_nothing_fits() {
+        assert_eq!(
+            role_for(
+                "Name three important elements in an invitation letter.",
+                false,
+                None
+            ),
+            Some("an experienced event planner who writes clear, warm invitations")
+        );
+        assert_eq!(
+            role_for("Write a blog post about a recent trip to Hawaii", false, None),
+            Some("a travel writer who knows the destination well")
+        );
+        assert_eq!(
+            role_for("my python script crashes with KeyError", true, None),
+            Some("a senior Python developer")
+        );
+        assert_eq!(
+            role_for("python is my favourite snake", false, None),
+            None,
+            "a language counts for code only"
+        );
+        assert_eq!(
+            role_for("Tell us an interesting fact about Mount Everest", false, None),
+            None
+        );
+        assert_eq!(role_for("write a blog post about my cat", false, None), None);
+    }
+}

@@ -1,0 +1,308 @@
+//! Which techniques a prompt justifies: a hard filter applied before
+//! selection, so that learning only reorders what passes it. A technique
+//! is forbidden when it would contradict what the user specified (a role
+//! over their persona, a structure over their format), when the task does
+//! not need it (a reasoning scaffold on a fact lookup, a rewrite or a
+//! short creative piece), or when the engine is not sure enough of the
+//! intent to commit to intent-specific guidance.
+
+use crate::input::Level;
+use crate::slots::{Slots, TaskKind};
+use crate::vocabulary::{Complexity, Intent, Technique};
+
+/// Below this intent probability the enhancement stays intent-neutral: no
+/// intent-specific technique, role, constraints or examples. Calibrated on
+/// the natural held-out set: at 0.45 the classifier is right about 88% of
+/// the time above the line and about half the time below it.
+pub const CONFIDENT: f64 = 0.45;
+
+/// What gating decides from.
+#[derive(Debug, Clone, Copy)]
+pub struct GateInput<'a> {
+    /// The slots of the prompt.
+    pub slots: &'a Slots,
+    /// The most probable intent.
+    pub intent: Intent,
+    /// Its probability.
+    pub confidence: f64,
+    /// The complexity aimed at.
+    pub complexity: Complexity,
+    /// How much may be added.
+    pub level: Level,
+    /// Whether the prompt's subject calls for a role (see [`crate::domain`]).
+    pub has_role: bool,
+    /// Whether the prompt holds something to work out: figures, a puzzle,
+    /// a proof, an argument to check (see [`reasoning_evidence`]).
+    pub reasoning_evidence: bool,
+}
+
+/// Words that show a prompt asks for something to be worked out.
+const WORK_OUT: &[&str] = &[
+    "calculate",
+    "solve",
+    "prove",
+    "proof",
+    "probability",
+    "odds",
+    "how many",
+    "how much",
+    "puzzle",
+    "riddle",
+    "logic",
+    "logical",
+    "valid",
+    "fallacy",
+    "argument",
+    "deduce",
+    "deduction",
+    "percent",
+    "equation",
+    "optimal",
+    "expected value",
+    "estimate",
+    "which is bigger",
+    "which is larger",
+    "if all",
+    "syllogism",
+    "sequence",
+    "next number",
+    "paradox",
+    "trade off",
+    "tradeoff",
+    "worth it",
+    "break even",
+    "compare the cost",
+];
+
+/// Whether `text` holds something to work out (see [`GateInput`]).
+pub fn reasoning_evidence(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let figures = lower.chars().filter(char::is_ascii_digit).count() >= 2
+        && lower.contains(['+', '-', '*', '/', '%', '=', '$', '€', '£'])
+        || lower
+            .split_whitespace()
+            .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .count()
+            >= 3;
+    figures || WORK_OUT.iter().any(|w| lower.contains(w))
+}
+
+/// A forbidden technique and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forbidden {
+    /// The technique.
+    pub technique: Technique,
+    /// Why, completing "not applied: ...".
+    pub reason: &'static str,
+}
+
+const SCAFFOLDS: &[Technique] = &[
+    Technique::ChainOfThought,
+    Technique::TreeOfThoughts,
+    Technique::SelfConsistency,
+    Technique::Analogical,
+    Technique::React,
+];
+
+/// Intents where a reasoning scaffold helps the answer.
+fn reasons(intent: Intent) -> bool {
+    matches!(
+        intent,
+        Intent::Reasoning | Intent::ProblemSolving | Intent::DataAnalysis | Intent::CodeGeneration
+    )
+}
+
+/// Why `technique` may not be applied to this prompt, if it may not.
+fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
+    let s = g.slots;
+    let confident = g.confidence >= CONFIDENT;
+    let strict_format = s.terse || s.format.as_ref().is_some_and(|f| f.is_strict());
+    let light_task = matches!(
+        s.kind,
+        TaskKind::FactLookup | TaskKind::Rewrite | TaskKind::ShortCreative
+    );
+    match t {
+        Technique::ZeroShot => matches!(
+            g.intent,
+            Intent::Conversation
+                | Intent::CreativeWriting
+                | Intent::TaskPlanning
+                | Intent::Translation
+                | Intent::Summarization
+        )
+        .then_some("a direct-answer instruction does not fit a conversation, a piece of writing or a plan"),
+        Technique::RolePlay => {
+            if s.persona.is_some() {
+                Some("the prompt sets its own persona")
+            } else if !g.has_role {
+                Some("nothing in the prompt calls for a particular expert")
+            } else if matches!(s.kind, TaskKind::FactLookup | TaskKind::Rewrite) || s.terse {
+                Some("a simple lookup, a rewrite or a bare answer gains nothing from a role")
+            } else if g.level == Level::Light {
+                Some("the light level adds no role")
+            } else {
+                None
+            }
+        }
+        Technique::ChainOfThought if s.wants_reasoning => None,
+        _ if SCAFFOLDS.contains(&t) || t == Technique::StepByStep => {
+            if light_task {
+                Some("a fact lookup, rewrite or short piece needs no reasoning scaffold")
+            } else if s.persona.is_some() {
+                Some("worked reasoning would break the persona the user set")
+            } else if strict_format {
+                Some("the requested format leaves no room for worked reasoning")
+            } else if !confident {
+                Some("the intent is uncertain")
+            } else if t == Technique::StepByStep {
+                if matches!(g.intent, Intent::TaskPlanning | Intent::ProblemSolving) && s.format.is_none() {
+                    None
+                } else {
+                    Some(
+                        "only plans, fixes and how-tos are laid out as steps, and never over the user's own format",
+                    )
+                }
+            } else if !reasons(g.intent) {
+                Some("the task is not one of reasoning")
+            } else if matches!(g.intent, Intent::Reasoning | Intent::DataAnalysis) && !g.reasoning_evidence {
+                Some("nothing in the prompt needs working out (no figures, logic or puzzle)")
+            } else if t == Technique::ChainOfThought {
+                (g.complexity == Complexity::Simple && g.intent != Intent::Reasoning)
+                    .then_some("a simple task needs no worked reasoning")
+            } else if g.level != Level::Thorough || g.complexity != Complexity::Complex {
+                Some("kept for complex tasks at the thorough level")
+            } else {
+                None
+            }
+        }
+        Technique::StructuredOutput => {
+            if s.format.is_some() {
+                Some("the prompt names its own format")
+            } else if s.length.is_some() || s.terse {
+                Some("the prompt limits the length; added sections would break it")
+            } else if s.kind != TaskKind::MultiPart && g.complexity != Complexity::Complex {
+                Some("only a multi-part or complex task needs a fixed structure")
+            } else {
+                None
+            }
+        }
+        Technique::FewShot => (!s.has_examples)
+            .then_some("no examples of the user's own to follow; canned ones would be off-topic"),
+        Technique::EmotionalAppeal => {
+            if s.persona.is_some() {
+                Some("the prompt is a role-play")
+            } else {
+                s.stakes
+                    .is_none()
+                    .then_some("nothing in the prompt says what is at stake")
+            }
+        }
+        Technique::Constraints => {
+            let own = !s.constraints.is_empty() || s.length.is_some();
+            if own || (confident && g.level != Level::Light && !light_task) {
+                None
+            } else {
+                Some("no constraints of the user's, and none the task calls for")
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The techniques this prompt forbids, each with its reason.
+pub fn forbidden(g: &GateInput<'_>) -> Vec<Forbidden> {
+    Technique::ALL
+        .iter()
+        .filter_map(|t| {
+            why_not(*t, g).map(|reason| Forbidden {
+                technique: *t,
+                reason,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slots::read;
+
+    fn gate(text: &str, intent: Intent, confidence: f64) -> Vec<Technique> {
+        let slots = read(text);
+        forbidden(&GateInput {
+            slots: &slots,
+            intent,
+            confidence,
+            complexity: Complexity::Moderate,
+            level: Level::Standard,
+            has_role: crate::domain::role_for(text, false, None).is_some(),
+            reasoning_evidence: reasoning_evidence(text),
+        })
+        .into_iter()
+        .map(|f| f.technique)
+        .collect()
+    }
+
+    #[test]
+    fn a_persona_of_the_users_is_never_replaced() {
+        let f = gate(
+            "Pretend to be Elon Musk. Why do we need to go to Mars?",
+            Intent::Reasoning,
+            0.9,
+        );
+        assert!(f.contains(&Technique::RolePlay));
+    }
+
+    #[test]
+    fn fact_lookups_rewrites_and_short_pieces_get_no_reasoning_scaffold() {
+        for text in [
+            "who painted the mona lisa?",
+            "Rewrite this to sound friendlier: send the report by 5",
+            "write a tweet about our bakery's new croissant",
+        ] {
+            let f = gate(text, Intent::Reasoning, 0.95);
+            for t in [
+                Technique::ChainOfThought,
+                Technique::SelfConsistency,
+                Technique::Analogical,
+                Technique::StepByStep,
+            ] {
+                assert!(f.contains(&t), "{t} allowed on {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_users_format_forbids_structure_and_uncertainty_forbids_intent_guidance() {
+        let f = gate(
+            "list 5 dog breeds as JSON with fields name and size",
+            Intent::QuestionAnswering,
+            0.9,
+        );
+        assert!(f.contains(&Technique::StructuredOutput));
+        let f = gate(
+            "I need to work out whether my plan holds up and what to change in it",
+            Intent::Reasoning,
+            0.3,
+        );
+        assert!(f.contains(&Technique::ChainOfThought));
+        assert!(!f.contains(&Technique::ZeroShot));
+    }
+
+    #[test]
+    fn canned_examples_and_filler_are_never_added() {
+        let f = gate(
+            "Explain how vaccines train the immune system",
+            Intent::QuestionAnswering,
+            0.9,
+        );
+        assert!(f.contains(&Technique::FewShot));
+        assert!(f.contains(&Technique::EmotionalAppeal));
+        let f = gate(
+            "I have a job interview tomorrow, what should I ask them at the end?",
+            Intent::ProblemSolving,
+            0.9,
+        );
+        assert!(!f.contains(&Technique::EmotionalAppeal), "the user's own stakes");
+    }
+}

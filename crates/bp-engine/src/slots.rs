@@ -1,0 +1,1783 @@
+//! What the user already specified in their prompt (its "slots"): a persona
+//! for the model, an output format, length limits, the audience, tone, the
+//! answer's language, content supplied to work on, explicit constraints;
+//! plus what kind of task it is and which essentials are missing. The
+//! composer never contradicts a slot: a persona is kept, a format is not
+//! replaced, a length limit wins over thoroughness.
+//!
+//! Extraction is rule-based over the lowercased text, written for messy
+//! real phrasing (no punctuation, typos in the rest of the sentence,
+//! several asks); every rule is unit-tested on such phrasing.
+
+/// An output format the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// JSON, with the field names when given.
+    Json(Vec<String>),
+    /// CSV, with the columns when given.
+    Csv(Vec<String>),
+    /// A table.
+    Table,
+    /// Bullet points.
+    Bullets,
+    /// A numbered list.
+    Numbered,
+    /// Values separated by commas.
+    CommaSeparated,
+    /// Yes or no.
+    YesNo,
+    /// One word.
+    SingleWord,
+    /// Code in a language, when named.
+    Code(Option<&'static str>),
+    /// A genre with its own shape: email, letter, tweet, haiku, poem...
+    Genre(&'static str),
+}
+
+impl Format {
+    /// A short description for instructions ("JSON with the fields a, b").
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Json(f) if !f.is_empty() => format!("JSON with the fields {}", f.join(", ")),
+            Self::Json(_) => "JSON".into(),
+            Self::Csv(c) if !c.is_empty() => format!("CSV with the columns {}", c.join(", ")),
+            Self::Csv(_) => "CSV".into(),
+            Self::Table => "a table".into(),
+            Self::Bullets => "bullet points".into(),
+            Self::Numbered => "a numbered list".into(),
+            Self::CommaSeparated => "a comma-separated list".into(),
+            Self::YesNo => "yes or no".into(),
+            Self::SingleWord => "a single word".into(),
+            Self::Code(Some(lang)) => format!("{lang} code"),
+            Self::Code(None) => "code".into(),
+            Self::Genre(g) => format!("a {g}"),
+        }
+    }
+
+    /// Whether the format fixes the whole shape of the answer (nothing may
+    /// be added around it: no explanation, no sections).
+    pub fn is_strict(&self) -> bool {
+        matches!(
+            self,
+            Self::Json(_) | Self::Csv(_) | Self::CommaSeparated | Self::YesNo | Self::SingleWord
+        )
+    }
+}
+
+/// The unit of a length limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthUnit {
+    /// Words.
+    Words,
+    /// Sentences.
+    Sentences,
+    /// Bullet points.
+    Bullets,
+    /// Lines.
+    Lines,
+    /// Paragraphs.
+    Paragraphs,
+    /// Characters.
+    Characters,
+    /// Items, points, ideas, examples, tips...
+    Items,
+}
+
+impl LengthUnit {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Words => "words",
+            Self::Sentences => "sentences",
+            Self::Bullets => "bullet points",
+            Self::Lines => "lines",
+            Self::Paragraphs => "paragraphs",
+            Self::Characters => "characters",
+            Self::Items => "items",
+        }
+    }
+}
+
+/// A length limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Length {
+    /// What is counted.
+    pub unit: LengthUnit,
+    /// At most this many.
+    pub max: Option<u32>,
+    /// At least this many.
+    pub min: Option<u32>,
+}
+
+impl Length {
+    /// The limit in words ("at most 100 words", "exactly 3 items").
+    pub fn describe(&self) -> String {
+        let unit = self.unit.name();
+        match (self.min, self.max) {
+            (Some(a), Some(b)) if a == b => format!("exactly {b} {unit}"),
+            (Some(a), Some(b)) => format!("{a} to {b} {unit}"),
+            (None, Some(b)) => format!("at most {b} {unit}"),
+            (Some(a), None) => format!("at least {a} {unit}"),
+            (None, None) => unit.to_string(),
+        }
+    }
+}
+
+/// What kind of task the prompt is, for how much to add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    /// A short question of fact or definition.
+    FactLookup,
+    /// Edit, paraphrase, proofread, shorten or translate supplied text.
+    Rewrite,
+    /// A short creative piece: tweet, slogan, haiku, joke, caption.
+    ShortCreative,
+    /// Several asks, or one long structured deliverable.
+    MultiPart,
+    /// Anything else.
+    Open,
+}
+
+impl TaskKind {
+    /// The id used in data files (`fact_lookup`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FactLookup => "fact_lookup",
+            Self::Rewrite => "rewrite",
+            Self::ShortCreative => "short_creative",
+            Self::MultiPart => "multi_part",
+            Self::Open => "open",
+        }
+    }
+}
+
+/// Everything read from the prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slots {
+    /// The role the user gave the model, as they wrote it.
+    pub persona: Option<String>,
+    /// The output format asked for.
+    pub format: Option<Format>,
+    /// A length limit.
+    pub length: Option<Length>,
+    /// Who the answer is for.
+    pub audience: Option<String>,
+    /// The tone asked for.
+    pub tone: Option<String>,
+    /// The language the answer must be in, when not English.
+    pub language: Option<&'static str>,
+    /// Text supplied to work on, verbatim (a substring of the prompt).
+    pub content: Option<String>,
+    /// Other explicit constraints, as the user wrote them.
+    pub constraints: Vec<String>,
+    /// What kind of task it is.
+    pub kind: TaskKind,
+    /// Whether the user asked for the reasoning or working to be shown.
+    pub wants_reasoning: bool,
+    /// Whether the user asked for the bare answer ("number only", "no
+    /// explanation", "just the answer").
+    pub terse: bool,
+    /// Whether the user gave examples to follow.
+    pub has_examples: bool,
+    /// Essentials the task needs that the prompt lacks, as questions.
+    pub missing: Vec<String>,
+    /// Words of the prompt that say it matters (a deadline, an interview).
+    pub stakes: Option<String>,
+}
+
+/// The lowercase text with word boundaries marked: every run of
+/// non-alphanumeric characters becomes one space, and the whole is padded
+/// with spaces. Phrases are looked up through an index from each word to
+/// where it occurs, so checking hundreds of phrases costs a hash lookup
+/// each, not a scan of the text each.
+pub(crate) struct Lower {
+    pub(crate) padded: String,
+    /// Byte range in `padded` of each word, in order.
+    spans: Vec<(usize, usize)>,
+    /// Word to the indices in `spans` where it occurs.
+    index: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl Lower {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut padded = String::with_capacity(text.len() + 2);
+        padded.push(' ');
+        let mut space = true;
+        for c in text.chars() {
+            if c.is_alphanumeric() || c == '#' || c == '+' {
+                padded.extend(c.to_lowercase());
+                space = false;
+            } else if c == '\'' || c == '’' {
+                // "don't" -> "dont", "i'm" -> "im"
+            } else if !space {
+                padded.push(' ');
+                space = true;
+            }
+        }
+        if !space {
+            padded.push(' ');
+        }
+        let mut spans = Vec::new();
+        let mut start = None;
+        for (i, b) in padded.bytes().enumerate() {
+            match (b == b' ', start) {
+                (false, None) => start = Some(i),
+                (true, Some(s)) => {
+                    spans.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        let mut index: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+        for (k, (a, b)) in spans.iter().enumerate() {
+            index.entry(padded[*a..*b].to_string()).or_default().push(k);
+        }
+        Lower { padded, spans, index }
+    }
+
+    /// Whether the phrase (words separated by single spaces) occurs.
+    pub(crate) fn has(&self, phrase: &str) -> bool {
+        self.find(phrase).is_some()
+    }
+
+    pub(crate) fn has_any(&self, phrases: &[&str]) -> bool {
+        phrases.iter().any(|p| self.has(p))
+    }
+
+    /// Byte offset in `padded` of the first occurrence of the phrase's words.
+    fn find(&self, phrase: &str) -> Option<usize> {
+        let mut words = phrase.split(' ').filter(|w| !w.is_empty());
+        let first = words.next()?;
+        let rest: Vec<&str> = words.collect();
+        self.index.get(first)?.iter().find_map(|&k| {
+            let matches = rest.iter().enumerate().all(|(j, w)| {
+                self.spans
+                    .get(k + 1 + j)
+                    .is_some_and(|(a, b)| &self.padded[*a..*b] == *w)
+            });
+            matches.then_some(self.spans[k].0)
+        })
+    }
+
+    /// The words after the phrase, at most `n`.
+    fn words_after(&self, phrase: &str, n: usize) -> Vec<&str> {
+        match self.find(phrase) {
+            Some(i) => self.padded[i + phrase.len()..]
+                .split_whitespace()
+                .take(n)
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn words(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|(a, b)| &self.padded[*a..*b])
+    }
+}
+
+const NUMBER_WORDS: &[(&str, u32)] = &[
+    ("one", 1),
+    ("a", 1),
+    ("an", 1),
+    ("single", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("twelve", 12),
+    ("fifteen", 15),
+    ("twenty", 20),
+    ("fifty", 50),
+    ("hundred", 100),
+];
+
+fn number(word: &str) -> Option<u32> {
+    word.parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0 && *n <= 100_000)
+        .or_else(|| NUMBER_WORDS.iter().find(|(w, _)| *w == word).map(|(_, n)| *n))
+}
+
+fn unit(word: &str) -> Option<LengthUnit> {
+    Some(match word {
+        "word" | "words" => LengthUnit::Words,
+        "sentence" | "sentences" => LengthUnit::Sentences,
+        "bullet" | "bullets" => LengthUnit::Bullets,
+        "line" | "lines" => LengthUnit::Lines,
+        "paragraph" | "paragraphs" | "para" | "paras" => LengthUnit::Paragraphs,
+        "character" | "characters" | "chars" | "char" => LengthUnit::Characters,
+        "item" | "items" | "points" | "point" | "tips" | "ideas" | "examples" | "reasons" | "steps"
+        | "names" | "options" | "questions" | "bulletpoints" | "things" | "ways" | "facts"
+        | "suggestions" | "titles" | "slogans" | "taglines" | "headlines" => LengthUnit::Items,
+        _ => return None,
+    })
+}
+
+/// Reads a length limit: "under 100 words", "in 3 sentences", "max 5
+/// bullets", "exactly 10 names", "one paragraph", "2-3 sentences".
+fn length(lower: &Lower) -> Option<Length> {
+    let words: Vec<&str> = lower.words().collect();
+    for i in 0..words.len() {
+        let Some(n) = number(words[i]) else { continue };
+        // "2 3 sentences" from "2-3 sentences": a range.
+        let unit_near = |at: usize| {
+            words.get(at).and_then(|w| unit(w)).is_some() || words.get(at + 1).and_then(|w| unit(w)).is_some()
+        };
+        let (n_end, min) = match words.get(i + 1).and_then(|w| number(w)) {
+            Some(m) if m >= n && unit_near(i + 2) => (i + 2, Some(n)),
+            _ => (i + 1, None),
+        };
+        let max = if min.is_some() {
+            number(words[n_end - 1])
+        } else {
+            Some(n)
+        };
+        // Allow one adjective between the number and the unit: "3 short paragraphs".
+        let unit_at = match words.get(n_end).and_then(|w| unit(w)) {
+            Some(u) => Some(u),
+            None => words.get(n_end + 1).and_then(|w| unit(w)).filter(|_| {
+                words.get(n_end).is_some_and(|adj| {
+                    matches!(
+                        *adj,
+                        "short"
+                            | "brief"
+                            | "simple"
+                            | "bullet"
+                            | "key"
+                            | "main"
+                            | "concise"
+                            | "catchy"
+                            | "good"
+                            | "quick"
+                    )
+                })
+            }),
+        };
+        let Some(u) = unit_at else { continue };
+        let before = if i > 0 { words[i - 1] } else { "" };
+        // "a" and "an" only count as "in a sentence", "as a single line".
+        if matches!(words[i], "a" | "an" | "single")
+            && (!matches!(
+                u,
+                LengthUnit::Sentences | LengthUnit::Paragraphs | LengthUnit::Lines
+            ) || !matches!(before, "in" | "into" | "within" | "as" | "under" | "a" | "just"))
+        {
+            continue;
+        }
+        let before2 = if i > 1 { words[i - 2] } else { "" };
+        let exact = matches!(before, "exactly" | "just") || (u == LengthUnit::Items && min.is_none());
+        let lower_bound =
+            matches!(before, "least") && before2 == "at" || before == "minimum" || before == "min";
+        let limit = if lower_bound {
+            Length {
+                unit: u,
+                min: Some(n),
+                max: None,
+            }
+        } else if let Some(min) = min {
+            Length {
+                unit: u,
+                min: Some(min),
+                max,
+            }
+        } else if exact {
+            Length {
+                unit: u,
+                min: Some(n),
+                max: Some(n),
+            }
+        } else {
+            Length {
+                unit: u,
+                min: None,
+                max: Some(n),
+            }
+        };
+        // "under 100 words" / "in 3 sentences" / "100 words max": all limits;
+        // a bare "3 examples of X" in the middle of a sentence too.
+        return Some(limit);
+    }
+    None
+}
+
+const PERSONA_LEADS: &[&str] = &[
+    "you are",
+    "youre",
+    "you re",
+    "act as",
+    "act like",
+    "pretend to be",
+    "pretend you are",
+    "pretend youre",
+    "pretend yourself to be",
+    "pretend yourself as",
+    "imagine you are",
+    "imagine youre",
+    "roleplay as",
+    "role play as",
+    "play the role of",
+    "take the role of",
+    "be my",
+    "speak as",
+    "answer as",
+    "respond as",
+    "write as",
+    "talk like",
+    "talk as",
+];
+
+/// Words that end a persona phrase.
+const PERSONA_STOPS: &[&str] = &[
+    "and", "who", "that", "which", "to", "please", "pls", "for", "in", "with", "give", "write", "tell",
+    "explain", "help", "i", "my", "now", "then", "answer", "respond", "reply", "can", "could", "what", "how",
+    "why", "when", "so", "but", "review", "create", "make", "rate", "do", "is", "are",
+];
+
+/// The persona the user set, as written: "You are a grumpy pirate captain",
+/// "act as my interview coach", "pretend yourself to be Elon Musk".
+fn persona(text: &str, lower: &Lower) -> Option<String> {
+    // "tell me like a pirate would", "as a grumpy cat would say it".
+    for lead in ["like a", "like an", "as a", "as an"] {
+        let after = lower.words_after(lead, 5);
+        if let Some(end) = after.iter().position(|w| matches!(*w, "would" | "might"))
+            && end > 0
+        {
+            let article = lead.rsplit(' ').next().unwrap_or("a");
+            return Some(format!("{article} {}", after[..end].join(" ")));
+        }
+    }
+    if let Some(after) = Some(lower.words_after("in the voice of", 4)).filter(|a| !a.is_empty()) {
+        let name: Vec<&str> = after
+            .iter()
+            .take_while(|w| !PERSONA_STOPS.contains(w))
+            .copied()
+            .collect();
+        if !name.is_empty() {
+            return Some(restore_case(text, &name.join(" ")));
+        }
+    }
+    // "As Gordon Ramsay, react to ...": a name, then an instruction (not
+    // "As a teacher, I need ...", the user's own role).
+    if let Some(rest) = text.trim_start().strip_prefix("As ")
+        && let Some((name, after)) = rest.split_once(',')
+        && name.split_whitespace().count() <= 4
+        && name.chars().next().is_some_and(char::is_uppercase)
+        && !name.starts_with("A ")
+        && !name.starts_with("An ")
+        && !matches!(
+            after.split_whitespace().next().map(str::to_lowercase).as_deref(),
+            Some("i" | "we" | "my" | "our" | "i'm" | "im")
+        )
+    {
+        return Some(name.trim().to_string());
+    }
+    for lead in PERSONA_LEADS {
+        let Some(_) = lower.find(lead) else { continue };
+        // "you are" inside a question to the model ("are you sure", "you are
+        // right") is not a role: require an article, "my", or a capitalised
+        // name right after.
+        let after = lower.words_after(lead, 8);
+        let first = *after.first()?;
+        let is_role =
+            matches!(first, "a" | "an" | "the" | "my") || *lead == "be my" || starts_capitalised(text, lead);
+        if !is_role
+            || matches!(
+                first,
+                "going" | "not" | "able" | "right" | "wrong" | "sure" | "welcome"
+            )
+        {
+            continue;
+        }
+        let mut phrase: Vec<&str> = Vec::new();
+        for (k, w) in after.iter().enumerate() {
+            if k > 0 && PERSONA_STOPS.contains(w) {
+                break;
+            }
+            phrase.push(w);
+        }
+        // "you are a" + nothing, or a persona that is only an article.
+        if phrase.iter().all(|w| matches!(*w, "a" | "an" | "the" | "my")) {
+            continue;
+        }
+        let prefix = if *lead == "be my" { "my " } else { "" };
+        return Some(format!("{prefix}{}", restore_case(text, &phrase.join(" "))));
+    }
+    None
+}
+
+/// Whether the word after `lead` in `text` starts with a capital letter
+/// ("pretend to be Elon Musk").
+fn starts_capitalised(text: &str, lead: &str) -> bool {
+    let lowered = text.to_lowercase().replace(['\'', '’'], "");
+    let Some(i) = lowered.find(lead) else { return false };
+    // Byte offsets differ once apostrophes are removed; search the original
+    // from the same position forward for the next word instead.
+    let rest: String = text
+        .chars()
+        .skip(lowered[..i].chars().count() + lead.chars().count())
+        .collect();
+    rest.trim_start().chars().next().is_some_and(char::is_uppercase)
+}
+
+/// `phrase` (lowercase) in the capitalisation of `text` when found there.
+fn restore_case(text: &str, phrase: &str) -> String {
+    let lowered = text.to_lowercase();
+    match lowered.find(phrase) {
+        Some(i) if text.is_char_boundary(i) && text.is_char_boundary(i + phrase.len()) => {
+            text[i..i + phrase.len()].to_string()
+        }
+        _ => phrase.to_string(),
+    }
+}
+
+const CODE_LANGUAGES: &[(&str, &str)] = &[
+    ("python", "Python"),
+    ("javascript", "JavaScript"),
+    ("js", "JavaScript"),
+    ("typescript", "TypeScript"),
+    ("ts", "TypeScript"),
+    ("rust", "Rust"),
+    ("golang", "Go"),
+    ("java", "Java"),
+    ("kotlin", "Kotlin"),
+    ("swift", "Swift"),
+    ("c#", "C#"),
+    ("c++", "C++"),
+    ("cpp", "C++"),
+    ("php", "PHP"),
+    ("ruby", "Ruby"),
+    ("sql", "SQL"),
+    ("postgres", "SQL"),
+    ("mysql", "SQL"),
+    ("bash", "Bash"),
+    ("powershell", "PowerShell"),
+    ("r", "R"),
+    ("vba", "VBA"),
+    ("html", "HTML"),
+    ("css", "CSS"),
+    ("regex", "a regular expression"),
+];
+
+/// The fields of "with fields a, b and c" / "keys: a, b" / "columns a, b".
+fn field_list(lower: &Lower, leads: &[&str]) -> Vec<String> {
+    for lead in leads {
+        let after = lower.words_after(lead, 12);
+        if after.is_empty() {
+            continue;
+        }
+        let mut fields = Vec::new();
+        for w in after {
+            if matches!(w, "and" | "or") {
+                continue;
+            }
+            if matches!(
+                w,
+                "for"
+                    | "from"
+                    | "of"
+                    | "in"
+                    | "with"
+                    | "please"
+                    | "pls"
+                    | "then"
+                    | "the"
+                    | "only"
+                    | "each"
+                    | "per"
+                    | "no"
+                    | "nothing"
+                    | "that"
+                    | "so"
+            ) || fields.len() >= 8
+            {
+                break;
+            }
+            fields.push(w.to_string());
+        }
+        if !fields.is_empty() {
+            return fields;
+        }
+    }
+    Vec::new()
+}
+
+/// The output format the user asked for.
+fn format(lower: &Lower, text: &str) -> Option<Format> {
+    const OUT: &[&str] = &[
+        "as", "in", "into", "to", "return", "output", "give", "format", "valid", "make", "create", "produce",
+        "using",
+    ];
+    let asked = |key: &str| {
+        OUT.iter()
+            .any(|o| lower.has(&format!("{o} {key}")) || lower.has(&format!("{o} a {key}")))
+            || [
+                "format", "with", "object", "objects", "array", "list", "only", "output",
+            ]
+            .iter()
+            .any(|after| lower.has(&format!("{key} {after}")))
+    };
+    // A table named without pointing at supplied data ("a plan, table week
+    // by week"; not "this table").
+    let table_named = lower.has("table")
+        && ![
+            "this",
+            "the",
+            "that",
+            "following",
+            "my",
+            "attached",
+            "above",
+            "below",
+            "these",
+            "our",
+        ]
+        .iter()
+        .any(|d| lower.has(&format!("{d} table")));
+    if asked("json") {
+        return Some(Format::Json(field_list(
+            lower,
+            &[
+                "with fields",
+                "with the fields",
+                "fields",
+                "with keys",
+                "keys",
+                "with properties",
+            ],
+        )));
+    }
+    if asked("csv") {
+        return Some(Format::Csv(field_list(
+            lower,
+            &["with columns", "with the columns", "columns", "headers"],
+        )));
+    }
+    if lower.has_any(&[
+        "comma separated",
+        "separated by commas",
+        "comma delimited",
+        "commaseparated",
+    ]) {
+        return Some(Format::CommaSeparated);
+    }
+    if lower.has_any(&[
+        "yes or no",
+        "yes no",
+        "just yes",
+        "only yes",
+        "answer yes",
+        "reply yes",
+        "true or false",
+    ]) {
+        return Some(Format::YesNo);
+    }
+    if lower.has_any(&[
+        "one word",
+        "single word",
+        "1 word",
+        "one word answer",
+        "number only",
+        "only the number",
+        "just the number",
+        "just a number",
+        "only a number",
+        "numbers only",
+    ]) {
+        return Some(Format::SingleWord);
+    }
+    if (asked("table")
+        || table_named
+        || lower.has_any(&["tabular", "markdown table", "comparison table", "table comparing"]))
+        && !lower.has_any(&["table of contents", "times table"])
+    {
+        return Some(Format::Table);
+    }
+    if lower.has_any(&["numbered list", "numbered steps", "number them", "numbered"])
+        || lower
+            .words()
+            .zip(lower.words().skip(1))
+            .any(|(n, w)| number(n).is_some() && w == "steps")
+    {
+        return Some(Format::Numbered);
+    }
+    if lower.has_any(&[
+        "bullet",
+        "bullets",
+        "bullet points",
+        "bulleted",
+        "bullet point",
+        "bulletpoints",
+    ]) {
+        return Some(Format::Bullets);
+    }
+    if lower.has("markdown") {
+        return Some(Format::Genre("Markdown document"));
+    }
+    for (genre, keys) in GENRES {
+        if lower.has_any(keys) {
+            return Some(Format::Genre(genre));
+        }
+    }
+    for (key, name) in CODE_LANGUAGES {
+        let named = ["in", "using", "with", "write", "a", "my", "this"]
+            .iter()
+            .any(|lead| lower.has(&format!("{lead} {key}")))
+            || [
+                "script",
+                "function",
+                "code",
+                "query",
+                "program",
+                "snippet",
+                "class",
+                "one liner",
+            ]
+            .iter()
+            .any(|what| lower.has(&format!("{key} {what}")));
+        if named {
+            return Some(Format::Code(Some(name)));
+        }
+    }
+    let _ = text;
+    None
+}
+
+/// Deliverables with a shape of their own, and the words that name them.
+const GENRES: &[(&str, &[&str])] = &[
+    ("haiku", &["haiku", "haikus"]),
+    ("limerick", &["limerick"]),
+    ("sonnet", &["sonnet"]),
+    ("tweet", &["tweet", "tweets", "x post"]),
+    ("poem", &["poem", "poems", "verse"]),
+    ("song", &["song lyrics", "lyrics", "song", "rap"]),
+    ("email", &["email", "e mail", "mail to"]),
+    ("letter", &["letter", "cover letter"]),
+    ("essay", &["essay"]),
+    ("speech", &["speech", "toast"]),
+    ("story", &["story", "short story", "fable", "bedtime story"]),
+    ("slogan", &["slogan", "slogans", "tagline", "taglines"]),
+    ("dialogue", &["dialogue", "dialog", "screenplay"]),
+    (
+        "script",
+        &[
+            "script of",
+            "short script",
+            "call script",
+            "sales script",
+            "phone script",
+            "script for the meeting",
+            "what to say",
+        ],
+    ),
+    ("blog post", &["blog post", "blog", "article"]),
+    ("caption", &["caption", "captions"]),
+];
+
+const LANGUAGES: &[(&str, &str)] = &[
+    ("spanish", "Spanish"),
+    ("french", "French"),
+    ("german", "German"),
+    ("italian", "Italian"),
+    ("portuguese", "Portuguese"),
+    ("dutch", "Dutch"),
+    ("japanese", "Japanese"),
+    ("chinese", "Chinese"),
+    ("mandarin", "Chinese"),
+    ("korean", "Korean"),
+    ("russian", "Russian"),
+    ("arabic", "Arabic"),
+    ("hindi", "Hindi"),
+    ("turkish", "Turkish"),
+    ("polish", "Polish"),
+    ("swedish", "Swedish"),
+    ("greek", "Greek"),
+    ("vietnamese", "Vietnamese"),
+    ("indonesian", "Indonesian"),
+    ("ukrainian", "Ukrainian"),
+    ("hebrew", "Hebrew"),
+    ("thai", "Thai"),
+];
+
+/// The answer's language when the user names one: "in Spanish", "into
+/// German", "translate to French", "reply in japanese".
+fn language(lower: &Lower) -> Option<&'static str> {
+    for (key, name) in LANGUAGES {
+        for lead in ["in", "into", "to", "reply in", "answer in", "respond in"] {
+            if lower.has(&format!("{lead} {key}")) {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
+const TONES: &[&str] = &[
+    "formal",
+    "informal",
+    "casual",
+    "friendly",
+    "professional",
+    "funny",
+    "humorous",
+    "witty",
+    "serious",
+    "polite",
+    "sarcastic",
+    "warm",
+    "persuasive",
+    "playful",
+    "empathetic",
+    "enthusiastic",
+    "neutral",
+    "respectful",
+    "firm",
+    "apologetic",
+    "motivational",
+    "inspiring",
+    "romantic",
+    "dramatic",
+    "spooky",
+    "cheerful",
+    "upbeat",
+    "diplomatic",
+    "heartfelt",
+    "sincere",
+    "light hearted",
+    "lighthearted",
+    "snarky",
+    "gentle",
+];
+
+fn tone(lower: &Lower) -> Option<String> {
+    TONES.iter().find(|t| lower.has(t)).map(|t| (*t).to_string())
+}
+
+/// "for a 5 year old", "explain like im five", "for beginners", "for my
+/// boss", "to non technical people".
+fn audience(lower: &Lower) -> Option<String> {
+    if lower.has_any(&[
+        "like im five",
+        "like im 5",
+        "eli5",
+        "like i am five",
+        "like i am 5",
+    ]) {
+        return Some("a five-year-old".into());
+    }
+    const WHO: &[&str] = &[
+        "year old",
+        "years old",
+        "yo",
+        "kids",
+        "children",
+        "child",
+        "beginners",
+        "beginner",
+        "students",
+        "teenagers",
+        "teens",
+        "boss",
+        "manager",
+        "team",
+        "executives",
+        "ceo",
+        "investors",
+        "customers",
+        "clients",
+        "parents",
+        "grandma",
+        "grandmother",
+        "grandpa",
+        "non technical",
+        "nontechnical",
+        "layman",
+        "laymen",
+        "audience",
+        "readers",
+        "colleagues",
+        "coworkers",
+        "professor",
+        "teacher",
+        "landlord",
+        "recruiter",
+        "hiring manager",
+        "newbies",
+        "experts",
+        "engineers",
+        "developers",
+        "doctors",
+        "nurses",
+        "seniors",
+        "elderly",
+    ];
+    let words: Vec<&str> = lower.words().collect();
+    for (i, w) in words.iter().enumerate() {
+        if !matches!(*w, "for" | "to") {
+            continue;
+        }
+        let window = words[i + 1..(i + 6).min(words.len())].join(" ");
+        if let Some(who) = WHO
+            .iter()
+            .find(|who| format!(" {window} ").contains(&format!(" {who} ")))
+        {
+            let end = window.find(who).map_or(window.len(), |p| p + who.len());
+            return Some(window[..end].trim().to_string());
+        }
+    }
+    None
+}
+
+/// `block` without trailing lines that speak to the model ("Can you
+/// analyze the trend?", "Please keep it short."): those are the request,
+/// not the material.
+fn material(block: &str) -> &str {
+    const ASKS: &[&str] = &[
+        "can you",
+        "could you",
+        "please",
+        "pls",
+        "what",
+        "how",
+        "why",
+        "which",
+        "also",
+        "make",
+        "write",
+        "give",
+        "list",
+        "explain",
+        "summarize",
+        "summarise",
+        "translate",
+        "then",
+        "i need",
+        "i want",
+        "help",
+        "is it",
+        "is this",
+        "should i",
+        "tell me",
+        "thanks",
+        "thank you",
+        "were",
+        "we are",
+        "im",
+        "i am",
+    ];
+    let mut end = block.len();
+    loop {
+        let body = block[..end].trim_end();
+        let (rest, last) = match body.rfind('\n') {
+            Some(n) => (&body[..n], &body[n + 1..]),
+            None => return &block[..body.len()],
+        };
+        let l = Lower::new(last);
+        let speaks =
+            last.trim_end().ends_with('?') || ASKS.iter().any(|a| l.padded.starts_with(&format!(" {a} ")));
+        if !speaks || rest.trim().is_empty() {
+            return body;
+        }
+        end = rest.len();
+    }
+}
+
+/// The supplied content: a fenced block, the text after a colon that
+/// starts a new line or runs long, a long quotation, or a block after a
+/// blank line. Always a verbatim substring of `text`.
+fn content(text: &str, rewrite: bool) -> Option<String> {
+    if let Some(start) = text.find("```") {
+        let rest = &text[start..];
+        let end = rest[3..].find("```").map_or(rest.len(), |e| e + 6);
+        return Some(rest[..end.min(rest.len())].trim().to_string());
+    }
+    // A block after a colon that ends its line.
+    for (i, _) in text.match_indices(':') {
+        let after = &text[i + 1..];
+        let starts_block = after.starts_with('\n') || after.starts_with(" \n") || after.starts_with("\r\n");
+        let block = material(after.trim());
+        if starts_block && block.chars().count() >= 20 {
+            return Some(block.to_string());
+        }
+    }
+    // A block after a blank line, when the first paragraph is an instruction.
+    if let Some(i) = text.find("\n\n") {
+        let (head, tail) = (&text[..i], material(text[i..].trim()));
+        if head.chars().count() <= 400 && tail.chars().count() >= 40 {
+            return Some(tail.to_string());
+        }
+    }
+    // A long quotation.
+    for (open, close) in [('"', '"'), ('“', '”'), ('«', '»')] {
+        if let Some(a) = text.find(open) {
+            let from = a + open.len_utf8();
+            if let Some(b) = text[from..].find(close) {
+                let quoted = &text[from..from + b];
+                if quoted.chars().count() >= 40 {
+                    return Some(quoted.trim().to_string());
+                }
+            }
+        }
+    }
+    // The rest of a line after "rewrite this:", "make it politer:" - only
+    // when the words before the colon ask for a rewrite ("A/B test result:
+    // ... is it significant?" is part of the request).
+    if rewrite {
+        for (i, _) in text.match_indices(':') {
+            let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+            let lead = Lower::new(&text[line_start..i]);
+            let rest_of_line = text[i + 1..].split('\n').next().unwrap_or("").trim();
+            if lead.has_any(REWRITE_VERBS) && rest_of_line.chars().count() >= 8 {
+                return Some(rest_of_line.to_string());
+            }
+        }
+    }
+    None
+}
+
+const CONSTRAINT_LEADS: &[&str] = &[
+    "dont",
+    "do not",
+    "avoid",
+    "without",
+    "never",
+    "no",
+    "must",
+    "only",
+    "make sure",
+    "keep it",
+    "not more than",
+    "it should not",
+    "it shouldnt",
+    "exclude",
+    "use only",
+    "stick to",
+    "limit it",
+    "nothing",
+    "skip",
+    "leave out",
+    "it must",
+    "it should",
+    "it has to",
+    "it needs to",
+    "keep",
+];
+
+/// Sentences of the instruction part that state a constraint, verbatim:
+/// they start with a constraint word ("Don't use jargon", "Only use the
+/// standard library", "No more than 3 slides") or end with "only" ("I use
+/// Excel only"); a story that merely contains "don't" is not one.
+fn constraints(instruction: &str) -> Vec<String> {
+    instruction
+        .split(['.', '!', '?', '\n', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.chars().count() <= 200)
+        .filter(|s| {
+            let l = Lower::new(s);
+            let body = l
+                .padded
+                .trim_start()
+                .trim_start_matches("please ")
+                .trim_start_matches("and ")
+                .trim_start_matches("but ");
+            CONSTRAINT_LEADS
+                .iter()
+                .any(|lead| body.starts_with(&format!("{lead} ")))
+                || l.padded.trim_end().ends_with(" only")
+        })
+        .take(5)
+        .map(str::to_string)
+        .collect()
+}
+
+const REWRITE_VERBS: &[&str] = &[
+    "rewrite",
+    "rephrase",
+    "paraphrase",
+    "reword",
+    "proofread",
+    "proof read",
+    "fix the grammar",
+    "fix grammar",
+    "correct the grammar",
+    "correct grammar",
+    "correct this",
+    "fix this text",
+    "improve this",
+    "improve the wording",
+    "polish",
+    "edit this",
+    "make this",
+    "make it",
+    "shorten",
+    "simplify this",
+    "translate",
+    "tidy up",
+    "clean up this",
+    "make my",
+    "check my",
+    "check this",
+    "fix my email",
+    "fix my",
+    "turn this",
+    "turn these",
+    "convert this",
+    "convert these",
+    "put this",
+    "change this",
+    "format this",
+    "clean this",
+    "clean up",
+    "make these",
+    "rewrite my",
+    "edit my",
+    "improve my",
+    "correct my",
+    "adapt this",
+    "summarize this",
+    "summarise this",
+    "condense",
+];
+
+const SHORT_CREATIVE: &[&str] = &[
+    "tweet",
+    "slogan",
+    "tagline",
+    "haiku",
+    "limerick",
+    "caption",
+    "joke",
+    "pun",
+    "one liner",
+    "oneliner",
+    "title",
+    "headline",
+    "name for",
+    "names for",
+    "motto",
+    "riddle",
+    "short poem",
+    "couplet",
+    "toast",
+    "bio",
+    "hashtag",
+    "subject line",
+    "pickup line",
+    "pick up line",
+    "acrostic",
+];
+
+const QUESTION_WORDS: &[&str] = &[
+    "what", "who", "when", "where", "which", "why", "how", "is", "are", "was", "were", "do", "does", "did",
+    "can", "could", "whats", "whos", "wheres", "whens", "hows", "name", "define", "list",
+];
+
+/// How many separate asks: question marks and imperative sentences.
+fn asks(instruction: &str) -> usize {
+    let questions = instruction.matches('?').count();
+    // "1. ", "2) " at the start of a line or after a space; "- " and "* "
+    // at the start of a line.
+    let chars: Vec<char> = instruction.chars().collect();
+    let numbered = (0..chars.len().saturating_sub(2))
+        .filter(|&i| {
+            chars[i].is_ascii_digit()
+                && matches!(chars[i + 1], '.' | ')')
+                && chars[i + 2] == ' '
+                && (i == 0 || chars[i - 1].is_whitespace())
+        })
+        .count();
+    let bulleted = instruction
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            t.starts_with("- ") || t.starts_with("* ")
+        })
+        .count();
+    let enumerated = numbered + bulleted;
+    let also = Lower::new(instruction);
+    let joined = [
+        "also",
+        "and then",
+        "then",
+        "plus",
+        "as well as",
+        "in addition",
+        "additionally",
+    ]
+    .iter()
+    .filter(|p| also.has(p))
+    .count();
+    questions.max(1) + enumerated + joined
+}
+
+fn kind(
+    lower_instruction: &Lower,
+    instruction: &str,
+    content: Option<&str>,
+    format: Option<&Format>,
+) -> TaskKind {
+    let words = lower_instruction.words().count();
+    if content.is_some() && lower_instruction.has_any(REWRITE_VERBS) {
+        return TaskKind::Rewrite;
+    }
+    // A short instruction over supplied prose (not code) transforms it:
+    // extract, explain, condense, reformat.
+    if content.is_some_and(|c| !c.starts_with("```")) && words <= 25 && asks(instruction) <= 2 {
+        return TaskKind::Rewrite;
+    }
+    let n = asks(instruction);
+    if n >= 3 || (n >= 2 && words > 40) || words > 120 {
+        return TaskKind::MultiPart;
+    }
+    if lower_instruction.has_any(SHORT_CREATIVE)
+        || matches!(
+            format,
+            Some(Format::Genre(
+                "haiku" | "tweet" | "slogan" | "limerick" | "caption"
+            ))
+        )
+    {
+        return TaskKind::ShortCreative;
+    }
+    let first = lower_instruction.words().next().unwrap_or("");
+    // The sentence that carries the question mark starts with a question
+    // word ("Ideas?" after a description is not a lookup).
+    let question_sentence = instruction
+        .split_inclusive(['.', '!', '\n'])
+        .find(|s| s.contains('?'))
+        .map(Lower::new)
+        .and_then(|l| l.words().next().map(str::to_string));
+    let one_question = instruction.matches('?').count() == 1
+        && question_sentence.is_some_and(|w| QUESTION_WORDS.contains(&w.as_str()));
+    if content.is_none()
+        && n == 1
+        && (words <= 20 && (QUESTION_WORDS.contains(&first) || one_question) || words <= 30 && one_question)
+        && !lower_instruction.has_any(&["my", "i", "we", "our", "me"])
+    {
+        return TaskKind::FactLookup;
+    }
+    TaskKind::Open
+}
+
+/// Tasks that cannot be done well without a fact the prompt may lack:
+/// (words naming the task, words that show the fact was given, question).
+/// A prompt with more than 200 characters of supplied content is taken to
+/// carry its own details.
+const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
+    (
+        &["cover letter"],
+        &[
+            "position",
+            "role at",
+            "job at",
+            "applying for",
+            "apply for",
+            "job as",
+            "vacancy",
+            "posting",
+            "company",
+            "opening",
+        ],
+        "Which job and company is it for?",
+    ),
+    (
+        &["cover letter", "resume", "cv"],
+        &[
+            "experience",
+            "years",
+            "worked",
+            "background",
+            "skills",
+            "degree",
+            "studied",
+            "my job",
+            "i am a",
+            "im a",
+            "i work",
+            "led",
+            "managed",
+        ],
+        "What experience and skills should it highlight?",
+    ),
+    (
+        &["trip", "itinerary", "vacation", "holiday", "honeymoon"],
+        &[
+            " to ", " in ", "visit", "around", "japan", "paris", "italy", "spain", "france", "london",
+        ],
+        "Where are you going?",
+    ),
+    (
+        &[
+            "trip",
+            "itinerary",
+            "vacation",
+            "holiday",
+            "honeymoon",
+            "wedding",
+            "party",
+            "anniversary",
+        ],
+        &["budget", "$", "€", "£", "usd", "eur", "cheap", "luxury", "afford"],
+        "What is the budget?",
+    ),
+    (
+        &[
+            "plan my wedding",
+            "plan a wedding",
+            "plan a party",
+            "plan my party",
+            "birthday party",
+            "surprise party",
+            "anniversary dinner",
+        ],
+        &["guests", "people", "attendees", "of us"],
+        "How many guests, and where and when is it?",
+    ),
+    (
+        &[
+            "wedding speech",
+            "best man speech",
+            "maid of honor speech",
+            "eulogy",
+            "toast for",
+            "poem for my",
+            "birthday message",
+            "card for my",
+            "speech for my",
+        ],
+        &[
+            "named",
+            "name is",
+            "called",
+            "who loves",
+            "she loves",
+            "he loves",
+            "we met",
+            "years ago",
+            "always",
+        ],
+        "Who is it for, and what details or stories about them should it include?",
+    ),
+    (
+        &[
+            "write a story",
+            "write me a story",
+            "write a poem",
+            "write me a poem",
+            "write a song",
+            "write me a song",
+        ],
+        &[
+            " about ",
+            " where ",
+            " in which ",
+            " set in ",
+            "involving",
+            " for my ",
+        ],
+        "What should it be about?",
+    ),
+    (
+        &[
+            "is it legal",
+            "legal to",
+            "my rights",
+            "my landlord",
+            "my employer",
+            "sue ",
+            "tenant",
+            "deposit back",
+            "get my deposit",
+        ],
+        &[
+            "usa",
+            "us ",
+            "uk",
+            "england",
+            "canada",
+            "australia",
+            "germany",
+            "france",
+            "india",
+            "california",
+            "texas",
+            "new york",
+            "ontario",
+            "state of",
+            "eu ",
+        ],
+        "Which country or state are you in?",
+    ),
+    (
+        &[
+            "crash",
+            "crashes",
+            "not working",
+            "doesnt work",
+            "does not work",
+            "weird noise",
+            "strange noise",
+            "wont start",
+            "won't start",
+            "keeps failing",
+            "broken",
+        ],
+        &[
+            "error",
+            "exception",
+            "traceback",
+            "when i",
+            "after i",
+            "whenever",
+            "model",
+            "version",
+            "sounds like",
+            "log",
+        ],
+        "What exactly happens (the error message or the symptoms), when, and on what device or setup?",
+    ),
+    (
+        &[
+            "my data",
+            "my dataset",
+            "analyze my",
+            "analyse my",
+            "my spreadsheet",
+            "my survey",
+        ],
+        &["columns", "fields", "rows", ","],
+        "Please share the data, or at least its columns, and the question it should answer.",
+    ),
+    (
+        &[
+            "summarize this",
+            "summarise this",
+            "tldr this",
+            "summary of this",
+            "translate this",
+            "proofread this",
+            "rewrite this",
+            "improve this",
+            "fix this code",
+            "review this code",
+            "this email",
+            "reply to this",
+            "our q3 report",
+            "the report",
+            "my essay",
+            "my resume",
+        ],
+        &[],
+        "Please paste the text you mean.",
+    ),
+    (
+        &["translate"],
+        &[
+            "spanish",
+            "french",
+            "german",
+            "italian",
+            "portuguese",
+            "japanese",
+            "chinese",
+            "korean",
+            "russian",
+            "arabic",
+            "hindi",
+            "english",
+            "dutch",
+            "polish",
+            "turkish",
+            "into ",
+            " to ",
+        ],
+        "Into which language?",
+    ),
+    (
+        &[
+            "make me a website",
+            "build me a website",
+            "make me an app",
+            "build me an app",
+            "automate my job",
+            "script to automate",
+            "write me a bot",
+        ],
+        &["that ", "which ", "using", "in python", "in javascript", "for my"],
+        "What should it do, and on which platform or in which language?",
+    ),
+];
+
+fn missing(lower: &Lower, text: &str, content: Option<&str>) -> Vec<String> {
+    let raw = format!(" {} ", text.to_lowercase());
+    let mut out: Vec<String> = Vec::new();
+    for (task, given, question) in ESSENTIALS {
+        if !task.iter().any(|t| raw.contains(t)) {
+            continue;
+        }
+        let supplied = if given.is_empty() {
+            content.is_some()
+        } else {
+            given.iter().any(|g| raw.contains(g)) || content.is_some_and(|c| c.chars().count() > 200)
+        };
+        // A long prompt carries details of its own; only short ones are asked.
+        let supplied = supplied || (!given.is_empty() && lower.words().count() > 60);
+        if !supplied && !out.iter().any(|q| q == question) {
+            out.push((*question).to_string());
+        }
+    }
+    out
+}
+
+const STAKES: &[&str] = &[
+    "interview",
+    "deadline",
+    "exam",
+    "my boss",
+    "job application",
+    "due tomorrow",
+    "due today",
+    "important",
+    "urgent",
+    "asap",
+    "presentation tomorrow",
+    "thesis",
+    "dissertation",
+    "court date",
+    "court hearing",
+    "lawsuit",
+    "visa",
+    "scholarship",
+    "grant proposal",
+    "wedding",
+    "funeral",
+    "eulogy",
+];
+
+/// Everything read from `text` (see the module docs).
+pub fn read(text: &str) -> Slots {
+    let content = content(text, Lower::new(text).has_any(REWRITE_VERBS));
+    let instruction = match &content {
+        Some(c) => text.replacen(c.as_str(), " ", 1),
+        None => text.to_string(),
+    };
+    let lower = Lower::new(&instruction);
+    let format = format(&lower, &instruction);
+    let wants_reasoning = lower.has_any(&[
+        "think step by step",
+        "reason step by step",
+        "solve it step by step",
+        "solve step by step",
+        "work it out step by step",
+        "explain step by step",
+        "step by step explanation",
+        "step by step solution",
+        "show your work",
+        "show the work",
+        "show your working",
+        "show the math",
+        "show the maths",
+        "explain your reasoning",
+        "show your reasoning",
+        "walk me through",
+        "explain each step",
+    ]);
+    let terse = lower.has_any(&[
+        "no explanation",
+        "without explanation",
+        "without explaining",
+        "no explanations",
+        "just the answer",
+        "only the answer",
+        "answer only",
+        "short answer",
+        "one line answer",
+        "dont explain",
+        "no need to explain",
+        "just tell me",
+        "no details",
+        "number only",
+        "just the number",
+        "only the number",
+        "just give me the code",
+        "just the code",
+        "code only",
+        "only the code",
+        "only code",
+        "no commentary",
+        "nothing else",
+        "and nothing else",
+        "just the regex",
+        "just the formula",
+        "just the command",
+        "just the query",
+    ]) || format.as_ref().is_some_and(Format::is_strict);
+    let has_examples = lower.has_any(&["for example", "eg", "e g", "such as", "like these", "examples"])
+        && content.is_some()
+        || instruction.contains("Input:") && instruction.contains("Output:");
+    Slots {
+        persona: persona(&instruction, &lower),
+        length: length(&lower),
+        audience: audience(&lower),
+        tone: tone(&lower),
+        language: language(&lower),
+        constraints: constraints(&instruction),
+        kind: kind(&lower, &instruction, content.as_deref(), format.as_ref()),
+        missing: missing(&Lower::new(text), text, content.as_deref()),
+        stakes: STAKES.iter().find(|s| lower.has(s)).map(|s| (*s).to_string()),
+        wants_reasoning,
+        terse,
+        has_examples,
+        format,
+        content,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personas_are_read_as_written_and_questions_to_the_model_are_not_personas() {
+        let p = |t: &str| read(t).persona;
+        assert_eq!(
+            p("Pretend yourself to be Elon Musk in all the following conversations. Why do we need to go to Mars?").as_deref(),
+            Some("Elon Musk")
+        );
+        assert_eq!(
+            p("you are a grumpy pirate captain. tell me about ur ship").as_deref(),
+            Some("a grumpy pirate captain")
+        );
+        assert_eq!(
+            p("act as my interview coach and ask me questions").as_deref(),
+            Some("my interview coach")
+        );
+        assert_eq!(
+            p("Be my Spanish tutor for today").as_deref(),
+            Some("my Spanish tutor")
+        );
+        assert_eq!(p("are you sure you are right about that?"), None);
+        assert_eq!(
+            p("As a teacher, I need a lesson plan on fractions"),
+            None,
+            "the user's own role"
+        );
+        assert_eq!(p("what is the capital of peru"), None);
+    }
+
+    #[test]
+    fn formats_keep_their_fields_and_genres_count_as_formats() {
+        let f = |t: &str| read(t).format;
+        assert_eq!(
+            f("give me 3 fake users as JSON with fields name, age and email pls"),
+            Some(Format::Json(vec!["name".into(), "age".into(), "email".into()]))
+        );
+        assert_eq!(
+            f("list the planets comma separated"),
+            Some(Format::CommaSeparated)
+        );
+        assert_eq!(f("is a tomato a fruit? answer yes or no"), Some(Format::YesNo));
+        assert_eq!(f("compare iphone and pixel in a table"), Some(Format::Table));
+        assert_eq!(f("write a haiku abt rain"), Some(Format::Genre("haiku")));
+        assert_eq!(
+            f("csv with columns date,amount from this"),
+            Some(Format::Csv(vec!["date".into(), "amount".into()]))
+        );
+        assert_eq!(f("why is the sky blue"), None);
+    }
+
+    #[test]
+    fn length_limits_in_messy_phrasing() {
+        let l = |t: &str| read(t).length.map(|l| l.describe());
+        assert_eq!(
+            l("explain quantum tunneling in under 100 words").as_deref(),
+            Some("at most 100 words")
+        );
+        assert_eq!(
+            l("summarize in 3 sentences pls").as_deref(),
+            Some("at most 3 sentences")
+        );
+        assert_eq!(
+            l("give me exactly 5 names for my cat").as_deref(),
+            Some("exactly 5 items")
+        );
+        assert_eq!(l("in 2-3 short paragraphs").as_deref(), Some("2 to 3 paragraphs"));
+        assert_eq!(
+            l("describe it in a sentence").as_deref(),
+            Some("at most 1 sentences")
+        );
+        assert_eq!(
+            l("at least 500 words essay on climate").as_deref(),
+            Some("at least 500 words")
+        );
+        assert_eq!(l("tell me a story about a dog"), None);
+    }
+
+    #[test]
+    fn content_after_a_colon_or_in_a_fence_is_kept_verbatim() {
+        let text = "Summarize this email for me:\nHi team,\n  the offsite moves to Friday 14th. Bring laptops.\nThanks, Ana";
+        let s = read(text);
+        let c = s.content.unwrap();
+        assert!(text.contains(&c));
+        assert!(c.starts_with("Hi team,"));
+        let code = "why does this crash\n```python\nx = [1,2]\nprint(x[2])\n```";
+        assert_eq!(
+            read(code).content.as_deref(),
+            Some("```python\nx = [1,2]\nprint(x[2])\n```")
+        );
+        assert_eq!(read("What is the boiling point of water?").content, None);
+    }
+
+    #[test]
+    fn task_kinds() {
+        let k = |t: &str| read(t).kind;
+        assert_eq!(
+            k("Tell us an interesting fact about Mount Everest"),
+            TaskKind::Open
+        );
+        assert_eq!(k("who wrote pride and prejudice?"), TaskKind::FactLookup);
+        assert_eq!(
+            k("Rewrite this so it sounds more polite: hey send me the file now"),
+            TaskKind::Rewrite
+        );
+        assert_eq!(
+            k("write a tweet announcing our new vegan menu"),
+            TaskKind::ShortCreative
+        );
+        assert_eq!(
+            k(
+                "I run a small bakery. 1. Suggest a name for a new cake. 2. Write a menu description. 3. Price it given flour costs doubled."
+            ),
+            TaskKind::MultiPart
+        );
+    }
+
+    #[test]
+    fn audience_tone_language_and_constraints() {
+        let s =
+            read("Explain inflation to a 10 year old in a friendly tone, in Spanish. Don't use any numbers.");
+        assert_eq!(s.audience.as_deref(), Some("a 10 year old"));
+        assert_eq!(s.tone.as_deref(), Some("friendly"));
+        assert_eq!(s.language, Some("Spanish"));
+        assert_eq!(s.constraints, vec!["Don't use any numbers".to_string()]);
+    }
+
+    #[test]
+    fn missing_essentials_become_questions() {
+        let s = read("write a cover letter for me");
+        assert!(
+            s.missing.iter().any(|q| q.contains("job and company")),
+            "{:?}",
+            s.missing
+        );
+        let s = read(
+            "Write a cover letter for the junior data analyst position at Acme. I have 2 years of Excel and SQL experience.",
+        );
+        assert!(s.missing.is_empty(), "{:?}", s.missing);
+        assert!(read("plan a trip").missing.len() >= 2);
+    }
+}
