@@ -7,7 +7,7 @@ UPDATE prompts.templates SET template_text = E'{{prompt}}\n\nExplore this as a t
 UPDATE prompts.templates SET template_text = E'Here are examples of this task done well:\n\n{{examples}}\n\nFollowing the same approach, format and level of detail, now handle this one:\n{{prompt}}', variables = '["examples", "prompt"]'
  WHERE technique = 'few_shot' AND template_text = E'{{prompt}}\n\nFollow the pattern of the examples I gave.';
 UPDATE prompts.templates SET template_text = E'{{prompt}}\n\nAnswer directly and precisely. If the request is ambiguous, state the interpretation you chose.', variables = '["prompt"]'
- WHERE technique = 'zero_shot' AND template_text = E'{{prompt}}\n\nAnswer directly.';
+ WHERE technique = 'zero_shot' AND template_text = E'{{prompt}}';
 UPDATE prompts.templates SET template_text = E'{{prompt}}\n\nSolve this three times, independently, using a different line of reasoning each time. Then compare the three results and give the answer most of them agree on, noting any disagreement and what caused it.', variables = '["prompt"]'
  WHERE technique = 'self_consistency' AND template_text = E'{{prompt}}\n\nBefore you answer, check the result a second, independent way.';
 UPDATE prompts.templates SET template_text = E'You are {{role}}, with deep, practical expertise in {{domain}}. Answer as that expert would: use the field''s vocabulary, point out the pitfalls a newcomer would miss, and be concrete.\n\n{{prompt}}', variables = '["role", "domain", "prompt"]'

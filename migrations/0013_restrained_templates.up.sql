@@ -14,7 +14,7 @@ UPDATE prompts.templates SET template_text = E'{{prompt}}\n\nConsider two or thr
  WHERE technique = 'tree_of_thoughts' AND template_text = E'{{prompt}}\n\nExplore this as a tree of thoughts:\n1. Propose three distinct approaches.\n2. For each, reason a few steps ahead and rate it: promising, uncertain or dead end.\n3. Develop the most promising approach fully, backtracking to another if it fails.\n4. Give the final answer and explain why that branch won.';
 UPDATE prompts.templates SET template_text = E'{{prompt}}\n\nFollow the pattern of the examples I gave.', variables = '["prompt"]'
  WHERE technique = 'few_shot' AND template_text = E'Here are examples of this task done well:\n\n{{examples}}\n\nFollowing the same approach, format and level of detail, now handle this one:\n{{prompt}}';
-UPDATE prompts.templates SET template_text = E'{{prompt}}\n\nAnswer directly.', variables = '["prompt"]'
+UPDATE prompts.templates SET template_text = E'{{prompt}}', variables = '["prompt"]'
  WHERE technique = 'zero_shot' AND template_text = E'{{prompt}}\n\nAnswer directly and precisely. If the request is ambiguous, state the interpretation you chose.';
 UPDATE prompts.templates SET template_text = E'{{prompt}}\n\nBefore you answer, check the result a second, independent way.', variables = '["prompt"]'
  WHERE technique = 'self_consistency' AND template_text = E'{{prompt}}\n\nSolve this three times, independently, using a different line of reasoning each time. Then compare the three results and give the answer most of them agree on, noting any disagreement and what caused it.';

@@ -251,7 +251,7 @@ pub const CATALOGUE: [TechniqueInfo; 12] = [
         signal_reason: "asks for a direct answer",
         contribution: "keeps the answer direct",
         stage: Stage::Direct,
-        template: "{{prompt}}\n\nAnswer directly.",
+        template: "{{prompt}}",
     },
     TechniqueInfo {
         technique: Technique::SelfConsistency,

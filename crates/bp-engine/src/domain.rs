@@ -18,7 +18,15 @@ struct Entry {
 const ROLES: &[Entry] = &[
     Entry {
         role: "an experienced event planner who writes clear, warm invitations",
-        topic: &["invitation", "invitations", "invite", "rsvp"],
+        topic: &[
+            "invitation",
+            "invitations",
+            "invite",
+            "rsvp",
+            "invitation letter",
+            "wedding invitation",
+            "party invitation",
+        ],
         with: &[],
     },
     Entry {
@@ -365,9 +373,17 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
             return Some(role);
         }
     }
+    // The subject must be the prompt's, not a word in passing: two topic
+    // words, or one phrase of several words, or one topic word with one of
+    // its companions.
     ROLES
         .iter()
-        .find(|e| e.topic.iter().any(|w| has(w)) && (e.with.is_empty() || e.with.iter().any(|w| has(w))))
+        .find(|e| {
+            let hits = e.topic.iter().filter(|w| has(w)).count();
+            let phrase = e.topic.iter().any(|w| w.contains(' ') && has(w));
+            let companion = !e.with.is_empty() && e.with.iter().any(|w| has(w));
+            (hits >= 2 || phrase || (hits == 1 && companion)) && (e.with.is_empty() || companion)
+        })
         .map(|e| e.role)
 }
 

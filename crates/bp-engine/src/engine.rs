@@ -160,6 +160,7 @@ impl Engine {
             level,
             has_role: role(text, &slots, intent, code).is_some(),
             reasoning_evidence: crate::gating::reasoning_evidence(text),
+            how_to: crate::gating::how_to(text),
         })
     }
 
@@ -189,6 +190,7 @@ impl Engine {
             level,
             has_role: role.is_some(),
             reasoning_evidence: crate::gating::reasoning_evidence(&req.text),
+            how_to: crate::gating::how_to(&req.text),
         });
         let gated: Vec<Technique> = forbidden.iter().map(|f| f.technique).collect();
         let max = match level {

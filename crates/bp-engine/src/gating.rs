@@ -31,6 +31,8 @@ pub struct GateInput<'a> {
     pub level: Level,
     /// Whether the prompt's subject calls for a role (see [`crate::domain`]).
     pub has_role: bool,
+    /// Whether the prompt asks how to do something ("how do I", "steps to").
+    pub how_to: bool,
     /// Whether the prompt holds something to work out: figures, a puzzle,
     /// a proof, an argument to check (see [`reasoning_evidence`]).
     pub reasoning_evidence: bool,
@@ -73,6 +75,26 @@ const WORK_OUT: &[&str] = &[
     "break even",
     "compare the cost",
 ];
+
+/// Whether `text` asks how to do something, step by step.
+pub fn how_to(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "how do i ",
+        "how do you ",
+        "how to ",
+        "how can i ",
+        "steps to ",
+        "step by step",
+        "step-by-step",
+        "walk me through",
+        "guide me",
+        "set up ",
+        "install ",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
 
 /// Whether `text` holds something to work out (see [`GateInput`]).
 pub fn reasoning_evidence(text: &str) -> bool {
@@ -155,12 +177,10 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
             } else if !confident {
                 Some("the intent is uncertain")
             } else if t == Technique::StepByStep {
-                if matches!(g.intent, Intent::TaskPlanning | Intent::ProblemSolving) && s.format.is_none() {
+                if g.how_to && s.format.is_none() {
                     None
                 } else {
-                    Some(
-                        "only plans, fixes and how-tos are laid out as steps, and never over the user's own format",
-                    )
+                    Some("only a how-to is laid out as steps, and never over the user's own format")
                 }
             } else if !reasons(g.intent) {
                 Some("the task is not one of reasoning")
@@ -180,8 +200,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("the prompt names its own format")
             } else if s.length.is_some() || s.terse {
                 Some("the prompt limits the length; added sections would break it")
-            } else if s.kind != TaskKind::MultiPart && g.complexity != Complexity::Complex {
-                Some("only a multi-part or complex task needs a fixed structure")
+            } else if s.kind != TaskKind::MultiPart {
+                Some("only a multi-part request needs a fixed structure")
             } else {
                 None
             }
@@ -191,6 +211,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
         Technique::EmotionalAppeal => {
             if s.persona.is_some() {
                 Some("the prompt is a role-play")
+            } else if g.level != Level::Thorough {
+                Some("kept for the thorough level")
             } else {
                 s.stakes
                     .is_none()
@@ -237,6 +259,7 @@ mod tests {
             level: Level::Standard,
             has_role: crate::domain::role_for(text, false, None).is_some(),
             reasoning_evidence: reasoning_evidence(text),
+            how_to: how_to(text),
         })
         .into_iter()
         .map(|f| f.technique)
@@ -303,6 +326,9 @@ mod tests {
             Intent::ProblemSolving,
             0.9,
         );
-        assert!(!f.contains(&Technique::EmotionalAppeal), "the user's own stakes");
+        assert!(
+            f.contains(&Technique::EmotionalAppeal),
+            "the user's own stakes count at the thorough level only"
+        );
     }
 }

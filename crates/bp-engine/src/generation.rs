@@ -138,7 +138,13 @@ impl Variables {
             .collect::<Vec<_>>()
             .join("\n\n");
         let mut constraints: Vec<String> = c.slots.constraints.iter().map(|s| sentence(s)).collect();
-        if let Some(length) = &c.slots.length {
+        // The limit, unless one of the user's own sentences already says it.
+        let said = c
+            .slots
+            .constraints
+            .iter()
+            .any(|s| s.chars().any(|ch| ch.is_ascii_digit()));
+        if let Some(length) = c.slots.length.as_ref().filter(|_| !said) {
             constraints.push(format!("Length: {}.", length.describe()));
         }
         // The intent's standing constraints only when the intent is certain
@@ -225,6 +231,15 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         Intent::Conversation => false,
         Intent::CreativeWriting => any(&[
             " story", " poem", " scene", " song", " lyrics", " fable", " novel", " chapter", " fiction",
+        ]),
+        Intent::TaskPlanning => any(&[
+            " project",
+            " launch",
+            " roadmap",
+            " migration",
+            " release",
+            " rollout",
+            " milestones",
         ]),
         Intent::ProblemSolving => any(&[
             " error",
@@ -381,6 +396,11 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     }
     let before = task[..at].trim_end();
     let after = task[at + content.len()..].trim();
+    // Set apart only a block that ends the prompt; one with the request
+    // continuing after it is left as the user wrote it.
+    if !after.is_empty() {
+        return (task.to_string(), false);
+    }
     let mut out = String::with_capacity(task.len() + 32);
     out.push_str(before);
     out.push_str("\n\n<text>\n");
@@ -429,47 +449,6 @@ fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
             text: "The text between the <text> tags is the material to work on.".into(),
             before: false,
             priority: 3,
-        });
-    }
-    let instruction_words =
-        c.text.split_whitespace().count() - s.content.as_deref().map_or(0, |b| b.split_whitespace().count());
-    let mut limits: Vec<String> = Vec::new();
-    if instruction_words > 30 || tagged {
-        if let Some(f) = &s.format {
-            limits.push(format!("answer as {}", f.describe()));
-        }
-        if let Some(l) = &s.length {
-            limits.push(l.describe());
-        }
-        if let Some(a) = &s.audience {
-            limits.push(format!("written for {a}"));
-        }
-        if let Some(t) = &s.tone {
-            limits.push(format!("a {t} tone"));
-        }
-        if let Some(lang) = s.language {
-            limits.push(format!("in {lang}"));
-        }
-    }
-    if !limits.is_empty() {
-        parts.push(Part {
-            text: format!("Keep to what I asked: {}.", limits.join("; ")),
-            before: false,
-            priority: 1,
-        });
-    }
-    if !c.confident && c.level != Level::Light && matches!(s.kind, TaskKind::Open | TaskKind::MultiPart) {
-        parts.push(Part {
-            text: "If the request can be read more than one way, say which reading you chose.".into(),
-            before: false,
-            priority: 4,
-        });
-    }
-    if s.kind == TaskKind::FactLookup && s.format.is_none() && s.length.is_none() && c.level != Level::Light {
-        parts.push(Part {
-            text: "Give the answer first, then a sentence or two of context.".into(),
-            before: false,
-            priority: 5,
         });
     }
     parts

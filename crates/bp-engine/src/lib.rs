@@ -206,6 +206,36 @@ mod quality {
         std::fs::write(path, out).expect("dump written");
     }
 
+    /// Prints the natural held-out set's accuracy above and below the
+    /// gating threshold (how `gating::CONFIDENT` was chosen; a development
+    /// aid that runs only with `BP_CALIBRATION=1`).
+    #[test]
+    fn calibration_when_asked() {
+        if std::env::var("BP_CALIBRATION").is_err() {
+            return;
+        }
+        let m = model();
+        let held = data::parse_examples(data::NATURAL_HELD_OUT).expect("parses");
+        for cut in [0.3, 0.4, 0.45, 0.5, 0.6, 0.7] {
+            let (mut above, mut above_ok, mut below, mut below_ok) = (0, 0, 0, 0);
+            for e in &held {
+                let p = m.classify(&e.text);
+                if p.confidence >= cut {
+                    above += 1;
+                    above_ok += usize::from(p.intent == e.intent);
+                } else {
+                    below += 1;
+                    below_ok += usize::from(p.intent == e.intent);
+                }
+            }
+            eprintln!(
+                "cut {cut}: above {above} right {:.3}; below {below} right {:.3}",
+                above_ok as f64 / above.max(1) as f64,
+                below_ok as f64 / below.max(1) as f64
+            );
+        }
+    }
+
     #[test]
     fn the_quality_lint_finds_no_contradiction_and_the_users_text_survives() {
         let r = lint_report();

@@ -920,6 +920,17 @@ fn audience(lower: &Lower) -> Option<String> {
         if !matches!(*w, "for" | "to") {
             continue;
         }
+        // "for my boss", "to a 10 year old", "for beginners": the audience
+        // follows at once ("for pick up my kids" is not one).
+        let next = words.get(i + 1).copied().unwrap_or("");
+        let direct = matches!(
+            next,
+            "a" | "an" | "my" | "our" | "the" | "non" | "young" | "complete" | "total"
+        ) || number(next).is_some()
+            || WHO.contains(&next);
+        if !direct {
+            continue;
+        }
         let window = words[i + 1..(i + 6).min(words.len())].join(" ");
         if let Some(who) = WHO
             .iter()
@@ -932,11 +943,41 @@ fn audience(lower: &Lower) -> Option<String> {
     None
 }
 
+/// `s` without its leading and trailing blank lines; the first line's
+/// indentation (pasted code) is kept.
+fn trim_blank_lines(s: &str) -> &str {
+    let start = s
+        .char_indices()
+        .take_while(|(_, c)| c.is_whitespace())
+        .filter(|(_, c)| *c == '\n')
+        .last()
+        .map_or(0, |(i, _)| i + 1);
+    s[start..].trim_end()
+}
+
 /// `block` without trailing lines that speak to the model ("Can you
 /// analyze the trend?", "Please keep it short."): those are the request,
 /// not the material.
 fn material(block: &str) -> &str {
     const ASKS: &[&str] = &[
+        "walk me",
+        "fix",
+        "compare",
+        "estimate",
+        "analyze",
+        "analyse",
+        "check",
+        "show",
+        "rewrite",
+        "it only",
+        "it should",
+        "it keeps",
+        "it doesnt",
+        "find",
+        "use",
+        "keep",
+        "dont",
+        "do not",
         "can you",
         "could you",
         "please",
@@ -977,8 +1018,17 @@ fn material(block: &str) -> &str {
             None => return &block[..body.len()],
         };
         let l = Lower::new(last);
-        let speaks =
-            last.trim_end().ends_with('?') || ASKS.iter().any(|a| l.padded.starts_with(&format!(" {a} ")));
+        let speaks = last.trim_end().ends_with(['?', '!'])
+            || l.has_any(&[
+                "please",
+                "pls",
+                "plz",
+                "thanks",
+                "thank you",
+                "can you",
+                "could you",
+            ])
+            || ASKS.iter().any(|a| l.padded.starts_with(&format!(" {a} ")));
         if !speaks || rest.trim().is_empty() {
             return body;
         }
@@ -995,19 +1045,39 @@ fn content(text: &str, rewrite: bool) -> Option<String> {
         let end = rest[3..].find("```").map_or(rest.len(), |e| e + 6);
         return Some(rest[..end.min(rest.len())].trim().to_string());
     }
-    // A block after a colon that ends its line.
+    // A block after a colon that ends a line of prose near the start
+    // ("Summarize this email:"), not a colon inside pasted code
+    // ("def f():") further down.
     for (i, _) in text.match_indices(':') {
+        let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+        let line = &text[line_start..i];
+        let early = text[..line_start].matches('\n').count() < 3;
+        let prose = !line.contains(['(', ')', '=', '{', '}', ';', '[', ']', '<', '>'])
+            && !line.starts_with([' ', '\t'])
+            && line.split_whitespace().count() >= 2;
         let after = &text[i + 1..];
         let starts_block = after.starts_with('\n') || after.starts_with(" \n") || after.starts_with("\r\n");
-        let block = material(after.trim());
-        if starts_block && block.chars().count() >= 20 {
+        let block = material(trim_blank_lines(after));
+        if early && prose && starts_block && block.trim().chars().count() >= 20 {
             return Some(block.to_string());
         }
     }
-    // A block after a blank line, when the first paragraph is an instruction.
+    // A block after a blank line, when the first paragraph is the request
+    // (it asks, or ends with a colon) and the block does not (a table
+    // followed by its question is the other way round).
     if let Some(i) = text.find("\n\n") {
-        let (head, tail) = (&text[..i], material(text[i..].trim()));
-        if head.chars().count() <= 400 && tail.chars().count() >= 40 {
+        let (head, tail) = (&text[..i], material(trim_blank_lines(&text[i..])));
+        let lead = Lower::new(head);
+        let opens = lead.words().next().is_some_and(|w| IMPERATIVES.contains(&w));
+        // A head that says what to do with the block ("tldr pls", "Add
+        // docstrings to this.") points at it whatever the block holds.
+        let points = lead.has_any(REWRITE_VERBS) || opens && head.chars().count() <= 160;
+        let head_asks = points || head.contains('?') || head.trim_end().ends_with(':');
+        if head.chars().count() <= 400
+            && head_asks
+            && (points || !tail.contains('?'))
+            && tail.trim().chars().count() >= 40
+        {
             return Some(tail.to_string());
         }
     }
@@ -1038,6 +1108,60 @@ fn content(text: &str, rewrite: bool) -> Option<String> {
     }
     None
 }
+
+/// Verbs that open a request ("summarize", "fix", "explain").
+const IMPERATIVES: &[&str] = &[
+    "summarize",
+    "summarise",
+    "translate",
+    "rewrite",
+    "fix",
+    "explain",
+    "review",
+    "proofread",
+    "analyze",
+    "analyse",
+    "extract",
+    "convert",
+    "turn",
+    "make",
+    "write",
+    "list",
+    "compare",
+    "check",
+    "improve",
+    "shorten",
+    "edit",
+    "format",
+    "clean",
+    "reply",
+    "answer",
+    "find",
+    "classify",
+    "sort",
+    "parse",
+    "tell",
+    "give",
+    "read",
+    "look",
+    "help",
+    "add",
+    "describe",
+    "rate",
+    "critique",
+    "grade",
+    "identify",
+    "count",
+    "calculate",
+    "solve",
+    "tldr",
+    "tl",
+    "summary",
+    "debug",
+    "refactor",
+    "document",
+    "comment",
+];
 
 const CONSTRAINT_LEADS: &[&str] = &[
     "dont",
@@ -1384,12 +1508,9 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
     (
         &[
             "is it legal",
-            "legal to",
             "my rights",
             "my landlord",
-            "my employer",
-            "sue ",
-            "tenant",
+            "sue my",
             "deposit back",
             "get my deposit",
         ],
@@ -1414,17 +1535,12 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
     ),
     (
         &[
-            "crash",
+            "keeps crashing",
             "crashes",
-            "not working",
-            "doesnt work",
-            "does not work",
+            "wont start",
+            "wont turn on",
             "weird noise",
             "strange noise",
-            "wont start",
-            "won't start",
-            "keeps failing",
-            "broken",
         ],
         &[
             "error",
@@ -1516,7 +1632,8 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>) -> Vec<String> {
     let raw = format!(" {} ", text.to_lowercase());
     let mut out: Vec<String> = Vec::new();
     for (task, given, question) in ESSENTIALS {
-        if !task.iter().any(|t| raw.contains(t)) {
+        // Whole words: "stripped" is not a "trip".
+        if !task.iter().any(|t| lower.has(t.trim())) {
             continue;
         }
         let supplied = if given.is_empty() {
@@ -1525,7 +1642,7 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>) -> Vec<String> {
             given.iter().any(|g| raw.contains(g)) || content.is_some_and(|c| c.chars().count() > 200)
         };
         // A long prompt carries details of its own; only short ones are asked.
-        let supplied = supplied || (!given.is_empty() && lower.words().count() > 60);
+        let supplied = supplied || (!given.is_empty() && lower.words().count() > 40);
         if !supplied && !out.iter().any(|q| q == question) {
             out.push((*question).to_string());
         }
@@ -1534,14 +1651,12 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>) -> Vec<String> {
 }
 
 const STAKES: &[&str] = &[
-    "interview",
+    "job interview",
     "deadline",
     "exam",
-    "my boss",
     "job application",
     "due tomorrow",
     "due today",
-    "important",
     "urgent",
     "asap",
     "presentation tomorrow",

@@ -91,6 +91,18 @@ pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, S
     let ops = samples.len() as f64 / elapsed;
     let p99_us = percentile_ms(&mut samples, 99.0) * 1000.0;
     let p50_us = percentile_ms(&mut samples, 50.0) * 1000.0;
+    progress.step("bench engine: the natural held-out set and the quality lint");
+    let natural = parse_examples(bp_engine::data::NATURAL_HELD_OUT).context("the natural held-out set")?;
+    let natural_eval = evaluate(engine.model(), &natural);
+    let cases = bp_engine::lint::parse(bp_engine::lint::QUALITY_LINT).context("the quality lint set")?;
+    let lint = bp_engine::lint::run(&cases, |text| match PromptText::parse(text) {
+        Ok(t) => {
+            let out = engine.enhance(&EnhanceRequest::new(t), ctx);
+            let asks = !out.questions.is_empty();
+            (out.generated.text, asks)
+        }
+        Err(_) => (text.to_owned(), false),
+    });
     progress.finish_on_stderr(&format!(
         "bench engine: {} enhancements ({sink} tokens written), model {version}",
         samples.len()
@@ -102,6 +114,7 @@ pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, S
         baseline: None,
         baseline_label: label.into(),
     };
+    let lint_label = format!("{} labelled prompts; target 0", lint.cases);
     let figures = vec![
         none("engine_ops", "ops/s", ops, "one thread; target > 5,000"),
         none(
@@ -129,6 +142,47 @@ pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, S
             "ratio",
             eval.macro_f1,
             &format!("{} prompts of {eval_source}", eval.total),
+        ),
+        none(
+            "eval_natural_accuracy",
+            "ratio",
+            natural_eval.accuracy,
+            &format!(
+                "{} prompts written unlike the training patterns; target 0.90",
+                natural_eval.total
+            ),
+        ),
+        none(
+            "eval_natural_macro_f1",
+            "ratio",
+            natural_eval.macro_f1,
+            "the same set",
+        ),
+        none(
+            "lint_contradictions",
+            "prompts",
+            lint.contradicted as f64,
+            &lint_label,
+        ),
+        none(
+            "lint_persona_overrides",
+            "prompts",
+            lint.persona_overrides as f64,
+            &lint_label,
+        ),
+        none("lint_off_domain", "prompts", lint.off_domain as f64, &lint_label),
+        none("lint_filler", "prompts", lint.filler as f64, &lint_label),
+        none(
+            "lint_verbatim_rate",
+            "ratio",
+            lint.verbatim_rate(),
+            "the user's text kept verbatim; target 1",
+        ),
+        none(
+            "lint_median_length_ratio",
+            "ratio",
+            lint.median_length_ratio,
+            "enhanced / original characters; target < 3",
         ),
     ];
     Ok((figures, eval, version))
