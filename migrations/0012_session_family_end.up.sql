@@ -8,3 +8,9 @@
 -- token of that family is honoured, rotated or not.
 
 ALTER TABLE auth.sessions ADD COLUMN ended_at timestamptz;
+
+-- Families ended before this migration have no live member: mark them
+-- ended, so that their rotated sessions' access tokens stay refused.
+UPDATE auth.sessions SET ended_at = COALESCE(revoked_at, now())
+WHERE family_id IN (SELECT family_id FROM auth.sessions GROUP BY family_id
+                    HAVING bool_and(revoked_at IS NOT NULL));

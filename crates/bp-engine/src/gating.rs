@@ -144,15 +144,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
         TaskKind::FactLookup | TaskKind::Rewrite | TaskKind::ShortCreative
     );
     match t {
-        Technique::ZeroShot => matches!(
-            g.intent,
-            Intent::Conversation
-                | Intent::CreativeWriting
-                | Intent::TaskPlanning
-                | Intent::Translation
-                | Intent::Summarization
-        )
-        .then_some("a direct-answer instruction does not fit a conversation, a piece of writing or a plan"),
+        // Zero-shot means "no examples": it adds nothing and fits anything.
+        Technique::ZeroShot => None,
         Technique::RolePlay => {
             if s.persona.is_some() {
                 Some("the prompt sets its own persona")

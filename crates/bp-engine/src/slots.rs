@@ -482,7 +482,7 @@ fn persona(text: &str, lower: &Lower) -> Option<String> {
         // right") is not a role: require an article, "my", or a capitalised
         // name right after.
         let after = lower.words_after(lead, 8);
-        let first = *after.first()?;
+        let Some(&first) = after.first() else { continue };
         let is_role =
             matches!(first, "a" | "an" | "the" | "my") || *lead == "be my" || starts_capitalised(text, lead);
         if !is_role
@@ -1048,17 +1048,23 @@ fn content(text: &str, rewrite: bool) -> Option<String> {
     // A block after a colon that ends a line of prose near the start
     // ("Summarize this email:"), not a colon inside pasted code
     // ("def f():") further down.
-    for (i, _) in text.match_indices(':') {
+    // Only the first three lines are looked at (a colon further down is
+    // inside the material), and the block is read only for a line that
+    // qualifies, so a text full of colons costs no more than a short one.
+    let head_end = text.match_indices('\n').nth(2).map_or(text.len(), |(n, _)| n);
+    for (i, _) in text[..head_end].match_indices(':') {
         let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
         let line = &text[line_start..i];
-        let early = text[..line_start].matches('\n').count() < 3;
         let prose = !line.contains(['(', ')', '=', '{', '}', ';', '[', ']', '<', '>'])
             && !line.starts_with([' ', '\t'])
             && line.split_whitespace().count() >= 2;
         let after = &text[i + 1..];
         let starts_block = after.starts_with('\n') || after.starts_with(" \n") || after.starts_with("\r\n");
+        if !(prose && starts_block) {
+            continue;
+        }
         let block = material(trim_blank_lines(after));
-        if early && prose && starts_block && block.trim().chars().count() >= 20 {
+        if block.trim().chars().count() >= 20 {
             return Some(block.to_string());
         }
     }
@@ -1097,7 +1103,8 @@ fn content(text: &str, rewrite: bool) -> Option<String> {
     // when the words before the colon ask for a rewrite ("A/B test result:
     // ... is it significant?" is part of the request).
     if rewrite {
-        for (i, _) in text.match_indices(':') {
+        let head_end = text.match_indices('\n').nth(2).map_or(text.len(), |(n, _)| n);
+        for (i, _) in text[..head_end].match_indices(':').take(8) {
             let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
             let lead = Lower::new(&text[line_start..i]);
             let rest_of_line = text[i + 1..].split('\n').next().unwrap_or("").trim();
@@ -1845,6 +1852,16 @@ mod tests {
             Some("```python\nx = [1,2]\nprint(x[2])\n```")
         );
         assert_eq!(read("What is the boiling point of water?").content, None);
+    }
+
+    #[test]
+    fn hostile_and_non_latin_text_is_read_without_panics() {
+        let colons = ":?\n".repeat(5_000);
+        assert_eq!(read(&colons).content, None, "no line of prose points at a block");
+        let _ = read(&"私は東京に住んでいます。翻訳してください：".repeat(400));
+        let _ = read(&"é:\n".repeat(3_000));
+        let _ = read("you are");
+        assert_eq!(read("As ").persona, None);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub const QUEUE_CAPACITY: usize = 4_096;
 /// Most texts embedded and stored together.
 pub const BATCH: usize = 64;
 
+/// Longest text sent to the embedder, in characters.
+pub const MAX_EMBED_CHARS: usize = 8_000;
+
 /// How often the writer sweeps for history rows without an embedding when
 /// nothing was dropped or failed.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
@@ -266,9 +269,30 @@ impl Sweep {
                     stats.stored.fetch_add(n, Ordering::Relaxed);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, count = texts.len(), "embedding sweep failed");
+                    // One row the provider or the database refuses must not
+                    // hold back the rows after it: retry one at a time, skip
+                    // (and count) the ones that fail, and move on.
+                    tracing::warn!(error = %e, count = texts.len(), "embedding sweep page failed; retrying row by row");
                     clean = false;
-                    break;
+                    for (source, text) in sources.iter().zip(&texts) {
+                        match write(
+                            db,
+                            embedder,
+                            std::slice::from_ref(source),
+                            std::slice::from_ref(text),
+                        )
+                        .await
+                        {
+                            Ok(n) => {
+                                stats.swept.fetch_add(n, Ordering::Relaxed);
+                                stats.stored.fetch_add(n, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                stats.failed.fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(error = %e, id = %source.1, "a history row could not be embedded; skipped");
+                            }
+                        }
+                    }
                 }
             }
             if !full {
@@ -278,6 +302,8 @@ impl Sweep {
         if clean {
             self.clean_since = Some(started);
         }
+        // The sweep's own skipped rows are not news for the next one.
+        self.losses_seen = Self::losses(stats);
         stats.sweeps.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -288,7 +314,13 @@ async fn write(
     sources: &[(SourceType, Uuid)],
     texts: &[String],
 ) -> Result<u64, String> {
-    let vectors = embedder.embed(texts).await.map_err(|e| e.to_string())?;
+    // A provider has a token limit per text; the start of a long prompt is
+    // what search needs (about 2,000 tokens).
+    let texts: Vec<String> = texts
+        .iter()
+        .map(|t| t.chars().take(MAX_EMBED_CHARS).collect())
+        .collect();
+    let vectors = embedder.embed(&texts).await.map_err(|e| e.to_string())?;
     let model: String = embedder.model().chars().take(50).collect();
     let mut rows = Vec::with_capacity(vectors.len());
     for ((source_type, source_id), v) in sources.iter().zip(vectors) {

@@ -148,12 +148,12 @@ async fn a_user_s_excluded_technique_is_never_applied_and_requested_ones_are() {
         ..Default::default()
     };
     let req = EnhanceRequest {
-        prefer: TechniqueList::of(&[Technique::Analogical]),
+        prefer: TechniqueList::of(&[Technique::Constraints]),
         ..request("Plan a 5 day trip to Rome with my kids")
     };
     let out = svc.enhance(&req, &who).await.unwrap();
     let used: Vec<Technique> = out.enhancement.picks.iter().map(|p| p.technique).collect();
-    assert_eq!(used[0], Technique::Analogical);
+    assert_eq!(used[0], Technique::Constraints);
     assert!(!used.contains(&Technique::StepByStep), "{used:?}");
     assert_eq!(
         get_history_any(db.pool(), out.id).await.unwrap().user_id,
@@ -162,34 +162,40 @@ async fn a_user_s_excluded_technique_is_never_applied_and_requested_ones_are() {
 }
 
 #[tokio::test]
-async fn measured_effectiveness_changes_which_techniques_are_picked() {
+async fn ratings_move_what_gating_allows_and_never_what_it_forbids() {
     let (db, redis) = (TestDb::new().await, TestRedis::new().await);
-    for _ in 0..150 {
-        let outcome = TechniqueOutcome {
-            technique: "analogical".into(),
-            intent: "task_planning".into(),
-            date: None,
-            success: true,
-            feedback_score: Some(5),
-            processing_time_ms: Some(10),
-        };
-        record_technique_outcome(db.pool(), &outcome).await.unwrap();
+    // Both rated perfect 150 times for planning; analogical reasoning is not
+    // something a trip plan justifies, constraints are.
+    for technique in ["analogical", "constraints"] {
+        for _ in 0..150 {
+            let outcome = TechniqueOutcome {
+                technique: technique.into(),
+                intent: "task_planning".into(),
+                date: None,
+                success: true,
+                feedback_score: Some(5),
+                processing_time_ms: Some(10),
+            };
+            record_technique_outcome(db.pool(), &outcome).await.unwrap();
+        }
     }
     let svc = service(&db, &redis).await;
-    let out = svc
-        .enhance(
-            &request("Plan a 5 day trip to Rome with my kids"),
-            &Requester::default(),
-        )
-        .await
-        .unwrap();
-    let analogical = out
-        .enhancement
+    let text = "Plan a 5 day trip to Rome with my kids";
+    let out = svc.enhance(&request(text), &Requester::default()).await.unwrap();
+    let e = &out.enhancement;
+    assert_eq!(e.analysis.prediction.intent, Intent::TaskPlanning);
+    assert!(
+        e.picks.iter().all(|p| p.technique != Technique::Analogical),
+        "a gated technique was picked: {:?}",
+        e.picks
+    );
+    assert!(e.forbidden.iter().any(|f| f.technique == Technique::Analogical));
+    let rated = e
         .picks
         .iter()
-        .find(|p| p.technique == Technique::Analogical);
-    let pick = analogical.unwrap_or_else(|| panic!("not picked: {:?}", out.enhancement.picks));
-    assert!(pick.reason.contains("150 of 150"), "{}", pick.reason);
+        .find(|p| p.technique == Technique::Constraints)
+        .unwrap_or_else(|| panic!("the well-rated allowed technique was not picked: {:?}", e.picks));
+    assert!(rated.reason.contains("150 of 150"), "{}", rated.reason);
 }
 
 #[tokio::test]

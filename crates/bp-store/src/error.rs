@@ -145,7 +145,20 @@ impl From<sqlx::Error> for StoreError {
                     // Connection exceptions (08), operator intervention
                     // (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
                     // cannot_connect_now) and too many connections (53300).
-                    Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "53300" => {
+                    // Also: statement timeout (57014), serialization failure
+                    // and deadlock (40001, 40P01), a read-only standby
+                    // (25006), insufficient resources (53xxx), I/O error
+                    // (58030), lock not available (55P03), and rejected
+                    // credentials of the service's own pool (28000, 28P01).
+                    Some(code)
+                        if code.starts_with("08")
+                            || code.starts_with("57P")
+                            || code.starts_with("53")
+                            || matches!(
+                                code,
+                                "57014" | "40001" | "40P01" | "25006" | "58030" | "55P03" | "28000" | "28P01"
+                            ) =>
+                    {
                         Self::Unavailable(db.message().to_owned())
                     }
                     _ => Self::Database(err),

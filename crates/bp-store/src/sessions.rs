@@ -157,9 +157,16 @@ pub async fn create_session(db: impl PgExecutor<'_>, new: &NewSession) -> Result
         .await?)
 }
 
+/// The columns of a read, with `ended_at` taken over the whole family: a
+/// successor inserted by a rotation that raced with the end of its family
+/// is ended with it.
+const READ_COLUMNS: &str = "s.id, s.user_id, s.token_hash, s.refresh_token_hash, s.user_agent, s.ip_address, \
+    s.expires_at, s.last_activity, s.created_at, s.family_id, s.revoked_at, s.replaced_by, \
+    COALESCE(s.ended_at, (SELECT max(f.ended_at) FROM auth.sessions f WHERE f.family_id = s.family_id)) AS ended_at";
+
 async fn get_by(db: impl PgExecutor<'_>, column_condition: &str, hash: &str) -> Result<Session, StoreError> {
     // `column_condition` is one of this module's constants, never input.
-    let sql = format!("SELECT {COLUMNS} FROM auth.sessions WHERE {column_condition}");
+    let sql = format!("SELECT {READ_COLUMNS} FROM auth.sessions s WHERE s.{column_condition}");
     sqlx::query_as(&sql)
         .bind(hash)
         .fetch_optional(db)
@@ -191,9 +198,10 @@ pub async fn rotate_session(
     let new_id = Uuid::new_v4();
     let sql = format!(
         "WITH old AS (
-             UPDATE auth.sessions SET revoked_at = now(), replaced_by = $1
-             WHERE refresh_token_hash = $2 AND revoked_at IS NULL AND expires_at > now() AND user_id = $3
-             RETURNING family_id
+             UPDATE auth.sessions o SET revoked_at = now(), replaced_by = $1
+             WHERE o.refresh_token_hash = $2 AND o.revoked_at IS NULL AND o.expires_at > now() AND o.user_id = $3
+               AND NOT EXISTS (SELECT 1 FROM auth.sessions f WHERE f.family_id = o.family_id AND f.ended_at IS NOT NULL)
+             RETURNING o.family_id
          )
          INSERT INTO auth.sessions (id, user_id, token_hash, refresh_token_hash, user_agent, ip_address, expires_at, family_id)
          SELECT $1, $3, $4, $5, $6, $7, $8, old.family_id FROM old
@@ -243,22 +251,32 @@ pub async fn revoke_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, S
     Ok(active.unwrap_or(false))
 }
 
-/// Ends every session family of a user, except the family of `keep` (the
-/// current session, after a password change); returns how many sessions were
-/// still active.
+/// Ends every session of a user except `keep` (the current session, after
+/// a password change): `keep` first moves to a family of its own, so the
+/// sessions it was rotated from (a stolen refresh token's successors among
+/// them) end with everything else. Returns how many sessions were still
+/// active.
 pub async fn revoke_user_sessions(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     keep: Option<Uuid>,
 ) -> Result<u64, StoreError> {
-    end_families(
-        db,
-        "s.user_id = $1 AND ($2::uuid IS NULL OR s.family_id IS DISTINCT FROM
-             (SELECT family_id FROM auth.sessions WHERE id = $2))",
-        user_id,
-        keep,
+    let active: i64 = sqlx::query_scalar(
+        "WITH detach AS (UPDATE auth.sessions SET family_id = gen_random_uuid()
+                         WHERE id = $2 AND user_id = $1 RETURNING id),
+              old AS (SELECT s.id, s.revoked_at IS NULL AS active FROM auth.sessions s
+                      WHERE s.ended_at IS NULL AND s.user_id = $1 AND ($2::uuid IS NULL OR s.id <> $2)
+                      FOR UPDATE),
+              ended AS (UPDATE auth.sessions s
+                        SET ended_at = now(), revoked_at = COALESCE(s.revoked_at, now())
+                        FROM old WHERE s.id = old.id)
+         SELECT count(*) FILTER (WHERE active) FROM old",
     )
-    .await
+    .bind(user_id)
+    .bind(keep)
+    .fetch_one(db)
+    .await?;
+    Ok(u64::try_from(active).unwrap_or(0))
 }
 
 /// Ends a whole session family (on refresh-token reuse); returns how many

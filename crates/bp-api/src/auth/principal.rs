@@ -244,10 +244,11 @@ async fn session_principal(state: &AppState, token: &str) -> Result<Principal, R
                         .await;
                     true
                 }
-                Err(e @ bp_store::StoreError::Unavailable(_)) => {
-                    return Err(Refusal::of(&e, "session ended"));
-                }
-                _ => false,
+                // Not found, or found but not honoured: the session ended.
+                Ok(_) | Err(bp_store::StoreError::NotFound { .. }) => false,
+                // Any other failure is the database's, not the caller's:
+                // 503, never a sign-out.
+                Err(_) => return Err(Refusal::Unavailable),
             }
         }
     };

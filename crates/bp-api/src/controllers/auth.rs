@@ -508,7 +508,9 @@ pub async fn refresh(
             "refresh token reuse detected; sign in again".into(),
         ));
     }
-    if session.expires_at <= Utc::now() {
+    // Expired, or of a family that was ended (a successor a rotation
+    // inserted while its family was being ended).
+    if session.expires_at <= Utc::now() || session.ended_at.is_some() {
         return Err(refused());
     }
     let user = users::get_user_by_id(state.db.pool(), session.user_id).await?;
