@@ -100,7 +100,8 @@ pub fn how_to(text: &str) -> bool {
 pub fn reasoning_evidence(text: &str) -> bool {
     let lower = text.to_lowercase();
     let figures = lower.chars().filter(char::is_ascii_digit).count() >= 2
-        && lower.contains(['+', '-', '*', '/', '%', '=', '$', '€', '£'])
+        // A hyphen or slash is too common in prose ("9-year-old", "and/or").
+        && lower.contains(['+', '*', '%', '=', '$', '€', '£'])
         || lower
             .split_whitespace()
             .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
@@ -189,7 +190,9 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
             }
         }
         Technique::StructuredOutput => {
-            if s.format.is_some() {
+            if matches!(g.intent, Intent::Translation | Intent::Summarization) {
+                Some("a translation or summary keeps the shape of its source")
+            } else if s.format.is_some() {
                 Some("the prompt names its own format")
             } else if s.length.is_some() || s.terse {
                 Some("the prompt limits the length; added sections would break it")
@@ -211,6 +214,9 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                     .is_none()
                     .then_some("nothing in the prompt says what is at stake")
             }
+        }
+        Technique::Constraints if s.persona.is_some() => {
+            Some("a role-play's own rules are already in the user's words")
         }
         Technique::Constraints => {
             let own = !s.constraints.is_empty() || s.length.is_some();

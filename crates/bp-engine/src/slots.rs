@@ -111,7 +111,14 @@ pub struct Length {
 impl Length {
     /// The limit in words ("at most 100 words", "exactly 3 items").
     pub fn describe(&self) -> String {
-        let unit = self.unit.name();
+        // "at most 1 sentence", not "1 sentences".
+        let one = self.max == Some(1) && self.min.is_none_or(|m| m == 1);
+        let plural = self.unit.name();
+        let unit = if one {
+            plural.strip_suffix('s').unwrap_or(plural)
+        } else {
+            plural
+        };
         match (self.min, self.max) {
             (Some(a), Some(b)) if a == b => format!("exactly {b} {unit}"),
             (Some(a), Some(b)) => format!("{a} to {b} {unit}"),
@@ -1448,9 +1455,10 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "vacation",
             "holiday",
             "honeymoon",
-            "wedding",
-            "party",
-            "anniversary",
+            "plan my wedding",
+            "plan a wedding",
+            "plan a party",
+            "birthday party",
         ],
         &["budget", "$", "€", "£", "usd", "eur", "cheap", "luxury", "afford"],
         "What is the budget?",
@@ -1465,7 +1473,18 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "surprise party",
             "anniversary dinner",
         ],
-        &["guests", "people", "attendees", "of us"],
+        &[
+            "guests",
+            "people",
+            "attendees",
+            "of us",
+            "kids",
+            "children",
+            "friends",
+            "at home",
+            "at our",
+            "at my",
+        ],
         "How many guests, and where and when is it?",
     ),
     (
@@ -1830,7 +1849,7 @@ mod tests {
         assert_eq!(l("in 2-3 short paragraphs").as_deref(), Some("2 to 3 paragraphs"));
         assert_eq!(
             l("describe it in a sentence").as_deref(),
-            Some("at most 1 sentences")
+            Some("at most 1 sentence")
         );
         assert_eq!(
             l("at least 500 words essay on climate").as_deref(),
