@@ -106,7 +106,10 @@ fn intent_constraints(intent: Intent) -> &'static [&'static str] {
 }
 
 impl Variables {
-    fn new(c: &Compose<'_>) -> Self {
+    /// The values for `c`; `uses(name)` says whether a template of the
+    /// request names the variable (the worked examples, built only for the
+    /// stored templates that still use them, are skipped otherwise).
+    fn new(c: &Compose<'_>, uses: impl Fn(&str) -> bool) -> Self {
         let defaults = content(c.intent);
         let language = detect_language(c.text);
         let domain = match language {
@@ -130,13 +133,17 @@ impl Variables {
         } else {
             defaults.sections.to_string()
         };
-        let examples = defaults
-            .examples
-            .iter()
-            .enumerate()
-            .map(|(i, (input, output))| format!("Example {}\nInput: {input}\nOutput: {output}", i + 1))
-            .collect::<Vec<_>>()
-            .join("\n\n");
+        let examples = if uses("examples") {
+            defaults
+                .examples
+                .iter()
+                .enumerate()
+                .map(|(i, (input, output))| format!("Example {}\nInput: {input}\nOutput: {output}", i + 1))
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        } else {
+            String::new()
+        };
         let mut constraints: Vec<String> = c.slots.constraints.iter().map(|s| sentence(s)).collect();
         // The limit, unless one of the user's own sentences already says it.
         let said = c
@@ -457,7 +464,10 @@ fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
 /// Writes the enhanced prompt for `c` with `techniques` (any order; they
 /// are applied in stage order). Deterministic for the same inputs.
 pub fn generate(c: &Compose<'_>, techniques: &[Technique], templates: &Templates) -> Generated {
-    let vars = Variables::new(c);
+    let vars = Variables::new(c, |name| {
+        let needle = format!("{{{{{name}}}}}");
+        techniques.iter().any(|t| templates.text(*t).contains(&needle))
+    });
     let mut ordered: Vec<Technique> = techniques.to_vec();
     ordered.sort_by_key(|t| (info(*t).stage, *t));
     ordered.dedup();
