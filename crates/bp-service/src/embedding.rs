@@ -231,7 +231,8 @@ impl Sweep {
         rx: &mpsc::Receiver<Job>,
     ) {
         let started = chrono::Utc::now();
-        self.losses_seen = Self::losses(stats);
+        let losses_at_start = Self::losses(stats);
+        let mut skipped = 0;
         let mut cursor = (
             self.clean_since
                 .map_or(chrono::DateTime::UNIX_EPOCH, |t| t - SWEEP_OVERLAP),
@@ -289,6 +290,7 @@ impl Sweep {
                             }
                             Err(e) => {
                                 stats.failed.fetch_add(1, Ordering::Relaxed);
+                                skipped += 1;
                                 tracing::warn!(error = %e, id = %source.1, "a history row could not be embedded; skipped");
                             }
                         }
@@ -302,8 +304,9 @@ impl Sweep {
         if clean {
             self.clean_since = Some(started);
         }
-        // The sweep's own skipped rows are not news for the next one.
-        self.losses_seen = Self::losses(stats);
+        // Jobs dropped while this sweep ran are news for the next one; the
+        // rows it skipped itself are not.
+        self.losses_seen = losses_at_start + skipped;
         stats.sweeps.fetch_add(1, Ordering::Relaxed);
     }
 }
