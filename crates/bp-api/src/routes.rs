@@ -146,6 +146,12 @@ impl Endpoint {
         self
     }
 
+    /// An admin endpoint (tag `admin`), whose refused calls are audited
+    /// under `action`.
+    pub fn admin(verb: Verb, path: &'static str, summary: &'static str, action: &'static str) -> Self {
+        Self::new(verb, path, "admin", Access::Admin, summary).audited(action)
+    }
+
     /// Takes a JSON body of type `T`.
     pub fn body<T: JsonSchema>(mut self) -> Self {
         self.body = Some(schema_of::<T>);

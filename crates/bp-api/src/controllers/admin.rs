@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::{Principal, User};
 use crate::error::ApiError;
 use crate::extract::{Client, Id, Json, Query};
-use crate::routes::{Access, Endpoint, Table, Verb};
+use crate::routes::{Endpoint, Table, Verb};
 use crate::state::AppState;
 
 /// One admin request: the checked caller and where it came from.
@@ -78,36 +78,9 @@ fn user_target(id: Uuid) -> Option<(&'static str, String)> {
 /// the lock state (never the password hash or tokens).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct AdminUser {
-    /// Account id.
-    pub id: Uuid,
-    /// Login email.
-    pub email: String,
-    /// Login name.
-    pub username: String,
-    /// Given name, if set.
-    pub first_name: Option<String>,
-    /// Family name, if set.
-    pub last_name: Option<String>,
-    /// Avatar URL, if set.
-    pub avatar_url: Option<String>,
-    /// False once deactivated (the account cannot log in).
-    pub is_active: bool,
-    /// Whether the email was verified.
-    pub is_verified: bool,
-    /// `user`, `developer` or `admin`.
-    pub role: String,
-    /// The role as a list, for clients that expect several.
-    pub roles: Vec<String>,
-    /// `free`, `pro` or `enterprise`.
-    pub tier: String,
-    /// The user's free-form preferences (`{}` when none).
-    pub preferences: Value,
-    /// Last successful login.
-    pub last_login_at: Option<DateTime<Utc>>,
-    /// When the account was created.
-    pub created_at: Option<DateTime<Utc>>,
-    /// When the account last changed.
-    pub updated_at: Option<DateTime<Utc>>,
+    /// The profile, as the user sees it.
+    #[serde(flatten)]
+    pub profile: super::auth::UserView,
     /// Failed logins since the last success or lock expiry.
     pub failed_login_attempts: i32,
     /// Logins are refused until this time, while locked.
@@ -116,23 +89,8 @@ pub struct AdminUser {
 
 impl From<&UserRow> for AdminUser {
     fn from(u: &UserRow) -> Self {
-        let role = u.role.clone().unwrap_or_else(|| "user".into());
         Self {
-            id: u.id,
-            email: u.email.clone(),
-            username: u.username.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            avatar_url: u.avatar_url.clone(),
-            is_active: u.is_active.unwrap_or(true),
-            is_verified: u.is_verified.unwrap_or(false),
-            roles: vec![role.clone()],
-            role,
-            tier: u.tier.clone().unwrap_or_else(|| "free".into()),
-            preferences: u.preferences.clone().unwrap_or_else(|| json!({})),
-            last_login_at: u.last_login_at,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
+            profile: super::auth::UserView::from(u),
             failed_login_attempts: u.failed_login_attempts.unwrap_or(0),
             locked_until: u.locked_until,
         }
@@ -1019,153 +977,116 @@ pub async fn audit_log(
 /// This module's endpoints.
 pub(crate) fn routes(t: &mut Table) {
     t.add(
-        Endpoint::new(Verb::Get, "/admin/users", "admin", Access::Admin, "Accounts")
+        Endpoint::admin(Verb::Get, "/admin/users", "Accounts", "admin.users.list")
             .query::<UsersQuery>()
-            .audited("admin.users.list")
             .returns::<AdminUserPage>(),
         list_users,
     );
     t.add(
-        Endpoint::new(
-            Verb::Get,
-            "/admin/users/{id}",
-            "admin",
-            Access::Admin,
-            "One account",
-        )
-        .audited("admin.user.view")
-        .returns::<AdminUserDetail>(),
+        Endpoint::admin(Verb::Get, "/admin/users/{id}", "One account", "admin.user.view")
+            .returns::<AdminUserDetail>(),
         get_user,
     );
     t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Put,
             "/admin/users/{id}",
-            "admin",
-            Access::Admin,
             "Change role, tier, state; unlock",
+            "admin.user.update",
         )
         .body::<UpdateUserBody>()
-        .audited("admin.user.update")
         .returns::<AdminUserUpdated>(),
         update_user,
     );
     t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Delete,
             "/admin/users/{id}",
-            "admin",
-            Access::Admin,
             "Delete an account",
+            "admin.user.delete",
         )
-        .audited("admin.user.delete")
         .returns::<super::Message>(),
         delete_user,
     );
     t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Get,
             "/admin/metrics",
-            "admin",
-            Access::Admin,
             "Platform totals",
+            "admin.metrics.view",
         )
-        .audited("admin.metrics.view")
         .returns::<PlatformMetrics>(),
         metrics,
     );
     t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Get,
             "/admin/metrics/usage",
-            "admin",
-            Access::Admin,
             "Daily rollups",
+            "admin.metrics.usage",
         )
         .query::<UsageQuery>()
-        .audited("admin.metrics.usage")
         .returns::<UsageRollups>(),
         usage,
     );
     t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Post,
             "/admin/cache/clear",
-            "admin",
-            Access::Admin,
             "Clear cached data",
+            "admin.cache.clear",
         )
         .optional_body::<ClearBody>()
-        .audited("admin.cache.clear")
         .returns::<CacheCleared>(),
         clear_cache,
     );
     t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Post,
             "/admin/cache/invalidate/{id}",
-            "admin",
-            Access::Admin,
             "Forget a user's cached data",
+            "admin.cache.invalidate",
         )
-        .audited("admin.cache.invalidate")
         .returns::<UserCacheInvalidated>(),
         invalidate_user,
     );
     t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Get,
             "/admin/feature-flags",
-            "admin",
-            Access::Admin,
             "Feature flags",
+            "admin.flags.list",
         )
-        .audited("admin.flags.list")
         .returns::<FlagList>(),
         list_flags,
     );
+    // PUT and POST both create or replace a flag (the original clients use both).
+    for verb in [Verb::Put, Verb::Post] {
+        t.add(
+            Endpoint::admin(
+                verb,
+                "/admin/feature-flags",
+                "Create or replace a flag",
+                "admin.flags.set",
+            )
+            .body::<FlagBody>()
+            .returns::<FlagView>(),
+            set_flag,
+        );
+    }
     t.add(
-        Endpoint::new(
-            Verb::Put,
-            "/admin/feature-flags",
-            "admin",
-            Access::Admin,
-            "Create or replace a flag",
-        )
-        .body::<FlagBody>()
-        .audited("admin.flags.set")
-        .returns::<FlagView>(),
-        set_flag,
-    );
-    t.add(
-        Endpoint::new(
-            Verb::Post,
-            "/admin/feature-flags",
-            "admin",
-            Access::Admin,
-            "Create or replace a flag",
-        )
-        .body::<FlagBody>()
-        .audited("admin.flags.set")
-        .returns::<FlagView>(),
-        set_flag,
-    );
-    t.add(
-        Endpoint::new(
+        Endpoint::admin(
             Verb::Delete,
             "/admin/feature-flags/{name}",
-            "admin",
-            Access::Admin,
             "Delete a flag",
+            "admin.flags.delete",
         )
-        .audited("admin.flags.delete")
         .returns::<super::Message>(),
         delete_flag,
     );
     t.add(
-        Endpoint::new(Verb::Get, "/admin/audit", "admin", Access::Admin, "Audit log")
+        Endpoint::admin(Verb::Get, "/admin/audit", "Audit log", "admin.audit.view")
             .query::<AuditQuery>()
-            .audited("admin.audit.view")
             .returns::<AuditPage>(),
         audit_log,
     );

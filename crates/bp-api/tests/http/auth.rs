@@ -93,6 +93,19 @@ async fn register_login_refresh_and_logout_walk_the_session_lifecycle() {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 }
 
+/// `POST /auth/change-password` as `who`, from `current` to `N3w&Password!x`.
+async fn change_password(app: &TestApp, who: &super::Account, current: &str) -> bp_testkit::TestResponse {
+    let body = json!({ "current_password": current, "new_password": "N3w&Password!x", "confirm_password": "N3w&Password!x" });
+    call(
+        app,
+        Method::POST,
+        "/api/v1/auth/change-password",
+        &body,
+        Some(who),
+    )
+    .await
+}
+
 /// `GET /auth/me` with a bearer token; the status only.
 async fn me_with(app: &TestApp, access: &str) -> StatusCode {
     let bearer = format!("Bearer {access}");
@@ -158,15 +171,7 @@ async fn password_change_and_role_change_end_rotated_access_tokens_too() {
     let old_access = elsewhere.json["access_token"].as_str().unwrap().to_owned();
     let (new_access, _) = refresh(&app, elsewhere.json["refresh_token"].as_str().unwrap()).await;
     assert_eq!(me_with(&app, &old_access).await, StatusCode::OK);
-    let body = json!({ "current_password": PASSWORD, "new_password": "N3w&Password!x", "confirm_password": "N3w&Password!x" });
-    let res = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/change-password",
-        &body,
-        Some(&owner),
-    )
-    .await;
+    let res = change_password(&app, &owner, PASSWORD).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     for token in [&old_access, &new_access] {
         assert_eq!(me_with(&app, token).await, StatusCode::UNAUTHORIZED);
@@ -248,25 +253,9 @@ async fn changing_the_password_revokes_other_sessions_and_keeps_this_one() {
     let dave = register(&app, "dave").await;
     let other = login(&app, "dave", PASSWORD).await;
     let other_bearer = format!("Bearer {}", other.json["access_token"].as_str().unwrap());
-    let body = json!({ "current_password": "Wrong&Pass1", "new_password": "N3w&Password!x", "confirm_password": "N3w&Password!x" });
-    let res = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/change-password",
-        &body,
-        Some(&dave),
-    )
-    .await;
+    let res = change_password(&app, &dave, "Wrong&Pass1").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    let body = json!({ "current_password": PASSWORD, "new_password": "N3w&Password!x", "confirm_password": "N3w&Password!x" });
-    let res = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/change-password",
-        &body,
-        Some(&dave),
-    )
-    .await;
+    let res = change_password(&app, &dave, PASSWORD).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     assert_eq!(res.json["revoked_sessions"], 1);
     let res = app
