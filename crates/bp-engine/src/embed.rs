@@ -36,6 +36,12 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
 
     /// One vector per text, in order.
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>>;
+
+    /// The in-process sentence model behind this embedder, if any; the
+    /// intent model adds its vectors to its features.
+    fn sentence_model(&self) -> Option<std::sync::Arc<crate::minilm::StaticModel>> {
+        None
+    }
 }
 
 /// The built-in lexical embedder (see the module docs).

@@ -22,6 +22,7 @@ pub mod gating;
 pub mod generation;
 pub mod input;
 pub mod lint;
+pub mod minilm;
 pub mod selection;
 pub mod slots;
 pub mod text;
@@ -40,8 +41,21 @@ mod quality {
 
     use super::*;
 
+    /// The model a server trains: with the sentence model's features when
+    /// `BP_MODEL_DIR` holds it (as in `make test`), else lexical only.
     fn model() -> IntentModel {
-        IntentModel::train(&data::bundled_examples(), &TrainParams::default()).expect("bundled data trains")
+        IntentModel::train_with(&data::bundled_examples(), &TrainParams::default(), sentence())
+            .expect("bundled data trains")
+    }
+
+    fn sentence() -> Option<std::sync::Arc<minilm::StaticModel>> {
+        let dir = std::path::PathBuf::from(std::env::var("BP_MODEL_DIR").ok()?);
+        let vocab = std::fs::read_to_string(dir.join("vocab.txt")).ok()?;
+        let table = std::fs::read(dir.join(minilm::STATIC_FILE)).ok()?;
+        let tokenizer = minilm::Tokenizer::from_vocab(&vocab).ok()?;
+        minilm::StaticModel::from_bytes(tokenizer, &table)
+            .ok()
+            .map(std::sync::Arc::new)
     }
 
     #[test]
