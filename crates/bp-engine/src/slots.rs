@@ -200,8 +200,31 @@ pub(crate) struct Lower {
     pub(crate) padded: String,
     /// Byte range in `padded` of each word, in order.
     spans: Vec<(usize, usize)>,
-    /// Word to the indices in `spans` where it occurs.
-    index: std::collections::HashMap<String, Vec<usize>>,
+    /// FNV-1a hash of a word to the indices in `spans` where it occurs
+    /// (a hit is checked against the text: hashes may collide).
+    index: std::collections::HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<WordHasher>>,
+}
+
+/// The keys of [`Lower`]'s index are already hashes: one multiply spreads them.
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = fnv(bytes);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 impl Lower {
@@ -210,7 +233,10 @@ impl Lower {
         padded.push(' ');
         let mut space = true;
         for c in text.chars() {
-            if c.is_alphanumeric() || c == '#' || c == '+' {
+            if c.is_ascii_alphanumeric() || c == '#' || c == '+' {
+                padded.push(c.to_ascii_lowercase());
+                space = false;
+            } else if c.is_alphanumeric() {
                 padded.extend(c.to_lowercase());
                 space = false;
             } else if c == '\'' || c == '’' {
@@ -223,7 +249,7 @@ impl Lower {
         if !space {
             padded.push(' ');
         }
-        let mut spans = Vec::new();
+        let mut spans = Vec::with_capacity(padded.len() / 5);
         let mut start = None;
         for (i, b) in padded.bytes().enumerate() {
             match (b == b' ', start) {
@@ -235,9 +261,13 @@ impl Lower {
                 _ => {}
             }
         }
-        let mut index: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+        let mut index: std::collections::HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<WordHasher>> =
+            std::collections::HashMap::with_capacity_and_hasher(spans.len(), Default::default());
         for (k, (a, b)) in spans.iter().enumerate() {
-            index.entry(padded[*a..*b].to_string()).or_default().push(k);
+            index
+                .entry(fnv(&padded.as_bytes()[*a..*b]))
+                .or_default()
+                .push(k as u32);
         }
         Lower { padded, spans, index }
     }
@@ -251,17 +281,31 @@ impl Lower {
         phrases.iter().any(|p| self.has(p))
     }
 
+    /// Whether the parts, one after the other, occur as a phrase: `has_seq(&["to", key])`
+    /// is `has(&format!("to {key}"))` without building the string.
+    pub(crate) fn has_seq(&self, parts: &[&str]) -> bool {
+        self.find_words(parts.iter().flat_map(|p| p.split(' ')).filter(|w| !w.is_empty()))
+            .is_some()
+    }
+
     /// Byte offset in `padded` of the first occurrence of the phrase's words.
     fn find(&self, phrase: &str) -> Option<usize> {
-        let mut words = phrase.split(' ').filter(|w| !w.is_empty());
+        self.find_words(phrase.split(' ').filter(|w| !w.is_empty()))
+    }
+
+    fn word(&self, k: usize) -> Option<&str> {
+        self.spans.get(k).map(|(a, b)| &self.padded[*a..*b])
+    }
+
+    fn find_words<'w>(&self, mut words: impl Iterator<Item = &'w str> + Clone) -> Option<usize> {
         let first = words.next()?;
-        let rest: Vec<&str> = words.collect();
-        self.index.get(first)?.iter().find_map(|&k| {
-            let matches = rest.iter().enumerate().all(|(j, w)| {
-                self.spans
-                    .get(k + 1 + j)
-                    .is_some_and(|(a, b)| &self.padded[*a..*b] == *w)
-            });
+        self.index.get(&fnv(first.as_bytes()))?.iter().find_map(|&k| {
+            let k = k as usize;
+            let matches = self.word(k) == Some(first)
+                && words
+                    .clone()
+                    .enumerate()
+                    .all(|(j, w)| self.word(k + 1 + j) == Some(w));
             matches.then_some(self.spans[k].0)
         })
     }
@@ -621,12 +665,12 @@ fn format(lower: &Lower, text: &str) -> Option<Format> {
     ];
     let asked = |key: &str| {
         OUT.iter()
-            .any(|o| lower.has(&format!("{o} {key}")) || lower.has(&format!("{o} a {key}")))
+            .any(|o| lower.has_seq(&[o, key]) || lower.has_seq(&[o, "a", key]))
             || [
                 "format", "with", "object", "objects", "array", "list", "only", "output",
             ]
             .iter()
-            .any(|after| lower.has(&format!("{key} {after}")))
+            .any(|after| lower.has_seq(&[key, after]))
     };
     // A table named without pointing at supplied data ("a plan, table week
     // by week"; not "this table").
@@ -644,7 +688,7 @@ fn format(lower: &Lower, text: &str) -> Option<Format> {
             "our",
         ]
         .iter()
-        .any(|d| lower.has(&format!("{d} table")));
+        .any(|d| lower.has_seq(&[d, "table"]));
     if asked("json") {
         return Some(Format::Json(field_list(
             lower,
@@ -733,7 +777,7 @@ fn format(lower: &Lower, text: &str) -> Option<Format> {
     for (key, name) in CODE_LANGUAGES {
         let named = ["in", "using", "with", "write", "a", "my", "this"]
             .iter()
-            .any(|lead| lower.has(&format!("{lead} {key}")))
+            .any(|lead| lower.has_seq(&[lead, key]))
             || [
                 "script",
                 "function",
@@ -745,7 +789,7 @@ fn format(lower: &Lower, text: &str) -> Option<Format> {
                 "one liner",
             ]
             .iter()
-            .any(|what| lower.has(&format!("{key} {what}")));
+            .any(|what| lower.has_seq(&[key, what]));
         if named {
             return Some(Format::Code(Some(name)));
         }
@@ -815,7 +859,7 @@ const LANGUAGES: &[(&str, &str)] = &[
 fn language(lower: &Lower) -> Option<&'static str> {
     for (key, name) in LANGUAGES {
         for lead in ["in", "into", "to", "reply in", "answer in", "respond in"] {
-            if lower.has(&format!("{lead} {key}")) {
+            if lower.has_seq(&[lead, key]) {
                 return Some(name);
             }
         }
@@ -1701,13 +1745,22 @@ const STAKES: &[&str] = &[
 
 /// Everything read from `text` (see the module docs).
 pub fn read(text: &str) -> Slots {
-    let content = content(text, Lower::new(text).has_any(REWRITE_VERBS));
+    let full = Lower::new(text);
+    let content = content(text, full.has_any(REWRITE_VERBS));
     let instruction = match &content {
         Some(c) => text.replacen(c.as_str(), " ", 1),
         None => text.to_string(),
     };
-    let lower = Lower::new(&instruction);
-    let format = format(&lower, &instruction);
+    // Without supplied content the instruction is the whole text.
+    let own;
+    let lower = match &content {
+        Some(_) => {
+            own = Lower::new(&instruction);
+            &own
+        }
+        None => &full,
+    };
+    let format = format(lower, &instruction);
     let wants_reasoning = lower.has_any(&[
         "think step by step",
         "reason step by step",
@@ -1761,14 +1814,14 @@ pub fn read(text: &str) -> Slots {
         && content.is_some()
         || instruction.contains("Input:") && instruction.contains("Output:");
     Slots {
-        persona: persona(&instruction, &lower),
-        length: length(&lower),
-        audience: audience(&lower),
-        tone: tone(&lower),
-        language: language(&lower),
+        persona: persona(&instruction, lower),
+        length: length(lower),
+        audience: audience(lower),
+        tone: tone(lower),
+        language: language(lower),
         constraints: constraints(&instruction),
-        kind: kind(&lower, &instruction, content.as_deref(), format.as_ref()),
-        missing: missing(&Lower::new(text), text, content.as_deref()),
+        kind: kind(lower, &instruction, content.as_deref(), format.as_ref()),
+        missing: missing(&full, text, content.as_deref()),
         stakes: STAKES.iter().find(|s| lower.has(s)).map(|s| (*s).to_string()),
         wants_reasoning,
         terse,
