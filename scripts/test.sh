@@ -45,6 +45,9 @@ trap cleanup EXIT
 endpoints=$("$bin" --instance "$instance" infra status --env)
 eval "$endpoints"
 export DATABASE_URL REDIS_URL
+# `infra up` installed the sentence model there (kept across runs); the
+# model's tests must not skip in `make test`.
+export BP_MODEL_DIR="${BP_MODEL_DIR:-$BP_HOME/models/all-MiniLM-L6-v2}" BP_REQUIRE_MODEL=1
 
 status=0
 cargo test --locked "${scope[@]}" "${cargo_args[@]}" || status=$?

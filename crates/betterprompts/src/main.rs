@@ -58,6 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cache(cmd) => commands::cache::run(&settings, instance, cmd).await,
         Command::Enhance(args) => commands::enhance::run(&settings, instance, args).await,
         Command::Train(args) => commands::train::run(&settings, instance, args).await,
+        Command::Model(cmd) => commands::model::run(&settings, instance, cmd).await,
         Command::Seed(args) => commands::seed::run(&settings, instance, args).await,
         Command::Db(cmd) => commands::db::run(&settings, instance, cmd).await,
         Command::Backup(args) => commands::backup::run(&settings, instance, args).await,

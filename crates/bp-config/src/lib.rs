@@ -21,7 +21,9 @@
 //! - `BP_LISTEN` (`127.0.0.1:8080`), `BP_TLS_CERT_FILE` and
 //!   `BP_TLS_KEY_FILE` (PEM: serve HTTPS)
 //! - `BP_REDIS_CA_FILE` (PEM: the authority of a `rediss://` server)
-//! - `BP_EMBEDDINGS_PROVIDER` (`local` | `openai`), and for `openai`:
+//! - `BP_MODEL_DIR` (`$BP_HOME/models/all-MiniLM-L6-v2`): the sentence
+//!   model's files, installed by `betterprompts model install`
+//! - `BP_EMBEDDINGS_PROVIDER` (`local` | `lexical` | `openai`), and for `openai`:
 //!   `BP_EMBEDDINGS_URL` (`https://api.openai.com`), `BP_EMBEDDINGS_MODEL`
 //!   (`text-embedding-3-small`), `BP_EMBEDDINGS_API_KEY` (secret)
 //! - `BP_ENGINE_REFRESH_SECS` (60): how often a server checks for new
@@ -240,8 +242,11 @@ pub struct TierLimits {
 /// Where embeddings for semantic search come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EmbeddingProvider {
-    /// The built-in lexical embedder (no download, no network).
+    /// The sentence model (all-MiniLM-L6-v2, distilled) when it is
+    /// installed, else the built-in lexical embedder.
     Local,
+    /// The built-in lexical embedder only (no model files).
+    Lexical,
     /// An OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, Ollama, vLLM...).
     OpenAi {
         /// Base URL; `/v1/embeddings` is appended (may carry credentials).
@@ -256,8 +261,11 @@ pub enum EmbeddingProvider {
 /// Enhancement engine settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
-    /// Embedding provider (`BP_EMBEDDINGS_PROVIDER` = `local` | `openai`).
+    /// Embedding provider (`BP_EMBEDDINGS_PROVIDER` = `local` | `lexical` | `openai`).
     pub embeddings: EmbeddingProvider,
+    /// The sentence model's directory (`BP_MODEL_DIR`). The intent model
+    /// uses it whatever the embedding provider.
+    pub model_dir: PathBuf,
     /// How often a server checks whether intent patterns or templates changed.
     pub refresh_interval: Duration,
 }
@@ -419,6 +427,7 @@ impl Settings {
         }
         let embeddings = match get("BP_EMBEDDINGS_PROVIDER").as_deref() {
             None | Some("local") => EmbeddingProvider::Local,
+            Some("lexical") => EmbeddingProvider::Lexical,
             Some("openai") => EmbeddingProvider::OpenAi {
                 url: checked_url(
                     "BP_EMBEDDINGS_URL",
@@ -431,12 +440,15 @@ impl Settings {
             Some(other) => {
                 return Err(ConfigError {
                     var: "BP_EMBEDDINGS_PROVIDER",
-                    reason: format!("`{other}` is not `local` or `openai`"),
+                    reason: format!("`{other}` is not `local`, `lexical` or `openai`"),
                 });
             }
         };
         let engine = EngineConfig {
             embeddings,
+            model_dir: get("BP_MODEL_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.home.join("models/all-MiniLM-L6-v2")),
             refresh_interval: Duration::from_secs(number(&get, "BP_ENGINE_REFRESH_SECS", 60)?.max(1)),
         };
         let encryption = EncryptionConfig {

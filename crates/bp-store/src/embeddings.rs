@@ -499,6 +499,90 @@ pub async fn missing_embeddings(
         .await?)
 }
 
+/// An embedding made by another model than the current one, with the text
+/// to embed again (see [`stale_embeddings`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaleEmbedding {
+    /// The embedding's id: the re-embedding's keyset position.
+    pub id: Uuid,
+    /// What it belongs to (`prompt_history`, `saved_prompt`, `template`).
+    pub source_type: String,
+    /// The source row.
+    pub source_id: Uuid,
+    /// The first part of the text: a saved prompt's title, a template's name.
+    pub head: Option<String>,
+    /// A saved prompt's or template's description.
+    pub description: Option<String>,
+    /// The prompt's own text (opened when prompt encryption sealed it).
+    #[sqlx(try_from = "crate::crypto::PiiOpt")]
+    pub prompt: Option<String>,
+    /// A template's text.
+    pub template_text: Option<String>,
+}
+
+impl StaleEmbedding {
+    /// The text the service embeds for this source: the same parts, in the
+    /// same order, as when it was first queued.
+    pub fn text(&self) -> String {
+        [&self.head, &self.description, &self.prompt, &self.template_text]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Up to `limit` embeddings whose `model_version` is not `model`, after the
+/// embedding id `after`, in id order: `betterprompts model reembed` pages
+/// through them. Re-embedded rows drop out of the set, so a run that stops
+/// can simply be started again. Embeddings whose source row is gone are
+/// returned with no text parts (the caller deletes them).
+pub async fn stale_embeddings(
+    db: impl PgExecutor<'_>,
+    model: &str,
+    after: Uuid,
+    limit: i64,
+) -> Result<Vec<StaleEmbedding>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT e.id, e.source_type::text AS source_type, e.source_id,
+                coalesce(s.title, t.name) AS head,
+                coalesce(s.description, t.description) AS description,
+                coalesce(h.original_input, sh.original_input) AS prompt,
+                t.template_text
+         FROM prompts.embeddings e
+         LEFT JOIN prompts.history h ON e.source_type = 'prompt_history' AND h.id = e.source_id
+         LEFT JOIN prompts.saved_prompts s ON e.source_type = 'saved_prompt' AND s.id = e.source_id
+         LEFT JOIN prompts.history sh ON sh.id = s.history_id
+         LEFT JOIN prompts.templates t ON e.source_type = 'template' AND t.id = e.source_id
+         WHERE e.model_version IS DISTINCT FROM $1 AND e.id > $2
+         ORDER BY e.id LIMIT $3",
+    )
+    .bind(model)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// How many embeddings were made by another model than `model`.
+pub async fn count_stale_embeddings(db: impl PgExecutor<'_>, model: &str) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM prompts.embeddings WHERE model_version IS DISTINCT FROM $1")
+            .bind(model)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// How many embeddings each model made, most first.
+pub async fn embeddings_by_model(db: impl PgExecutor<'_>) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT model_version, count(*) FROM prompts.embeddings GROUP BY model_version ORDER BY count(*) DESC",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// Removes the embedding of a source row (when the row is deleted).
 pub async fn delete_embedding(
     db: impl PgExecutor<'_>,

@@ -104,6 +104,6 @@ pub async fn platform(
 
 /// The enhancement service over `db` and `cache`, with the configured embedder.
 pub async fn service(settings: &Settings, db: Db, cache: Cache) -> anyhow::Result<Arc<EnhanceService>> {
-    let embedder = bp_service::embedder_from_config(&settings.engine.embeddings)?;
+    let embedder = bp_service::embedder_from_config(&settings.engine)?;
     Ok(EnhanceService::start(db, cache, embedder).await?)
 }

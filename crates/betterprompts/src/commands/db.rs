@@ -22,7 +22,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand
     let url = resolve::database_url(settings, instance).await?;
     let pool = bp_store::connect(url.expose(), &PoolSettings::small()).await?;
     let code = match command {
-        DbCommand::Health { json } => health_report(&pool, json).await?,
+        DbCommand::Health { json } => health_report(settings, &pool, json).await?,
         DbCommand::Stats { json } => {
             let mut stats = health::database_stats(&pool).await?;
             let source = match &stats.slow_statements {
@@ -108,8 +108,37 @@ async fn service_timings(settings: &Settings, instance: Option<&str>) -> Option<
     )
 }
 
-async fn health_report(pool: &bp_store::PgPool, as_json: bool) -> anyhow::Result<u8> {
+/// The embedder a server with these settings uses: the sentence model's
+/// name, or the lexical fallback with why.
+fn embedder_report(settings: &bp_config::Settings) -> (String, String) {
+    match &settings.engine.embeddings {
+        bp_config::EmbeddingProvider::Local => {
+            let (embedder, state) = bp_service::model::local_embedder(&settings.engine.model_dir);
+            let detail = match state {
+                bp_service::model::ModelState::Loaded(dir) => {
+                    format!("the sentence model, from {}", dir.display())
+                }
+                other => format!("lexical fallback: the sentence model is {}", other.describe()),
+            };
+            (embedder.model().to_owned(), detail)
+        }
+        bp_config::EmbeddingProvider::Lexical => (
+            bp_engine::embed::LOCAL_MODEL.to_owned(),
+            "lexical, as BP_EMBEDDINGS_PROVIDER=lexical asks".to_owned(),
+        ),
+        bp_config::EmbeddingProvider::OpenAi { model, .. } => {
+            (model.clone(), "an OpenAI-compatible provider".to_owned())
+        }
+    }
+}
+
+async fn health_report(
+    settings: &bp_config::Settings,
+    pool: &bp_store::PgPool,
+    as_json: bool,
+) -> anyhow::Result<u8> {
     let versions = health::versions(pool).await?;
+    let (embedder, embedder_state) = embedder_report(settings);
     let status = migrate::status(pool, &MIGRATOR).await?;
     let pending: Vec<i64> = status
         .iter()
@@ -128,6 +157,7 @@ async fn health_report(pool: &bp_store::PgPool, as_json: bool) -> anyhow::Result
             json!({
                 "healthy": healthy, "reachable": true, "postgres": versions.postgres, "pgvector": versions.pgvector,
                 "migration_version": applied, "pending_migrations": pending,
+                "embedder": embedder, "embedder_state": embedder_state,
             })
         );
     } else {
@@ -145,6 +175,7 @@ async fn health_report(pool: &bp_store::PgPool, as_json: bool) -> anyhow::Result
                 (None, true) => "none".into(),
             }
         );
+        println!("embedder      {embedder} ({embedder_state})");
         println!("db health: {}", if healthy { "healthy" } else { "NOT healthy" });
     }
     Ok(u8::from(!healthy))

@@ -37,6 +37,15 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
             let progress = Progress::start("starting PostgreSQL and Redis");
             let infra = infra.ephemeral(ephemeral);
             let state = infra.up(&|s| progress.step(s)).await?;
+            // The sentence model is optional at run time (the service falls
+            // back to lexical features), so a failed install warns.
+            let model = match super::model::install(&settings.engine.model_dir, false, &progress).await {
+                Ok(_) => "sentence model installed".to_owned(),
+                Err(e) => {
+                    tracing::warn!("the sentence model could not be installed: {e:#}");
+                    format!("sentence model NOT installed ({e:#}); run `betterprompts model install`")
+                }
+            };
             let mut migrated = String::from("migrations skipped");
             if !no_migrate {
                 progress.step("running migrations");
@@ -52,7 +61,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
                 migrated = format!("{} migrations applied, schema current", applied.len());
             }
             progress.finish(&format!(
-                "instance `{}` is up: PostgreSQL {} on 127.0.0.1:{}, Redis {} on 127.0.0.1:{}; {migrated}",
+                "instance `{}` is up: PostgreSQL {} on 127.0.0.1:{}, Redis {} on 127.0.0.1:{}; {migrated}; {model}",
                 state.instance,
                 state.postgres.version,
                 state.postgres.port,

@@ -11,6 +11,7 @@ pub mod infra;
 pub mod keys;
 pub mod loadgen;
 pub mod migrate;
+pub mod model;
 pub mod seed;
 pub mod serve;
 pub mod train;

@@ -42,6 +42,11 @@ pub struct Ready {
     pub state: String,
     /// Each dependency.
     pub checks: ReadyChecks,
+    /// The embedder behind search and the intent model's sentence
+    /// features: `all-MiniLM-L6-v2-static-v2` when the sentence model is
+    /// installed, `local-hash-768-v1` (lexical) when it is not, or an HTTP
+    /// provider's model; `none` without an enhancement service.
+    pub embedder: String,
 }
 
 /// Liveness: answers while the process serves requests.
@@ -58,6 +63,7 @@ const SERVICE: &str = "api-gateway";
 /// Readiness: 200 when the database answers (a down Redis is reported as
 /// degraded), 503 when the database does not.
 pub async fn ready(State(state): State<AppState>) -> Response {
+    let app_state = state.clone();
     let (db, redis) = tokio::join!(
         tokio::time::timeout(Duration::from_secs(3), state.db.ping(Duration::from_secs(2))),
         tokio::time::timeout(Duration::from_secs(1), state.cache.ping()),
@@ -77,6 +83,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
                 service: SERVICE.into(),
                 state: state.into(),
                 checks,
+                embedder: state_embedder(&app_state),
             }),
         )
             .into_response()
@@ -87,6 +94,13 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         )
             .into_response()
     }
+}
+
+fn state_embedder(state: &AppState) -> String {
+    state
+        .service
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |s| s.embedder_model().to_owned())
 }
 
 /// True when a check finished in time without error; logs why it did not.

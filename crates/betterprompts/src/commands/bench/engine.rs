@@ -5,7 +5,15 @@
 //! (engine_ops, engine_p99_us), training time for the shipped set and for
 //! 10,000 patterns, and classification quality on a labelled file
 //! (eval_accuracy, eval_macro_f1; the shipped held-out set by default).
+//!
+//! With the sentence model installed (`BP_MODEL_DIR`), the intent model
+//! trains with its features as a server does, and the run also measures
+//! both forms of the model per prompt (the distilled table on the request
+//! path, the full transformer beside it) and the natural held-out accuracy
+//! without the sentence features, so that what the model adds is a figure.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -21,18 +29,23 @@ use crate::cli::EngineBenchArgs;
 use crate::progress::Progress;
 
 /// The figures, plus the evaluation for the confusion matrix.
-pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, String)> {
-    let progress = Progress::start("bench engine: training on the shipped patterns");
+pub fn run(args: &EngineBenchArgs, model_dir: &Path) -> anyhow::Result<(Vec<Figure>, Evaluation, String)> {
+    let progress = Progress::start("bench engine: loading the sentence model");
+    let started = Instant::now();
+    let (sentence, state) = bp_service::model::load(model_dir);
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    progress.step(&format!("bench engine: sentence model {}", state.describe()));
+    progress.step("bench engine: training on the shipped patterns");
     let examples = bundled_examples();
     let started = Instant::now();
-    let model = IntentModel::train(&examples, &TrainParams::default())?;
+    let model = IntentModel::train_with(&examples, &TrainParams::default(), sentence.clone())?;
     let train_ms = started.elapsed().as_secs_f64() * 1000.0;
     let version = model.version().to_string();
 
     progress.step("bench engine: training on 10,000 patterns");
     let big: Vec<Example> = examples.iter().cycle().take(10_000).cloned().collect();
     let started = Instant::now();
-    IntentModel::train(&big, &TrainParams::default())?;
+    IntentModel::train_with(&big, &TrainParams::default(), sentence.clone())?;
     let train_10k_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let (eval_source, labelled) = match &args.eval {
@@ -94,6 +107,13 @@ pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, S
     progress.step("bench engine: the natural held-out set and the quality lint");
     let natural = parse_examples(bp_engine::data::NATURAL_HELD_OUT).context("the natural held-out set")?;
     let natural_eval = evaluate(engine.model(), &natural);
+    let sentence_figures = match &sentence {
+        Some(table) => {
+            progress.step("bench engine: the sentence model, distilled and full");
+            sentence_figures(table, model_dir, &examples, &natural, load_ms)?
+        }
+        None => Vec::new(),
+    };
     let cases = bp_engine::lint::parse(bp_engine::lint::QUALITY_LINT).context("the quality lint set")?;
     let lint = bp_engine::lint::run(&cases, |text| match PromptText::parse(text) {
         Ok(t) => {
@@ -115,7 +135,7 @@ pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, S
         baseline_label: label.into(),
     };
     let lint_label = format!("{} labelled prompts; target 0", lint.cases);
-    let figures = vec![
+    let mut figures = vec![
         none("engine_ops", "ops/s", ops, "one thread; target > 5,000"),
         none(
             "engine_p99_us",
@@ -185,7 +205,77 @@ pub fn run(args: &EngineBenchArgs) -> anyhow::Result<(Vec<Figure>, Evaluation, S
             "enhanced / original characters; target < 3",
         ),
     ];
+    figures.extend(sentence_figures);
     Ok((figures, eval, version))
+}
+
+/// Per-prompt cost of the distilled table and of the full transformer over
+/// the same prompts, the table's load time, and the natural held-out
+/// accuracy of a model trained without the sentence features.
+fn sentence_figures(
+    table: &Arc<bp_engine::minilm::StaticModel>,
+    model_dir: &Path,
+    examples: &[Example],
+    natural: &[Example],
+    load_ms: f64,
+) -> anyhow::Result<Vec<Figure>> {
+    let texts: Vec<&str> = natural.iter().map(|e| e.text.as_str()).collect();
+    let started = Instant::now();
+    let rounds = 20;
+    for _ in 0..rounds {
+        for t in &texts {
+            std::hint::black_box(table.embed(t));
+        }
+    }
+    let static_us = started.elapsed().as_secs_f64() * 1e6 / (rounds * texts.len()) as f64;
+    let (tokenizer, bert) = bp_service::model::load_full(model_dir).map_err(anyhow::Error::msg)?;
+    let sample = &texts[..texts.len().min(50)];
+    let started = Instant::now();
+    for t in sample {
+        std::hint::black_box(bert.embed(&tokenizer, t));
+    }
+    let full_ms = started.elapsed().as_secs_f64() * 1000.0 / sample.len() as f64;
+    let lexical = IntentModel::train(examples, &TrainParams::default())?;
+    let lexical_eval = evaluate(&lexical, natural);
+    let figure = |name: &str, unit: &'static str, value: f64, label: String| Figure {
+        name: name.into(),
+        unit,
+        value,
+        baseline: None,
+        baseline_label: label,
+    };
+    Ok(vec![
+        figure(
+            "sentence_static_us",
+            "us",
+            static_us,
+            format!(
+                "distilled all-MiniLM-L6-v2 per prompt, {} natural held-out prompts",
+                texts.len()
+            ),
+        ),
+        figure(
+            "sentence_full_ms",
+            "ms",
+            full_ms,
+            format!(
+                "the full 6-layer transformer per prompt, {} of the same prompts",
+                sample.len()
+            ),
+        ),
+        figure(
+            "sentence_load_ms",
+            "ms",
+            load_ms,
+            "loading the distilled table".into(),
+        ),
+        figure(
+            "eval_natural_accuracy_lexical",
+            "ratio",
+            lexical_eval.accuracy,
+            "the natural held-out set, lexical features only".into(),
+        ),
+    ])
 }
 
 /// The confusion matrix as a text table (rows: actual, columns: predicted).

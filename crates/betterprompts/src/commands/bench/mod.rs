@@ -107,7 +107,7 @@ pub async fn run(settings: &Settings, cmd: BenchCommand) -> anyhow::Result<u8> {
                 eval: None,
             },
         };
-        let (engine_figures, eval, version) = engine::run(&engine_args)?;
+        let (engine_figures, eval, version) = engine::run(&engine_args, &settings.engine.model_dir)?;
         extra = Some(json!({ "model_version": version, "confusion": engine::confusion_json(&eval) }));
         if !args.json {
             println!("model {version}\n{}", engine::confusion_table(&eval));
