@@ -369,7 +369,24 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         {
             return Some(role);
         }
-        if let Some((_, role)) = DEVELOPERS.iter().find(|(k, _)| has(k)) {
+        // Two languages ("I know Python and want to learn Rust"): which one
+        // the answer is in is not certain, so no language's expert. A tool
+        // named with its language is one subject (Excel and VBA, JavaScript
+        // and React, Python and a regex).
+        let named: Vec<&(&str, &str)> = DEVELOPERS.iter().filter(|(k, _)| has(k)).collect();
+        let within = |k: &str| match k {
+            "regex" => named.len() > 1,
+            "excel" => has("vba"),
+            "javascript" | "typescript" => has("react"),
+            _ => false,
+        };
+        let mut roles: Vec<&'static str> = named
+            .iter()
+            .filter(|(k, _)| !within(k))
+            .map(|(_, r)| *r)
+            .collect();
+        roles.dedup();
+        if let [role] = roles[..] {
             return Some(role);
         }
     }
@@ -390,6 +407,26 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_languages_get_no_language_expert_and_a_tool_goes_with_its_language() {
+        assert_eq!(
+            role_for(
+                "I know Python well and want to learn Rust with a small CLI project",
+                true,
+                None
+            ),
+            None
+        );
+        assert_eq!(
+            role_for("write an excel vba macro that deletes empty rows", true, None),
+            Some("an Excel and VBA expert")
+        );
+        assert_eq!(
+            role_for("python regex to match an email address", true, None),
+            Some("a senior Python developer")
+        );
+    }
 
     #[test]
     fn roles_follow_the_subject_and_none_is_given_when_nothing_fits() {

@@ -109,7 +109,7 @@ impl Variables {
     /// The values for `c`; `uses(name)` says whether a template of the
     /// request names the variable (the worked examples, built only for the
     /// stored templates that still use them, are skipped otherwise).
-    fn new(c: &Compose<'_>, uses: impl Fn(&str) -> bool) -> Self {
+    fn new(c: &Compose<'_>, genre: bool, uses: impl Fn(&str) -> bool) -> Self {
         let defaults = content(c.intent);
         let language = detect_language(c.text);
         let domain = match language {
@@ -166,7 +166,10 @@ impl Variables {
             c.slots.kind,
             TaskKind::Rewrite | TaskKind::ShortCreative | TaskKind::FactLookup
         );
+        // A genre's own line (crate::guidance) is more specific than the
+        // intent's standing constraints, and replaces them.
         if c.confident
+            && !genre
             && c.level != Level::Light
             && code_shown
             && source_given
@@ -432,7 +435,7 @@ fn budget(c: &Compose<'_>) -> usize {
     let n = c.text.chars().count();
     match c.level {
         Level::Light => (n * 4 / 5).max(120),
-        Level::Standard => (n * 3 / 2).max(220),
+        Level::Standard => (n * 3 / 2).max(320),
         Level::Thorough => (n * 3).max(420),
     }
 }
@@ -464,7 +467,8 @@ fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
 /// Writes the enhanced prompt for `c` with `techniques` (any order; they
 /// are applied in stage order). Deterministic for the same inputs.
 pub fn generate(c: &Compose<'_>, techniques: &[Technique], templates: &Templates) -> Generated {
-    let vars = Variables::new(c, |name| {
+    let genre = crate::guidance::guidance(&crate::slots::Lower::new(c.text), c.slots, c.intent, c.level);
+    let vars = Variables::new(c, genre.is_some(), |name| {
         let needle = format!("{{{{{name}}}}}");
         techniques.iter().any(|t| templates.text(*t).contains(&needle))
     });
@@ -472,6 +476,15 @@ pub fn generate(c: &Compose<'_>, techniques: &[Technique], templates: &Templates
     ordered.sort_by_key(|t| (info(*t).stage, *t));
     ordered.dedup();
     let mut parts: Vec<Part> = Vec::new();
+    // The genre's line comes first after the request: it says what the
+    // answer should contain, the rest how.
+    if let Some(line) = genre {
+        parts.push(Part {
+            text: line.to_string(),
+            before: false,
+            priority: 3,
+        });
+    }
     let mut fallbacks = Vec::new();
     for t in ordered {
         if vars.names_an_empty(templates.text(t)) {

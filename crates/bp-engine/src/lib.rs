@@ -20,6 +20,7 @@ pub mod engine;
 pub mod eval;
 pub mod gating;
 pub mod generation;
+mod guidance;
 pub mod input;
 pub mod lint;
 pub mod minilm;

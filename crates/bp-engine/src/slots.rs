@@ -106,6 +106,9 @@ pub struct Length {
     pub max: Option<u32>,
     /// At least this many.
     pub min: Option<u32>,
+    /// A target rather than a limit ("about 300 words", "a 500-word
+    /// essay"): `max` holds the target.
+    pub approx: bool,
 }
 
 impl Length {
@@ -120,6 +123,7 @@ impl Length {
             plural
         };
         match (self.min, self.max) {
+            (None, Some(b)) if self.approx => format!("about {b} {unit}"),
             (Some(a), Some(b)) if a == b => format!("exactly {b} {unit}"),
             (Some(a), Some(b)) => format!("{a} to {b} {unit}"),
             (None, Some(b)) => format!("at most {b} {unit}"),
@@ -321,8 +325,16 @@ impl Lower {
         }
     }
 
-    fn words(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn words(&self) -> impl Iterator<Item = &str> {
         self.spans.iter().map(|(a, b)| &self.padded[*a..*b])
+    }
+
+    /// Whether one of the phrases starts within the first `n` words.
+    pub(crate) fn opens_with_any(&self, phrases: &[&str], n: usize) -> bool {
+        phrases.iter().any(|p| {
+            self.find(p)
+                .is_some_and(|at| self.spans.iter().take(n).any(|(a, _)| *a == at))
+        })
     }
 }
 
@@ -410,6 +422,12 @@ fn length(lower: &Lower) -> Option<Length> {
             }),
         };
         let Some(u) = unit_at else { continue };
+        let unit_index = if words.get(n_end).and_then(|w| unit(w)).is_some() {
+            n_end
+        } else {
+            n_end + 1
+        };
+        let after = words.get(unit_index + 1).copied().unwrap_or("");
         let before = if i > 0 { words[i - 1] } else { "" };
         // "a" and "an" only count as "in a sentence", "as a single line".
         if matches!(words[i], "a" | "an" | "single")
@@ -421,7 +439,24 @@ fn length(lower: &Lower) -> Option<Length> {
             continue;
         }
         let before2 = if i > 1 { words[i - 2] } else { "" };
-        let exact = matches!(before, "exactly" | "just") || (u == LengthUnit::Items && min.is_none());
+        // "under 100 words", "max 3 bullets", "no more than", "up to",
+        // "100 words max": a ceiling.
+        let ceiling = matches!(
+            before,
+            "under" | "max" | "maximum" | "within" | "than" | "most" | "below" | "upto" | "limit"
+        ) || (before == "to" && before2 == "up")
+            || matches!(after, "max" | "maximum" | "tops" | "or");
+        let approx = matches!(
+            before,
+            "about" | "around" | "roughly" | "approximately" | "approx" | "circa" | "some"
+        ) || matches!(after, "ish");
+        // A bare count of sentences, bullets, lines, paragraphs or items is
+        // what was asked for ("3 bullet points" is three); a bare count of
+        // words or characters is a target ("a 500 word essay").
+        let countable = !matches!(u, LengthUnit::Words | LengthUnit::Characters);
+        let exact = matches!(before, "exactly" | "just")
+            || (u == LengthUnit::Items && min.is_none())
+            || (countable && !ceiling && !approx && min.is_none());
         let lower_bound =
             matches!(before, "least") && before2 == "at" || before == "minimum" || before == "min";
         let limit = if lower_bound {
@@ -429,24 +464,28 @@ fn length(lower: &Lower) -> Option<Length> {
                 unit: u,
                 min: Some(n),
                 max: None,
+                approx: false,
             }
         } else if let Some(min) = min {
             Length {
                 unit: u,
                 min: Some(min),
                 max,
+                approx: false,
             }
         } else if exact {
             Length {
                 unit: u,
                 min: Some(n),
                 max: Some(n),
+                approx: false,
             }
         } else {
             Length {
                 unit: u,
                 min: None,
                 max: Some(n),
+                approx: approx || !ceiling,
             }
         };
         // "under 100 words" / "in 3 sentences" / "100 words max": all limits;
@@ -1699,6 +1738,21 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
 ];
 
 fn missing(lower: &Lower, text: &str, content: Option<&str>) -> Vec<String> {
+    // A role-play the user sets up ("pretend you are my landlord, I will
+    // negotiate") starts at once; questions first would only delay it.
+    if lower.has_any(&[
+        "pretend you are",
+        "pretend youre",
+        "pretend to be",
+        "role play",
+        "roleplay",
+        "play a",
+        "play an",
+        "play the",
+        "stay in character",
+    ]) {
+        return Vec::new();
+    }
     let raw = format!(" {} ", text.to_lowercase());
     let mut out: Vec<String> = Vec::new();
     for (task, given, question) in ESSENTIALS {
@@ -1893,7 +1947,27 @@ mod tests {
         );
         assert_eq!(
             l("summarize in 3 sentences pls").as_deref(),
-            Some("at most 3 sentences")
+            Some("exactly 3 sentences"),
+            "a bare count of sentences is what was asked for"
+        );
+        assert_eq!(
+            l("then 3 bullet points with dates").as_deref(),
+            Some("exactly 3 bullet points")
+        );
+        assert_eq!(
+            l("a bedtime story, about 300 words, happy ending").as_deref(),
+            Some("about 300 words"),
+            "about is a target, not a ceiling"
+        );
+        assert_eq!(l("a 500 word essay on tides").as_deref(), Some("about 500 words"));
+        assert_eq!(l("100 words max please").as_deref(), Some("at most 100 words"));
+        assert_eq!(
+            l("no more than 2 paragraphs").as_deref(),
+            Some("at most 2 paragraphs")
+        );
+        assert_eq!(
+            l("up to 5 bullet points").as_deref(),
+            Some("at most 5 bullet points")
         );
         assert_eq!(
             l("give me exactly 5 names for my cat").as_deref(),
@@ -1902,7 +1976,7 @@ mod tests {
         assert_eq!(l("in 2-3 short paragraphs").as_deref(), Some("2 to 3 paragraphs"));
         assert_eq!(
             l("describe it in a sentence").as_deref(),
-            Some("at most 1 sentence")
+            Some("exactly 1 sentence")
         );
         assert_eq!(
             l("at least 500 words essay on climate").as_deref(),
@@ -1934,6 +2008,15 @@ mod tests {
         let _ = read(&"é:\n".repeat(3_000));
         let _ = read("you are");
         assert_eq!(read("As ").persona, None);
+    }
+
+    #[test]
+    fn a_role_play_is_not_held_up_by_questions() {
+        assert!(
+            read("Pretend you are my landlord. My lease ends next month and you want to raise the rent 15%. I will try to negotiate it down.")
+                .missing
+                .is_empty()
+        );
     }
 
     #[test]

@@ -1,0 +1,606 @@
+//! Genre guidance: what a good answer to this kind of deliverable contains,
+//! in one line, for the genres a prompt names outright (a cover letter, an
+//! email, a comparison, a recipe, a speech, a fault to find...).
+//!
+//! Why: the blind reviews found the restrained engine did little harm but
+//! added little either; what reviewers counted as useful was guidance
+//! specific to the task (the order of troubleshooting checks, the parts of
+//! a speech), never generic advice. Each line here states the parts a
+//! strong answer of that genre has, which a plain prompt leaves to chance.
+//!
+//! Restraint rules, the same as the composer's:
+//! - one line at most, the first genre that matches, and none at the
+//!   `light` level, for a terse request, a fact lookup or a short creative
+//!   piece, a role-play or a conversation;
+//! - a structural line (one that shapes the output) never goes with a
+//!   format the user set;
+//! - no line carries a length, so it can never contradict a limit;
+//! - a genre is recognised only by the words that name it, and some only
+//!   for the intents they belong to.
+
+use crate::input::Level;
+use crate::slots::{Lower, Slots, TaskKind};
+use crate::vocabulary::Intent;
+
+/// One genre: the phrases that name it, the intents it belongs to (empty:
+/// any), and its line.
+struct Genre {
+    /// Phrases (whole words, lowercased, apostrophes dropped) that name it.
+    names: &'static [&'static str],
+    /// Intents it applies to; empty for any.
+    intents: &'static [Intent],
+    /// Whether the line shapes the output (left out when the user set a format).
+    structural: bool,
+    /// Whether it applies to a short question too (a comparison or a "why"
+    /// is a short question that still wants an explanation).
+    questions: bool,
+    /// Phrases that rule it out ("how do I" is a how-to, not an explanation).
+    unless: &'static [&'static str],
+    /// Whether it applies only to a short prompt (at most 40 words): "how
+    /// do I" in a long story of a situation asks for advice, not a procedure.
+    short: bool,
+    /// Whether one of its names must open the prompt (within 8 words).
+    opening: bool,
+    /// The guidance, in the user's voice.
+    line: &'static str,
+}
+
+use Intent::{
+    CodeGeneration, CreativeWriting, DataAnalysis, ProblemSolving, QuestionAnswering, Reasoning,
+    Summarization, TaskPlanning, Translation,
+};
+
+/// Most specific first: the first match is the one used.
+const GENRES: &[Genre] = &[
+    Genre {
+        names: &["cover letter", "motivation letter", "letter of motivation"],
+        intents: &[],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Match two or three of my concrete achievements to what the job asks for, close with a clear next step, and use only facts I gave ([placeholders] for the rest).",
+    },
+    Genre {
+        names: &["resume", "cv", "linkedin summary", "linkedin profile"],
+        intents: &[],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Lead each point with a strong verb and the result it had, using only facts I gave; mark any figure you would need from me as a [placeholder].",
+    },
+    Genre {
+        names: &["toast", "eulogy", "wedding speech", "best man speech", "speech"],
+        intents: &[CreativeWriting, TaskPlanning, QuestionAnswering],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Write it to be spoken: short sentences, one or two specific stories or details, and a closing line that lands.",
+    },
+    Genre {
+        names: &["meeting notes", "meeting", "transcript", "call notes", "minutes"],
+        intents: &[Summarization],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Include the decisions made and the action items, with owners and dates where the notes give them.",
+    },
+    Genre {
+        names: &["recipe", "recipes"],
+        intents: &[],
+        structural: true,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "List the ingredients with quantities first, then the steps in order with times and temperatures.",
+    },
+    Genre {
+        names: &[
+            "itinerary",
+            "trip",
+            "vacation",
+            "holiday",
+            "travel plan",
+            "honeymoon",
+        ],
+        intents: &[TaskPlanning],
+        structural: true,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Lay it out day by day at a realistic pace, with travel times between places, rough costs, and what to book ahead.",
+    },
+    Genre {
+        names: &[
+            "study plan",
+            "learning plan",
+            "workout plan",
+            "training plan",
+            "workout routine",
+            "exercise routine",
+            "learn",
+            "study for",
+            "prepare for",
+            "marathon",
+            "half marathon",
+            "5k",
+            "week plan",
+            "weekly plan",
+        ],
+        intents: &[TaskPlanning],
+        structural: true,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Break it into stages with a concrete goal for each week, and say how I can check my progress.",
+    },
+    Genre {
+        names: &[
+            "moving",
+            "move house",
+            "moving house",
+            "moving flat",
+            "relocating",
+            "relocation",
+        ],
+        intents: &[TaskPlanning],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Order it by deadline, and flag the tasks with a long lead time (notice periods, bookings, address changes).",
+    },
+    Genre {
+        names: &["party", "birthday", "baby shower", "reunion", "event", "wedding"],
+        intents: &[TaskPlanning],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Say what to prepare the day before, and include a backup for what is most likely to go wrong.",
+    },
+    Genre {
+        names: &[
+            "how to explain",
+            "how do i explain",
+            "how can i explain",
+            "how should i explain",
+            "help me explain",
+            "explain it to",
+            "explain this to",
+        ],
+        intents: &[],
+        structural: false,
+        questions: true,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Give me the explanation in words I can use with them directly, built on what they already understand, and a quick way to check it landed.",
+    },
+    Genre {
+        names: &["interview"],
+        intents: &[TaskPlanning, QuestionAnswering, ProblemSolving],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Cover the questions most likely for this role, each with a strong sample answer built on a specific example (situation, action, result).",
+    },
+    Genre {
+        names: &[
+            "how do i tell",
+            "how should i tell",
+            "how to tell my",
+            "how do i ask my",
+            "how should i ask",
+            "how to ask my",
+            "what should i say",
+            "how do i respond",
+            "how should i respond",
+            "how to respond to",
+            "how do i say no",
+            "how do i talk to",
+        ],
+        intents: &[],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Give me the actual words I could use, and how to respond if they push back.",
+    },
+    Genre {
+        names: &[
+            "an email",
+            "a email",
+            "the email",
+            "email to",
+            "email for",
+            "email about",
+            "email asking",
+            "email telling",
+            "apology email",
+            "follow up email",
+            "reply to",
+            "e mail to",
+        ],
+        intents: &[CreativeWriting, TaskPlanning, ProblemSolving, QuestionAnswering],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Put the purpose in the first sentence, keep it easy to skim, and end with one clear request or next step.",
+    },
+    Genre {
+        names: &[
+            "product description",
+            "ad copy",
+            "landing page",
+            "sales page",
+            "marketing copy",
+            "instagram caption",
+            "listing description",
+        ],
+        intents: &[],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Lead with the benefit to the reader, back it with concrete details, and end with a call to action.",
+    },
+    Genre {
+        names: &[
+            "anniversary",
+            "for my wife",
+            "for my husband",
+            "for my mom",
+            "for my mum",
+            "for my mother",
+            "for my dad",
+            "for my father",
+            "for my girlfriend",
+            "for my boyfriend",
+            "for my partner",
+            "for my best friend",
+            "for my grandma",
+            "for my grandpa",
+        ],
+        intents: &[CreativeWriting],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Make it personal: ask me for two or three specific memories or details first, or leave clearly marked [placeholders] for them.",
+    },
+    Genre {
+        names: &[
+            "blog post",
+            "article",
+            "essay",
+            "newsletter",
+            "linkedin post",
+            "op ed",
+        ],
+        intents: &[CreativeWriting],
+        structural: false,
+        questions: false,
+        unless: &[
+            "intro",
+            "introduction",
+            "paragraph",
+            "title",
+            "titles",
+            "headline",
+            "outline",
+        ],
+        short: false,
+        opening: false,
+        line: "Open with a hook, make each point concrete with an example, and end with a clear takeaway.",
+    },
+    Genre {
+        names: &["short story", "story", "bedtime story", "fable"],
+        intents: &[CreativeWriting],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
+    },
+    Genre {
+        names: &[
+            "difference between",
+            "differences between",
+            "vs",
+            "versus",
+            "compare",
+            "comparison",
+            "which is better",
+        ],
+        intents: &[
+            QuestionAnswering,
+            Reasoning,
+            DataAnalysis,
+            TaskPlanning,
+            ProblemSolving,
+        ],
+        structural: false,
+        questions: true,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Compare them on the points that matter for choosing, say where each one is stronger, and end with which suits which situation.",
+    },
+    Genre {
+        names: &[
+            "should i",
+            "is it worth",
+            "is it a good idea",
+            "would it be better",
+            "do you think i should",
+        ],
+        intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
+    },
+    Genre {
+        names: &[
+            "recommend",
+            "recommendations",
+            "suggest",
+            "suggestions",
+            "ideas for",
+            "gift ideas",
+            "what are some good",
+            "any good",
+        ],
+        intents: &[QuestionAnswering, TaskPlanning, CreativeWriting, ProblemSolving],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Give a few specific options, each with a line on why it fits what I described, and say which you would pick.",
+    },
+    Genre {
+        names: &[
+            "fix",
+            "bug",
+            "crash",
+            "crashes",
+            "error",
+            "broken",
+            "not working",
+            "doesnt work",
+            "wrong",
+        ],
+        intents: &[CodeGeneration],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Say what causes the problem, then give the corrected code with a short note on what changed.",
+    },
+    Genre {
+        names: &[
+            "error",
+            "crash",
+            "crashes",
+            "broken",
+            "not working",
+            "doesnt work",
+            "wont",
+            "stopped working",
+            "keeps",
+            "fails",
+            "failing",
+        ],
+        intents: &[ProblemSolving],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
+    },
+    Genre {
+        names: &[
+            "how do i",
+            "how can i",
+            "how to",
+            "how do you",
+            "steps to",
+            "walk me through",
+        ],
+        intents: &[QuestionAnswering, ProblemSolving, TaskPlanning],
+        structural: true,
+        questions: true,
+        unless: &[],
+        short: true,
+        opening: false,
+        line: "Say what I need before I start, and flag the step people most often get wrong.",
+    },
+    Genre {
+        names: &[
+            "explain",
+            "how does",
+            "how do",
+            "why does",
+            "why do",
+            "why is",
+            "why are",
+            "what happens when",
+            "help me understand",
+            "what does it mean",
+        ],
+        intents: &[QuestionAnswering],
+        structural: false,
+        questions: true,
+        unless: &["how do i", "how do you", "how do we", "how can i", "how to"],
+        short: false,
+        opening: true,
+        line: "Start with the core idea in plain words, then how it works, with one concrete example; define any technical term you use.",
+    },
+];
+
+/// The guidance line for this prompt, if a genre it names calls for one
+/// (see the module docs for when none is given).
+pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Level) -> Option<&'static str> {
+    if level == Level::Light
+        || slots.terse
+        || slots.persona.is_some()
+        || matches!(slots.kind, TaskKind::ShortCreative | TaskKind::Rewrite)
+        || matches!(intent, Intent::Conversation | Translation)
+    {
+        return None;
+    }
+    let question = slots.kind == TaskKind::FactLookup;
+    // An explanation is asked for up front ("why does ...", "explain ...");
+    // "explain" after a puzzle asks for the working, not a lesson.
+    let opens = |g: &Genre| !g.opening || lower.opens_with_any(g.names, 8);
+    let long = lower.words().count() > 40;
+    GENRES
+        .iter()
+        .filter(|g| g.intents.is_empty() || g.intents.contains(&intent))
+        .filter(|g| !(g.structural && slots.format.is_some()))
+        .filter(|g| g.questions || !question)
+        .filter(|g| !(g.short && long))
+        .find(|g| lower.has_any(g.names) && !lower.has_any(g.unless) && opens(g))
+        .map(|g| g.line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slots::read;
+
+    fn line(text: &str, intent: Intent) -> Option<&'static str> {
+        guidance(&Lower::new(text), &read(text), intent, Level::Standard)
+    }
+
+    #[test]
+    fn a_named_genre_gets_its_line() {
+        assert!(
+            line(
+                "Write a cover letter for a junior accountant job at Deloitte",
+                CreativeWriting
+            )
+            .is_some_and(|l| l.contains("achievements"))
+        );
+        assert!(
+            line(
+                "whats the difference between a roth ira and a traditional ira",
+                QuestionAnswering
+            )
+            .is_some_and(|l| l.starts_with("Compare"))
+        );
+        assert!(
+            line(
+                "my dishwasher keeps stopping mid cycle and beeping",
+                ProblemSolving
+            )
+            .is_some_and(|l| l.contains("likely causes"))
+        );
+    }
+
+    #[test]
+    fn no_line_for_light_terse_role_play_lookups_or_a_set_format() {
+        assert_eq!(
+            guidance(
+                &Lower::new("Write a cover letter for a nurse job"),
+                &read("Write a cover letter for a nurse job"),
+                CreativeWriting,
+                Level::Light
+            ),
+            None
+        );
+        assert_eq!(line("capital of australia?", QuestionAnswering), None);
+        assert_eq!(line("who wrote the book dune", QuestionAnswering), None);
+        assert_eq!(
+            line(
+                "You are Elon Musk. Explain why we should go to Mars.",
+                QuestionAnswering
+            ),
+            None
+        );
+        assert_eq!(
+            line(
+                "Give me a lasagna recipe as a JSON object with fields ingredients and steps",
+                QuestionAnswering
+            ),
+            None,
+            "a structural line never goes with the user's format"
+        );
+        assert_eq!(line("hey how are you doing today", Intent::Conversation), None);
+    }
+
+    #[test]
+    fn a_mention_is_not_a_genre() {
+        assert_eq!(
+            line(
+                "I retired last year and my daughter says I should start a blog about walking trails. I can do email and facebook but not much else. Where do I start?",
+                TaskPlanning
+            )
+            .filter(|l| l.contains("purpose in the first sentence")),
+            None,
+            "email as a skill is not an email to write"
+        );
+        assert_eq!(
+            line(
+                "Three brothers: Ali is older than Omar. Karim is not the youngest. Who is oldest? explain",
+                QuestionAnswering
+            ),
+            None,
+            "explain after a puzzle asks for the working"
+        );
+    }
+
+    #[test]
+    fn genres_apply_only_to_their_intents() {
+        assert_eq!(
+            line(
+                "Summarize this article about the interview process at Google",
+                Summarization
+            ),
+            None
+        );
+        assert!(line("Explain how vaccines train the immune system", QuestionAnswering).is_some());
+        assert!(
+            line("how do i reset my router to factory settings", QuestionAnswering)
+                .is_some_and(|l| l.starts_with("Say what I need")),
+            "a how-to is not an explanation"
+        );
+        assert_eq!(line("Explain this regex: ^a+$", CodeGeneration), None);
+    }
+
+    #[test]
+    fn no_line_carries_a_length_or_a_format_name() {
+        for g in GENRES {
+            assert!(!g.line.chars().any(|c| c.is_ascii_digit()), "{}", g.line);
+            for word in ["bullet", "table", "JSON"] {
+                assert!(!g.line.contains(word), "{}: {word}", g.line);
+            }
+        }
+    }
+}
