@@ -258,11 +258,10 @@ const ROLES: &[Entry] = &[
             "kids story",
             "children s story",
             "childrens story",
-            "for kids",
-            "for my son",
-            "for my daughter",
         ],
-        with: &[],
+        // "for my son" names the audience of a piece of writing, not of a
+        // birthday party.
+        with: &["story", "stories", "book", "poem", "rhyme", "song", "tale"],
     },
     Entry {
         role: "a poet",
@@ -298,7 +297,9 @@ const ROLES: &[Entry] = &[
             "historical",
             "century",
             "empire",
-            "war",
+            "world war",
+            "civil war",
+            "cold war",
             "revolution",
             "dynasty",
         ],

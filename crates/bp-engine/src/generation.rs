@@ -151,7 +151,10 @@ impl Variables {
             .constraints
             .iter()
             .any(|s| s.chars().any(|ch| ch.is_ascii_digit()));
-        if let Some(length) = c.slots.length.as_ref().filter(|_| !said) {
+        // Restated only where it could be lost: in a long prompt. In a short
+        // one it is in plain sight, and saying it twice is noise.
+        let long = c.text.split_whitespace().count() > 60;
+        if let Some(length) = c.slots.length.as_ref().filter(|_| !said && long) {
             constraints.push(format!("Length: {}.", length.describe()));
         }
         // The intent's standing constraints only when the intent is certain
@@ -251,6 +254,8 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
             " rollout",
             " milestones",
         ]),
+        // Something broken, not a people problem ("they keep swapping
+        // shifts" wants options, not a diagnosis).
         Intent::ProblemSolving => any(&[
             " error",
             " crash",
@@ -258,18 +263,33 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
             " not working",
             " doesnt work",
             " doesn't work",
-            " wont ",
-            " won't ",
-            " noise",
+            " wont start",
+            " won't start",
             " leak",
             " slow",
             " fails",
             " failed",
-            " stopped",
-            " keeps ",
+            " stopped working",
             " stuck",
-            " fix ",
         ]),
+        // Method and confidence for an analysis, not for a casual question
+        // about a few numbers or an answer in a format of the user's own.
+        Intent::DataAnalysis => {
+            c.slots.format.is_none()
+                && any(&[
+                    " analy",
+                    " significan",
+                    " regression",
+                    " correlat",
+                    " statistic",
+                    " hypothesis",
+                    " confidence interval",
+                    " a/b",
+                    " p-value",
+                    " survey",
+                    " forecast",
+                ])
+        }
         _ => true,
     }
 }

@@ -162,7 +162,7 @@ const GENRES: &[Genre] = &[
         line: "Order it by deadline, and flag the tasks with a long lead time (notice periods, bookings, address changes).",
     },
     Genre {
-        names: &["party", "birthday", "baby shower", "reunion", "event", "wedding"],
+        names: &["party", "baby shower", "reunion", "festival", "fundraiser"],
         intents: &[TaskPlanning],
         structural: false,
         questions: false,
@@ -261,7 +261,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
-        line: "Lead with the benefit to the reader, back it with concrete details, and end with a call to action.",
+        line: "Lead with what the reader gets from it, and back that with concrete details.",
     },
     Genre {
         names: &[
@@ -322,6 +322,42 @@ const GENRES: &[Genre] = &[
         short: false,
         opening: false,
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
+    },
+    Genre {
+        names: &[
+            "error",
+            "crash",
+            "crashes",
+            "crashing",
+            "broken",
+            "not working",
+            "doesnt work",
+            "stopped working",
+            "wont start",
+            "wont turn on",
+            "keeps dropping",
+            "keeps crashing",
+            "keeps freezing",
+            "keeps stopping",
+            "keeps restarting",
+            "keeps turning off",
+            "keeps shutting down",
+            "keeps beeping",
+            "freezes",
+            "dropping",
+            "disconnects",
+            "overheating",
+            "leaking",
+            "fails",
+            "failing",
+        ],
+        intents: &[ProblemSolving],
+        structural: false,
+        questions: false,
+        unless: &[],
+        short: false,
+        opening: false,
+        line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
     },
     Genre {
         names: &[
@@ -404,28 +440,6 @@ const GENRES: &[Genre] = &[
     },
     Genre {
         names: &[
-            "error",
-            "crash",
-            "crashes",
-            "broken",
-            "not working",
-            "doesnt work",
-            "wont",
-            "stopped working",
-            "keeps",
-            "fails",
-            "failing",
-        ],
-        intents: &[ProblemSolving],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
-    },
-    Genre {
-        names: &[
             "how do i",
             "how can i",
             "how to",
@@ -473,6 +487,20 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
         || matches!(slots.kind, TaskKind::ShortCreative | TaskKind::Rewrite)
         || matches!(intent, Intent::Conversation | Translation)
     {
+        return None;
+    }
+    // A tight limit leaves no room for more parts: the user's own
+    // shape wins.
+    let tight = slots.length.is_some_and(|l| {
+        use crate::slots::LengthUnit::{Bullets, Characters, Items, Lines, Paragraphs, Sentences, Words};
+        l.max.is_some_and(|m| match l.unit {
+            Words => m <= 150,
+            Characters => m <= 900,
+            Sentences | Lines | Bullets | Items => m <= 5,
+            Paragraphs => m <= 1,
+        })
+    });
+    if tight {
         return None;
     }
     let question = slots.kind == TaskKind::FactLookup;
@@ -573,6 +601,24 @@ mod tests {
             ),
             None,
             "explain after a puzzle asks for the working"
+        );
+    }
+
+    #[test]
+    fn a_tight_limit_leaves_the_shape_to_the_user() {
+        assert_eq!(
+            line(
+                "Why do my ears pop on planes but not in a tall building's elevator? Explain like I'm 12, under 100 words.",
+                QuestionAnswering
+            ),
+            None
+        );
+        assert_eq!(
+            line(
+                "Write a product description for my soy candles, cozy but not cheesy, 3 sentences max.",
+                CreativeWriting
+            ),
+            None
         );
     }
 

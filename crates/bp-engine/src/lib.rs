@@ -135,6 +135,33 @@ mod quality {
         );
     }
 
+    #[test]
+    fn a_casual_question_about_a_few_numbers_gets_no_analysis_boilerplate_and_a_short_limit_is_not_repeated()
+    {
+        let engine = Engine::new(model(), Templates::builtin());
+        let (prefs, eff) = (Preferences::default(), Effectiveness::new());
+        let ctx = EnhanceContext {
+            preferences: &prefs,
+            effectiveness: &eff,
+        };
+        let bills = "my electricity bills the last 6 months: jan 142, feb 151, mar 118, apr 96, may 88, jun 131 (dollars). why would june jump up so much and whats my average per month";
+        let out = engine.enhance(
+            &EnhanceRequest::new(PromptText::parse(bills).expect("valid")),
+            ctx,
+        );
+        assert!(
+            !out.generated.text.contains("confident"),
+            "{}",
+            out.generated.text
+        );
+        let short = "Summarize the plot of Hamlet in under 50 words.";
+        let out = engine.enhance(
+            &EnhanceRequest::new(PromptText::parse(short).expect("valid")),
+            ctx,
+        );
+        assert!(!out.generated.text.contains("Length:"), "{}", out.generated.text);
+    }
+
     /// The engine's enhancements of the lint set, linted.
     fn lint_report() -> lint::LintReport {
         let engine = Engine::new(model(), Templates::builtin());

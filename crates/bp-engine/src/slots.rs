@@ -1126,6 +1126,36 @@ fn material(block: &str) -> &str {
     }
 }
 
+/// Whether `block` is a list of the user's own asks introduced by `lead`
+/// ("help me with a few things:", "my questions:"): every line a short
+/// list item.
+fn asks_for_a_list(lead: &str, block: &str) -> bool {
+    let lead = Lower::new(lead);
+    let introduces = lead.has_any(&[
+        "help me with",
+        "help with",
+        "few things",
+        "couple of things",
+        "couple things",
+        "these things",
+        "questions",
+        "following",
+        "i need",
+        "i want",
+        "i would like",
+        "id like",
+    ]);
+    let items: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    introduces
+        && !items.is_empty()
+        && items.iter().all(|l| {
+            let marked = l.starts_with(['-', '*', '•'])
+                || l.split_once([')', '.'])
+                    .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            marked && l.split_whitespace().count() <= 16
+        })
+}
+
 /// The supplied content: a fenced block, the text after a colon that
 /// starts a new line or runs long, a long quotation, or a block after a
 /// blank line. Always a verbatim substring of `text`.
@@ -1154,6 +1184,11 @@ fn content(text: &str, rewrite: bool) -> Option<String> {
             continue;
         }
         let block = material(trim_blank_lines(after));
+        // "Can you help me with a few things:" and a numbered list: the
+        // list is the request itself, not material to work on.
+        if asks_for_a_list(line, block) {
+            continue;
+        }
         if block.trim().chars().count() >= 20 {
             return Some(block.to_string());
         }
@@ -1525,7 +1560,15 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
         "What experience and skills should it highlight?",
     ),
     (
-        &["trip", "itinerary", "vacation", "holiday", "honeymoon"],
+        &[
+            "plan a trip",
+            "plan my trip",
+            "plan our trip",
+            "itinerary",
+            "plan a vacation",
+            "plan a holiday",
+            "honeymoon",
+        ],
         &[
             " to ", " in ", "visit", "around", "japan", "paris", "italy", "spain", "france", "london",
         ],
@@ -1533,17 +1576,23 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
     ),
     (
         &[
-            "trip",
+            "plan a trip",
+            "plan my trip",
+            "plan our trip",
+            "trip to",
             "itinerary",
-            "vacation",
-            "holiday",
+            "plan a vacation",
+            "vacation to",
+            "holiday to",
             "honeymoon",
             "plan my wedding",
             "plan a wedding",
             "plan a party",
             "birthday party",
         ],
-        &["budget", "$", "€", "£", "usd", "eur", "cheap", "luxury", "afford"],
+        &[
+            "budget", "$", "€", "£", "usd", "eur", "cheap", "luxury", "afford", "paid", "spent", "cost",
+        ],
         "What is the budget?",
     ),
     (
@@ -2008,6 +2057,14 @@ mod tests {
         let _ = read(&"é:\n".repeat(3_000));
         let _ = read("you are");
         assert_eq!(read("As ").persona, None);
+    }
+
+    #[test]
+    fn the_users_own_list_of_asks_is_not_material_and_a_past_holiday_is_no_trip_to_plan() {
+        let t = "My thesis is due in 5 weeks and I work 20 hours a week.\n\nCan you help me with a few things:\n1) a realistic weekly schedule\n2) what I should cut\n3) how not to burn out";
+        assert_eq!(read(t).content, None);
+        let split = "Four of us shared a holiday house. Ana paid 600 for the house, Ben paid 180 for groceries and Dana paid nothing. Who owes whom?";
+        assert!(read(split).missing.is_empty(), "{:?}", read(split).missing);
     }
 
     #[test]
