@@ -79,21 +79,38 @@ const WORK_OUT: &[&str] = &[
 /// Whether `text` asks how to do something, step by step.
 pub fn how_to(text: &str) -> bool {
     let lower = text.to_lowercase();
-    [
-        "how do i ",
-        "how do you ",
-        "how to ",
-        "how can i ",
-        "steps to ",
-        "step by step",
-        "step-by-step",
-        "walk me through",
-        "guide me",
-        "set up ",
-        "install ",
+    // "How do I fix this noise?" asks for a diagnosis before any procedure.
+    let fault = [
+        "noise",
+        "broken",
+        "not working",
+        "error",
+        "leak",
+        "won't start",
+        "wont start",
+        "crash",
+        "problem with",
+        "issue with",
+        "sound",
     ]
     .iter()
-    .any(|w| lower.contains(w))
+    .any(|w| lower.contains(w));
+    !fault
+        && [
+            "how do i ",
+            "how do you ",
+            "how to ",
+            "how can i ",
+            "steps to ",
+            "step by step",
+            "step-by-step",
+            "walk me through",
+            "guide me",
+            "set up ",
+            "install ",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// Whether `text` holds something to work out (see [`GateInput`]).

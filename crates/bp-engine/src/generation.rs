@@ -129,7 +129,7 @@ impl Variables {
             .as_ref()
             .map_or_else(|| defaults.format.to_string(), Format::describe);
         let sections = if c.slots.kind == TaskKind::MultiPart {
-            "one heading for each part of the request, in the order asked".to_string()
+            "a short part for each of my questions, so that none is missed".to_string()
         } else {
             defaults.sections.to_string()
         };
@@ -144,16 +144,20 @@ impl Variables {
         } else {
             String::new()
         };
-        let mut constraints: Vec<String> = c.slots.constraints.iter().map(|s| sentence(s)).collect();
+        // The user's own requirements are restated only where they could be
+        // lost: in a long prompt. In a short one they are in plain sight.
+        let long = c.text.split_whitespace().count() > 60;
+        let mut constraints: Vec<String> = if long {
+            c.slots.constraints.iter().map(|s| sentence(s)).collect()
+        } else {
+            Vec::new()
+        };
         // The limit, unless one of the user's own sentences already says it.
         let said = c
             .slots
             .constraints
             .iter()
             .any(|s| s.chars().any(|ch| ch.is_ascii_digit()));
-        // Restated only where it could be lost: in a long prompt. In a short
-        // one it is in plain sight, and saying it twice is noise.
-        let long = c.text.split_whitespace().count() > 60;
         if let Some(length) = c.slots.length.as_ref().filter(|_| !said && long) {
             constraints.push(format!("Length: {}.", length.describe()));
         }
@@ -242,9 +246,11 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
     let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     match c.intent {
         Intent::Conversation => false,
-        Intent::CreativeWriting => any(&[
-            " story", " poem", " scene", " song", " lyrics", " fable", " novel", " chapter", " fiction",
-        ]),
+        // Craft advice for narrative; a poem or a card has its own voice.
+        Intent::CreativeWriting => any(&[" story", " scene", " fable", " novel", " chapter", " fiction"]),
+        // "Add no new facts" stops the judgement a question about the
+        // source asks for ("is it bad? what must I do?").
+        Intent::Summarization => !c.text.contains('?'),
         Intent::TaskPlanning => any(&[
             " project",
             " launch",
@@ -387,7 +393,7 @@ fn article(phrase: &str) -> String {
 
 /// `s` ending with one full stop.
 fn sentence(s: &str) -> String {
-    let s = s.trim();
+    let s = s.trim().trim_end_matches([':', ';', ',']).trim_end();
     if s.ends_with(['.', '!', '?']) {
         s.to_string()
     } else {
@@ -465,11 +471,22 @@ fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
     let s = c.slots;
     let mut parts = Vec::new();
     if !s.missing.is_empty() {
-        parts.push(Part {
-            text: format!(
+        // A question can be answered in general; a piece of writing cannot
+        // be finished without the details.
+        let question = s.kind == TaskKind::FactLookup || c.intent == Intent::QuestionAnswering;
+        let text = if question {
+            format!(
+                "The answer may depend on details I have not given: {} Where it does, say how.",
+                s.missing.join(" ")
+            )
+        } else {
+            format!(
                 "Some details are missing: {} Ask me for them before you start, or write it with clearly marked [placeholders] I can fill in.",
                 s.missing.join(" ")
-            ),
+            )
+        };
+        parts.push(Part {
+            text,
             before: false,
             priority: 0,
         });
@@ -663,11 +680,40 @@ mod tests {
     }
 
     #[test]
-    fn a_role_goes_first_and_the_users_own_constraint_is_restated() {
+    fn a_role_goes_first_and_a_short_prompt_s_own_constraint_is_not_repeated() {
         let slots = read(CODE);
         let g = generate(
             &compose(
                 CODE,
+                &slots,
+                Intent::CodeGeneration,
+                Some("a senior Python developer"),
+            ),
+            &[Technique::Constraints, Technique::RolePlay],
+            &Templates::builtin(),
+        );
+        assert!(
+            g.text.starts_with("You are a senior Python developer."),
+            "{}",
+            g.text
+        );
+        assert_eq!(g.text.matches("It must not raise").count(), 1, "{}", g.text);
+    }
+
+    #[test]
+    fn a_long_prompt_s_own_constraint_is_restated_after_it() {
+        let long = format!(
+            "{}\n\n{CODE}",
+            "Some context first: this helper lives in a billing service that my team took over last month from \
+             another team, and nobody here wrote it. It is called from three places, one of them a nightly job \
+             that runs unattended, and last week that job stopped halfway because of it. We would like the smallest \
+             change that keeps the behaviour for every other input the same."
+        );
+        let text = long.as_str();
+        let slots = read(text);
+        let g = generate(
+            &compose(
+                text,
                 &slots,
                 Intent::CodeGeneration,
                 Some("a senior Python developer"),

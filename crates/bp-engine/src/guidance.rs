@@ -318,7 +318,15 @@ const GENRES: &[Genre] = &[
         intents: &[CreativeWriting],
         structural: false,
         questions: false,
-        unless: &[],
+        unless: &[
+            "continue",
+            "continuation",
+            "next part",
+            "next chapter",
+            "keep going",
+            "dont wrap",
+            "opening of my",
+        ],
         short: false,
         opening: false,
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
@@ -450,7 +458,16 @@ const GENRES: &[Genre] = &[
         intents: &[QuestionAnswering, ProblemSolving, TaskPlanning],
         structural: true,
         questions: true,
-        unless: &[],
+        unless: &[
+            "fix",
+            "noise",
+            "broken",
+            "not working",
+            "error",
+            "leak",
+            "problem",
+            "issue",
+        ],
         short: true,
         opening: false,
         line: "Say what I need before I start, and flag the step people most often get wrong.",
@@ -471,7 +488,19 @@ const GENRES: &[Genre] = &[
         intents: &[QuestionAnswering],
         structural: false,
         questions: true,
-        unless: &["how do i", "how do you", "how do we", "how can i", "how to"],
+        unless: &[
+            "how do i",
+            "how do you",
+            "how do we",
+            "how can i",
+            "how to",
+            "why does my",
+            "why is my",
+            "why do my",
+            "why are my",
+            "why did my",
+            "why wont my",
+        ],
         short: false,
         opening: true,
         line: "Start with the core idea in plain words, then how it works, with one concrete example; define any technical term you use.",
@@ -619,6 +648,33 @@ mod tests {
                 CreativeWriting
             ),
             None
+        );
+    }
+
+    #[test]
+    fn a_genre_line_never_fights_what_the_user_said() {
+        assert!(
+            line(
+                "Here's the opening of my short story. Continue it for two paragraphs. Don't wrap it up, just move it forward.",
+                CreativeWriting
+            )
+            .is_none_or(|l| !l.contains("ending")),
+        );
+        assert!(
+            line(
+                "how do i fix a grinding noise from my front wheel when braking",
+                QuestionAnswering
+            )
+            .is_none_or(|l| !l.starts_with("Say what I need")),
+            "a fault wants a diagnosis, not a procedure"
+        );
+        assert!(
+            line(
+                "why does my sourdough starter smell like nail polish",
+                QuestionAnswering
+            )
+            .is_none_or(|l| !l.starts_with("Start with the core idea")),
+            "why does MY thing do this is a problem, not a lesson"
         );
     }
 
