@@ -364,6 +364,16 @@ const DEVELOPERS: &[(&str, &str)] = &[
 pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'static str> {
     let lower = crate::slots::Lower::new(text);
     let has = |w: &str| lower.has(w);
+    // "I know you're not a lawyer": the user has said who the model is not.
+    if lower.has_any(&[
+        "youre not a",
+        "you are not a",
+        "youre no",
+        "not a lawyer",
+        "not a doctor",
+    ]) {
+        return None;
+    }
     if code {
         if let Some(Format::Code(Some(lang))) = format
             && let Some((_, role)) = DEVELOPERS.iter().find(|(k, _)| k.eq_ignore_ascii_case(lang))

@@ -93,11 +93,17 @@ const GENRES: &[Genre] = &[
         line: "Include the decisions made and the action items, with owners and dates where the notes give them.",
     },
     Genre {
-        names: &["recipe", "recipes"],
+        names: &[
+            "recipe for",
+            "a recipe",
+            "recipes for",
+            "recipe with",
+            "recipe using",
+        ],
         intents: &[],
         structural: true,
         questions: false,
-        unless: &[],
+        unless: &["convert", "temperature", "substitute", "instead of", "how long"],
         short: false,
         opening: false,
         line: "List the ingredients with quantities first, then the steps in order with times and temperatures.",
@@ -389,7 +395,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
-        line: "Compare them on the points that matter for choosing, say where each one is stronger, and end with which suits which situation.",
+        line: "Compare them point by point on what actually differs, and say when each one applies.",
     },
     Genre {
         names: &[
