@@ -318,6 +318,10 @@ pub struct BenchArgs {
     /// A smoke run in under 3 minutes: smaller data, shorter runs.
     #[arg(long)]
     pub quick: bool,
+    /// Only prove that every stage starts and finishes (the CI test of `bench all`): tiny data,
+    /// one-second runs; the figures mean nothing. Implies --quick.
+    #[arg(long, hide = true)]
+    pub smoke: bool,
     /// Print one JSON object (`{"machine","commit","figures":[...]}`) instead of a table.
     #[arg(long)]
     pub json: bool,

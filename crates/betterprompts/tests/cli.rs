@@ -232,6 +232,38 @@ fn infra_up_twice_then_down_leaves_no_server_of_ours_running() {
     assert!(!instance_dir.exists());
 }
 
+/// `bench all` runs every stage end to end on servers it starts itself,
+/// the store stage leaving data the API stage's server accepts (a stage
+/// that cannot start fails here). How fast is never checked: `--smoke`
+/// runs for a second per figure.
+#[test]
+fn bench_all_runs_every_stage_end_to_end() {
+    let Some(home) = std::env::var_os("BP_HOME") else {
+        panic!("BP_HOME is not set: run `make test`, which sets it");
+    };
+    let out = bin()
+        .env("BP_HOME", &home)
+        .args(["bench", "all", "--smoke", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bench all failed: {}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = report["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    for stage in [
+        "engine_ops",
+        "history_batch_insert",
+        "cache_get",
+        "api_enhance_uncached",
+    ] {
+        assert!(names.contains(&stage), "no {stage} figure in {names:?}");
+    }
+}
+
 #[tokio::test]
 async fn cache_stats_reports_the_server_and_flush_empties_one_namespace() {
     let redis = bp_testkit::TestRedis::new().await;

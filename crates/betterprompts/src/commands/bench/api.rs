@@ -60,7 +60,13 @@ pub async fn run(
     home: &std::path::Path,
     args: &BenchArgs,
 ) -> anyhow::Result<Vec<Figure>> {
-    let (warmup, seconds) = if args.quick { (1.0, 4.0) } else { (2.0, 15.0) };
+    let (warmup, seconds) = if args.smoke {
+        (0.5, 1.0)
+    } else if args.quick {
+        (1.0, 4.0)
+    } else {
+        (2.0, 15.0)
+    };
     let progress = Progress::start("bench api");
     progress.step("migrating the bench database");
     let pool = bp_store::connect(endpoints.database_url.expose(), &bp_store::PoolSettings::small()).await?;

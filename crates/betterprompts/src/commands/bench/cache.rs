@@ -23,7 +23,9 @@ const LIMIT: RateLimit = RateLimit::new(1_000, Duration::from_secs(1));
 
 /// Runs every cache figure.
 pub async fn run(url: &str, baseline: &RedisBenchmark, args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
-    let (run, requests) = if args.quick {
+    let (run, requests) = if args.smoke {
+        (Duration::from_secs(1), 10_000)
+    } else if args.quick {
         (Duration::from_secs(3), 100_000)
     } else {
         (Duration::from_secs(10), 400_000)

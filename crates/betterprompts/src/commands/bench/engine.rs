@@ -80,7 +80,9 @@ pub fn run(args: &EngineBenchArgs, model_dir: &Path) -> anyhow::Result<(Vec<Figu
         preferences: &preferences,
         effectiveness: &effectiveness,
     };
-    let duration = if args.common.quick {
+    let duration = if args.common.smoke {
+        Duration::from_secs(1)
+    } else if args.common.quick {
         Duration::from_secs(2)
     } else {
         Duration::from_secs(10)

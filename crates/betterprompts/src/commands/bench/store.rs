@@ -30,8 +30,17 @@ struct Scale {
 }
 
 impl Scale {
-    fn new(quick: bool) -> Self {
-        if quick {
+    fn new(quick: bool, smoke: bool) -> Self {
+        if smoke {
+            Self {
+                history_rows: 20_000,
+                vectors: 2_000,
+                pages: 20,
+                deep_calls: 3,
+                recall_queries: 5,
+                run: Duration::from_secs(1),
+            }
+        } else if quick {
             Self {
                 history_rows: 100_000,
                 vectors: 20_000,
@@ -138,7 +147,7 @@ const RETURNING: &str = " RETURNING id, created_at;\n";
 
 /// Runs every store figure.
 pub async fn run(url: &str, pgbench: &Pgbench, args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
-    let scale = Scale::new(args.quick);
+    let scale = Scale::new(args.quick, args.smoke);
     let settings = PoolSettings {
         max_connections: 34,
         ..PoolSettings::small()
