@@ -188,7 +188,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
             } else if !confident {
                 Some("the intent is uncertain")
             } else if t == Technique::StepByStep {
-                if g.how_to && s.format.is_none() {
+                if g.how_to && s.format.is_none() && !s.own_list {
                     None
                 } else {
                     Some("only a how-to is laid out as steps, and never over the user's own format")
@@ -215,6 +215,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("the prompt limits the length; added sections would break it")
             } else if s.kind != TaskKind::MultiPart {
                 Some("only a multi-part request needs a fixed structure")
+            } else if s.own_list {
+                Some("the user listed their asks; that list is the structure")
             } else {
                 None
             }

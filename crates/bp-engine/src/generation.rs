@@ -250,7 +250,13 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         Intent::CreativeWriting => any(&[" story", " scene", " fable", " novel", " chapter", " fiction"]),
         // "Add no new facts" stops the judgement a question about the
         // source asks for ("is it bad? what must I do?").
-        Intent::Summarization => !c.text.contains('?'),
+        Intent::Summarization => {
+            let lower = c.text.to_lowercase();
+            !c.text.contains('?')
+                && !["explain", "what does", "mean", "worried", "scared"]
+                    .iter()
+                    .any(|w| lower.contains(w))
+        }
         Intent::TaskPlanning => any(&[
             " project",
             " launch",
@@ -474,7 +480,15 @@ fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
         // A question can be answered in general; a piece of writing cannot
         // be finished without the details.
         let question = s.kind == TaskKind::FactLookup || c.intent == Intent::QuestionAnswering;
-        let text = if question {
+        // A story's subject can be chosen sensibly (the person can ask for
+        // changes); a letter's job or a speech's stories cannot.
+        let choosable = s.missing.iter().all(|q| q.as_str() == "What should it be about?");
+        let text = if choosable && !question {
+            format!(
+                "Some details are missing: {} If I have not said, make a sensible choice and tell me what you chose.",
+                s.missing.join(" ")
+            )
+        } else if question {
             format!(
                 "The answer may depend on details I have not given: {} Where it does, say how.",
                 s.missing.join(" ")

@@ -41,6 +41,8 @@ struct Genre {
     short: bool,
     /// Whether one of its names must open the prompt (within 8 words).
     opening: bool,
+    /// Whether it needs supplied material (a fix needs the code to fix).
+    material: bool,
     /// The guidance, in the user's voice.
     line: &'static str,
 }
@@ -60,6 +62,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Match two or three of my concrete achievements to what the job asks for, close with a clear next step, and use only facts I gave ([placeholders] for the rest).",
     },
     Genre {
@@ -70,6 +73,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Lead each point with a strong verb and the result it had, using only facts I gave; mark any figure you would need from me as a [placeholder].",
     },
     Genre {
@@ -80,6 +84,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Write it to be spoken: short sentences, one or two specific stories or details, and a closing line that lands.",
     },
     Genre {
@@ -90,6 +95,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Include the decisions made and the action items, with owners and dates where the notes give them.",
     },
     Genre {
@@ -106,6 +112,7 @@ const GENRES: &[Genre] = &[
         unless: &["convert", "temperature", "substitute", "instead of", "how long"],
         short: false,
         opening: false,
+        material: false,
         line: "List the ingredients with quantities first, then the steps in order with times and temperatures.",
     },
     Genre {
@@ -123,6 +130,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Lay it out day by day at a realistic pace, with travel times between places, rough costs, and what to book ahead.",
     },
     Genre {
@@ -148,6 +156,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Break it into stages with a concrete goal for each week, and say how I can check my progress.",
     },
     Genre {
@@ -165,6 +174,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Order it by deadline, and flag the tasks with a long lead time (notice periods, bookings, address changes).",
     },
     Genre {
@@ -175,6 +185,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Say what to prepare the day before, and include a backup for what is most likely to go wrong.",
     },
     Genre {
@@ -193,6 +204,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Give me the explanation in words I can use with them directly, built on what they already understand, and a quick way to check it landed.",
     },
     Genre {
@@ -203,6 +215,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Cover the questions most likely for this role, each with a strong sample answer built on a specific example (situation, action, result).",
     },
     Genre {
@@ -226,6 +239,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Give me the actual words I could use, and how to respond if they push back.",
     },
     Genre {
@@ -249,6 +263,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Put the purpose in the first sentence, keep it easy to skim, and end with one clear request or next step.",
     },
     Genre {
@@ -267,6 +282,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Lead with what the reader gets from it, and back that with concrete details.",
     },
     Genre {
@@ -292,6 +308,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Make it personal: ask me for two or three specific memories or details first, or leave clearly marked [placeholders] for them.",
     },
     Genre {
@@ -317,6 +334,7 @@ const GENRES: &[Genre] = &[
         ],
         short: false,
         opening: false,
+        material: false,
         line: "Open with a hook, make each point concrete with an example, and end with a clear takeaway.",
     },
     Genre {
@@ -335,6 +353,7 @@ const GENRES: &[Genre] = &[
         ],
         short: false,
         opening: false,
+        material: false,
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
     },
     Genre {
@@ -371,6 +390,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
     },
     Genre {
@@ -395,6 +415,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Compare them point by point on what actually differs, and say when each one applies.",
     },
     Genre {
@@ -411,6 +432,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
     },
     Genre {
@@ -430,6 +452,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: false,
         line: "Give a few specific options, each with a line on why it fits what I described, and say which you would pick.",
     },
     Genre {
@@ -450,6 +473,7 @@ const GENRES: &[Genre] = &[
         unless: &[],
         short: false,
         opening: false,
+        material: true,
         line: "Say what causes the problem, then give the corrected code with a short note on what changed.",
     },
     Genre {
@@ -476,6 +500,7 @@ const GENRES: &[Genre] = &[
         ],
         short: true,
         opening: false,
+        material: false,
         line: "Say what I need before I start, and flag the step people most often get wrong.",
     },
     Genre {
@@ -509,6 +534,7 @@ const GENRES: &[Genre] = &[
         ],
         short: false,
         opening: true,
+        material: false,
         line: "Start with the core idea in plain words, then how it works, with one concrete example; define any technical term you use.",
     },
 ];
@@ -549,6 +575,7 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
         .filter(|g| !(g.structural && slots.format.is_some()))
         .filter(|g| g.questions || !question)
         .filter(|g| !(g.short && long))
+        .filter(|g| !g.material || slots.content.is_some())
         .find(|g| lower.has_any(g.names) && !lower.has_any(g.unless) && opens(g))
         .map(|g| g.line)
 }

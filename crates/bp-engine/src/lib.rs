@@ -162,6 +162,36 @@ mod quality {
         assert!(!out.generated.text.contains("Length:"), "{}", out.generated.text);
     }
 
+    #[test]
+    fn round_seven_defects_stay_fixed() {
+        let engine = Engine::new(model(), Templates::builtin());
+        let (prefs, eff) = (Preferences::default(), Effectiveness::new());
+        let ctx = EnhanceContext {
+            preferences: &prefs,
+            effectiveness: &eff,
+        };
+        let run = |t: &str| {
+            engine
+                .enhance(&EnhanceRequest::new(PromptText::parse(t).expect("valid")), ctx)
+                .generated
+                .text
+        };
+        let new_code = run(
+            "I need an Apps Script that emails each employee their shifts for next week from the sheet Schedule (Name, Email, Date, Start, End). Handle errors if an email is wrong.",
+        );
+        assert!(
+            !new_code.contains("corrected code"),
+            "new code is not a fix: {new_code}"
+        );
+        let listed = run(
+            "Help me plan moving my dad into assisted living in 6 weeks. I need:\n- a week-by-week timeline\n- what I can hand off to my siblings\n- what to do with the house\n- how to talk to him about it",
+        );
+        assert!(!listed.contains("numbered steps"), "{listed}");
+        assert!(!listed.contains("Organise the answer"), "{listed}");
+        let story = run("write me a story");
+        assert!(!story.contains("Ask me for them"), "{story}");
+    }
+
     /// The engine's enhancements of the lint set, linted.
     fn lint_report() -> lint::LintReport {
         let engine = Engine::new(model(), Templates::builtin());

@@ -189,6 +189,9 @@ pub struct Slots {
     pub terse: bool,
     /// Whether the user gave examples to follow.
     pub has_examples: bool,
+    /// The user listed their own asks (three or more bulleted or numbered
+    /// lines): their list is the answer's structure.
+    pub own_list: bool,
     /// Essentials the task needs that the prompt lacks, as questions.
     pub missing: Vec<String>,
     /// Words of the prompt that say it matters (a deadline, an interview).
@@ -1129,6 +1132,19 @@ fn material(block: &str) -> &str {
 /// Whether `block` is a list of the user's own asks introduced by `lead`
 /// ("help me with a few things:", "my questions:"): every line a short
 /// list item.
+fn own_list(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with(['-', '*', '•'])
+                || l.split_once([')', '.']).is_some_and(|(n, _)| {
+                    !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())
+                })
+        })
+        .count()
+        >= 3
+}
+
 fn asks_for_a_list(lead: &str, block: &str) -> bool {
     let lead = Lower::new(lead);
     let introduces = lead.has_any(&[
@@ -1152,7 +1168,7 @@ fn asks_for_a_list(lead: &str, block: &str) -> bool {
             let marked = l.starts_with(['-', '*', '•'])
                 || l.split_once([')', '.'])
                     .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-            marked && l.split_whitespace().count() <= 16
+            marked && (l.split_whitespace().count() <= 16 || l.ends_with('?'))
         })
 }
 
@@ -1929,6 +1945,7 @@ pub fn read(text: &str) -> Slots {
         wants_reasoning,
         terse,
         has_examples,
+        own_list: own_list(text),
         format,
         content,
     }
