@@ -52,51 +52,42 @@ use Intent::{
     Summarization, TaskPlanning, Translation,
 };
 
+/// A genre with every option off: a literal names only what differs.
+const PLAIN: Genre = Genre {
+    names: &[],
+    intents: &[],
+    structural: false,
+    questions: false,
+    unless: &[],
+    short: false,
+    opening: false,
+    material: false,
+    line: "",
+};
+
 /// Most specific first: the first match is the one used.
 const GENRES: &[Genre] = &[
     Genre {
         names: &["cover letter", "motivation letter", "letter of motivation"],
-        intents: &[],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Match two or three of my concrete achievements to what the job asks for, close with a clear next step, and use only facts I gave ([placeholders] for the rest).",
+        ..PLAIN
     },
     Genre {
         names: &["resume", "cv", "linkedin summary", "linkedin profile"],
-        intents: &[],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Lead each point with a strong verb and the result it had, using only facts I gave; mark any figure you would need from me as a [placeholder].",
+        ..PLAIN
     },
     Genre {
         names: &["toast", "eulogy", "wedding speech", "best man speech", "speech"],
         intents: &[CreativeWriting, TaskPlanning, QuestionAnswering],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Write it to be spoken: short sentences, one or two specific stories or details, and a closing line that lands.",
+        ..PLAIN
     },
     Genre {
         names: &["meeting notes", "meeting", "transcript", "call notes", "minutes"],
         intents: &[Summarization],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Include the decisions made and the action items, with owners and dates where the notes give them.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -106,14 +97,10 @@ const GENRES: &[Genre] = &[
             "recipe with",
             "recipe using",
         ],
-        intents: &[],
         structural: true,
-        questions: false,
         unless: &["convert", "temperature", "substitute", "instead of", "how long"],
-        short: false,
-        opening: false,
-        material: false,
         line: "List the ingredients with quantities first, then the steps in order with times and temperatures.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -126,12 +113,8 @@ const GENRES: &[Genre] = &[
         ],
         intents: &[TaskPlanning],
         structural: true,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Lay it out day by day at a realistic pace, with travel times between places, rough costs, and what to book ahead.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -152,12 +135,8 @@ const GENRES: &[Genre] = &[
         ],
         intents: &[TaskPlanning],
         structural: true,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Break it into stages with a concrete goal for each week, and say how I can check my progress.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -169,24 +148,14 @@ const GENRES: &[Genre] = &[
             "relocation",
         ],
         intents: &[TaskPlanning],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Order it by deadline, and flag the tasks with a long lead time (notice periods, bookings, address changes).",
+        ..PLAIN
     },
     Genre {
         names: &["party", "baby shower", "reunion", "festival", "fundraiser"],
         intents: &[TaskPlanning],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Say what to prepare the day before, and include a backup for what is most likely to go wrong.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -198,25 +167,15 @@ const GENRES: &[Genre] = &[
             "explain it to",
             "explain this to",
         ],
-        intents: &[],
-        structural: false,
         questions: true,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Give me the explanation in words I can use with them directly, built on what they already understand, and a quick way to check it landed.",
+        ..PLAIN
     },
     Genre {
         names: &["interview"],
         intents: &[TaskPlanning, QuestionAnswering, ProblemSolving],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Cover the questions most likely for this role, each with a strong sample answer built on a specific example (situation, action, result).",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -233,14 +192,8 @@ const GENRES: &[Genre] = &[
             "how do i say no",
             "how do i talk to",
         ],
-        intents: &[],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Give me the actual words I could use, and how to respond if they push back.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -258,13 +211,8 @@ const GENRES: &[Genre] = &[
             "e mail to",
         ],
         intents: &[CreativeWriting, TaskPlanning, ProblemSolving, QuestionAnswering],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Put the purpose in the first sentence, keep it easy to skim, and end with one clear request or next step.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -276,14 +224,8 @@ const GENRES: &[Genre] = &[
             "instagram caption",
             "listing description",
         ],
-        intents: &[],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Lead with what the reader gets from it, and back that with concrete details.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -303,13 +245,8 @@ const GENRES: &[Genre] = &[
             "for my grandpa",
         ],
         intents: &[CreativeWriting],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Make it personal: ask me for two or three specific memories or details first, or leave clearly marked [placeholders] for them.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -321,8 +258,6 @@ const GENRES: &[Genre] = &[
             "op ed",
         ],
         intents: &[CreativeWriting],
-        structural: false,
-        questions: false,
         unless: &[
             "intro",
             "introduction",
@@ -332,16 +267,12 @@ const GENRES: &[Genre] = &[
             "headline",
             "outline",
         ],
-        short: false,
-        opening: false,
-        material: false,
         line: "Open with a hook, make each point concrete with an example, and end with a clear takeaway.",
+        ..PLAIN
     },
     Genre {
         names: &["short story", "story", "bedtime story", "fable"],
         intents: &[CreativeWriting],
-        structural: false,
-        questions: false,
         unless: &[
             "continue",
             "continuation",
@@ -351,10 +282,8 @@ const GENRES: &[Genre] = &[
             "dont wrap",
             "opening of my",
         ],
-        short: false,
-        opening: false,
-        material: false,
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -385,13 +314,8 @@ const GENRES: &[Genre] = &[
             "failing",
         ],
         intents: &[ProblemSolving],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -410,13 +334,9 @@ const GENRES: &[Genre] = &[
             TaskPlanning,
             ProblemSolving,
         ],
-        structural: false,
         questions: true,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Compare them point by point on what actually differs, and say when each one applies.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -427,13 +347,8 @@ const GENRES: &[Genre] = &[
             "do you think i should",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -447,13 +362,8 @@ const GENRES: &[Genre] = &[
             "any good",
         ],
         intents: &[QuestionAnswering, TaskPlanning, CreativeWriting, ProblemSolving],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
-        material: false,
         line: "Give a few specific options, each with a line on why it fits what I described, and say which you would pick.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -468,13 +378,9 @@ const GENRES: &[Genre] = &[
             "wrong",
         ],
         intents: &[CodeGeneration],
-        structural: false,
-        questions: false,
-        unless: &[],
-        short: false,
-        opening: false,
         material: true,
         line: "Say what causes the problem, then give the corrected code with a short note on what changed.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -499,9 +405,8 @@ const GENRES: &[Genre] = &[
             "issue",
         ],
         short: true,
-        opening: false,
-        material: false,
         line: "Say what I need before I start, and flag the step people most often get wrong.",
+        ..PLAIN
     },
     Genre {
         names: &[
@@ -517,7 +422,6 @@ const GENRES: &[Genre] = &[
             "what does it mean",
         ],
         intents: &[QuestionAnswering],
-        structural: false,
         questions: true,
         unless: &[
             "how do i",
@@ -532,10 +436,9 @@ const GENRES: &[Genre] = &[
             "why did my",
             "why wont my",
         ],
-        short: false,
         opening: true,
-        material: false,
         line: "Start with the core idea in plain words, then how it works, with one concrete example; define any technical term you use.",
+        ..PLAIN
     },
 ];
 
