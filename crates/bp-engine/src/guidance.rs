@@ -73,7 +73,18 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
-        names: &["resume", "cv", "linkedin summary", "linkedin profile"],
+        // "resume" alone is also the verb ("resume normal activity").
+        names: &[
+            "my resume",
+            "my cv",
+            "a resume",
+            "a cv",
+            "resume for",
+            "cv for",
+            "resume bullet",
+            "linkedin summary",
+            "linkedin profile",
+        ],
         line: "Lead each point with a strong verb and the result it had, using only facts I gave; mark any figure you would need from me as a [placeholder].",
         ..PLAIN
     },
@@ -118,6 +129,19 @@ const GENRES: &[Genre] = &[
     },
     Genre {
         names: &[
+            "moving",
+            "move house",
+            "moving house",
+            "moving flat",
+            "relocating",
+            "relocation",
+        ],
+        intents: &[TaskPlanning],
+        line: "Order it by deadline, and flag the tasks with a long lead time (notice periods, bookings, address changes).",
+        ..PLAIN
+    },
+    Genre {
+        names: &[
             "study plan",
             "learning plan",
             "workout plan",
@@ -136,19 +160,6 @@ const GENRES: &[Genre] = &[
         intents: &[TaskPlanning],
         structural: true,
         line: "Break it into stages with a concrete goal for each week, and say how I can check my progress.",
-        ..PLAIN
-    },
-    Genre {
-        names: &[
-            "moving",
-            "move house",
-            "moving house",
-            "moving flat",
-            "relocating",
-            "relocation",
-        ],
-        intents: &[TaskPlanning],
-        line: "Order it by deadline, and flag the tasks with a long lead time (notice periods, bookings, address changes).",
         ..PLAIN
     },
     Genre {
@@ -224,6 +235,7 @@ const GENRES: &[Genre] = &[
             "instagram caption",
             "listing description",
         ],
+        intents: &[CreativeWriting],
         line: "Lead with what the reader gets from it, and back that with concrete details.",
         ..PLAIN
     },
@@ -611,6 +623,25 @@ mod tests {
             )
             .is_none_or(|l| !l.starts_with("Start with the core idea")),
             "why does MY thing do this is a problem, not a lesson"
+        );
+    }
+
+    #[test]
+    fn resume_the_verb_and_a_landing_page_test_are_not_their_genres() {
+        assert_eq!(
+            line(
+                "The vet said Biscuit can resume normal activity after 14 days. What should I watch for meanwhile?",
+                QuestionAnswering
+            )
+            .filter(|l| l.contains("strong verb")),
+            None
+        );
+        assert_eq!(
+            line(
+                "A/B test of my landing page: A got 31 bookings of 1240 visits, B 44 of 1198. Is B better?",
+                DataAnalysis
+            ),
+            None
         );
     }
 
