@@ -1,6 +1,12 @@
 //! The auth cookies: `auth_token` (access token) and `refresh_token`, both
 //! HttpOnly and SameSite=Lax, `Secure` when configured; the refresh cookie
 //! is sent only to `/api/v1/auth`.
+//!
+//! With them goes `csrf_token`, a random value the page can read (not
+//! HttpOnly, SameSite=Strict): a state-changing request that a cookie
+//! authenticates must repeat it in the `X-CSRF-Token` header (the
+//! double-submit pattern), which a page of another origin cannot do because
+//! it cannot read this origin's cookies.
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -9,6 +15,10 @@ use axum::http::{HeaderMap, HeaderValue};
 pub const ACCESS: &str = "auth_token";
 /// The refresh-token cookie.
 pub const REFRESH: &str = "refresh_token";
+/// The CSRF cookie, repeated by the page in [`CSRF_HEADER`].
+pub const CSRF: &str = "csrf_token";
+/// The header that must carry the CSRF cookie's value.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The value of cookie `name`, if sent.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -30,7 +40,29 @@ fn cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> Op
     .ok()
 }
 
-/// Sets both cookies.
+/// The readable CSRF cookie (no HttpOnly: the page must copy it).
+fn csrf_cookie(value: &str, max_age: i64, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{CSRF}={value}; Path=/; Max-Age={max_age}; SameSite=Strict{secure}"
+    ))
+    .ok()
+}
+
+/// Whether a request that a cookie authenticates carries the CSRF cookie's
+/// value in [`CSRF_HEADER`] (compared in constant time).
+pub fn csrf_matches(headers: &HeaderMap) -> bool {
+    let Some(cookie) = get(headers, CSRF).filter(|c| !c.is_empty()) else {
+        return false;
+    };
+    headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|h| crate::auth::tokens::constant_time_eq(h.trim().as_bytes(), cookie.as_bytes()))
+}
+
+/// Sets both cookies, and a new CSRF cookie that lives as long as the
+/// refresh cookie.
 pub fn set_tokens(
     headers: &mut HeaderMap,
     access: &str,
@@ -38,10 +70,12 @@ pub fn set_tokens(
     refresh: &str,
     refresh_secs: i64,
     secure: bool,
+    csrf: &str,
 ) {
     for value in [
         cookie(ACCESS, access, "/", access_secs, secure),
         cookie(REFRESH, refresh, "/api/v1/auth", refresh_secs, secure),
+        csrf_cookie(csrf, refresh_secs, secure),
     ]
     .into_iter()
     .flatten()
@@ -50,11 +84,12 @@ pub fn set_tokens(
     }
 }
 
-/// Expires both cookies.
+/// Expires the cookies.
 pub fn clear(headers: &mut HeaderMap, secure: bool) {
     for value in [
         cookie(ACCESS, "", "/", 0, secure),
         cookie(REFRESH, "", "/api/v1/auth", 0, secure),
+        csrf_cookie("", 0, secure),
     ]
     .into_iter()
     .flatten()

@@ -1,6 +1,6 @@
 //! Security headers on every response: no MIME sniffing, no framing, no
 //! referrer, a content security policy that allows nothing (the API serves
-//! JSON, never pages), no caching of authenticated answers unless a handler
+//! JSON; the web application's files carry their own, same-origin policy), no caching of authenticated answers unless a handler
 //! chose otherwise, and HSTS when the service is reached over HTTPS
 //! (`BP_COOKIE_SECURE`, or the TLS listener).
 
@@ -25,10 +25,13 @@ pub async fn secure(State(state): State<AppState>, request: Request, next: Next)
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    // The web application's files set a policy of their own (crate::web).
+    if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

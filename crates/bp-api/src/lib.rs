@@ -29,6 +29,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod tls;
+pub mod web;
 
 pub use error::ApiError;
 pub use startup::{BATCH_BODY_LIMIT_BYTES, BODY_LIMIT_BYTES, REQUEST_TIMEOUT, router, serve, serve_tls};

@@ -39,7 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .route("/metrics", get(controllers::health::metrics))
-        .fallback(not_found)
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -81,6 +81,7 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
             axum::http::header::CONTENT_TYPE,
             HeaderName::from_static("x-api-key"),
             HeaderName::from_static("x-request-id"),
+            HeaderName::from_static(crate::cookies::CSRF_HEADER),
         ])
         .expose_headers([
             HeaderName::from_static("x-request-id"),
@@ -102,10 +103,6 @@ fn panicked(cause: Box<dyn std::any::Any + Send + 'static>) -> axum::response::R
         .or_else(|| cause.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_else(|| "a handler panicked".to_owned());
     ApiError::Internal(message.into()).into_response()
-}
-
-async fn not_found() -> ApiError {
-    ApiError::NotFound
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -43,6 +43,8 @@ pub struct ApiConfig {
     pub tiers: TierLimits,
     /// Where verification mail goes.
     pub outbox: mail::Outbox,
+    /// The web application served at `/`, if built.
+    pub web: Option<Arc<crate::web::WebApp>>,
 }
 
 impl ApiConfig {
@@ -56,6 +58,7 @@ impl ApiConfig {
             trust_proxy: server.trust_proxy,
             tiers: server.rate_limits,
             outbox,
+            web: None,
         }
     }
 }
@@ -84,6 +87,8 @@ pub struct App {
     pub recorder: recorder::Recorder,
     /// Outgoing mail.
     pub outbox: mail::Outbox,
+    /// The web application served at `/`, if built.
+    pub web: Option<Arc<crate::web::WebApp>>,
 }
 
 impl App {
@@ -111,6 +116,7 @@ impl App {
             cors_origins: config.cors_origins,
             metrics: metrics::Metrics::default(),
             outbox: config.outbox,
+            web: config.web,
         })
     }
 

@@ -37,6 +37,8 @@
 //!   encryption at rest; keys are generated under `BP_HOME` for the
 //!   embedded instance when unset
 //! - `BP_AUDIT_RETENTION_DAYS` (365): what `db prune-audit` keeps
+//! - `BP_WEB_DIR` (`web/dist`): the built web application `serve` answers
+//!   at `/` (an empty value serves none)
 //! - `BP_BCRYPT_COST` (12), `BP_COOKIE_SECURE` (false), `BP_CORS_ORIGINS`
 //!   (comma-separated), `BP_TRUST_PROXY` (false), `BP_RATE_LIMIT_ANONYMOUS`,
 //!   `BP_RATE_LIMIT_FREE`, `BP_RATE_LIMIT_PRO`, `BP_RATE_LIMIT_ENTERPRISE`
@@ -215,6 +217,9 @@ pub struct ServerConfig {
     /// Requests per minute per tier (`BP_RATE_LIMIT_FREE`/`_PRO`/`_ENTERPRISE`:
     /// 100, 1000, 10000) and for anonymous clients per IP (`BP_RATE_LIMIT_ANONYMOUS`, 100).
     pub rate_limits: TierLimits,
+    /// The built web application served at `/` (`BP_WEB_DIR`, default
+    /// `web/dist` relative to the working directory; empty: no page).
+    pub web_dir: Option<PathBuf>,
 }
 
 /// A server certificate chain and its private key, as PEM files.
@@ -410,6 +415,11 @@ impl Settings {
                 free: number(&get, "BP_RATE_LIMIT_FREE", 100)?,
                 pro: number(&get, "BP_RATE_LIMIT_PRO", 1000)?,
                 enterprise: number(&get, "BP_RATE_LIMIT_ENTERPRISE", 10_000)?,
+            },
+            web_dir: match lookup("BP_WEB_DIR") {
+                None => Some(PathBuf::from("web/dist")),
+                Some(v) if v.trim().is_empty() => None,
+                Some(v) => Some(PathBuf::from(v.trim())),
             },
         };
         if !(10..=16).contains(&server.bcrypt_cost) {

@@ -207,5 +207,6 @@ pub fn test_config() -> ApiConfig {
             enterprise: 10_000,
         },
         outbox: bp_api::mail::Outbox::memory(),
+        web: None,
     }
 }

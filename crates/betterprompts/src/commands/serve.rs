@@ -19,7 +19,8 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
     let _rollup = bp_api::recorder::spawn_rollup(db.clone(), std::time::Duration::from_secs(3600));
     let jwt = super::keys::jwt_keys(settings)?;
     let outbox = bp_api::mail::Outbox::Dir(settings.home.home.join("outbox"));
-    let config = ApiConfig::from_settings(&settings.server, jwt, outbox);
+    let mut config = ApiConfig::from_settings(&settings.server, jwt, outbox);
+    config.web = load_web(settings.server.web_dir.as_deref());
     let statements = spawn_statement_flush(cache.clone());
     let state = AppState(Arc::new(
         App::new(db, cache.clone(), Some(service), config).await?,
@@ -39,6 +40,9 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
         "BetterPrompts API listening on {scheme}://{local}/api/v1 (ready check: {scheme}://{local}/api/v1/ready)"
     );
     tracing::info!(%local, scheme, "listening");
+    if state.web.is_some() {
+        println!("Web application at {scheme}://{local}/");
+    }
     match tls {
         Some(acceptor) => bp_api::serve_tls(listener, acceptor, state, shutdown_signal()).await?,
         None => bp_api::serve(listener, state, shutdown_signal()).await?,
@@ -48,6 +52,30 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
     // stdout may be gone by now (a closed pipe): not worth a panic.
     let _ = writeln!(std::io::stdout(), "BetterPrompts API stopped");
     Ok(0)
+}
+
+/// The built web application, if `dir` holds one. A missing build is no
+/// error (the API runs alone; `make web` builds the page); an unreadable
+/// one is logged and left out.
+fn load_web(dir: Option<&std::path::Path>) -> Option<Arc<bp_api::web::WebApp>> {
+    let dir = dir?;
+    match bp_api::web::WebApp::load(dir) {
+        Ok(Some(web)) => {
+            tracing::info!(dir = %dir.display(), files = web.len(), "serving the web application at /");
+            Some(Arc::new(web))
+        }
+        Ok(None) => {
+            tracing::warn!(
+                dir = %dir.display(),
+                "no web application built there (no index.html): only the API is served; build it with `make web`"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!(dir = %dir.display(), error = %e, "cannot read the web application: only the API is served");
+            None
+        }
+    }
 }
 
 /// How often this process's slow-statement timings go to Redis.

@@ -18,7 +18,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use bp_cache::RateLimit;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -155,7 +155,19 @@ pub struct CachedSession {
 
 enum Credential {
     AccessToken(String),
+    /// An access token from the `auth_token` cookie: state-changing
+    /// requests must pass the CSRF check as well.
+    CookieToken(String),
     ApiKey(String),
+}
+
+/// Whether a cookie-authenticated request with this method and path must
+/// carry the CSRF header: every state-changing method, except signing in
+/// and registering (which a cookie does not authenticate).
+fn needs_csrf(method: &axum::http::Method, path: &str) -> bool {
+    use axum::http::Method;
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && !matches!(path, "/api/v1/auth/login" | "/api/v1/auth/register")
 }
 
 fn credential(headers: &HeaderMap) -> Option<Credential> {
@@ -177,7 +189,7 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
             Credential::AccessToken(token.to_owned())
         });
     }
-    crate::cookies::get(headers, crate::cookies::ACCESS).map(Credential::AccessToken)
+    crate::cookies::get(headers, crate::cookies::ACCESS).map(Credential::CookieToken)
 }
 
 /// Middleware: authenticates the request's credentials, if any.
@@ -185,6 +197,19 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let outcome = match credential(req.headers()) {
         None => AuthOutcome::Anonymous,
         Some(Credential::AccessToken(token)) => match session_principal(&state, &token).await {
+            Ok(p) => AuthOutcome::Authenticated(Arc::new(p)),
+            Err(refusal) => refusal.outcome(),
+        },
+        Some(Credential::CookieToken(token)) => match session_principal(&state, &token).await {
+            // Checked once the cookie is known to be good, so that a bad
+            // cookie is still the 401 it always was.
+            Ok(_)
+                if needs_csrf(req.method(), req.uri().path())
+                    && !crate::cookies::csrf_matches(req.headers()) =>
+            {
+                return crate::error::ApiError::Denied(crate::controllers::auth::CSRF_REFUSAL.into())
+                    .into_response();
+            }
             Ok(p) => AuthOutcome::Authenticated(Arc::new(p)),
             Err(refusal) => refusal.outcome(),
         },

@@ -207,7 +207,13 @@ async fn issue(
     })
 }
 
-fn token_response(state: &AppState, status: StatusCode, user: &users::User, issued: &Issued) -> Response {
+fn token_response(
+    state: &AppState,
+    status: StatusCode,
+    user: &users::User,
+    issued: &Issued,
+) -> Result<Response, ApiError> {
+    let csrf = crate::auth::tokens::random_token()?;
     let mut response = (
         status,
         JsonOut(Tokens {
@@ -226,8 +232,9 @@ fn token_response(state: &AppState, status: StatusCode, user: &users::User, issu
         &issued.refresh_token,
         issued.refresh_secs,
         state.auth.cookie_secure,
+        &csrf,
     );
-    response
+    Ok(response)
 }
 
 /// Appends the audit row of an authentication event about `user` (`None`:
@@ -330,7 +337,7 @@ pub async fn register(
     state
         .recorder
         .activity(activity(user.id, "register", &client, json!({})));
-    Ok(token_response(&state, StatusCode::CREATED, &user, &issued))
+    token_response(&state, StatusCode::CREATED, &user, &issued)
 }
 
 /// `POST /auth/login` body.
@@ -445,8 +452,12 @@ pub async fn login(
     state
         .recorder
         .activity(activity(user.id, "login", &client, json!({})));
-    Ok(token_response(&state, StatusCode::OK, &user, &issued))
+    token_response(&state, StatusCode::OK, &user, &issued)
 }
+
+/// The answer to a cookie request without its CSRF header.
+pub const CSRF_REFUSAL: &str =
+    "CSRF check failed: send the csrf_token cookie's value in the X-CSRF-Token header";
 
 /// `POST /auth/refresh` body (the `refresh_token` cookie works too).
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -463,6 +474,7 @@ pub async fn refresh(
     headers: axum::http::HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
+    let from_cookie = body.refresh_token.is_none();
     let token = body
         .refresh_token
         .or_else(|| cookies::get(&headers, cookies::REFRESH))
@@ -513,6 +525,11 @@ pub async fn refresh(
     if session.expires_at <= Utc::now() || session.ended_at.is_some() {
         return Err(refused());
     }
+    // A refresh the cookie authenticates is state-changing like any other
+    // cookie request: it must repeat the CSRF cookie.
+    if from_cookie && !cookies::csrf_matches(&headers) {
+        return Err(ApiError::Denied(CSRF_REFUSAL.into()));
+    }
     let user = users::get_user_by_id(state.db.pool(), session.user_id).await?;
     if user.is_active == Some(false) {
         return Err(ApiError::Denied("account is inactive".into()));
@@ -530,7 +547,7 @@ pub async fn refresh(
         json!({ "family_id": session.family_id }),
     )
     .await?;
-    Ok(token_response(&state, StatusCode::OK, &user, &issued))
+    token_response(&state, StatusCode::OK, &user, &issued)
 }
 
 /// `POST /auth/logout`: ends the family of the given refresh token's

@@ -352,3 +352,119 @@ async fn profile_updates_and_a_taken_username_is_409() {
     .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
 }
+
+/// The value of cookie `name` among a response's `Set-Cookie` headers.
+fn set_cookie(res: &bp_testkit::TestResponse, name: &str) -> Option<String> {
+    res.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+}
+
+#[tokio::test]
+async fn a_cookie_session_changes_state_only_with_the_csrf_header() {
+    let app = TestApp::init().await;
+    register(&app, "csrfuser").await;
+    let login = login(&app, "csrfuser", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.json);
+    let access = set_cookie(&login, "auth_token").expect("the access cookie");
+    let csrf = set_cookie(&login, "csrf_token").expect("the CSRF cookie");
+    assert!(csrf.len() >= 32, "a random CSRF token: {csrf}");
+    let raw = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("csrf_token="))
+        .unwrap()
+        .to_owned();
+    // The page must read it: not HttpOnly; and it is never sent cross-site.
+    assert!(
+        !raw.contains("HttpOnly") && raw.contains("SameSite=Strict"),
+        "{raw}"
+    );
+
+    let cookies = format!("auth_token={access}; csrf_token={csrf}");
+    let body = json!({ "first_name": "Ada" });
+    // A read needs no header.
+    let me = app
+        .request(Method::GET, "/api/v1/auth/me", &[("cookie", &cookies)])
+        .await;
+    assert_eq!(me.status, StatusCode::OK);
+    // A write by cookie without the header, or with a wrong one, is refused
+    // and changes nothing.
+    for headers in [
+        vec![("cookie", cookies.as_str())],
+        vec![("cookie", cookies.as_str()), ("x-csrf-token", "not-the-token")],
+    ] {
+        let refused = app
+            .json(Method::PUT, "/api/v1/auth/profile", &body, &headers)
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.json);
+        assert!(refused.json["error"].as_str().unwrap().contains("X-CSRF-Token"));
+    }
+    let unchanged = app
+        .request(Method::GET, "/api/v1/auth/me", &[("cookie", &cookies)])
+        .await;
+    assert_eq!(unchanged.json["first_name"], json!(null));
+    // With the header it goes through.
+    let done = app
+        .json(
+            Method::PUT,
+            "/api/v1/auth/profile",
+            &body,
+            &[("cookie", &cookies), ("x-csrf-token", &csrf)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.json);
+    assert_eq!(done.json["first_name"], "Ada");
+    // A bearer token is no cookie: no CSRF header needed.
+    let bearer = format!("Bearer {}", login.json["access_token"].as_str().unwrap());
+    let by_header = app
+        .json(
+            Method::PUT,
+            "/api/v1/auth/profile",
+            &body,
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(by_header.status, StatusCode::OK, "{}", by_header.json);
+    // A bad cookie is still the 401 it was, CSRF header or not.
+    let stale = app
+        .json(
+            Method::POST,
+            "/api/v1/enhance",
+            &json!({ "text": "hello there" }),
+            &[("cookie", "auth_token=forged")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+
+    // Refresh by cookie is a write too; the refresh cookie alone is refused.
+    let refresh = set_cookie(&login, "refresh_token").expect("the refresh cookie");
+    let no_header = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({}),
+            &[("cookie", &format!("refresh_token={refresh}; csrf_token={csrf}"))],
+        )
+        .await;
+    assert_eq!(no_header.status, StatusCode::FORBIDDEN, "{}", no_header.json);
+    let rotated = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({}),
+            &[
+                ("cookie", &format!("refresh_token={refresh}; csrf_token={csrf}")),
+                ("x-csrf-token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.json);
+    let new_csrf = set_cookie(&rotated, "csrf_token").expect("a new CSRF cookie");
+    assert_ne!(new_csrf, csrf);
+}

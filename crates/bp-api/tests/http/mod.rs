@@ -1,4 +1,5 @@
-//! The HTTP API in-process: auth, enhance, history, feedback, abuse.
+//! The HTTP API in-process: auth, enhance, history, feedback, abuse, and
+//! the web application's files.
 
 mod abuse;
 mod admin;
@@ -10,6 +11,7 @@ mod history;
 mod keys;
 mod library;
 mod openapi;
+mod web;
 
 use axum::http::{Method, StatusCode};
 use bp_testkit::{TestApp, TestResponse};

@@ -1,0 +1,130 @@
+// The application shell: header navigation, the theme switch, the page for
+// the current path, and the guard that sends signed-out visitors of private
+// pages to sign in.
+import { useEffect, useState, type ReactNode } from "react";
+import { Link, match, navigate, useLocation, useTitle } from "./router";
+import { useSession } from "./session";
+import { LandingPage } from "./pages/Landing";
+import { EnhancePage } from "./pages/Enhance";
+import { RegisterPage, SignInPage } from "./pages/Auth";
+import { HistoryDetailPage, HistoryPage } from "./pages/History";
+
+type Theme = "light" | "dark" | "system";
+
+function useTheme(): [Theme, (t: Theme) => void] {
+  const [theme, setTheme] = useState<Theme>(() => (window.localStorage.getItem("bp.theme") as Theme | null) ?? "system");
+  useEffect(() => {
+    if (theme === "system") document.documentElement.removeAttribute("data-theme");
+    else document.documentElement.setAttribute("data-theme", theme);
+    window.localStorage.setItem("bp.theme", theme);
+  }, [theme]);
+  return [theme, setTheme];
+}
+
+function NotFound() {
+  useTitle("Not found");
+  return (
+    <>
+      <h1>Page not found</h1>
+      <p>
+        <Link href="/">Go to the start page</Link>
+      </p>
+    </>
+  );
+}
+
+/** A page for signed-in people only. */
+function Private({ children }: { children: ReactNode }) {
+  const { user } = useSession();
+  const { path } = useLocation();
+  useEffect(() => {
+    if (user === null) navigate(`/signin?next=${encodeURIComponent(path)}`, { replace: true });
+  }, [user, path]);
+  if (!user) return <p aria-busy="true">Loading…</p>;
+  return <>{children}</>;
+}
+
+function page(path: string): ReactNode {
+  if (path === "/") return <LandingPage />;
+  if (path === "/signin") return <SignInPage />;
+  if (path === "/register") return <RegisterPage />;
+  if (path === "/enhance") return <EnhancePage />;
+  if (path === "/history")
+    return (
+      <Private>
+        <HistoryPage />
+      </Private>
+    );
+  const detail = match("/history/:id", path);
+  if (detail?.id)
+    return (
+      <Private>
+        <HistoryDetailPage id={detail.id} />
+      </Private>
+    );
+  return <NotFound />;
+}
+
+export function App() {
+  const { path } = useLocation();
+  const { user, signOut } = useSession();
+  const [theme, setTheme] = useTheme();
+  const nav: [string, string][] = user
+    ? [
+        ["/enhance", "Enhance"],
+        ["/history", "History"],
+      ]
+    : [["/enhance", "Enhance"]];
+  return (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <Link href="/" className="brand">
+          BetterPrompts
+        </Link>
+        <nav aria-label="Main">
+          {nav.map(([href, name]) => (
+            <Link key={href} href={href} aria-current={path === href || path.startsWith(`${href}/`) ? "page" : undefined}>
+              {name}
+            </Link>
+          ))}
+        </nav>
+        <div className="account">
+          <label>
+            <span className="visually-hidden">Theme</span>
+            <select value={theme} onChange={(e) => setTheme(e.target.value as Theme)}>
+              <option value="system">System theme</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+          </label>
+          {user ? (
+            <>
+              <span className="who" data-testid="who">
+                {user.username}
+              </span>
+              <button
+                type="button"
+                onClick={() => {
+                  void signOut().then(() => navigate("/"));
+                }}
+              >
+                Sign out
+              </button>
+            </>
+          ) : user === null ? (
+            <Link href="/signin" className="button">
+              Sign in
+            </Link>
+          ) : null}
+        </div>
+      </header>
+      <main id="main">{page(path)}</main>
+      <footer className="foot">
+        <span>BetterPrompts</span> · <a href="/api/v1/openapi.json">API</a>
+      </footer>
+    </>
+  );
+}

@@ -1,0 +1,74 @@
+// Small shared pieces: the error notice, the copy button, the highlighted diff.
+import { useEffect, useState } from "react";
+import { Problem } from "../api/problem";
+import { addedSegments } from "../lib/diff";
+
+/** "Try again in N s", counting down to zero. */
+function Countdown({ seconds }: { seconds: number }) {
+  const [left, setLeft] = useState(seconds);
+  useEffect(() => {
+    const timer = window.setInterval(() => setLeft((s) => Math.max(0, s - 1)), 1000);
+    return () => window.clearInterval(timer);
+  }, []);
+  return <>{left > 0 ? `Too many requests. Try again in ${left} s.` : "You can try again now."}</>;
+}
+
+/** A stable number per problem object, so a new 429 restarts its countdown. */
+const ids = new WeakMap<object, number>();
+let next = 0;
+function idOf(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) {
+    id = next++;
+    ids.set(o, id);
+  }
+  return id;
+}
+
+/** An error a person can act on, announced to screen readers. 429s count down. */
+export function ProblemNote({ problem, id }: { problem: unknown; id?: string }) {
+  if (!problem) return null;
+  const p = problem instanceof Problem ? problem : undefined;
+  return (
+    <p className="problem" role="alert" id={id} data-status={p?.status}>
+      {p?.retryAfter !== undefined ? <Countdown key={idOf(p)} seconds={p.retryAfter} /> : (p?.message ?? "Something went wrong.")}
+    </p>
+  );
+}
+
+/** Copies `text`, and says so. */
+export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState("copied");
+    } catch {
+      setState("failed");
+    }
+    window.setTimeout(() => setState("idle"), 2000);
+  };
+  return (
+    <button type="button" onClick={copy} aria-live="polite">
+      {state === "copied" ? "Copied" : state === "failed" ? "Copy failed: select the text" : label}
+    </button>
+  );
+}
+
+/** The enhanced text with what was added to the original highlighted. */
+export function Highlighted({ original, enhanced, highlight }: { original: string; enhanced: string; highlight: boolean }) {
+  if (!highlight) return <>{enhanced}</>;
+  return (
+    <>
+      {addedSegments(original, enhanced).map((s, i) =>
+        s.added ? (
+          <mark key={i} className="added">
+            {s.text}
+          </mark>
+        ) : (
+          <span key={i}>{s.text}</span>
+        ),
+      )}
+    </>
+  );
+}

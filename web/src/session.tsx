@@ -1,0 +1,69 @@
+// The signed-in person: read once at load (only when a session cookie
+// exists, so an anonymous visit makes no request), and updated by sign-in,
+// registration and sign-out.
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { api, hasSession, onSessionEnded, type UserView } from "./api/client";
+import { call } from "./api/problem";
+
+interface Session {
+  /** undefined while loading, null when signed out. */
+  user: UserView | null | undefined;
+  /** Set after sign-in or registration. */
+  signedIn: (user: UserView) => void;
+  signOut: () => Promise<void>;
+  /** Re-reads the account (after a profile or preference change). */
+  reload: () => Promise<void>;
+  /** True when a silent refresh failed: the page asks to sign in again. */
+  expired: boolean;
+}
+
+const SessionContext = createContext<Session | undefined>(undefined);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [user, setUser] = useState<UserView | null | undefined>(hasSession() ? undefined : null);
+  const [expired, setExpired] = useState(false);
+
+  const reload = useCallback(async () => {
+    if (!hasSession()) {
+      setUser(null);
+      return;
+    }
+    try {
+      setUser(await call(api.GET("/api/v1/auth/me")));
+    } catch {
+      setUser(null);
+    }
+  }, []);
+
+  useEffect(() => {
+    onSessionEnded(() => {
+      setExpired(true);
+      setUser(null);
+    });
+    if (hasSession()) {
+      call(api.GET("/api/v1/auth/me")).then(setUser, () => setUser(null));
+    }
+  }, []);
+
+  const signedIn = useCallback((u: UserView) => {
+    setExpired(false);
+    setUser(u);
+  }, []);
+
+  const signOut = useCallback(async () => {
+    try {
+      await api.POST("/api/v1/auth/logout", { body: {} });
+    } finally {
+      setUser(null);
+    }
+  }, []);
+
+  const value = useMemo(() => ({ user, signedIn, signOut, reload, expired }), [user, signedIn, signOut, reload, expired]);
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error("useSession outside SessionProvider");
+  return session;
+}
