@@ -6,12 +6,26 @@ BP_HOME ?= $(CURDIR)/.bp
 export BP_HOME
 BIN := target/debug/betterprompts
 
-.PHONY: run test test-store test-cache test-engine test-api test-cli bench bench-store bench-cache bench-engine bench-api build lint fmt infra-down clean-infra
+.PHONY: web web-test e2e run test test-store test-cache test-engine test-api test-cli bench bench-store bench-cache bench-engine bench-api build lint fmt infra-down clean-infra
 
-## run: install what is missing, start PostgreSQL + Redis, migrate, serve the API in the foreground
+## run: install what is missing, build the web application, start PostgreSQL + Redis, migrate, serve the API and the page in the foreground
 run: build
+	@if bash scripts/web.sh check; then bash scripts/web.sh build; \
+	else echo "make run: Node.js 20+ with npm was not found, so the web application is not built: serving the API only (README: Web application)"; fi
 	$(BIN) infra up
 	exec $(BIN) serve
+
+## web: build the web application into web/dist when its sources changed (needs Node.js 20+ and npm)
+web:
+	bash scripts/web.sh build
+
+## web-test: the web application's unit tests (Vitest)
+web-test:
+	bash scripts/web.sh test
+
+## e2e: the browser tests alone, on throw-away servers (make test runs them too)
+e2e: build
+	bash scripts/e2e.sh
 
 ## test: throw-away PostgreSQL + Redis, all workspace tests, stop them (ARGS=--keep-db keeps the databases)
 test:
@@ -46,10 +60,11 @@ bench-store bench-cache bench-engine bench-api: bench-%:
 build:
 	cargo build --locked -p betterprompts
 
-## lint: formatting and clippy with warnings as errors
+## lint: formatting and clippy with warnings as errors; the web application's strict type check and eslint
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	bash scripts/web.sh lint
 
 fmt:
 	cargo fmt --all

@@ -5,7 +5,8 @@
 # Options: --keep-db keeps the test databases and the instance; anything else
 # is passed to `cargo test` (`-p CRATE` runs one crate's tests instead of the
 # workspace's: make test-store, test-cache, test-engine, test-api, test-cli).
-# The whole workspace's run ends with contract fuzzing (scripts/contract.sh).
+# The whole workspace's run ends with contract fuzzing (scripts/contract.sh),
+# the web application's unit tests and its browser tests (scripts/e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,5 +62,19 @@ if [ "${#scope[@]}" -gt 0 ] && [ "${#cargo_args[@]}" -eq 0 ] && [ "${BP_SKIP_CON
   bash scripts/contract.sh || contract=$?
   echo "make test: contract fuzzing exited $contract after $(( $(date +%s) - started )) s"
   if [ "$status" = 0 ]; then status=$contract; fi
+fi
+
+# The web application: unit tests, then the browser tests against real
+# servers on this instance (whole-workspace runs only; BP_SKIP_E2E=1 leaves
+# them out). See docs/ui.md.
+if [ "${#scope[@]}" -gt 0 ] && [ "${#cargo_args[@]}" -eq 0 ] && [ "${BP_SKIP_E2E:-0}" != 1 ]; then
+  web=0
+  bash scripts/web.sh test || web=$?
+  echo "make test: web unit tests exited $web after $(( $(date +%s) - started )) s"
+  e2e=0
+  bash scripts/e2e.sh || e2e=$?
+  echo "make test: browser tests exited $e2e after $(( $(date +%s) - started )) s"
+  if [ "$status" = 0 ]; then status=$web; fi
+  if [ "$status" = 0 ]; then status=$e2e; fi
 fi
 exit "$status"

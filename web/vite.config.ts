@@ -2,10 +2,9 @@
 // `npm run dev` serves it with hot reload and sends /api to a running
 // `make run` (BP_API_URL, default http://127.0.0.1:8080).
 import { defineConfig } from "vitest/config";
-import react from "@vitejs/plugin-react";
 
 export default defineConfig({
-  plugins: [react()],
+  // TSX is compiled by esbuild with the automatic JSX runtime (tsconfig "jsx").
   build: {
     outDir: "dist",
     assetsDir: "assets",

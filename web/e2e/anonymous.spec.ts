@@ -47,7 +47,7 @@ test("an empty prompt is refused next to the field, without a request", async ({
     if (r.url().includes("/api/v1/enhance")) posted = true;
   });
   await page.getByRole("button", { name: "Enhance" }).click();
-  const field = page.getByLabel("Your prompt");
+  const field = page.getByRole("textbox", { name: "Your prompt" });
   await expect(field).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByRole("alert")).toHaveText("Type a prompt first.");
   expect(posted).toBe(false);

@@ -44,8 +44,8 @@ export async function register(page: Page, name: string): Promise<void> {
 
 /** Enhances `text` on the current page and waits for the result. */
 export async function enhance(page: Page, text: string): Promise<void> {
-  await page.getByLabel("Your prompt").fill(text);
-  await page.getByLabel("Your prompt").press("Control+Enter");
+  await page.getByRole("textbox", { name: "Your prompt" }).fill(text);
+  await page.getByRole("textbox", { name: "Your prompt" }).press("Control+Enter");
   await expect(page.getByRole("region", { name: "Enhanced prompt" })).toBeVisible();
 }
 

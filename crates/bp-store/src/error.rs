@@ -148,15 +148,26 @@ impl From<sqlx::Error> for StoreError {
                     // Also: statement timeout (57014), serialization failure
                     // and deadlock (40001, 40P01), a read-only standby
                     // (25006), insufficient resources (53xxx), I/O error
-                    // (58030), lock not available (55P03), and rejected
-                    // credentials of the service's own pool (28000, 28P01).
+                    // (58030), lock not available (55P03), rejected
+                    // credentials of the service's own pool (28000, 28P01),
+                    // and its database closed to connections (55000, as
+                    // after ALLOW_CONNECTIONS false) or gone (3D000).
                     Some(code)
                         if code.starts_with("08")
                             || code.starts_with("57P")
                             || code.starts_with("53")
                             || matches!(
                                 code,
-                                "57014" | "40001" | "40P01" | "25006" | "58030" | "55P03" | "28000" | "28P01"
+                                "57014"
+                                    | "40001"
+                                    | "40P01"
+                                    | "25006"
+                                    | "58030"
+                                    | "55P03"
+                                    | "55000"
+                                    | "3D000"
+                                    | "28000"
+                                    | "28P01"
                             ) =>
                     {
                         Self::Unavailable(db.message().to_owned())

@@ -36,13 +36,17 @@ export function onSessionEnded(handler: () => void): void {
   sessionEnded = handler;
 }
 
-function withCsrf(request: Request): Request {
-  if (SAFE.has(request.method)) return request;
+/** The headers of a request, with the CSRF header added to a write. */
+function headersFor(method: string, headers: Headers): Headers {
+  const out = new Headers(headers);
   const token = cookie("csrf_token");
-  if (token === undefined) return request;
-  const headers = new Headers(request.headers);
-  headers.set("X-CSRF-Token", token);
-  return new Request(request, { headers });
+  if (!SAFE.has(method) && token !== undefined) out.set("X-CSRF-Token", token);
+  return out;
+}
+
+/** Sends a request whose body is already read (a string), so it can be sent twice. */
+function send(url: string, method: string, headers: Headers, body: string | undefined): Promise<Response> {
+  return fetch(url, { method, headers: headersFor(method, headers), body, credentials: "same-origin" });
 }
 
 let refreshing: Promise<boolean> | undefined;
@@ -50,7 +54,7 @@ let refreshing: Promise<boolean> | undefined;
 function refreshSession(): Promise<boolean> {
   refreshing ??= (async () => {
     try {
-      const res = await fetch(withCsrf(new Request("/api/v1/auth/refresh", { method: "POST", credentials: "same-origin" })));
+      const res = await send("/api/v1/auth/refresh", "POST", new Headers(), undefined);
       return res.ok;
     } catch {
       return false;
@@ -66,11 +70,11 @@ function refreshSession(): Promise<boolean> {
 const NO_REFRESH = ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh", "/api/v1/auth/logout"];
 
 async function sessionFetch(input: Request): Promise<Response> {
-  const retry = input.clone();
-  const response = await fetch(withCsrf(input));
+  const body = SAFE.has(input.method) ? undefined : await input.text();
+  const response = await send(input.url, input.method, input.headers, body);
   const path = new URL(input.url).pathname;
   if (response.status !== 401 || !hasSession() || NO_REFRESH.includes(path)) return response;
-  if (await refreshSession()) return fetch(withCsrf(retry));
+  if (await refreshSession()) return send(input.url, input.method, input.headers, body);
   sessionEnded?.();
   return response;
 }

@@ -117,7 +117,10 @@ function HistoryList({ applied, filtered }: { applied: Filters; filtered: boolea
       <div className="page-head">
         <h1>History</h1>
         <span className="export">
-          Export: <a href="/api/v1/history/export?format=json" download="betterprompts-history.json">JSON</a>{" "}
+          Export:{" "}
+          <a href="/api/v1/history/export?format=json" download="betterprompts-history.ndjson">
+            JSON lines
+          </a>{" "}
           <a href="/api/v1/history/export?format=csv" download="betterprompts-history.csv">CSV</a>
         </span>
       </div>
