@@ -13,7 +13,7 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, on};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
-use crate::controllers::{admin, auth, dev, enhance, feedback, health, history, library, search};
+use crate::controllers::{account, admin, auth, dev, enhance, feedback, health, history, library, search};
 use crate::state::AppState;
 
 /// HTTP methods the API serves.
@@ -250,6 +250,7 @@ pub fn table() -> Table {
         health::routes,
         enhance::routes,
         auth::routes,
+        account::routes,
         history::routes,
         feedback::routes,
         library::routes,

@@ -92,6 +92,23 @@ pub struct Requester {
     pub session_id: Option<String>,
 }
 
+impl Requester {
+    /// Who the history row is saved for: this requester, or, when the user
+    /// turned the history off, nobody (the row is kept as a visitor's is,
+    /// without the user or the session).
+    fn keeping_history(&self, keep: bool) -> Requester {
+        if keep {
+            self.clone()
+        } else {
+            Requester {
+                user_id: None,
+                request_id: self.request_id.clone(),
+                session_id: None,
+            }
+        }
+    }
+}
+
 /// A saved enhancement.
 #[derive(Debug, Clone)]
 pub struct EnhanceOutcome {
@@ -315,8 +332,9 @@ impl EnhanceService {
         who: &Requester,
     ) -> Result<EnhanceOutcome, ServiceError> {
         let started = Instant::now();
-        let (enhancement, cached_prediction) = self.compute(req, who).await?;
+        let (enhancement, cached_prediction, keep) = self.compute(req, who).await?;
         let processing_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let who = &who.keeping_history(keep);
         let row = history_row(req, who, &enhancement, processing_time_ms);
         let saved = match self.save(&row).await {
             // A client reused its X-Request-ID: keep the row under a fresh one.
@@ -348,7 +366,7 @@ impl EnhanceService {
     pub async fn prepare(&self, req: &EnhanceRequest) -> Result<NewPromptHistory, ServiceError> {
         let who = Requester::default();
         let started = Instant::now();
-        let (enhancement, _) = self.compute(req, &who).await?;
+        let (enhancement, _, _) = self.compute(req, &who).await?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(history_row(req, &who, &enhancement, ms))
     }
@@ -366,14 +384,15 @@ impl EnhanceService {
         let batch_id = Uuid::new_v4();
         for (i, req) in reqs.iter().enumerate() {
             let started = Instant::now();
-            let (enhancement, cached) = self.compute(req, who).await?;
+            let (enhancement, cached, keep) = self.compute(req, who).await?;
             let ms = started.elapsed().as_secs_f64() * 1000.0;
-            let mut row = history_row(req, who, &enhancement, ms);
+            let mut row = history_row(req, &who.keeping_history(keep), &enhancement, ms);
             row.request_id = Some(format!("{batch_id}-{i}"));
             rows.push(row);
             done.push((enhancement, ms, cached));
         }
-        let ids = match who.user_id {
+        // The rows are all the user's, or (history off) all without the user.
+        let ids = match rows.first().and_then(|r| r.user_id) {
             Some(user) => {
                 let mut conn = self.db.for_user(user).await?;
                 let ids = bp_store::history::save_history_batch(&mut *conn, &rows).await?;
@@ -387,8 +406,9 @@ impl EnhanceService {
             .into_iter()
             .zip(ids)
             .zip(reqs)
-            .map(|(((enhancement, ms, cached), id), req)| {
-                if who.user_id.is_some() {
+            .zip(&rows)
+            .map(|((((enhancement, ms, cached), id), req), row)| {
+                if row.user_id.is_some() {
                     self.embeddings.push(SourceType::PromptHistory, id, &req.text);
                 }
                 EnhanceOutcome {
@@ -455,17 +475,19 @@ impl EnhanceService {
         Ok((analysis, picks))
     }
 
-    /// Classifies, loads the user's context and enhances, without saving.
+    /// Classifies, loads the user's context and enhances, without saving;
+    /// also whether the user keeps a history (true for anonymous callers,
+    /// whose rows are saved without a user anyway).
     async fn compute(
         &self,
         req: &EnhanceRequest,
         who: &Requester,
-    ) -> Result<(Enhancement, bool), ServiceError> {
+    ) -> Result<(Enhancement, bool, bool), ServiceError> {
         let engine = self.engine();
         let (analysis, cached_prediction) = loading::analyze_cached(&self.cache, &engine, &req.text).await;
-        let preferences = match who.user_id {
-            Some(user) => loading::preferences(&self.db, &self.cache, user).await?,
-            None => Default::default(),
+        let (preferences, keep_history) = match who.user_id {
+            Some(user) => loading::preferences_and_history(&self.db, &self.cache, user).await?,
+            None => (Default::default(), true),
         };
         let effectiveness = loading::effectiveness(&self.db, &self.cache, analysis.prediction.intent).await?;
         let enhancement = engine.enhance_analyzed(
@@ -476,7 +498,7 @@ impl EnhanceService {
                 effectiveness: &effectiveness,
             },
         );
-        Ok((enhancement, cached_prediction))
+        Ok((enhancement, cached_prediction, keep_history))
     }
 }
 

@@ -152,9 +152,23 @@ struct CachedPreferences {
     /// `custom_settings.enhancement_level`.
     #[serde(default)]
     level: Option<String>,
+    /// `custom_settings.keep_history` (absent: kept).
+    #[serde(default)]
+    keep_history: Option<bool>,
 }
 
+/// The user's enhancement preferences.
 pub(super) async fn preferences(db: &Db, cache: &Cache, user: Uuid) -> Result<Preferences, ServiceError> {
+    Ok(preferences_and_history(db, cache, user).await?.0)
+}
+
+/// The user's enhancement preferences, and whether new enhancements go into
+/// their history; one cache read.
+pub(super) async fn preferences_and_history(
+    db: &Db,
+    cache: &Cache,
+    user: Uuid,
+) -> Result<(Preferences, bool), ServiceError> {
     let key = user.to_string();
     let cached = match cache.get_cached_user_prefs::<CachedPreferences>(&key).await {
         Some(hit) => hit,
@@ -169,18 +183,22 @@ pub(super) async fn preferences(db: &Db, cache: &Cache, user: Uuid) -> Result<Pr
                 level: row.custom_settings["enhancement_level"]
                     .as_str()
                     .map(str::to_owned),
+                keep_history: row.custom_settings["keep_history"].as_bool(),
             };
             cache.cache_user_prefs(&key, &fresh).await;
             fresh
         }
     };
     let techniques = |ids: &[String]| ids.iter().filter_map(|t| t.parse::<Technique>().ok()).collect();
-    Ok(Preferences {
-        preferred: techniques(&cached.preferred),
-        excluded: techniques(&cached.excluded),
-        complexity: cached.complexity.and_then(|c| c.parse::<Complexity>().ok()),
-        level: cached.level.and_then(|l| bp_engine::Level::parse(&l).ok()),
-    })
+    Ok((
+        Preferences {
+            preferred: techniques(&cached.preferred),
+            excluded: techniques(&cached.excluded),
+            complexity: cached.complexity.and_then(|c| c.parse::<Complexity>().ok()),
+            level: cached.level.and_then(|l| bp_engine::Level::parse(&l).ok()),
+        },
+        cached.keep_history.unwrap_or(true),
+    ))
 }
 
 /// Measured outcomes for one intent, cached in the techniques namespace.

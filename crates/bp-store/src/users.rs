@@ -434,6 +434,80 @@ pub async fn delete_user(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreE
     found(done.rows_affected())
 }
 
+/// What erasing an account removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// History items (with their ratings and embeddings).
+    pub history: u64,
+    /// Saved prompts.
+    pub saved_prompts: u64,
+    /// Collections.
+    pub collections: u64,
+    /// API keys.
+    pub api_keys: u64,
+    /// Sessions.
+    pub sessions: u64,
+}
+
+/// Erases the account and everything that is the person's: history items
+/// (with their ratings and embeddings, not kept anonymised as
+/// [`delete_user`] keeps them), saved prompts and their embeddings,
+/// collections, API keys, sessions, preferences and activity. Templates and
+/// intent patterns the account wrote or verified stay, without its id; the
+/// audit log keeps its rows with the actor cleared. Run it in a transaction:
+/// nothing is half-erased.
+pub async fn erase_user(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Erased, StoreError> {
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(id);
+    let saved_prompts = count("SELECT count(*) FROM prompts.saved_prompts WHERE user_id = $1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let collections = count("SELECT count(*) FROM prompts.collections WHERE user_id = $1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let api_keys = count("SELECT count(*) FROM auth.api_keys WHERE user_id = $1")
+        .fetch_one(&mut *conn)
+        .await?;
+    let sessions = count("SELECT count(*) FROM auth.sessions WHERE user_id = $1")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "DELETE FROM prompts.embeddings e
+         WHERE (e.source_type = 'prompt_history'
+                AND e.source_id IN (SELECT h.id FROM prompts.history h WHERE h.user_id = $1))
+            OR (e.source_type = 'saved_prompt'
+                AND e.source_id IN (SELECT s.id FROM prompts.saved_prompts s WHERE s.user_id = $1))",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let history = sqlx::query("DELETE FROM prompts.history WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("UPDATE prompts.templates SET created_by = NULL WHERE created_by = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE prompts.intent_patterns SET verified_by = NULL WHERE verified_by = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM auth.users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    found(done.rows_affected())?;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(Erased {
+        history,
+        saved_prompts: n(saved_prompts),
+        collections: n(collections),
+        api_keys: n(api_keys),
+        sessions: n(sessions),
+    })
+}
+
 /// The admin list: newest first, filtered, one page and the total count in one query.
 pub async fn list_users(
     db: impl PgExecutor<'_>,

@@ -130,7 +130,7 @@ pub struct SavedPage {
 }
 
 /// Saved prompts with their texts, fetched in one query.
-async fn saved_views(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<SavedView>, ApiError> {
+pub(crate) async fn saved_views(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<SavedView>, ApiError> {
     let ids: Vec<Uuid> = items.iter().map(|s| s.id).collect();
     let texts: std::collections::HashMap<Uuid, SavedPromptText> =
         library::saved_prompt_texts(state.db.read(), &ids)
@@ -395,7 +395,7 @@ pub struct CollectionView {
 }
 
 impl CollectionView {
-    fn new(c: &Collection, prompt_count: Option<i64>) -> Self {
+    pub(crate) fn new(c: &Collection, prompt_count: Option<i64>) -> Self {
         Self {
             id: c.id,
             kind: None,

@@ -1,5 +1,6 @@
 //! Handlers, one module per area.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod dev;

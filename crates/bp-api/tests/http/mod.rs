@@ -2,6 +2,7 @@
 //! the web application's files.
 
 mod abuse;
+mod account;
 mod admin;
 mod audit;
 mod auth;
