@@ -8,6 +8,7 @@ import { LandingPage } from "./pages/Landing";
 import { EnhancePage } from "./pages/Enhance";
 import { RegisterPage, SignInPage } from "./pages/Auth";
 import { HistoryDetailPage, HistoryPage } from "./pages/History";
+import { SettingsPage } from "./pages/Settings";
 
 type Theme = "light" | "dark" | "system";
 
@@ -55,6 +56,12 @@ function page(path: string): ReactNode {
         <HistoryPage />
       </Private>
     );
+  if (path === "/settings")
+    return (
+      <Private>
+        <SettingsPage />
+      </Private>
+    );
   const detail = match("/history/:id", path);
   if (detail?.id)
     return (
@@ -73,6 +80,7 @@ export function App() {
     ? [
         ["/enhance", "Enhance"],
         ["/history", "History"],
+        ["/settings", "Settings"],
       ]
     : [["/enhance", "Enhance"]];
   return (

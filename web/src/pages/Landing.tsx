@@ -1,14 +1,20 @@
 // The front door: what BetterPrompts does, and a try-it box that works
 // without an account.
-import { Link, useTitle } from "../router";
+import { Link, useLocation, useTitle } from "../router";
 import { useSession } from "../session";
 import { EnhanceWorkspace } from "./Enhance";
 
 export function LandingPage() {
   useTitle("");
   const { user } = useSession();
+  const { query } = useLocation();
   return (
     <>
+      {query.get("deleted") === "1" && (
+        <p className="notice" role="status">
+          Your account and its data were deleted.
+        </p>
+      )}
       <section className="hero">
         <h1>Get a better answer from the prompt you already have.</h1>
         <p className="lead">
