@@ -9,6 +9,7 @@ import { EnhancePage } from "./pages/Enhance";
 import { RegisterPage, SignInPage } from "./pages/Auth";
 import { HistoryDetailPage, HistoryPage } from "./pages/History";
 import { SettingsPage } from "./pages/Settings";
+import { CollectionPage, LibraryPage, SharedPage } from "./pages/Library";
 
 type Theme = "light" | "dark" | "system";
 
@@ -56,6 +57,21 @@ function page(path: string): ReactNode {
         <HistoryPage />
       </Private>
     );
+  if (path === "/library")
+    return (
+      <Private>
+        <LibraryPage />
+      </Private>
+    );
+  const collection = match("/library/collections/:id", path);
+  if (collection?.id)
+    return (
+      <Private>
+        <CollectionPage id={collection.id} />
+      </Private>
+    );
+  const shared = match("/s/:token", path);
+  if (shared?.token) return <SharedPage token={shared.token} />;
   if (path === "/settings")
     return (
       <Private>
@@ -80,6 +96,7 @@ export function App() {
     ? [
         ["/enhance", "Enhance"],
         ["/history", "History"],
+        ["/library", "Library"],
         ["/settings", "Settings"],
       ]
     : [["/enhance", "Enhance"]];
