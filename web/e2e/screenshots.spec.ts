@@ -38,6 +38,29 @@ for (const v of variants) {
     await page.locator(".history-text").first().click();
     await expect(page.getByRole("heading", { name: "Enhancement" })).toBeVisible();
     await shoot(page, "history-detail", v.name);
+    await page.goto("/library");
+    await expect(page.getByRole("heading", { name: "Library" })).toBeVisible();
+    await shoot(page, "library", v.name);
+    await page.goto("/insights");
+    await expect(page.getByTestId("total")).toHaveText("1");
+    await shoot(page, "insights", v.name);
+    await page.goto("/settings");
+    await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
+    await shoot(page, "settings", v.name);
     await context.close();
+
+    if (process.env.BP_E2E_ADMIN_USER) {
+      const admin = await freshContext(browser, { colorScheme: v.colorScheme, width: v.width });
+      const a = await admin.newPage();
+      await a.goto("/signin");
+      await a.getByLabel("Email or username").fill(process.env.BP_E2E_ADMIN_USER);
+      await a.getByLabel("Password").fill(process.env.BP_E2E_ADMIN_PASSWORD ?? "");
+      await a.getByRole("button", { name: "Sign in" }).click();
+      await expect(a).toHaveURL(/\/enhance$/);
+      await a.goto("/admin");
+      await expect(a.locator("figure.chart")).toHaveCount(5);
+      await shoot(a, "admin", v.name);
+      await admin.close();
+    }
   });
 }

@@ -9,6 +9,8 @@ import { EnhancePage } from "./pages/Enhance";
 import { RegisterPage, SignInPage } from "./pages/Auth";
 import { HistoryDetailPage, HistoryPage } from "./pages/History";
 import { SettingsPage } from "./pages/Settings";
+import { InsightsPage } from "./pages/Insights";
+import { AdminPage } from "./pages/Admin";
 import { CollectionPage, LibraryPage, SharedPage } from "./pages/Library";
 
 type Theme = "light" | "dark" | "system";
@@ -46,6 +48,13 @@ function Private({ children }: { children: ReactNode }) {
   return <>{children}</>;
 }
 
+/** The admin pages; others are told so (the server refuses them anyway). */
+function AdminOnly({ children }: { children: ReactNode }) {
+  const { user } = useSession();
+  if (user?.role !== "admin") return <p className="notice">This page is for administrators.</p>;
+  return <>{children}</>;
+}
+
 function page(path: string): ReactNode {
   if (path === "/") return <LandingPage />;
   if (path === "/signin") return <SignInPage />;
@@ -72,6 +81,20 @@ function page(path: string): ReactNode {
     );
   const shared = match("/s/:token", path);
   if (shared?.token) return <SharedPage token={shared.token} />;
+  if (path === "/admin")
+    return (
+      <Private>
+        <AdminOnly>
+          <AdminPage />
+        </AdminOnly>
+      </Private>
+    );
+  if (path === "/insights")
+    return (
+      <Private>
+        <InsightsPage />
+      </Private>
+    );
   if (path === "/settings")
     return (
       <Private>
@@ -90,6 +113,10 @@ function page(path: string): ReactNode {
 
 export function App() {
   const { path } = useLocation();
+  // The first effect after the first render: the page answers input from here.
+  useEffect(() => {
+    performance.mark("bp-interactive");
+  }, []);
   const { user, signOut } = useSession();
   const [theme, setTheme] = useTheme();
   const nav: [string, string][] = user
@@ -97,7 +124,9 @@ export function App() {
         ["/enhance", "Enhance"],
         ["/history", "History"],
         ["/library", "Library"],
+        ["/insights", "Insights"],
         ["/settings", "Settings"],
+        ...(user.role === "admin" ? ([["/admin", "Admin"]] as [string, string][]) : []),
       ]
     : [["/enhance", "Enhance"]];
   return (

@@ -700,6 +700,8 @@ pub struct HistoryStats {
     pub by_technique: BTreeMap<String, i64>,
     /// Items per UTC day over the last `days` days.
     pub by_day: BTreeMap<NaiveDate, i64>,
+    /// The user's mean rating of the rated items that used each technique.
+    pub rating_by_technique: BTreeMap<String, f64>,
 }
 
 /// Counts of a user's history by intent, technique and (over the last
@@ -710,10 +712,11 @@ pub async fn history_stats(
     days: u32,
 ) -> Result<HistoryStats, StoreError> {
     check_days(days, 366)?;
-    let (total, favorites, average_feedback, by_intent, by_technique, by_day): (
+    let (total, favorites, average_feedback, by_intent, by_technique, by_day, rating_by_technique): (
         i64,
         i64,
         Option<f64>,
+        Value,
         Value,
         Value,
         Value,
@@ -730,7 +733,10 @@ pub async fn history_stats(
                 (SELECT coalesce(jsonb_object_agg(k, n), '{}') FROM
                     (SELECT (created_at AT TIME ZONE 'UTC')::date::text AS k, count(*) AS n FROM mine
                      WHERE created_at >= (now() AT TIME ZONE 'UTC')::date - ($2::int - 1)
-                     GROUP BY 1) s)",
+                     GROUP BY 1) s),
+                (SELECT coalesce(jsonb_object_agg(k, r), '{}') FROM
+                    (SELECT t AS k, avg(feedback_score)::float8 AS r FROM mine, unnest(techniques_used) AS t
+                     WHERE feedback_score IS NOT NULL GROUP BY 1) s)",
     )
     .bind(user_id)
     .bind(days as i32)
@@ -755,6 +761,13 @@ pub async fn history_stats(
             .into_iter()
             .filter_map(|(k, n)| k.parse().ok().map(|d| (d, n)))
             .collect(),
+        rating_by_technique: match rating_by_technique {
+            Value::Object(map) => map
+                .into_iter()
+                .filter_map(|(k, r)| r.as_f64().map(|r| (k, r)))
+                .collect(),
+            _ => BTreeMap::new(),
+        },
     })
 }
 

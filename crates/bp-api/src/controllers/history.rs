@@ -124,6 +124,9 @@ pub struct HistoryStatsAnswer {
     pub by_technique: std::collections::BTreeMap<String, i64>,
     /// Items per UTC day (`YYYY-MM-DD`) over the period.
     pub by_day: std::collections::BTreeMap<NaiveDate, i64>,
+    /// The caller's mean rating (1 to 5) of the rated items that used each
+    /// technique; techniques never rated are absent.
+    pub rating_by_technique: std::collections::BTreeMap<String, f64>,
 }
 
 /// `GET /history` query.
@@ -306,6 +309,7 @@ pub async fn stats(
         by_intent: s.by_intent,
         by_technique: s.by_technique,
         by_day: s.by_day,
+        rating_by_technique: s.rating_by_technique,
     }))
 }
 
