@@ -16,7 +16,7 @@ const variants = [
 
 async function shoot(page: Page, name: string, variant: string): Promise<void> {
   await expectAccessible(page);
-  await page.screenshot({ path: `${dir}/${name}-${variant}.png`, fullPage: true });
+  await page.screenshot({ path: `${dir}/${name}-${variant}.jpg`, fullPage: true, type: "jpeg", quality: 70 });
 }
 
 for (const v of variants) {

@@ -39,7 +39,20 @@ function Overview() {
     }, setProblem);
   }, []);
   if (!metrics || !usage) return problem ? <ProblemNote problem={problem} /> : <p aria-busy="true">Loading…</p>;
+  // Rollups are written hourly: until today's is, today shows the live
+  // figures of the last 24 hours.
   const days = [...usage.data].reverse();
+  const today = new Date().toISOString().slice(0, 10);
+  if (days[days.length - 1]?.date !== today) {
+    days.push({
+      date: today,
+      total_requests: metrics.requests.last_24h,
+      error_count: metrics.requests.errors_24h,
+      total_enhancements: metrics.enhancements.last_24h,
+      new_users: metrics.users.new_24h,
+      unique_users: 0,
+    });
+  }
   const techniques = new Map<string, number>();
   for (const d of usage.data) {
     for (const [t, n] of Object.entries((d.by_technique ?? {}) as Record<string, number>)) techniques.set(t, (techniques.get(t) ?? 0) + n);
@@ -68,7 +81,7 @@ function Overview() {
         </div>
       </dl>
       <div className="charts">
-        <ColumnChart caption="Requests per day" points={days.map((d) => [d.date, d.total_requests])} />
+        <ColumnChart caption="Requests per day (today: the last 24 h)" points={days.map((d) => [d.date, d.total_requests])} />
         <ColumnChart caption="Errors per day" points={days.map((d) => [d.date, d.error_count])} />
         <ColumnChart caption="Enhancements per day" points={days.map((d) => [d.date, d.total_enhancements])} />
         <BarList
