@@ -49,10 +49,8 @@ export BP_CHROMIUM="$chromium"
 # --- the page and the test runner
 bash scripts/web.sh build
 
-# --- a private copy of the binary (another build may replace target/debug)
-work=$(mktemp -d "${TMPDIR:-/tmp}/bp-e2e.XXXXXX")
-cp target/debug/betterprompts "$work/betterprompts" || fail "no target/debug/betterprompts (cargo build -p betterprompts first)"
-bin="$work/betterprompts"
+work=""
+bin=""
 mode=""
 pids=()
 dbs=()
@@ -62,28 +60,33 @@ admin_url=""
 cleanup() {
   local status=$?
   set +e
-  for pid in "${pids[@]}"; do
+  for pid in "${pids[@]+"${pids[@]}"}"; do
     kill -TERM "$pid" 2>/dev/null
   done
-  for pid in "${pids[@]}"; do
+  for pid in "${pids[@]+"${pids[@]}"}"; do
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
   if [ "$mode" = shared ]; then
-    for db in "${dbs[@]}"; do
+    for db in "${dbs[@]+"${dbs[@]}"}"; do
       "$psql" "$admin_url" -qAtX -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null \
         || echo "e2e: could not drop database $db" >&2
     done
   elif [ "$mode" = standalone ]; then
     "$bin" --instance "$instance" infra down --purge >/dev/null 2>&1
   fi
-  rm -rf "$work"
+  [ -z "$work" ] || rm -rf "$work"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# --- a private copy of the binary (another build may replace target/debug)
+work=$(mktemp -d "${TMPDIR:-/tmp}/bp-e2e.XXXXXX")
+cp target/debug/betterprompts "$work/betterprompts" || fail "no target/debug/betterprompts (cargo build -p betterprompts first)"
+bin="$work/betterprompts"
 
 find_psql() {
   local candidate

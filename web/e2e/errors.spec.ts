@@ -59,3 +59,32 @@ test("an expired session asks to sign in again", async ({ browser }) => {
   await expect(page.getByText("Your session has ended")).toBeVisible();
   await context.close();
 });
+
+test("an expired access token is refreshed silently, and sign-out works with one", async ({ browser }) => {
+  const context = await freshContext(browser);
+  const page = await context.newPage();
+  const name = uniqueName("ref");
+  await register(page, name);
+  const stale = async () => {
+    const cookies = await context.cookies();
+    await context.clearCookies();
+    await context.addCookies(cookies.map((c) => (c.name === "auth_token" ? { ...c, value: "expired" } : c)));
+  };
+  // The access token is refused; the page refreshes and carries on.
+  await stale();
+  await page.goto("/history");
+  await expect(page).toHaveURL(/\/history$/);
+  await expect(page.getByTestId("who")).toHaveText(name);
+  const renewed = (await context.cookies()).find((c) => c.name === "auth_token")?.value;
+  expect(renewed).toBeTruthy();
+  expect(renewed).not.toBe("expired");
+  // Sign out while the access token is stale: the session still ends, and
+  // a reload does not sign the person back in.
+  await stale();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("link", { name: "Sign in" }).first()).toBeVisible();
+  expect((await context.cookies()).map((c) => c.name).filter((n) => n !== "")).toEqual([]);
+  await page.goto("/history");
+  await expect(page).toHaveURL(/\/signin/);
+  await context.close();
+});

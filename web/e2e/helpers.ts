@@ -37,7 +37,11 @@ export async function register(page: Page, name: string): Promise<void> {
   await page.getByLabel("Username").fill(name);
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByLabel("Confirm password").fill(PASSWORD);
+  const answer = page.waitForResponse((r) => r.url().endsWith("/api/v1/auth/register"));
   await page.getByRole("button", { name: "Create account" }).click();
+  // A cookie-only session: the tokens are in HttpOnly cookies, never in a body the page reads.
+  const body = (await (await answer).json()) as { access_token: string; refresh_token: string };
+  expect([body.access_token, body.refresh_token]).toEqual(["", ""]);
   await expect(page).toHaveURL(/\/enhance$/);
   await expect(page.getByTestId("who")).toHaveText(name);
 }

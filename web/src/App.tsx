@@ -4,6 +4,7 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { Link, match, navigate, useLocation, useTitle } from "./router";
 import { useSession } from "./session";
+import { ProblemNote } from "./components/ui";
 import { LandingPage } from "./pages/Landing";
 import { EnhancePage } from "./pages/Enhance";
 import { RegisterPage, SignInPage } from "./pages/Auth";
@@ -39,11 +40,21 @@ function NotFound() {
 
 /** A page for signed-in people only. */
 function Private({ children }: { children: ReactNode }) {
-  const { user } = useSession();
+  const { user, unavailable, reload } = useSession();
   const { path } = useLocation();
   useEffect(() => {
     if (user === null) navigate(`/signin?next=${encodeURIComponent(path)}`, { replace: true });
   }, [user, path]);
+  if (user === undefined && unavailable) {
+    return (
+      <>
+        <ProblemNote problem={unavailable} />
+        <button type="button" onClick={() => void reload()}>
+          Try again
+        </button>
+      </>
+    );
+  }
   if (!user) return <p aria-busy="true">Loading…</p>;
   return <>{children}</>;
 }

@@ -37,8 +37,13 @@ export function match(pattern: string, path: string): Record<string, string> | n
   for (let i = 0; i < want.length; i++) {
     const w = want[i] ?? "";
     const g = got[i] ?? "";
-    if (w.startsWith(":")) params[w.slice(1)] = decodeURIComponent(g);
-    else if (w !== g) return null;
+    if (w.startsWith(":")) {
+      try {
+        params[w.slice(1)] = decodeURIComponent(g);
+      } catch {
+        return null; // a malformed %-escape names no page
+      }
+    } else if (w !== g) return null;
   }
   return params;
 }

@@ -3,7 +3,7 @@
 // registration and sign-out.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, hasSession, onSessionEnded, type UserView } from "./api/client";
-import { call } from "./api/problem";
+import { call, Problem } from "./api/problem";
 
 interface Session {
   /** undefined while loading, null when signed out. */
@@ -15,6 +15,14 @@ interface Session {
   reload: () => Promise<void>;
   /** True when a silent refresh failed: the page asks to sign in again. */
   expired: boolean;
+  /** Why the account could not be read (the server is down or degraded):
+   * the session is kept, and private pages say so instead of signing out. */
+  unavailable: unknown;
+}
+
+/** Whether an error from reading the account means "not signed in". */
+function signedOut(e: unknown): boolean {
+  return e instanceof Problem && (e.status === 401 || e.status === 403);
 }
 
 const SessionContext = createContext<Session | undefined>(undefined);
@@ -22,6 +30,7 @@ const SessionContext = createContext<Session | undefined>(undefined);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<UserView | null | undefined>(hasSession() ? undefined : null);
   const [expired, setExpired] = useState(false);
+  const [unavailable, setUnavailable] = useState<unknown>();
 
   const reload = useCallback(async () => {
     if (!hasSession()) {
@@ -30,8 +39,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
     try {
       setUser(await call(api.GET("/api/v1/auth/me")));
-    } catch {
-      setUser(null);
+      setUnavailable(undefined);
+    } catch (e) {
+      if (signedOut(e)) setUser(null);
+      else setUnavailable(e);
     }
   }, []);
 
@@ -41,7 +52,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       setUser(null);
     });
     if (hasSession()) {
-      call(api.GET("/api/v1/auth/me")).then(setUser, () => setUser(null));
+      call(api.GET("/api/v1/auth/me")).then(setUser, (e: unknown) => {
+        if (signedOut(e)) setUser(null);
+        else setUnavailable(e);
+      });
     }
   }, []);
 
@@ -58,7 +72,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
-  const value = useMemo(() => ({ user, signedIn, signOut, reload, expired }), [user, signedIn, signOut, reload, expired]);
+  const value = useMemo(
+    () => ({ user, signedIn, signOut, reload, expired, unavailable }),
+    [user, signedIn, signOut, reload, expired, unavailable],
+  );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -61,19 +61,31 @@ pub fn csrf_matches(headers: &HeaderMap) -> bool {
         .is_some_and(|h| crate::auth::tokens::constant_time_eq(h.trim().as_bytes(), cookie.as_bytes()))
 }
 
-/// Sets both cookies, and a new CSRF cookie that lives as long as the
-/// refresh cookie.
+/// The request header a cookie-session client (the web page) sends to
+/// sign in, register or refresh: the answer's body then carries no token,
+/// so no script in the page ever holds one.
+pub const COOKIE_SESSION_HEADER: &str = "x-bp-cookie-session";
+
+/// Whether the request asks for a cookie-only session.
+pub fn cookie_session(headers: &HeaderMap) -> bool {
+    headers.contains_key(COOKIE_SESSION_HEADER)
+}
+
+/// Sets both cookies, and a new CSRF cookie. All three live as long as the
+/// refresh token: the access token inside its cookie expires on its own
+/// (15 minutes) and is then refused with a 401, which tells the page to
+/// refresh. (A cookie that vanished with the token would instead make the
+/// page's requests silently anonymous.)
 pub fn set_tokens(
     headers: &mut HeaderMap,
     access: &str,
-    access_secs: i64,
     refresh: &str,
     refresh_secs: i64,
     secure: bool,
     csrf: &str,
 ) {
     for value in [
-        cookie(ACCESS, access, "/", access_secs, secure),
+        cookie(ACCESS, access, "/", refresh_secs, secure),
         cookie(REFRESH, refresh, "/api/v1/auth", refresh_secs, secure),
         csrf_cookie(csrf, refresh_secs, secure),
     ]

@@ -82,6 +82,7 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
             HeaderName::from_static("x-api-key"),
             HeaderName::from_static("x-request-id"),
             HeaderName::from_static(crate::cookies::CSRF_HEADER),
+            HeaderName::from_static(crate::cookies::COOKIE_SESSION_HEADER),
         ])
         .expose_headers([
             HeaderName::from_static("x-request-id"),

@@ -105,6 +105,10 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> std::io::
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        // Dotfiles are the build's own bookkeeping (the input hash), not the page.
+        if name.starts_with('.') {
+            continue;
+        }
         let rel = if prefix.is_empty() {
             name
         } else {
@@ -204,6 +208,21 @@ impl WebApp {
     }
 }
 
+/// Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*`, with no
+/// `q=0`).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or("");
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
+}
+
 fn answer(asset: &Asset, request: &Request) -> Response {
     let headers = request.headers();
     let not_modified = headers
@@ -216,7 +235,7 @@ fn answer(asset: &Asset, request: &Request) -> Response {
     let accepts_gzip = headers
         .get(ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+        .is_some_and(accepts_gzip);
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -271,6 +290,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("assets")).expect("a temp dir can be made");
         std::fs::write(dir.join("index.html"), "<!doctype html><title>x</title>").expect("writable");
         std::fs::write(dir.join("assets/app-abc123.js"), "console.log(1);".repeat(100)).expect("writable");
+        std::fs::write(dir.join(".bp-inputs.sha256"), "abc").expect("writable");
         let app = WebApp::load(&dir).expect("readable").expect("has index.html");
         std::fs::remove_dir_all(&dir).expect("removable");
         app
@@ -289,6 +309,18 @@ mod tests {
         assert!(app.lookup("/favicon.ico").is_none());
         // `..` is only ever a key that is not in the map.
         assert!(app.lookup("/../Cargo.toml").is_none());
+        // The build's bookkeeping is not served.
+        assert!(app.lookup("/.bp-inputs.sha256").is_none());
+    }
+
+    #[test]
+    fn gzip_is_sent_only_where_accepted() {
+        assert!(accepts_gzip("gzip, deflate, br"));
+        assert!(accepts_gzip("br;q=1.0, gzip;q=0.8"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(!accepts_gzip("br, deflate"));
+        assert!(!accepts_gzip("x-gzip-ish"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // Small shared pieces: the error notice, the copy button, the highlighted diff.
-import { useEffect, useState } from "react";
-import { Problem } from "../api/problem";
+import { useEffect, useState, type MouseEvent, type ReactNode } from "react";
+import { sessionFetch } from "../api/client";
+import { Problem, problemFrom, unreachable } from "../api/problem";
 import { addedSegments } from "../lib/diff";
 
 /** "Try again in N s", counting down to zero. */
@@ -69,6 +70,48 @@ export function Highlighted({ original, enhanced, highlight }: { original: strin
           <span key={i}>{s.text}</span>
         ),
       )}
+    </>
+  );
+}
+
+/**
+ * A download from the API, fetched by the page (so an expired session is
+ * refreshed first, and an error is shown instead of being saved as the
+ * file), then handed to the browser as a file.
+ */
+export function Download({ href, filename, children, className }: { href: string; filename: string; children: ReactNode; className?: string }) {
+  const [problem, setProblem] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const get = async (e: MouseEvent<HTMLAnchorElement>) => {
+    e.preventDefault();
+    setProblem(undefined);
+    setBusy(true);
+    try {
+      let res: Response;
+      try {
+        res = await sessionFetch(new Request(new URL(href, window.location.origin)));
+      } catch {
+        throw unreachable();
+      }
+      if (!res.ok) throw problemFrom(res.status, await res.json().catch(() => ({})), res.headers.get("retry-after"));
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = filename;
+      a.click();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      setProblem(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <a href={href} download={filename} onClick={get} className={className} aria-busy={busy}>
+        {children}
+      </a>
+      <ProblemNote problem={problem} />
     </>
   );
 }

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useId, useState } from "react";
 import { api, type EnhanceAnswer, type HistoryItem } from "../api/client";
 import { call } from "../api/problem";
-import { CopyButton, Highlighted, ProblemNote } from "../components/ui";
+import { CopyButton, Download, Highlighted, ProblemNote } from "../components/ui";
 import { INTENTS, TECHNIQUES, label, percent, when } from "../lib/words";
 import { Link, navigate, useLocation, useTitle } from "../router";
 import { Result } from "./Enhance";
@@ -118,10 +118,12 @@ function HistoryList({ applied, filtered }: { applied: Filters; filtered: boolea
         <h1>History</h1>
         <span className="export">
           Export:{" "}
-          <a href="/api/v1/history/export?format=json" download="betterprompts-history.ndjson">
+          <Download href="/api/v1/history/export?format=json" filename="betterprompts-history.ndjson">
             JSON lines
-          </a>{" "}
-          <a href="/api/v1/history/export?format=csv" download="betterprompts-history.csv">CSV</a>
+          </Download>{" "}
+          <Download href="/api/v1/history/export?format=csv" filename="betterprompts-history.csv">
+            CSV
+          </Download>
         </span>
       </div>
       <form

@@ -3,7 +3,7 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
 import { api, type Schemas } from "../api/client";
 import { call, Problem } from "../api/problem";
-import { CopyButton, ProblemNote } from "../components/ui";
+import { CopyButton, Download, ProblemNote } from "../components/ui";
 import { LEVELS, TECHNIQUES, label, when } from "../lib/words";
 import { navigate, useTitle } from "../router";
 import { useSession } from "../session";
@@ -366,7 +366,10 @@ function DeleteAccount() {
     <Section title="Delete my account">
       <p>
         This erases your account and everything in it: history, ratings, saved prompts, collections and API keys. It
-        cannot be undone. <a href="/api/v1/account/export" download="betterprompts-account.json">Download your data</a>{" "}
+        cannot be undone.{" "}
+        <Download href="/api/v1/account/export" filename="betterprompts-account.json">
+          Download your data
+        </Download>{" "}
         first if you want to keep it.
       </p>
       <form onSubmit={submit}>
@@ -405,9 +408,9 @@ export function SettingsPage() {
       )}
       <Section title="Your data">
         <p>
-          <a className="button" href="/api/v1/account/export" download="betterprompts-account.json">
+          <Download className="button" href="/api/v1/account/export" filename="betterprompts-account.json">
             Download all my data
-          </a>{" "}
+          </Download>{" "}
           <span className="hint">One JSON file: profile, preferences, history with ratings, saved prompts, collections, API keys (without the keys).</span>
         </p>
       </Section>

@@ -386,6 +386,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 #[derive(Debug, Clone)]
 pub struct MaybeCaller(pub Option<Arc<Principal>>);
 
+/// The caller if its credentials are good, else nobody: for signing out,
+/// which must work with an expired or revoked access token too. A
+/// credential that cannot be checked (the database is down) is still a 503.
+#[derive(Debug, Clone)]
+pub struct CallerIfValid(pub Option<Arc<Principal>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerIfValid {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match outcome(parts) {
+            AuthOutcome::Authenticated(p) => Ok(Self(Some(p))),
+            AuthOutcome::Anonymous | AuthOutcome::Failed(_) => Ok(Self(None)),
+            AuthOutcome::Unverifiable => Err(unverifiable()),
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller {
     type Rejection = ApiError;
 

@@ -101,9 +101,12 @@ impl From<&users::User> for UserView {
 pub struct Tokens {
     /// The account.
     pub user: UserView,
-    /// Bearer access token (also set as the `auth_token` cookie).
+    /// Bearer access token (also set as the `auth_token` cookie); empty for
+    /// a cookie-only session (the `X-BP-Cookie-Session` request header, or
+    /// a refresh by cookie).
     pub access_token: String,
-    /// Refresh token (also set as the `refresh_token` cookie); single use.
+    /// Refresh token (also set as the `refresh_token` cookie); single use;
+    /// empty for a cookie-only session.
     pub refresh_token: String,
     /// Always `Bearer`.
     pub token_type: String,
@@ -207,19 +210,30 @@ async fn issue(
     })
 }
 
+/// The session answer: cookies always; the tokens in the body too, unless
+/// the client keeps a cookie-only session (`cookie_only`), whose body then
+/// has empty token fields.
 fn token_response(
     state: &AppState,
     status: StatusCode,
     user: &users::User,
     issued: &Issued,
+    cookie_only: bool,
 ) -> Result<Response, ApiError> {
     let csrf = crate::auth::tokens::random_token()?;
+    let in_body = |token: &str| {
+        if cookie_only {
+            String::new()
+        } else {
+            token.to_owned()
+        }
+    };
     let mut response = (
         status,
         JsonOut(Tokens {
             user: UserView::from(user),
-            access_token: issued.access_token.clone(),
-            refresh_token: issued.refresh_token.clone(),
+            access_token: in_body(&issued.access_token),
+            refresh_token: in_body(&issued.refresh_token),
             token_type: "Bearer".into(),
             expires_in: issued.expires_in,
         }),
@@ -228,7 +242,6 @@ fn token_response(
     cookies::set_tokens(
         response.headers_mut(),
         &issued.access_token,
-        issued.expires_in,
         &issued.refresh_token,
         issued.refresh_secs,
         state.auth.cookie_secure,
@@ -311,6 +324,7 @@ pub struct RegisterBody {
 pub async fn register(
     State(state): State<AppState>,
     client: Client,
+    headers: axum::http::HeaderMap,
     Json(body): Json<RegisterBody>,
 ) -> Result<Response, ApiError> {
     if body.password != body.confirm_password {
@@ -337,7 +351,13 @@ pub async fn register(
     state
         .recorder
         .activity(activity(user.id, "register", &client, json!({})));
-    token_response(&state, StatusCode::CREATED, &user, &issued)
+    token_response(
+        &state,
+        StatusCode::CREATED,
+        &user,
+        &issued,
+        cookies::cookie_session(&headers),
+    )
 }
 
 /// `POST /auth/login` body.
@@ -354,6 +374,7 @@ pub struct LoginBody {
 pub async fn login(
     State(state): State<AppState>,
     client: Client,
+    headers: axum::http::HeaderMap,
     Json(body): Json<LoginBody>,
 ) -> Result<Response, ApiError> {
     let login = body.email_or_username.trim().to_lowercase();
@@ -452,7 +473,13 @@ pub async fn login(
     state
         .recorder
         .activity(activity(user.id, "login", &client, json!({})));
-    token_response(&state, StatusCode::OK, &user, &issued)
+    token_response(
+        &state,
+        StatusCode::OK,
+        &user,
+        &issued,
+        cookies::cookie_session(&headers),
+    )
 }
 
 /// The answer to a cookie request without its CSRF header.
@@ -480,6 +507,12 @@ pub async fn refresh(
         .or_else(|| cookies::get(&headers, cookies::REFRESH))
         .filter(|t| !t.is_empty() && t.len() <= 100)
         .ok_or_else(|| ApiError::BadRequest("refresh_token is required".into()))?;
+    // A refresh the cookie authenticates is state-changing like any other
+    // cookie request: it must repeat the CSRF cookie, before anything is
+    // looked up or revoked.
+    if from_cookie && !cookies::csrf_matches(&headers) {
+        return Err(ApiError::Denied(CSRF_REFUSAL.into()));
+    }
     let refused = || ApiError::Unauthorized("Invalid or expired refresh token".into());
     let session =
         match bp_store::sessions::get_session_by_refresh_hash(state.db.pool(), &digest(&token)).await {
@@ -525,11 +558,6 @@ pub async fn refresh(
     if session.expires_at <= Utc::now() || session.ended_at.is_some() {
         return Err(refused());
     }
-    // A refresh the cookie authenticates is state-changing like any other
-    // cookie request: it must repeat the CSRF cookie.
-    if from_cookie && !cookies::csrf_matches(&headers) {
-        return Err(ApiError::Denied(CSRF_REFUSAL.into()));
-    }
     let user = users::get_user_by_id(state.db.pool(), session.user_id).await?;
     if user.is_active == Some(false) {
         return Err(ApiError::Denied("account is inactive".into()));
@@ -547,31 +575,53 @@ pub async fn refresh(
         json!({ "family_id": session.family_id }),
     )
     .await?;
-    token_response(&state, StatusCode::OK, &user, &issued)
+    token_response(
+        &state,
+        StatusCode::OK,
+        &user,
+        &issued,
+        from_cookie || cookies::cookie_session(&headers),
+    )
 }
 
 /// `POST /auth/logout`: ends the family of the given refresh token's
-/// session, else of the current one.
+/// session (the body's, else the `refresh_token` cookie's), else of the
+/// caller's, and always clears the cookies. It needs no valid access token:
+/// a page whose access token expired must still be able to sign out. The
+/// refresh cookie, like any cookie credential, needs the CSRF header.
 pub async fn logout(
     State(state): State<AppState>,
-    User(p): User,
+    crate::auth::principal::CallerIfValid(caller): crate::auth::principal::CallerIfValid,
+    headers: axum::http::HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let session_id = match body.refresh_token.filter(|t| !t.is_empty()) {
+    let from_body = body.refresh_token.filter(|t| !t.is_empty() && t.len() <= 100);
+    let from_cookie = cookies::get(&headers, cookies::REFRESH).filter(|t| !t.is_empty() && t.len() <= 100);
+    if from_body.is_none() && from_cookie.is_some() && !cookies::csrf_matches(&headers) {
+        return Err(ApiError::Denied(CSRF_REFUSAL.into()));
+    }
+    let ended = match from_body.or(from_cookie) {
         Some(token) => {
             match bp_store::sessions::get_session_by_refresh_hash(state.db.pool(), &digest(&token)).await {
-                Ok(s) if s.user_id == p.user_id => Some(s.id),
+                // A token names its own session; with a caller, only the
+                // caller's own.
+                Ok(s) if caller.as_ref().is_none_or(|p| p.user_id == s.user_id) => Some((s.id, s.user_id)),
                 Ok(_) | Err(StoreError::NotFound { .. }) => None,
                 Err(e) => return Err(e.into()),
             }
         }
-        None => p.session_id(),
-    };
-    if let Some(id) = session_id {
+        None => None,
+    }
+    .or_else(|| {
+        caller
+            .as_ref()
+            .and_then(|p| p.session_id().map(|id| (id, p.user_id)))
+    });
+    if let Some((id, user)) = ended {
         // Ends the family: rotated sessions' access tokens stop too, so every
         // cached session of the user is evicted and re-checked.
         bp_store::sessions::revoke_session(state.db.pool(), id).await?;
-        let _ = state.cache.delete_user_sessions(&p.user_id.to_string()).await;
+        let _ = state.cache.delete_user_sessions(&user.to_string()).await;
     }
     let mut response = JsonOut(super::Message::new("logged out successfully")).into_response();
     cookies::clear(response.headers_mut(), state.auth.cookie_secure);
@@ -646,7 +696,9 @@ pub async fn change_password(
             json!({}),
         )
         .await?;
-        return Err(ApiError::Unauthorized("current password is incorrect".into()));
+        // 403, not 401: the session is fine, a form field is wrong (a 401
+        // would make a client refresh its session and send it again).
+        return Err(ApiError::Denied("current password is incorrect".into()));
     }
     let hash = password::hash(&body.new_password, state.auth.bcrypt_cost).await?;
     users::set_password_hash(state.db.pool(), p.user_id, &hash).await?;
@@ -806,8 +858,8 @@ pub(crate) fn routes(t: &mut Table) {
             Verb::Post,
             "/auth/logout",
             "auth",
-            Access::Session,
-            "End the session",
+            Access::Public,
+            "End the session (access token, refresh token in the body, or the cookies)",
         )
         .optional_body::<RefreshBody>()
         .returns::<super::Message>(),

@@ -111,7 +111,7 @@ async fn logins_lockouts_refreshes_reuse_password_changes_and_exports_each_write
         Some(&bob),
     )
     .await;
-    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
     let res = call(
         &app,
         Method::POST,

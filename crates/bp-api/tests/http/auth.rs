@@ -254,7 +254,7 @@ async fn changing_the_password_revokes_other_sessions_and_keeps_this_one() {
     let other = login(&app, "dave", PASSWORD).await;
     let other_bearer = format!("Bearer {}", other.json["access_token"].as_str().unwrap());
     let res = change_password(&app, &dave, "Wrong&Pass1").await;
-    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.json);
     let res = change_password(&app, &dave, PASSWORD).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.json);
     assert_eq!(res.json["revoked_sessions"], 1);
@@ -467,4 +467,113 @@ async fn a_cookie_session_changes_state_only_with_the_csrf_header() {
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.json);
     let new_csrf = set_cookie(&rotated, "csrf_token").expect("a new CSRF cookie");
     assert_ne!(new_csrf, csrf);
+}
+
+#[tokio::test]
+async fn a_cookie_only_session_never_shows_its_tokens_and_signs_out_with_an_expired_access_token() {
+    let app = TestApp::init().await;
+    register(&app, "cookieonly").await;
+    let login = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/login",
+            &json!({ "email_or_username": "cookieonly", "password": PASSWORD }),
+            &[("x-bp-cookie-session", "1")],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.json);
+    // The body has the account, not the tokens; the cookies have them.
+    assert_eq!(login.json["access_token"], "");
+    assert_eq!(login.json["refresh_token"], "");
+    assert_eq!(login.json["user"]["username"], "cookieonly");
+    let access = set_cookie(&login, "auth_token").expect("the access cookie");
+    let refresh = set_cookie(&login, "refresh_token").expect("the refresh cookie");
+    let csrf = set_cookie(&login, "csrf_token").expect("the CSRF cookie");
+    // The access cookie lives as long as the session, so that an expired
+    // token inside it is a 401 (and a refresh), never a silent anonymous call.
+    let raw_access = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("auth_token="))
+        .unwrap()
+        .to_owned();
+    assert!(
+        raw_access.contains("Max-Age=2592000") || raw_access.contains("Max-Age=604800"),
+        "{raw_access}"
+    );
+
+    // A refresh by cookie answers no tokens in the body either.
+    let cookies = format!("refresh_token={refresh}; csrf_token={csrf}");
+    let rotated = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({}),
+            &[("cookie", &cookies), ("x-csrf-token", &csrf)],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.json);
+    assert_eq!(rotated.json["refresh_token"], "");
+    let refresh = set_cookie(&rotated, "refresh_token").unwrap();
+    let csrf = set_cookie(&rotated, "csrf_token").unwrap();
+    let access_now = set_cookie(&rotated, "auth_token").unwrap();
+    assert_ne!(access_now, access);
+
+    // Sign out with a stale access cookie: the refresh cookie names the
+    // session, which ends; the cookies are cleared.
+    let stale = format!("auth_token=expired.or.forged; refresh_token={refresh}; csrf_token={csrf}");
+    let refused = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/logout",
+            &json!({}),
+            &[("cookie", &stale)],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "without the CSRF header: {}",
+        refused.json
+    );
+    let out = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/logout",
+            &json!({}),
+            &[("cookie", &stale), ("x-csrf-token", &csrf)],
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.json);
+    assert!(
+        out.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|c| c.starts_with("refresh_token=;") && c.contains("Max-Age=0"))
+    );
+    let me = app
+        .request(
+            Method::GET,
+            "/api/v1/auth/me",
+            &[("cookie", &format!("auth_token={access_now}"))],
+        )
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "the session ended");
+    let again = app
+        .json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": refresh }),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    // Signing out with nothing at all is fine too (idempotent).
+    let nothing = app
+        .json(Method::POST, "/api/v1/auth/logout", &json!({}), &[])
+        .await;
+    assert_eq!(nothing.status, StatusCode::OK);
 }

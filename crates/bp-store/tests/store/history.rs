@@ -617,7 +617,12 @@ async fn stats_count_by_intent_technique_and_day_and_export_streams_everything()
     // a1 (chain_of_thought, step_by_step) rated 5, a2 (chain_of_thought) 2.
     assert_eq!(stats.rating_by_technique.get("chain_of_thought"), Some(&3.5));
     assert_eq!(stats.rating_by_technique.get("step_by_step"), Some(&5.0));
-    assert_eq!(stats.rating_by_technique.len(), 2, "{:?}", stats.rating_by_technique);
+    assert_eq!(
+        stats.rating_by_technique.len(),
+        2,
+        "{:?}",
+        stats.rating_by_technique
+    );
     let one_day = history::history_stats(db.pool(), alice, 1).await.unwrap();
     assert_eq!(
         one_day.by_day.values().sum::<i64>(),
