@@ -16,7 +16,7 @@ export default defineConfig({
     proxy: { "/api": process.env.BP_API_URL ?? "http://127.0.0.1:8080" },
   },
   test: {
-    include: ["src/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
     environment: "node",
   },
 });

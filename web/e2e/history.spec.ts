@@ -33,6 +33,23 @@ test("search, filter, open, favourite, rerun, delete and export the history", as
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText("Spanish");
 
+  // Rate one, then the rating filter.
+  await page.goto("/history");
+  await rows.filter({ hasText: "Spanish" }).locator(".history-text").click();
+  await expect(page.getByRole("heading", { name: "Enhancement" })).toBeVisible();
+  const id = page.url().split("/").pop() ?? "";
+  const rated = await page.request.post("/api/v1/feedback", {
+    data: { prompt_history_id: id, rating: 5 },
+    headers: { "X-CSRF-Token": (await page.context().cookies()).find((c) => c.name === "csrf_token")?.value ?? "" },
+  });
+  expect(rated.ok()).toBe(true);
+  await page.goto("/history");
+  await page.getByLabel("Rating").selectOption("4");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/min_rating=4/);
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText("rated 5/5");
+
   // Favourite, then the favourites filter.
   await page.goto("/history");
   await expect(rows).toHaveCount(3);

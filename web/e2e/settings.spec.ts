@@ -32,6 +32,21 @@ test("preferences persist across a reload and shape the next enhancement", async
   await expect(profile.getByRole("status")).toHaveText("Saved.");
   await page.reload();
   await expect(profile.getByLabel("First name")).toHaveValue("Ada");
+
+  // History off: the next enhancement is not kept, and the page offers no
+  // save or rating for it.
+  await prefs.getByLabel("Keep my history").uncheck();
+  await prefs.getByRole("button", { name: "Save preferences" }).click();
+  await expect(prefs.getByRole("status")).toHaveText("Saved.");
+  await page.getByRole("link", { name: "Enhance" }).click();
+  await enhance(page, "List three uses for baking soda around the house.");
+  const result = page.getByRole("region", { name: "Enhanced prompt" });
+  await expect(result.getByText("Your history is off")).toBeVisible();
+  await expect(result.getByRole("button", { name: "Save to library" })).toHaveCount(0);
+  await expect(result.getByRole("form", { name: "Rate this enhancement" })).toHaveCount(0);
+  await page.goto("/history");
+  await expect(page.locator(".history-row")).toHaveCount(1);
+  await expect(page.locator(".history-row", { hasText: "baking soda" })).toHaveCount(0);
   await context.close();
 });
 

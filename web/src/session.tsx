@@ -18,6 +18,11 @@ interface Session {
   /** Why the account could not be read (the server is down or degraded):
    * the session is kept, and private pages say so instead of signing out. */
   unavailable: unknown;
+  /** Whether new enhancements go into the history (a preference); when
+   * not, the page offers no save or rating for them. */
+  keepHistory: boolean;
+  /** Sets it after the settings page saved the preference. */
+  setKeepHistory: (on: boolean) => void;
 }
 
 /** Whether an error from reading the account means "not signed in". */
@@ -31,12 +36,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [user, setUser] = useState<UserView | null | undefined>(hasSession() ? undefined : null);
   const [expired, setExpired] = useState(false);
   const [unavailable, setUnavailable] = useState<unknown>();
+  const [keepHistory, setKeepHistory] = useState(true);
+
+  /** The preference, read beside the account (never after it). */
+  const readKeepHistory = useCallback(() => {
+    call(api.GET("/api/v1/account/preferences")).then(
+      (p) => setKeepHistory(p.keep_history),
+      () => setKeepHistory(true),
+    );
+  }, []);
 
   const reload = useCallback(async () => {
     if (!hasSession()) {
       setUser(null);
       return;
     }
+    readKeepHistory();
     try {
       setUser(await call(api.GET("/api/v1/auth/me")));
       setUnavailable(undefined);
@@ -44,7 +59,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       if (signedOut(e)) setUser(null);
       else setUnavailable(e);
     }
-  }, []);
+  }, [readKeepHistory]);
 
   useEffect(() => {
     onSessionEnded(() => {
@@ -52,17 +67,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       setUser(null);
     });
     if (hasSession()) {
+      readKeepHistory();
       call(api.GET("/api/v1/auth/me")).then(setUser, (e: unknown) => {
         if (signedOut(e)) setUser(null);
         else setUnavailable(e);
       });
     }
-  }, []);
+  }, [readKeepHistory]);
 
-  const signedIn = useCallback((u: UserView) => {
-    setExpired(false);
-    setUser(u);
-  }, []);
+  const signedIn = useCallback(
+    (u: UserView) => {
+      setExpired(false);
+      setUser(u);
+      readKeepHistory();
+    },
+    [readKeepHistory],
+  );
 
   const signOut = useCallback(async () => {
     try {
@@ -73,8 +93,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo(
-    () => ({ user, signedIn, signOut, reload, expired, unavailable }),
-    [user, signedIn, signOut, reload, expired, unavailable],
+    () => ({ user, signedIn, signOut, reload, expired, unavailable, keepHistory, setKeepHistory }),
+    [user, signedIn, signOut, reload, expired, unavailable, keepHistory],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -353,6 +353,8 @@ pub struct HistoryFilter {
     pub to: Option<DateTime<Utc>>,
     /// Only favourites.
     pub favorites_only: bool,
+    /// Only items the user rated at least this (1 to 5).
+    pub min_rating: Option<i32>,
 }
 
 impl HistoryFilter {
@@ -377,6 +379,9 @@ impl HistoryFilter {
             && from > to
         {
             return Err(invalid("date_from", "must not be after date_to"));
+        }
+        if self.min_rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            return Err(invalid("min_rating", "must be 1 to 5"));
         }
         Ok(())
     }
@@ -407,6 +412,9 @@ impl HistoryFilter {
         }
         if self.favorites_only {
             q.push(" AND is_favorite");
+        }
+        if let Some(rating) = self.min_rating {
+            q.push(" AND feedback_score >= ").push_bind(rating);
         }
     }
 }

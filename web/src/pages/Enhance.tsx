@@ -13,7 +13,7 @@ type Choice = "auto" | "prefer" | "exclude";
 
 /** The form and its result; `compact` is the landing page's try-it box. */
 export function EnhanceWorkspace({ compact = false, initialText = "" }: { compact?: boolean; initialText?: string }) {
-  const { user } = useSession();
+  const { user, keepHistory } = useSession();
   const [text, setText] = useState(initialText);
   const [level, setLevel] = useState<string>("");
   const [choices, setChoices] = useState<Record<string, Choice>>({});
@@ -134,6 +134,7 @@ export function EnhanceWorkspace({ compact = false, initialText = "" }: { compac
             answer={answer}
             original={submitted}
             signedIn={Boolean(user)}
+            saved={keepHistory}
             onAnswers={(answers) => {
               const next = withAnswers(submitted, answers);
               setText(next);
@@ -156,11 +157,14 @@ export function Result({
   answer,
   original,
   signedIn,
+  saved = true,
   onAnswers,
 }: {
   answer: EnhanceAnswer;
   original: string;
   signedIn: boolean;
+  /** Whether it went into the person's history (false: history is off). */
+  saved?: boolean;
   onAnswers?: (answers: [string, string][]) => void;
 }) {
   const [highlight, setHighlight] = useState(true);
@@ -216,9 +220,15 @@ export function Result({
       <div className="actions">
         <CopyButton text={answer.enhanced_text} label="Copy enhanced prompt" />
         <OpenIn prompt={answer.enhanced_text} />
-        {signedIn && <SaveButton historyId={answer.id} original={original} />}
+        {signedIn && saved && <SaveButton historyId={answer.id} original={original} />}
       </div>
-      {signedIn && <Rating answer={answer} />}
+      {signedIn && saved && <Rating answer={answer} />}
+      {signedIn && !saved && (
+        <p className="hint">
+          Your history is off (<Link href="/settings">settings</Link>), so this enhancement is not kept in your account and
+          cannot be saved or rated.
+        </p>
+      )}
     </>
   );
 }

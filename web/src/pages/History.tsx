@@ -14,6 +14,7 @@ interface Filters {
   intent: string;
   technique: string;
   favorites: boolean;
+  min_rating: string;
   date_from: string;
   date_to: string;
 }
@@ -24,6 +25,7 @@ function filtersOf(query: URLSearchParams): Filters {
     intent: query.get("intent") ?? "",
     technique: query.get("technique") ?? "",
     favorites: query.get("favorites") === "true",
+    min_rating: query.get("min_rating") ?? "",
     date_from: query.get("date_from") ?? "",
     date_to: query.get("date_to") ?? "",
   };
@@ -35,6 +37,7 @@ function queryOf(f: Filters): string {
   if (f.intent) q.set("intent", f.intent);
   if (f.technique) q.set("technique", f.technique);
   if (f.favorites) q.set("favorites", "true");
+  if (f.min_rating) q.set("min_rating", f.min_rating);
   if (f.date_from) q.set("date_from", f.date_from);
   if (f.date_to) q.set("date_to", f.date_to);
   const s = q.toString();
@@ -52,6 +55,7 @@ async function fetchPage(f: Filters, cursor: string | null) {
           intent: f.intent || null,
           technique: f.technique || null,
           favorites: f.favorites ? true : null,
+          min_rating: f.min_rating ? Number(f.min_rating) : null,
           // The dates are whole days in the reader's calendar.
           date_from: f.date_from ? new Date(`${f.date_from}T00:00:00`).toISOString() : null,
           date_to: f.date_to ? new Date(`${f.date_to}T23:59:59.999`).toISOString() : null,
@@ -162,6 +166,17 @@ function HistoryList({ applied, filtered }: { applied: Filters; filtered: boolea
             {TECHNIQUES.map((t) => (
               <option key={t} value={t}>
                 {label(t)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Rating{" "}
+          <select value={draft.min_rating} onChange={(e) => setDraft({ ...draft, min_rating: e.target.value })}>
+            <option value="">Any</option>
+            {[5, 4, 3, 2, 1].map((n) => (
+              <option key={n} value={String(n)}>
+                {n === 5 ? "5 stars" : `${n}+ stars`}
               </option>
             ))}
           </select>

@@ -134,6 +134,7 @@ function Password() {
 }
 
 function PreferencesForm() {
+  const { setKeepHistory } = useSession();
   const [prefs, setPrefs] = useState<Preferences>();
   const [problem, setProblem] = useState<unknown>();
   const [saved, setSaved] = useState(0);
@@ -154,7 +155,9 @@ function PreferencesForm() {
     e.preventDefault();
     setProblem(undefined);
     try {
-      setPrefs(await call(api.PUT("/api/v1/account/preferences", { body: prefs })));
+      const next = await call(api.PUT("/api/v1/account/preferences", { body: prefs }));
+      setPrefs(next);
+      setKeepHistory(next.keep_history);
       setSaved(Date.now());
     } catch (err) {
       setProblem(err);
@@ -233,10 +236,19 @@ type Key = Schemas["ApiKeyInfo"];
 
 function ApiKeys() {
   const [keys, setKeys] = useState<Key[]>();
+  const [usage, setUsage] = useState<Record<string, number>>({});
   const [name, setName] = useState("");
   const [shown, setShown] = useState<{ key: string; name: string }>();
   const [problem, setProblem] = useState<unknown>();
-  const load = () => call(api.GET("/api/v1/dev/api-keys")).then((l) => setKeys(l.api_keys), setProblem);
+  // The keys and their use (30 days), together.
+  const load = () =>
+    Promise.all([
+      call(api.GET("/api/v1/dev/api-keys")),
+      call(api.GET("/api/v1/dev/analytics/usage", { params: { query: { days: 30 } } })),
+    ]).then(([l, u]) => {
+      setKeys(l.api_keys);
+      setUsage(Object.fromEntries(u.api_keys.map((k) => [k.id, k.usage_count])));
+    }, setProblem);
   useEffect(() => {
     void load();
   }, []);
@@ -309,6 +321,7 @@ function ApiKeys() {
               <th scope="col">Name</th>
               <th scope="col">Created</th>
               <th scope="col">Last used</th>
+              <th scope="col">Requests (30 days)</th>
               <th scope="col">Expires</th>
               <th scope="col">State</th>
               <th scope="col">
@@ -322,6 +335,7 @@ function ApiKeys() {
                 <td>{k.name}</td>
                 <td>{when(k.created_at)}</td>
                 <td>{k.last_used_at ? when(k.last_used_at) : "never"}</td>
+                <td>{usage[k.id] ?? 0}</td>
                 <td>{k.expires_at ? when(k.expires_at) : "never"}</td>
                 <td>{k.is_active ? "active" : "revoked"}</td>
                 <td className="actions">

@@ -143,6 +143,8 @@ pub struct ListQuery {
     sort_direction: Option<String>,
     cursor: Option<String>,
     favorites: Option<bool>,
+    /// Only items rated at least this, 1 to 5.
+    min_rating: Option<i32>,
 }
 
 /// A `YYYY-MM-DD` or RFC 3339 query value; a date means its start, or the
@@ -178,6 +180,7 @@ pub async fn list(
         from: date("date_from", q.date_from.as_deref(), false)?,
         to: date("date_to", q.date_to.as_deref(), true)?,
         favorites_only: q.favorites.unwrap_or(false),
+        min_rating: q.min_rating,
     };
     let sort = HistorySort {
         column: q.sort_by.as_deref().unwrap_or("created_at").parse()?,

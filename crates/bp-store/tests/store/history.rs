@@ -344,6 +344,47 @@ async fn pages_filter_sort_from_the_allow_list_and_count_the_total() {
             .all(|h| h.intent.as_deref() == Some("reasoning") && h.user_id == Some(alice))
     );
 
+    // A rating filter: nothing is rated yet, and out-of-range is refused.
+    let rated = HistoryFilter {
+        min_rating: Some(4),
+        ..Default::default()
+    };
+    let none = history::page_history(
+        &mut db.pool().acquire().await.unwrap(),
+        alice,
+        &rated,
+        HistorySort::default(),
+        PageRequest::new(1, 100).unwrap(),
+    )
+    .await
+    .unwrap();
+    let already: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM prompts.history WHERE user_id = $1 AND feedback_score >= 4")
+            .bind(alice)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(none.total, already);
+    assert!(
+        none.items
+            .iter()
+            .all(|h| h.feedback_score.is_some_and(|s| s >= 4))
+    );
+    assert!(matches!(
+        history::page_history(
+            &mut db.pool().acquire().await.unwrap(),
+            alice,
+            &HistoryFilter {
+                min_rating: Some(6),
+                ..Default::default()
+            },
+            HistorySort::default(),
+            PageRequest::new(1, 100).unwrap(),
+        )
+        .await,
+        Err(StoreError::Invalid { .. })
+    ));
+
     let technique = HistoryFilter {
         technique: Some("few_shot".into()),
         ..Default::default()
