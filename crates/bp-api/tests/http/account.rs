@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
 use serde_json::json;
 
-use super::{PASSWORD, call, enhance, get, login, register};
+use super::{PASSWORD, call, enhance, get, login, register, with_role};
 
 #[tokio::test]
 async fn preferences_are_validated_saved_and_used_by_the_next_enhancement() {
@@ -103,7 +103,8 @@ async fn preferences_are_validated_saved_and_used_by_the_next_enhancement() {
 #[tokio::test]
 async fn the_export_holds_everything_and_no_secret() {
     let app = TestApp::init().await;
-    let bo = register(&app, "exporter").await;
+    // A developer, so that the account has an API key to leave out.
+    let bo = with_role(&app, register(&app, "exporter").await, "developer").await;
     let id = enhance(&app, "Write a limerick about a cat who codes.", Some(&bo)).await;
     let saved = call(
         &app,
@@ -122,9 +123,8 @@ async fn the_export_holds_everything_and_no_secret() {
         Some(&bo),
     )
     .await;
-    // API keys are for developers; a plain user may be refused: then the
-    // export simply has none.
-    let secret = key.json["key"].as_str().map(str::to_owned);
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.json);
+    let secret = key.json["key"].as_str().unwrap().to_owned();
 
     let res = get(&app, "/api/v1/account/export", Some(&bo)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text);
@@ -142,13 +142,11 @@ async fn the_export_holds_everything_and_no_secret() {
     assert_eq!(res.json["saved_prompts"][0]["title"], "Cat limerick");
     assert_eq!(res.json["preferences"]["keep_history"], true);
     assert!(!res.text.contains("password_hash") && !res.text.contains("$2"));
-    if let Some(secret) = secret {
-        assert!(
-            !res.text.contains(&secret),
-            "the export must not hold the API key"
-        );
-        assert_eq!(res.json["api_keys"][0]["name"], "laptop");
-    }
+    assert!(
+        !res.text.contains(&secret),
+        "the export must not hold the API key"
+    );
+    assert_eq!(res.json["api_keys"][0]["name"], "laptop");
 }
 
 #[tokio::test]
