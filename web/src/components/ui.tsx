@@ -1,8 +1,9 @@
 // Small shared pieces: the error notice, the copy button, the highlighted diff.
-import { useEffect, useState, type MouseEvent, type ReactNode } from "react";
+import { useEffect, useId, useState, type MouseEvent, type ReactNode } from "react";
 import { sessionFetch } from "../api/client";
 import { Problem, problemFrom, unreachable } from "../api/problem";
 import { addedSegments } from "../lib/diff";
+import { TECHNIQUES, label } from "../lib/words";
 
 /** "Try again in N s", counting down to zero. */
 function Countdown({ seconds }: { seconds: number }) {
@@ -113,5 +114,68 @@ export function Download({ href, filename, children, className }: { href: string
       </a>
       <ProblemNote problem={problem} />
     </>
+  );
+}
+
+/** A labelled input; when the server's error names its field, the message
+ * sits next to it (`aria-invalid`, `aria-describedby`). */
+export function Field(props: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (v: string) => void;
+  type?: string;
+  problem?: unknown;
+  autoComplete?: string;
+  required?: boolean;
+}) {
+  const id = useId();
+  const mine = props.problem instanceof Problem && props.problem.field === props.name;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? "text"}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        autoComplete={props.autoComplete}
+        required={props.required}
+        aria-invalid={mine}
+        aria-describedby={mine ? `${id}-error` : undefined}
+      />
+      {mine && <ProblemNote problem={props.problem} id={`${id}-error`} />}
+    </div>
+  );
+}
+
+/** What the person wants of one technique. */
+export type Choice = "auto" | "prefer" | "exclude";
+
+/** Auto / prefer / exclude for every technique (the enhance form and the
+ * preferences); each select is named `${prefix}${technique}`. */
+export function TechniqueChoices({
+  prefix,
+  choice,
+  onChange,
+}: {
+  prefix: string;
+  choice: (technique: string) => Choice;
+  onChange: (technique: string, choice: Choice) => void;
+}) {
+  return (
+    <div className="technique-grid">
+      {TECHNIQUES.map((t) => (
+        <label key={t}>
+          <span>{label(t)}</span>
+          <select name={`${prefix}${t}`} value={choice(t)} onChange={(e) => onChange(t, e.target.value as Choice)}>
+            <option value="auto">Auto</option>
+            <option value="prefer">Prefer</option>
+            <option value="exclude">Exclude</option>
+          </select>
+        </label>
+      ))}
+    </div>
   );
 }

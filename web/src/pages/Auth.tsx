@@ -1,49 +1,11 @@
 // Sign in and register. The session lands in HttpOnly cookies the page
 // never reads; the answer's tokens are not kept by the page.
-import { useId, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import { call, Problem } from "../api/problem";
-import { ProblemNote } from "../components/ui";
+import { Field, ProblemNote } from "../components/ui";
 import { Link, navigate, useLocation, useTitle } from "../router";
 import { useSession } from "../session";
-
-function Field({
-  label,
-  name,
-  type = "text",
-  value,
-  onChange,
-  problem,
-  autoComplete,
-}: {
-  label: string;
-  name: string;
-  type?: string;
-  value: string;
-  onChange: (v: string) => void;
-  problem: unknown;
-  autoComplete?: string;
-}) {
-  const id = useId();
-  const mine = problem instanceof Problem && problem.field === name;
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        name={name}
-        type={type}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        autoComplete={autoComplete}
-        aria-invalid={mine}
-        aria-describedby={mine ? `${id}-error` : undefined}
-        required
-      />
-      {mine && <ProblemNote problem={problem} id={`${id}-error`} />}
-    </div>
-  );
-}
 
 /** Where to go after signing in: the `next` query when it is a local path. */
 function nextPath(query: URLSearchParams): string {
@@ -78,8 +40,8 @@ export function SignInPage() {
       <h1>Sign in</h1>
       {expired && <p className="notice">Your session has ended. Please sign in again.</p>}
       <form onSubmit={submit}>
-        <Field label="Email or username" name="email_or_username" value={name} onChange={setName} problem={problem} autoComplete="username" />
-        <Field label="Password" name="password" type="password" value={password} onChange={setPassword} problem={problem} autoComplete="current-password" />
+        <Field required label="Email or username" name="email_or_username" value={name} onChange={setName} problem={problem} autoComplete="username" />
+        <Field required label="Password" name="password" type="password" value={password} onChange={setPassword} problem={problem} autoComplete="current-password" />
         {!(problem instanceof Problem && problem.field) && <ProblemNote problem={problem} />}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
@@ -125,10 +87,10 @@ export function RegisterPage() {
     <div className="narrow">
       <h1>Create an account</h1>
       <form onSubmit={submit}>
-        <Field label="Email" name="email" type="email" value={email} onChange={setEmail} problem={problem} autoComplete="email" />
-        <Field label="Username" name="username" value={username} onChange={setUsername} problem={problem} autoComplete="username" />
-        <Field label="Password" name="password" type="password" value={password} onChange={setPassword} problem={problem} autoComplete="new-password" />
-        <Field label="Confirm password" name="confirm_password" type="password" value={confirm} onChange={setConfirm} problem={problem} autoComplete="new-password" />
+        <Field required label="Email" name="email" type="email" value={email} onChange={setEmail} problem={problem} autoComplete="email" />
+        <Field required label="Username" name="username" value={username} onChange={setUsername} problem={problem} autoComplete="username" />
+        <Field required label="Password" name="password" type="password" value={password} onChange={setPassword} problem={problem} autoComplete="new-password" />
+        <Field required label="Confirm password" name="confirm_password" type="password" value={confirm} onChange={setConfirm} problem={problem} autoComplete="new-password" />
         <p className="hint">At least 8 characters, with upper and lower case letters, a digit and a symbol.</p>
         {!(problem instanceof Problem && problem.field) && <ProblemNote problem={problem} />}
         <button type="submit" className="primary" disabled={busy}>

@@ -4,12 +4,11 @@
 import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { api, type EnhanceAnswer } from "../api/client";
 import { call, Problem } from "../api/problem";
-import { CopyButton, Highlighted, ProblemNote } from "../components/ui";
-import { ASSISTANTS, LEVELS, TECHNIQUES, label, percent, withAnswers } from "../lib/words";
+import { CopyButton, Highlighted, ProblemNote, TechniqueChoices, type Choice } from "../components/ui";
+import { ASSISTANTS, LEVELS, label, percent, withAnswers } from "../lib/words";
 import { Link, useTitle } from "../router";
 import { useSession } from "../session";
 
-type Choice = "auto" | "prefer" | "exclude";
 
 /** The form and its result; `compact` is the landing page's try-it box. */
 export function EnhanceWorkspace({ compact = false, initialText = "" }: { compact?: boolean; initialText?: string }) {
@@ -107,22 +106,11 @@ export function EnhanceWorkspace({ compact = false, initialText = "" }: { compac
           <details className="techniques-picker">
             <summary>Techniques</summary>
             <p className="hint">Prefer or exclude techniques; the rest are chosen for the prompt.</p>
-            <div className="technique-grid">
-              {TECHNIQUES.map((t) => (
-                <label key={t}>
-                  <span>{label(t)}</span>
-                  <select
-                    name={`technique-${t}`}
-                    value={choices[t] ?? "auto"}
-                    onChange={(e) => setChoices({ ...choices, [t]: e.target.value as Choice })}
-                  >
-                    <option value="auto">Auto</option>
-                    <option value="prefer">Prefer</option>
-                    <option value="exclude">Exclude</option>
-                  </select>
-                </label>
-              ))}
-            </div>
+            <TechniqueChoices
+              prefix="technique-"
+              choice={(t) => choices[t] ?? "auto"}
+              onChange={(t, c) => setChoices({ ...choices, [t]: c })}
+            />
           </details>
         )}
         {!fieldProblem && <ProblemNote problem={problem} />}

@@ -3,8 +3,8 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from "react";
 import { api, type Schemas } from "../api/client";
 import { call, Problem } from "../api/problem";
-import { CopyButton, Download, ProblemNote } from "../components/ui";
-import { LEVELS, TECHNIQUES, label, when } from "../lib/words";
+import { CopyButton, Download, Field, ProblemNote, TechniqueChoices, type Choice } from "../components/ui";
+import { LEVELS, label, when } from "../lib/words";
 import { navigate, useTitle } from "../router";
 import { useSession } from "../session";
 
@@ -17,38 +17,6 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
       <h2 id={id}>{title}</h2>
       {children}
     </section>
-  );
-}
-
-/** A labelled input whose error, when the server names its field, sits next to it. */
-function Input(props: {
-  label: string;
-  name: string;
-  value: string;
-  onChange: (v: string) => void;
-  type?: string;
-  problem?: unknown;
-  autoComplete?: string;
-  required?: boolean;
-}) {
-  const id = useId();
-  const mine = props.problem instanceof Problem && props.problem.field === props.name;
-  return (
-    <div className="field">
-      <label htmlFor={id}>{props.label}</label>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? "text"}
-        value={props.value}
-        onChange={(e) => props.onChange(e.target.value)}
-        autoComplete={props.autoComplete}
-        required={props.required}
-        aria-invalid={mine}
-        aria-describedby={mine ? `${id}-error` : undefined}
-      />
-      {mine && <ProblemNote problem={props.problem} id={`${id}-error`} />}
-    </div>
   );
 }
 
@@ -83,8 +51,8 @@ function Profile() {
         Signed in as <strong>{user?.username}</strong> ({user?.email}), role {user?.role}.
       </p>
       <form onSubmit={submit}>
-        <Input label="First name" name="first_name" value={first} onChange={setFirst} problem={problem} autoComplete="given-name" />
-        <Input label="Last name" name="last_name" value={last} onChange={setLast} problem={problem} autoComplete="family-name" />
+        <Field label="First name" name="first_name" value={first} onChange={setFirst} problem={problem} autoComplete="given-name" />
+        <Field label="Last name" name="last_name" value={last} onChange={setLast} problem={problem} autoComplete="family-name" />
         <button type="submit">Save profile</button> <Saved when={saved} />
         {!(problem instanceof Problem && problem.field) && <ProblemNote problem={problem} />}
       </form>
@@ -122,9 +90,9 @@ function Password() {
   return (
     <Section title="Password">
       <form onSubmit={submit}>
-        <Input label="Current password" name="current_password" type="password" value={current} onChange={setCurrent} problem={problem} autoComplete="current-password" required />
-        <Input label="New password" name="password" type="password" value={next} onChange={setNext} problem={problem} autoComplete="new-password" required />
-        <Input label="Confirm new password" name="confirm_password" type="password" value={confirm} onChange={setConfirm} problem={problem} autoComplete="new-password" required />
+        <Field label="Current password" name="current_password" type="password" value={current} onChange={setCurrent} problem={problem} autoComplete="current-password" required />
+        <Field label="New password" name="password" type="password" value={next} onChange={setNext} problem={problem} autoComplete="new-password" required />
+        <Field label="Confirm new password" name="confirm_password" type="password" value={confirm} onChange={setConfirm} problem={problem} autoComplete="new-password" required />
         <p className="hint">Your other sessions are signed out when the password changes.</p>
         <button type="submit">Change password</button> <Saved when={saved} />
         {!(problem instanceof Problem && problem.field) && <ProblemNote problem={problem} />}
@@ -144,7 +112,7 @@ function PreferencesForm() {
   if (!prefs) return <Section title="Enhancement preferences">{problem ? <ProblemNote problem={problem} /> : <p aria-busy="true">Loading…</p>}</Section>;
   const choice = (t: string) =>
     prefs.preferred_techniques.includes(t) ? "prefer" : prefs.excluded_techniques.includes(t) ? "exclude" : "auto";
-  const setChoice = (t: string, c: string) => {
+  const setChoice = (t: string, c: Choice) => {
     const preferred = prefs.preferred_techniques.filter((x) => x !== t);
     const excluded = prefs.excluded_techniques.filter((x) => x !== t);
     if (c === "prefer") preferred.push(t);
@@ -212,18 +180,7 @@ function PreferencesForm() {
         )}
         <fieldset>
           <legend>Techniques</legend>
-          <div className="technique-grid">
-            {TECHNIQUES.map((t) => (
-              <label key={t}>
-                <span>{label(t)}</span>
-                <select name={`pref-${t}`} value={choice(t)} onChange={(e) => setChoice(t, e.target.value)}>
-                  <option value="auto">Auto</option>
-                  <option value="prefer">Prefer</option>
-                  <option value="exclude">Exclude</option>
-                </select>
-              </label>
-            ))}
-          </div>
+          <TechniqueChoices prefix="pref-" choice={choice} onChange={setChoice} />
         </fieldset>
         <button type="submit">Save preferences</button> <Saved when={saved} />
         <ProblemNote problem={problem} />
@@ -387,7 +344,7 @@ function DeleteAccount() {
         first if you want to keep it.
       </p>
       <form onSubmit={submit}>
-        <Input label="Your password" name="delete_password" type="password" value={password} onChange={setPassword} autoComplete="current-password" required />
+        <Field label="Your password" name="delete_password" type="password" value={password} onChange={setPassword} autoComplete="current-password" required />
         <label className="toggle">
           <input type="checkbox" checked={sure} onChange={(e) => setSure(e.target.checked)} /> I understand that this
           erases my data for good
