@@ -107,8 +107,9 @@ export function Heatmap({
   columns: { id: string; name: string }[];
   value: (row: string, column: string) => { v: number; n: number } | undefined;
 }) {
+  // Room above the grid for the rotated intent names.
   const left = 130;
-  const top = 60;
+  const top = 100;
   const cw = (640 - left - 4) / Math.max(columns.length, 1);
   const rh = (240 - top - 4) / Math.max(rows.length, 1);
   const cells = rows.reduce((n, r) => n + columns.filter((c) => value(r.id, c.id) !== undefined).length, 0);
