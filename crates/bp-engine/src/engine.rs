@@ -161,6 +161,8 @@ impl Engine {
             has_role: role(text, &slots, intent, code).is_some(),
             reasoning_evidence: crate::gating::reasoning_evidence(text),
             how_to: crate::gating::how_to(text),
+            fault: crate::gating::fault(text),
+            words: text.split_whitespace().count(),
         })
     }
 
@@ -191,6 +193,8 @@ impl Engine {
             has_role: role.is_some(),
             reasoning_evidence: crate::gating::reasoning_evidence(&req.text),
             how_to: crate::gating::how_to(&req.text),
+            fault: crate::gating::fault(&req.text),
+            words: req.text.split_whitespace().count(),
         });
         let gated: Vec<Technique> = forbidden.iter().map(|f| f.technique).collect();
         let max = match level {

@@ -36,6 +36,11 @@ pub struct GateInput<'a> {
     /// Whether the prompt holds something to work out: figures, a puzzle,
     /// a proof, an argument to check (see [`reasoning_evidence`]).
     pub reasoning_evidence: bool,
+    /// Whether the prompt reports something broken or failing (see [`fault`]).
+    pub fault: bool,
+    /// How many words the prompt has ("python one liner to reverse a
+    /// string" is too short to need an expert's voice).
+    pub words: usize,
 }
 
 /// Words that show a prompt asks for something to be worked out.
@@ -76,11 +81,11 @@ const WORK_OUT: &[&str] = &[
     "compare the cost",
 ];
 
-/// Whether `text` asks how to do something, step by step.
-pub fn how_to(text: &str) -> bool {
+/// Whether `text` reports something broken or failing ("a noise", "an
+/// error", "getting slow"): it asks for a diagnosis.
+pub fn fault(text: &str) -> bool {
     let lower = text.to_lowercase();
-    // "How do I fix this noise?" asks for a diagnosis before any procedure.
-    let fault = [
+    [
         "noise",
         "broken",
         "not working",
@@ -92,25 +97,90 @@ pub fn how_to(text: &str) -> bool {
         "problem with",
         "issue with",
         "sound",
+        "slow",
+        "fails",
+        "failing",
+        "doesnt work",
+        "doesn't work",
+        "isn't working",
+        "stopped working",
+        "bug",
+        "won't",
+        "wont ",
+        "drops",
+        "dropping",
+        "disconnect",
+        "goes out",
+        "going out",
+        "echo",
+        "blue screen",
+        "segfault",
+        "exception",
+        "restarts",
+        "overheat",
+        "freezes",
+        "keeps freezing",
+        "flicker",
+        "runs every",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// Whether `text` asks how to do something, step by step.
+pub fn how_to(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    // "How do I fix this noise?" asks for a diagnosis before any procedure.
+    let fault = fault(text);
+    // "What are my options?", "a couple of ways to open the conversation":
+    // the answer is a set of alternatives to weigh, not one procedure; and
+    // "how do I bring this up with her?" asks for advice on people.
+    let choices = [
+        "options",
+        "ways to",
+        "ways of",
+        "a couple of ways",
+        "alternatives",
+        "approaches",
+        "ideas",
+        "whether",
+        "should i",
+        "better fit",
+        "bring this up",
+        "bring it up",
+        "talk to",
+        "tell her",
+        "tell him",
+        "tell them",
+        "confront",
+        "awkward",
+        "without it turning",
+        "defensive",
     ]
     .iter()
     .any(|w| lower.contains(w));
-    !fault
-        && [
-            "how do i ",
-            "how do you ",
-            "how to ",
-            "how can i ",
-            "steps to ",
-            "step by step",
-            "step-by-step",
-            "walk me through",
-            "guide me",
-            "set up ",
-            "install ",
-        ]
+    // An explicit "step by step" is a procedure whatever else is asked.
+    let explicit = ["step by step", "step-by-step", "walk me through"]
         .iter()
-        .any(|w| lower.contains(w))
+        .any(|w| lower.contains(w));
+    explicit && !fault
+        || !fault
+            && !choices
+            && [
+                "how do i ",
+                "how do you ",
+                "how to ",
+                "how can i ",
+                "steps to ",
+                "step by step",
+                "step-by-step",
+                "walk me through",
+                "guide me",
+                "set up ",
+                "install ",
+            ]
+            .iter()
+            .any(|w| lower.contains(w))
 }
 
 /// Whether `text` holds something to work out (see [`GateInput`]).
@@ -171,6 +241,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("nothing in the prompt calls for a particular expert")
             } else if matches!(s.kind, TaskKind::FactLookup | TaskKind::Rewrite) || s.terse {
                 Some("a simple lookup, a rewrite or a bare answer gains nothing from a role")
+            } else if g.complexity == Complexity::Simple && g.words < 10 {
+                Some("a one-line request gains nothing from a role")
             } else if g.level == Level::Light {
                 Some("the light level adds no role")
             } else {
@@ -188,7 +260,9 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
             } else if !confident {
                 Some("the intent is uncertain")
             } else if t == Technique::StepByStep {
-                if g.how_to && s.format.is_none() && !s.own_list {
+                if s.kind == TaskKind::MultiPart {
+                    Some("a request of several parts is answered part by part, not as one procedure")
+                } else if g.how_to && s.format.is_none() && !s.own_list {
                     None
                 } else {
                     Some("only a how-to is laid out as steps, and never over the user's own format")
@@ -197,6 +271,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("the task is not one of reasoning")
             } else if matches!(g.intent, Intent::Reasoning | Intent::DataAnalysis) && !g.reasoning_evidence {
                 Some("nothing in the prompt needs working out (no figures, logic or puzzle)")
+            } else if g.intent == Intent::ProblemSolving && !g.reasoning_evidence && !g.fault {
+                Some("advice on a situation needs judgement, not a worked derivation")
             } else if t == Technique::ChainOfThought {
                 (g.complexity == Complexity::Simple && g.intent != Intent::Reasoning)
                     .then_some("a simple task needs no worked reasoning")
@@ -268,16 +344,22 @@ mod tests {
     use crate::slots::read;
 
     fn gate(text: &str, intent: Intent, confidence: f64) -> Vec<Technique> {
+        gate_at(text, intent, confidence, Complexity::Moderate)
+    }
+
+    fn gate_at(text: &str, intent: Intent, confidence: f64, complexity: Complexity) -> Vec<Technique> {
         let slots = read(text);
         forbidden(&GateInput {
             slots: &slots,
             intent,
             confidence,
-            complexity: Complexity::Moderate,
+            complexity,
             level: Level::Standard,
             has_role: crate::domain::role_for(text, false, None).is_some(),
             reasoning_evidence: reasoning_evidence(text),
             how_to: how_to(text),
+            fault: fault(text),
+            words: text.split_whitespace().count(),
         })
         .into_iter()
         .map(|f| f.technique)
@@ -348,5 +430,66 @@ mod tests {
             f.contains(&Technique::EmotionalAppeal),
             "the user's own stakes count at the thorough level only"
         );
+    }
+
+    #[test]
+    fn advice_on_people_and_a_choice_between_options_are_not_laid_out_as_steps() {
+        for text in [
+            "My roommate keeps eating my food. We otherwise get along really well. How do I bring this up \
+             without it turning into a fight? Could you give me a couple of ways to open the conversation \
+             and what to do if she gets defensive?",
+            "My Flask dashboard is getting slow, about 4 seconds, because of one aggregate query. \
+             What are my options for caching this? Could you write example code, including how to \
+             invalidate the cache when the batch job finishes?",
+        ] {
+            let f = gate(text, Intent::ProblemSolving, 0.9);
+            assert!(f.contains(&Technique::StepByStep), "steps allowed on {text:?}");
+        }
+        let f = gate(
+            "My roommate keeps eating my food. How do I bring this up without a fight?",
+            Intent::ProblemSolving,
+            0.9,
+        );
+        assert!(
+            f.contains(&Technique::ChainOfThought),
+            "worked reasoning on advice about people"
+        );
+        let f = gate(
+            "How do I replace the chain on my road bike at home?",
+            Intent::TaskPlanning,
+            0.9,
+        );
+        assert!(
+            !f.contains(&Technique::StepByStep),
+            "a plain how-to keeps its steps"
+        );
+    }
+
+    #[test]
+    fn a_one_line_request_gets_no_role() {
+        // The subject calls for an expert in both; only the length differs.
+        let role_allowed = |text: &str| {
+            let slots = read(text);
+            why_not(
+                Technique::RolePlay,
+                &GateInput {
+                    slots: &slots,
+                    intent: Intent::CodeGeneration,
+                    confidence: 0.9,
+                    complexity: Complexity::Simple,
+                    level: Level::Standard,
+                    has_role: true,
+                    reasoning_evidence: false,
+                    how_to: false,
+                    fault: false,
+                    words: text.split_whitespace().count(),
+                },
+            )
+            .is_none()
+        };
+        assert!(!role_allowed("python one liner to reverse a string"));
+        assert!(role_allowed(
+            "write a python script that watches a folder and uploads every new file to s3, retrying on failure"
+        ));
     }
 }

@@ -163,7 +163,11 @@ impl Variables {
         }
         // The intent's standing constraints only when the intent is certain
         // and, for code, the prompt shows code.
-        let code_shown = c.intent != Intent::CodeGeneration || (shows_code(c.text) && writes_code(c.text));
+        // Not for example code in a question of design with several asks
+        // ("what are my options? write example code"): production rules on
+        // an illustration are noise.
+        let code_shown = c.intent != Intent::CodeGeneration
+            || (shows_code(c.text) && writes_code(c.text) && !illustrative_code(c));
         let source_given =
             !matches!(c.intent, Intent::Summarization | Intent::Translation) || c.slots.content.is_some();
         let reasoning_shown = !matches!(c.intent, Intent::Reasoning | Intent::DataAnalysis)
@@ -342,6 +346,22 @@ fn shows_code(text: &str) -> bool {
         .any(|w| lower.contains(w))
 }
 
+/// Whether the code asked for is an illustration within a larger question
+/// ("example code", "a sample", several asks at once), not the deliverable.
+fn illustrative_code(c: &Compose<'_>) -> bool {
+    let lower = c.text.to_lowercase();
+    c.slots.kind == TaskKind::MultiPart
+        || [
+            "example code",
+            "sample code",
+            "code example",
+            "an example of",
+            "a snippet",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
 /// Whether the prompt asks for code to be written or changed (not only
 /// explained or reviewed).
 fn writes_code(text: &str) -> bool {
@@ -438,9 +458,16 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     }
     let before = task[..at].trim_end();
     let after = task[at + content.len()..].trim();
-    // Set apart only a block that ends the prompt; one with the request
-    // continuing after it is left as the user wrote it.
-    if !after.is_empty() {
+    // Set apart a block that ends the prompt, or one followed, after a
+    // blank line, by a short note of the user's ("it returns an array, I
+    // checked"), which then follows the block. A block with a long request
+    // after it, or a line straight after it that may be one of its own
+    // lines ("how much is this?" in a list to translate), is left as the
+    // user wrote it.
+    let rest = &task[at + content.len()..];
+    let gap = &rest[..rest.len() - rest.trim_start().len()];
+    let own_paragraph = gap.matches('\n').count() >= 2;
+    if !after.is_empty() && (after.chars().count() > 300 || !own_paragraph) {
         return (task.to_string(), false);
     }
     let mut out = String::with_capacity(task.len() + 32);
@@ -690,6 +717,27 @@ mod tests {
             g.text
         );
         assert!(g.text.starts_with("Summarize this email for me:"));
+        assert!(crate::lint::verbatim(text, &g.text));
+    }
+
+    #[test]
+    fn a_note_after_pasted_code_follows_the_block_instead_of_joining_it() {
+        let text = "why does this give 'TypeError: data.map is not a function'?\n\n\
+                    async function loadUsers() {\n  const res = await fetch('/api/users');\n  \
+                    const data = res.json();\n  return data.map(u => u.name);\n}\n\n\
+                    the api definitely returns an array, i checked in the network tab";
+        let slots = read(text);
+        let g = generate(
+            &compose(text, &slots, Intent::CodeGeneration, None),
+            &[],
+            &Templates::builtin(),
+        );
+        assert!(
+            g.text
+                .contains("return data.map(u => u.name);\n}\n</text>\n\nthe api definitely returns"),
+            "{}",
+            g.text
+        );
         assert!(crate::lint::verbatim(text, &g.text));
     }
 

@@ -1123,9 +1123,39 @@ fn material(block: &str) -> &str {
             ])
             || ASKS.iter().any(|a| l.padded.starts_with(&format!(" {a} ")));
         if !speaks || rest.trim().is_empty() {
-            return body;
+            return without_note(body);
         }
         end = rest.len();
+    }
+}
+
+/// Whether a line of a pasted block reads as code rather than prose.
+fn code_line(line: &str) -> bool {
+    let t = line.trim_start();
+    line.starts_with([' ', '\t'])
+        || t.contains([';', '{', '}', '=', '(', ')', '<', '>'])
+        || [
+            "def ", "return", "import ", "from ", "const ", "let ", "var ", "fn ", "class ", "#include",
+        ]
+        .iter()
+        .any(|k| t.starts_with(k))
+}
+
+/// `block` without a closing paragraph of prose after pasted code ("the api
+/// definitely returns an array, i checked"): that is the user talking about
+/// the code, and belongs with the request, not inside the material.
+fn without_note(block: &str) -> &str {
+    let Some(split) = block.rfind("\n\n") else {
+        return block;
+    };
+    let (code, note) = (&block[..split], block[split..].trim());
+    let code_lines = code.lines().filter(|l| !l.trim().is_empty());
+    let (total, coded) = code_lines.fold((0, 0), |(n, c), l| (n + 1, c + usize::from(code_line(l))));
+    let prose = note.lines().all(|l| !code_line(l)) && note.split_whitespace().count() >= 4;
+    if total >= 2 && coded * 2 >= total && prose {
+        code.trim_end()
+    } else {
+        block
     }
 }
 
