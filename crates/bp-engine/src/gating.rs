@@ -122,6 +122,15 @@ pub fn fault(text: &str) -> bool {
         "keeps freezing",
         "flicker",
         "runs every",
+        "figure out why",
+        "understand why",
+        "why does this",
+        "why is this",
+        "returns none",
+        "returning none",
+        "wrong result",
+        "wrong output",
+        "unexpected",
     ]
     .iter()
     .any(|w| lower.contains(w))
@@ -273,6 +282,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("nothing in the prompt needs working out (no figures, logic or puzzle)")
             } else if g.intent == Intent::ProblemSolving && !g.reasoning_evidence && !g.fault {
                 Some("advice on a situation needs judgement, not a worked derivation")
+            } else if g.intent == Intent::CodeGeneration && !g.reasoning_evidence && !g.fault {
+                Some("code to a clear spec needs no worked reasoning; only a fault or an algorithm does")
             } else if t == Technique::ChainOfThought {
                 (g.complexity == Complexity::Simple && g.intent != Intent::Reasoning)
                     .then_some("a simple task needs no worked reasoning")
@@ -293,6 +304,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("only a multi-part request needs a fixed structure")
             } else if s.own_list {
                 Some("the user listed their asks; that list is the structure")
+            } else if s.content_is_code() {
+                Some("changes to pasted code come back as the changed code, not in parts")
             } else {
                 None
             }

@@ -347,7 +347,8 @@ fn shows_code(text: &str) -> bool {
 }
 
 /// Whether the code asked for is an illustration within a larger question
-/// ("example code", "a sample", several asks at once), not the deliverable.
+/// ("example code", several asks at once) or asked to be small ("a tiny
+/// hook", "keep it simple"): production rules on it are noise.
 fn illustrative_code(c: &Compose<'_>) -> bool {
     let lower = c.text.to_lowercase();
     c.slots.kind == TaskKind::MultiPart
@@ -357,6 +358,16 @@ fn illustrative_code(c: &Compose<'_>) -> bool {
             "code example",
             "an example of",
             "a snippet",
+            "tiny",
+            "minimal",
+            "keep it simple",
+            "keep it short",
+            "quick and dirty",
+            "simple script",
+            "small script",
+            "quick script",
+            "simple example",
+            "short example",
         ]
         .iter()
         .any(|w| lower.contains(w))
@@ -472,7 +483,10 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     }
     let mut out = String::with_capacity(task.len() + 32);
     out.push_str(before);
-    out.push_str("\n\n<text>\n");
+    if !before.is_empty() {
+        out.push_str("\n\n");
+    }
+    out.push_str("<text>\n");
     out.push_str(content);
     out.push_str("\n</text>");
     if !after.is_empty() {

@@ -198,6 +198,20 @@ pub struct Slots {
     pub stakes: Option<String>,
 }
 
+impl Slots {
+    /// Whether the supplied content is pasted code (a fenced block, or
+    /// lines most of which read as code).
+    pub fn content_is_code(&self) -> bool {
+        self.content.as_deref().is_some_and(|c| {
+            let lines = c.lines().filter(|l| !l.trim().is_empty());
+            let (n, coded) = lines.fold((0, 0), |(n, k), l| {
+                (n + 1, k + usize::from(code_line(l) && !prose_line(l)))
+            });
+            c.starts_with("```") || n >= 2 && coded * 2 >= n
+        })
+    }
+}
+
 /// The lowercase text with word boundaries marked: every run of
 /// non-alphanumeric characters becomes one space, and the whole is padded
 /// with spaces. Phrases are looked up through an index from each word to
@@ -442,6 +456,20 @@ fn length(lower: &Lower) -> Option<Length> {
             continue;
         }
         let before2 = if i > 1 { words[i - 2] } else { "" };
+        // "a rough menu of 6 items", "my 3 paragraphs": a count of what the
+        // user has, not a limit on the answer ("a list of 5 ideas" and "the
+        // 3 main ideas" are limits).
+        let described = matches!(
+            before,
+            "my" | "our" | "these" | "those" | "his" | "her" | "their" | "have" | "has" | "had"
+        ) || before == "of"
+            && !matches!(
+                before2,
+                "list" | "set" | "series" | "total" | "top" | "maximum" | "max" | "minimum"
+            );
+        if described {
+            continue;
+        }
         // "under 100 words", "max 3 bullets", "no more than", "up to",
         // "100 words max": a ceiling.
         let ceiling = matches!(
@@ -1141,6 +1169,16 @@ fn code_line(line: &str) -> bool {
         .any(|k| t.starts_with(k))
 }
 
+/// Whether a line reads as the user's prose: words, not statements (a
+/// parenthesis in a sentence is still prose).
+fn prose_line(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty()
+        || !line.starts_with([' ', '\t'])
+            && !t.contains([';', '{', '}', '=', '<', '>'])
+            && t.split_whitespace().count() >= 4
+}
+
 /// `block` without a closing paragraph of prose after pasted code ("the api
 /// definitely returns an array, i checked"): that is the user talking about
 /// the code, and belongs with the request, not inside the material.
@@ -1150,13 +1188,40 @@ fn without_note(block: &str) -> &str {
     };
     let (code, note) = (&block[..split], block[split..].trim());
     let code_lines = code.lines().filter(|l| !l.trim().is_empty());
-    let (total, coded) = code_lines.fold((0, 0), |(n, c), l| (n + 1, c + usize::from(code_line(l))));
-    let prose = note.lines().all(|l| !code_line(l)) && note.split_whitespace().count() >= 4;
+    let (total, coded) = code_lines.fold((0, 0), |(n, c), l| {
+        (n + 1, c + usize::from(code_line(l) && !prose_line(l)))
+    });
+    let prose = note.lines().all(prose_line) && note.split_whitespace().count() >= 4;
     if total >= 2 && coded * 2 >= total && prose {
         code.trim_end()
     } else {
         block
     }
+}
+
+/// The paragraphs of pasted code that open `text`, when prose follows them:
+/// at least three lines, two thirds of them code, and no code after.
+fn leading_code(text: &str) -> Option<&str> {
+    let mut end = 0;
+    let mut lines = 0;
+    for para in text.split("\n\n") {
+        let start = para.as_ptr() as usize - text.as_ptr() as usize;
+        let body: Vec<&str> = para.lines().filter(|l| !l.trim().is_empty()).collect();
+        if body.is_empty() {
+            continue;
+        }
+        let coded = body.iter().filter(|l| code_line(l) && !prose_line(l)).count();
+        if coded * 3 >= body.len() * 2 {
+            end = start + para.len();
+            lines += body.len();
+            continue;
+        }
+        // The first prose paragraph: the rest must be prose too.
+        let rest = &text[start..];
+        let prose = rest.lines().all(prose_line);
+        return (lines >= 3 && prose).then(|| text[..end].trim_end());
+    }
+    None
 }
 
 /// Whether `block` is a list of the user's own asks introduced by `lead`
@@ -1257,6 +1322,11 @@ fn content(text: &str, rewrite: bool) -> Option<String> {
         {
             return Some(tail.to_string());
         }
+    }
+    // Pasted code first and the request after it ("def load(path): ...",
+    // then "this crashes on blank rows, can you fix it?").
+    if let Some(code) = leading_code(text) {
+        return Some(code.to_string());
     }
     // A long quotation.
     for (open, close) in [('"', '"'), ('“', '”'), ('«', '»')] {
@@ -1941,6 +2011,12 @@ pub fn read(text: &str) -> Slots {
         "one line answer",
         "dont explain",
         "no need to explain",
+        "dont need the full explanation",
+        "dont need a full explanation",
+        "dont need an explanation",
+        "dont need the explanation",
+        "dont need a long explanation",
+        "skip the explanation",
         "just tell me",
         "no details",
         "number only",
@@ -2056,6 +2132,16 @@ mod tests {
             "about is a target, not a ceiling"
         );
         assert_eq!(l("a 500 word essay on tides").as_deref(), Some("about 500 words"));
+        assert_eq!(
+            l("So far I have the truck and a rough menu of 6 items. Make me a week-by-week plan.").as_deref(),
+            None,
+            "a count of what the user has is no limit"
+        );
+        assert_eq!(l("give me a list of 5 ideas").as_deref(), Some("exactly 5 items"));
+        assert_eq!(
+            l("boil it down to the 3 main ideas").as_deref(),
+            Some("exactly 3 items")
+        );
         assert_eq!(l("100 words max please").as_deref(), Some("at most 100 words"));
         assert_eq!(
             l("no more than 2 paragraphs").as_deref(),
@@ -2170,5 +2256,27 @@ mod tests {
         );
         assert!(s.missing.is_empty(), "{:?}", s.missing);
         assert!(read("plan a trip").missing.len() >= 2);
+    }
+
+    #[test]
+    fn a_user_who_does_not_want_the_explanation_wants_a_bare_answer() {
+        let s = read(
+            "Is this difference statistically significant? Please just give me the p-value and a \
+             one-line recommendation. I don't need the full explanation.",
+        );
+        assert!(s.terse);
+    }
+
+    #[test]
+    fn pasted_code_is_told_from_pasted_prose() {
+        let code = read(
+            "def load(path):\n    total = 0\n    with open(path) as f:\n        for row in csv.DictReader(f):\n            \
+             total += float(row['amount'])\n    return total\n\nthis crashes on blank rows (the bookkeeper leaves \
+             them empty), can you fix it?",
+        );
+        assert!(code.content_is_code(), "{:?}", code.content);
+        let prose =
+            read("Summarize this email for me:\nHi all,\nthe offsite moves to Friday. Bring laptops.\nAna");
+        assert!(!prose.content_is_code());
     }
 }
