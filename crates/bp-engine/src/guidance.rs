@@ -299,6 +299,57 @@ const GENRES: &[Genre] = &[
     },
     Genre {
         names: &[
+            "fever",
+            "rash",
+            "symptom",
+            "symptoms",
+            "dose",
+            "dosage",
+            "ibuprofen",
+            "tylenol",
+            "paracetamol",
+            "acetaminophen",
+            "medication",
+            "antibiotics",
+            "blood pressure",
+            "chest pain",
+            "headaches",
+        ],
+        intents: &[QuestionAnswering, ProblemSolving, Reasoning],
+        questions: true,
+        line: "Give the general guidance plainly, say what depends on age, weight or other conditions, and list the signs that mean calling a doctor now.",
+        ..PLAIN
+    },
+    Genre {
+        names: &[
+            "is it legal",
+            "is that legal",
+            "is this legal",
+            "illegal",
+            "can my landlord",
+            "can the landlord",
+            "can my employer",
+            "can my boss",
+            "am i allowed to",
+            "are they allowed to",
+            "is he allowed to",
+            "is she allowed to",
+            "my rights",
+            "sue",
+            "small claims",
+            "my deposit",
+            "the deposit",
+            "evict",
+            "eviction",
+        ],
+        intents: &[QuestionAnswering, ProblemSolving, Reasoning],
+        questions: true,
+        unless: &["legally a", "legal age"],
+        line: "Say what usually applies and what depends on where I am, what I can do first, and when it is worth asking a lawyer.",
+        ..PLAIN
+    },
+    Genre {
+        names: &[
             "error",
             "crash",
             "crashes",
@@ -322,11 +373,52 @@ const GENRES: &[Genre] = &[
             "disconnects",
             "overheating",
             "leaking",
+            "leaks",
             "fails",
             "failing",
+            "disconnecting",
+            "keeps disconnecting",
+            "wont connect",
+            "cant connect",
+            "wont boot",
+            "blue screen",
+            "getting slow",
+            "so slow",
+            "weird noise",
+            "strange noise",
+            "making a noise",
+            "smells like",
+            "barely rises",
+            "keeps going out",
+            "flickering",
+            "stuck on",
         ],
         intents: &[ProblemSolving],
         line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
+        ..PLAIN
+    },
+    Genre {
+        names: &[
+            "which",
+            "what",
+            "is there",
+            "anything",
+            "trend",
+            "average",
+            "growth",
+            "grew",
+            "calculate",
+            "compare",
+            "analyze",
+            "analyse",
+            "insights",
+            "patterns",
+            "why",
+        ],
+        intents: &[DataAnalysis],
+        questions: true,
+        material: true,
+        line: "Show the figures you compute from my data before the conclusion, and point out anything in it that looks off or too thin to rely on.",
         ..PLAIN
     },
     Genre {
@@ -454,13 +546,41 @@ const GENRES: &[Genre] = &[
     },
 ];
 
+/// Whether the supplied content is a table of figures (not a log or code):
+/// what "the figures you compute from my data" can be about.
+fn figures(slots: &Slots) -> bool {
+    let Some(content) = slots.content.as_deref() else {
+        return false;
+    };
+    let lower = content.to_lowercase();
+    let log = [
+        "error",
+        "warn",
+        "exception",
+        "traceback",
+        "[info",
+        "info ",
+        "debug",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let numeric = content
+        .lines()
+        .filter(|l| l.chars().filter(char::is_ascii_digit).count() >= 2)
+        .count();
+    !log && !slots.content_is_code() && numeric >= 3
+}
+
 /// The guidance line for this prompt, if a genre it names calls for one
 /// (see the module docs for when none is given).
 pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Level) -> Option<&'static str> {
     if level == Level::Light
         || slots.terse
         || slots.persona.is_some()
-        || matches!(slots.kind, TaskKind::ShortCreative | TaskKind::Rewrite)
+        || slots.kind == TaskKind::ShortCreative
+        // A short question over pasted figures reads as a rewrite of them,
+        // but it asks for an analysis.
+        || slots.kind == TaskKind::Rewrite && intent != DataAnalysis
         || matches!(intent, Intent::Conversation | Translation)
     {
         return None;
@@ -491,6 +611,7 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
         .filter(|g| g.questions || !question)
         .filter(|g| !(g.short && long))
         .filter(|g| !g.material || slots.content.is_some())
+        .filter(|g| !g.intents.contains(&DataAnalysis) || !g.material || figures(slots))
         .find(|g| lower.has_any(g.names) && !lower.has_any(g.unless) && opens(g))
         .map(|g| g.line)
 }
@@ -523,6 +644,62 @@ mod tests {
         assert!(
             line(
                 "my dishwasher keeps stopping mid cycle and beeping",
+                ProblemSolving
+            )
+            .is_some_and(|l| l.contains("likely causes"))
+        );
+    }
+
+    #[test]
+    fn health_legal_and_supplied_data_get_their_lines() {
+        assert!(
+            line(
+                "My 7 year old has a fever of 102.5. Is it ok to alternate ibuprofen and Tylenol?",
+                QuestionAnswering
+            )
+            .is_some_and(|l| l.contains("calling a doctor"))
+        );
+        assert!(
+            line(
+                "Is it legal for my landlord to come into my apartment without telling me first? I'm in Ohio.",
+                QuestionAnswering
+            )
+            .is_some_and(|l| l.contains("lawyer"))
+        );
+        let data = "here's our sales by region, which region grew the most?\n\n\
+                    region,q2,q3\nNortheast,182000,201500\nSoutheast,143500,139800\nMidwest,97200,121400";
+        assert!(line(data, DataAnalysis).is_some_and(|l| l.contains("figures you compute")));
+        assert_eq!(
+            line(
+                "which chart type is best for showing monthly sales?",
+                DataAnalysis
+            ),
+            None,
+            "no data of the user's, nothing to compute from"
+        );
+        let log = "Which endpoint causes the 5xx errors?\n\n\
+                   10:01:02 ERROR /api/orders 502 upstream timed out\n10:01:05 ERROR /api/orders 502\n\
+                   10:01:09 WARN /api/cart 499 client closed";
+        assert_eq!(line(log, DataAnalysis), None, "a log is not a table of figures");
+        assert_eq!(
+            line(
+                "Quick one: is a tomato legally a vegetable in the US? I heard there was a court case.",
+                QuestionAnswering
+            ),
+            None
+        );
+        assert_eq!(
+            line(
+                "My roommate keeps eating my food. We're on a lease together for 7 more months. What should I do?",
+                ProblemSolving
+            )
+            .filter(|l| l.contains("lawyer")),
+            None,
+            "a lease in passing is no legal question"
+        );
+        assert!(
+            line(
+                "wifi keeps disconnecting but only on my laptop, phone is fine",
                 ProblemSolving
             )
             .is_some_and(|l| l.contains("likely causes"))
