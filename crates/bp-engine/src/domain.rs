@@ -129,7 +129,30 @@ const ROLES: &[Entry] = &[
             "trademark",
             "gdpr",
         ],
-        with: &[],
+        // A landlord planning a repaint, a court case in a trivia question
+        // or an ethics argument asks no legal question of the user's: the
+        // role needs words of the user's own rights beside the topic.
+        with: &[
+            "my rights",
+            "is it legal",
+            "is that legal",
+            "illegal",
+            "am i allowed to",
+            "are we allowed to",
+            "is he allowed to",
+            "is she allowed to",
+            "are they allowed to",
+            "legally allowed",
+            "sue",
+            "small claims",
+            "evict",
+            "eviction",
+            "deposit",
+            "clause",
+            "liable",
+            "lawsuit",
+            "legal advice",
+        ],
     },
     Entry {
         role: "a physician who explains things in plain language",
@@ -467,5 +490,35 @@ mod tests {
             None
         );
         assert_eq!(role_for("write a blog post about my cat", false, None), None);
+    }
+
+    #[test]
+    fn a_lawyer_only_for_a_question_of_law() {
+        assert_eq!(
+            role_for(
+                "I'm a landlord; my tenant moves out on the 1st and the new one moves in on the 11th. \
+                 Give me a day-by-day plan to repaint and clean.",
+                false,
+                None
+            ),
+            None
+        );
+        assert_eq!(
+            role_for("can my landlord keep my deposit for normal wear?", false, None),
+            Some("a lawyer who explains things in plain language")
+        );
+    }
+
+    #[test]
+    fn a_song_inspired_card_is_no_legal_question() {
+        assert_ne!(
+            role_for(
+                "Write my daughter a birthday letter inspired by song lyrics without copying any (I know \
+                 that's a copyright thing). She's allowed to make mistakes.",
+                false,
+                None
+            ),
+            Some("a lawyer who explains things in plain language")
+        );
     }
 }

@@ -162,6 +162,7 @@ impl Engine {
             reasoning_evidence: crate::gating::reasoning_evidence(text),
             how_to: crate::gating::how_to(text),
             fault: crate::gating::fault(text),
+            questions: crate::gating::questions(text),
             words: text.split_whitespace().count(),
         })
     }
@@ -194,6 +195,7 @@ impl Engine {
             reasoning_evidence: crate::gating::reasoning_evidence(&req.text),
             how_to: crate::gating::how_to(&req.text),
             fault: crate::gating::fault(&req.text),
+            questions: crate::gating::questions(&req.text),
             words: req.text.split_whitespace().count(),
         });
         let gated: Vec<Technique> = forbidden.iter().map(|f| f.technique).collect();

@@ -38,6 +38,8 @@ pub struct GateInput<'a> {
     pub reasoning_evidence: bool,
     /// Whether the prompt reports something broken or failing (see [`fault`]).
     pub fault: bool,
+    /// How many questions the prompt asks (runs of `?`).
+    pub questions: usize,
     /// How many words the prompt has ("python one liner to reverse a
     /// string" is too short to need an expert's voice).
     pub words: usize,
@@ -134,6 +136,14 @@ pub fn fault(text: &str) -> bool {
     ]
     .iter()
     .any(|w| lower.contains(w))
+}
+
+/// How many questions `text` asks: its runs of question marks ("really??"
+/// is one).
+pub fn questions(text: &str) -> usize {
+    text.split(|c: char| c != '?')
+        .filter(|run| !run.is_empty())
+        .count()
 }
 
 /// Whether `text` asks how to do something, step by step.
@@ -302,6 +312,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("the prompt limits the length; added sections would break it")
             } else if s.kind != TaskKind::MultiPart {
                 Some("only a multi-part request needs a fixed structure")
+            } else if g.questions < 2 {
+                Some("one question, however long, is answered whole, not in parts")
             } else if s.own_list {
                 Some("the user listed their asks; that list is the structure")
             } else if s.content_is_code() {
@@ -372,6 +384,7 @@ mod tests {
             reasoning_evidence: reasoning_evidence(text),
             how_to: how_to(text),
             fault: fault(text),
+            questions: questions(text),
             words: text.split_whitespace().count(),
         })
         .into_iter()
@@ -495,6 +508,7 @@ mod tests {
                     reasoning_evidence: false,
                     how_to: false,
                     fault: false,
+                    questions: 1,
                     words: text.split_whitespace().count(),
                 },
             )
@@ -504,5 +518,15 @@ mod tests {
         assert!(role_allowed(
             "write a python script that watches a folder and uploads every new file to s3, retrying on failure"
         ));
+    }
+
+    #[test]
+    fn one_long_question_is_not_split_into_parts() {
+        let text = "Trying to decide between two offers. Job A: $68k, hybrid, 45 min each way. Job B: $61k, \
+                    fully remote at a 40-person startup. I'm 29, rent is $1,400. Walk me through how to weigh \
+                    this, including what the commute actually costs me, and then tell me which one you'd pick.";
+        assert_eq!(questions(text), 0);
+        assert!(gate(text, Intent::ProblemSolving, 0.9).contains(&Technique::StructuredOutput));
+        assert_eq!(questions("significant?? really?"), 2);
     }
 }

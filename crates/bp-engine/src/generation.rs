@@ -146,7 +146,13 @@ impl Variables {
         };
         // The user's own requirements are restated only where they could be
         // lost: in a long prompt. In a short one they are in plain sight.
-        let long = c.text.split_whitespace().count() > 60;
+        // Pasted material does not make the request itself long.
+        let material = c
+            .slots
+            .content
+            .as_deref()
+            .map_or(0, |m| m.split_whitespace().count());
+        let long = c.text.split_whitespace().count().saturating_sub(material) > 60;
         let mut constraints: Vec<String> = if long {
             c.slots.constraints.iter().map(|s| sentence(s)).collect()
         } else {
@@ -478,7 +484,7 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     let rest = &task[at + content.len()..];
     let gap = &rest[..rest.len() - rest.trim_start().len()];
     let own_paragraph = gap.matches('\n').count() >= 2;
-    if !after.is_empty() && (after.chars().count() > 300 || !own_paragraph) {
+    if !after.is_empty() && (after.chars().count() > 600 || !own_paragraph) {
         return (task.to_string(), false);
     }
     let mut out = String::with_capacity(task.len() + 32);

@@ -97,6 +97,8 @@ const GENRES: &[Genre] = &[
     Genre {
         names: &["meeting notes", "meeting", "transcript", "call notes", "minutes"],
         intents: &[Summarization],
+        // Decisions beside action items would break a table the user laid out.
+        structural: true,
         line: "Include the decisions made and the action items, with owners and dates where the notes give them.",
         ..PLAIN
     },
@@ -431,14 +433,11 @@ const GENRES: &[Genre] = &[
             "comparison",
             "which is better",
         ],
-        intents: &[
-            QuestionAnswering,
-            Reasoning,
-            DataAnalysis,
-            TaskPlanning,
-            ProblemSolving,
-        ],
+        // Two figures to test ("2.1% vs 2.4%, significant?") are a
+        // calculation, not two things to compare.
+        intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         questions: true,
+        unless: &["significant", "significance", "p value"],
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },
@@ -449,6 +448,14 @@ const GENRES: &[Genre] = &[
             "is it a good idea",
             "would it be better",
             "do you think i should",
+            "decide between",
+            "deciding between",
+            "trying to decide",
+            "which would you pick",
+            "which one youd pick",
+            "which would you choose",
+            "which way would you go",
+            "which would you go with",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
@@ -848,5 +855,23 @@ mod tests {
                 assert!(!g.line.contains(word), "{}: {word}", g.line);
             }
         }
+    }
+
+    #[test]
+    fn a_significance_check_is_no_comparison_and_a_choice_gets_the_decision_line() {
+        assert_eq!(
+            line(
+                "ab test: 2.1% vs 2.4% conversion, 5000 visitors each. significant??",
+                DataAnalysis
+            ),
+            None
+        );
+        assert!(
+            line(
+                "I am trying to decide between two job offers, one remote and one hybrid. Which would you pick?",
+                ProblemSolving
+            )
+            .is_some_and(|l| l.contains("clear recommendation"))
+        );
     }
 }

@@ -1131,6 +1131,7 @@ fn material(block: &str) -> &str {
         "im",
         "i am",
     ];
+    let block = without_request_paragraphs(block);
     let mut end = block.len();
     loop {
         let body = block[..end].trim_end();
@@ -1155,6 +1156,36 @@ fn material(block: &str) -> &str {
         }
         end = rest.len();
     }
+}
+
+/// `block` without what follows the material and speaks to the model: a
+/// closing paragraph that asks ("Does the 40% figure check out? What should
+/// I ask?"), and plain lines after a bulleted list ("Around 350 words. Sign
+/// it with her initial.").
+fn without_request_paragraphs(block: &str) -> &str {
+    let mut block = block.trim_end();
+    while let Some(split) = block.rfind("\n\n") {
+        let last = &block[split..];
+        if last.contains('?') && !block[..split].trim().is_empty() {
+            block = block[..split].trim_end();
+        } else {
+            break;
+        }
+    }
+    let bullet = |l: &str| l.trim_start().starts_with(['-', '*', '•']);
+    let lines: Vec<&str> = block.lines().collect();
+    let listed = lines.iter().filter(|l| bullet(l)).count();
+    if let Some(last_bullet) = lines.iter().rposition(|l| bullet(l))
+        && listed >= 3
+        && last_bullet + 1 < lines.len()
+        && lines[..=last_bullet]
+            .iter()
+            .all(|l| bullet(l) || l.trim().is_empty())
+    {
+        let keep: usize = lines[..=last_bullet].iter().map(|l| l.len() + 1).sum();
+        return block[..keep.min(block.len())].trim_end();
+    }
+    block
 }
 
 /// Whether a line of a pasted block reads as code rather than prose.
@@ -2278,5 +2309,24 @@ mod tests {
         let prose =
             read("Summarize this email for me:\nHi all,\nthe offsite moves to Friday. Bring laptops.\nAna");
         assert!(!prose.content_is_code());
+    }
+
+    #[test]
+    fn the_users_questions_and_instructions_after_the_material_stay_out_of_it() {
+        let s = read(
+            "The mayor's office sent this out today:\n\n\"Reported burglaries dropped 40% this year, from 25 \
+             in 2023 to 15 in 2024. This proves the program works.\"\n\nBefore I print anything: does the \
+             40% figure check out? What should I ask the police chief?",
+        );
+        let content = s.content.unwrap();
+        assert!(content.contains("proves the program works"));
+        assert!(!content.contains("police chief"), "{content}");
+        let s = read(
+            "I am making a quest mod and need the text of an in-game book. Notes on what it needs to get across:\n\
+             - the author is a disgraced court alchemist\n- she warns her apprentice\n\
+             - mention the lighthouse at Grey Hook\nAround 350-400 words. Sign it with just her initial.",
+        );
+        let content = s.content.unwrap();
+        assert!(content.ends_with("Grey Hook"), "{content}");
     }
 }
