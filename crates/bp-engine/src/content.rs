@@ -86,10 +86,10 @@ const CODE_GENERATION: IntentContent = IntentContent {
     domain: "software engineering",
     format: "a code block followed by a short explanation",
     sections: "code, how it works, how to run or test it, edge cases",
-    constraints: &[
-        "Write idiomatic code that compiles or runs as given.",
-        "Handle edge cases such as empty or invalid input, and say which you handled.",
-    ],
+    // None: in four blind rounds the generic code rules ("idiomatic code",
+    // "handle edge cases") never won a pair and lost several (a beginner's
+    // simple function, a tiny hook, example code in a design question).
+    constraints: &[],
     examples: &[
         (
             "Write a Python function that returns the largest of three numbers.",
@@ -172,7 +172,7 @@ const TRANSLATION: IntentContent = IntentContent {
     sections: "translation, notes",
     constraints: &[
         "Preserve meaning, tone and register rather than translating word for word.",
-        "Keep names, numbers and formatting unchanged.",
+        "Keep names unchanged, and write dates, times and numbers the way readers of the target language expect.",
     ],
     examples: &[
         (

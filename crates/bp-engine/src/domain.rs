@@ -134,9 +134,6 @@ const ROLES: &[Entry] = &[
         // role needs words of the user's own rights beside the topic.
         with: &[
             "my rights",
-            "is it legal",
-            "is that legal",
-            "illegal",
             "am i allowed to",
             "are we allowed to",
             "is he allowed to",

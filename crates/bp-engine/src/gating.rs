@@ -258,6 +258,8 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("the prompt sets its own persona")
             } else if !g.has_role {
                 Some("nothing in the prompt calls for a particular expert")
+            } else if g.intent == Intent::Conversation {
+                Some("a conversation follows the user's lead, not an expert's")
             } else if matches!(s.kind, TaskKind::FactLookup | TaskKind::Rewrite) || s.terse {
                 Some("a simple lookup, a rewrite or a bare answer gains nothing from a role")
             } else if g.complexity == Complexity::Simple && g.words < 10 {
@@ -528,5 +530,25 @@ mod tests {
         assert_eq!(questions(text), 0);
         assert!(gate(text, Intent::ProblemSolving, 0.9).contains(&Technique::StructuredOutput));
         assert_eq!(questions("significant?? really?"), 2);
+    }
+
+    #[test]
+    fn a_conversation_gets_no_expert_role() {
+        let text = "cant sleep, job interview at 9am tomorrow. talk to me";
+        let slots = read(text);
+        let g = GateInput {
+            slots: &slots,
+            intent: Intent::Conversation,
+            confidence: 0.9,
+            complexity: Complexity::Moderate,
+            level: Level::Standard,
+            has_role: true,
+            reasoning_evidence: false,
+            how_to: false,
+            fault: false,
+            questions: 0,
+            words: 20,
+        };
+        assert!(why_not(Technique::RolePlay, &g).is_some());
     }
 }

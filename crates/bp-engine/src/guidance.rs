@@ -205,6 +205,14 @@ const GENRES: &[Genre] = &[
             "how do i say no",
             "how do i talk to",
         ],
+        // "How do I tell if that's a real difference?" asks for a method.
+        unless: &[
+            "tell if",
+            "tell whether",
+            "tell the difference",
+            "tell which",
+            "tell how",
+        ],
         line: "Give me the actual words I could use, and how to respond if they push back.",
         ..PLAIN
     },
@@ -222,6 +230,15 @@ const GENRES: &[Genre] = &[
             "follow up email",
             "reply to",
             "e mail to",
+        ],
+        // A reply in a personal chat is a conversation, not a memo.
+        unless: &[
+            "group chat",
+            "text message",
+            "whatsapp",
+            "roommate",
+            "roommates",
+            "lived together",
         ],
         intents: &[CreativeWriting, TaskPlanning, ProblemSolving, QuestionAnswering],
         line: "Put the purpose in the first sentence, keep it easy to skim, and end with one clear request or next step.",
@@ -872,6 +889,25 @@ mod tests {
                 ProblemSolving
             )
             .is_some_and(|l| l.contains("clear recommendation"))
+        );
+    }
+
+    #[test]
+    fn a_method_question_and_a_personal_chat_get_no_conversation_or_memo_line() {
+        assert_eq!(
+            line(
+                "Warehouse scores look worse but it's only 18 people. How do I tell if that's a real difference?",
+                DataAnalysis
+            ),
+            None
+        );
+        assert_eq!(
+            line(
+                "How do I reply to this without making it worse? [group chat] Dani: can we talk about the dishes",
+                ProblemSolving
+            )
+            .filter(|l| l.contains("first sentence")),
+            None
         );
     }
 }

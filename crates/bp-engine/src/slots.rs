@@ -1192,9 +1192,11 @@ fn without_request_paragraphs(block: &str) -> &str {
 fn code_line(line: &str) -> bool {
     let t = line.trim_start();
     line.starts_with([' ', '\t'])
-        || t.contains([';', '{', '}', '=', '(', ')', '<', '>'])
+        || t.contains([';', '{', '}', '=', '(', ')', '<', '>', '[', ']'])
         || [
             "def ", "return", "import ", "from ", "const ", "let ", "var ", "fn ", "class ", "#include",
+            "for ", "if ", "while ", "elif ", "else", "try", "except", "async ", "public ", "private ", "#!",
+            "//", "/*", "select ", "SELECT ",
         ]
         .iter()
         .any(|k| t.starts_with(k))
