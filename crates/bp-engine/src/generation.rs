@@ -152,7 +152,8 @@ impl Variables {
             .content
             .as_deref()
             .map_or(0, |m| m.split_whitespace().count());
-        let long = c.text.split_whitespace().count().saturating_sub(material) > 60;
+        // A bulleted list of the user's is in plain sight however long.
+        let long = c.text.split_whitespace().count().saturating_sub(material) > 60 && !c.slots.own_list;
         let mut constraints: Vec<String> = if long {
             c.slots.constraints.iter().map(|s| sentence(s)).collect()
         } else {
@@ -436,7 +437,13 @@ fn article(phrase: &str) -> String {
 
 /// `s` ending with one full stop.
 fn sentence(s: &str) -> String {
-    let s = s.trim().trim_end_matches([':', ';', ',']).trim_end();
+    // A line of the user's own list keeps its words, not its bullet.
+    let s = s
+        .trim()
+        .trim_start_matches(['-', '*', '•'])
+        .trim()
+        .trim_end_matches([':', ';', ','])
+        .trim_end();
     if s.ends_with(['.', '!', '?']) {
         s.to_string()
     } else {

@@ -95,8 +95,16 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
-        names: &["meeting notes", "meeting", "transcript", "call notes", "minutes"],
+        // Notes or a transcript pasted to work on, not a meeting in passing.
+        names: &[
+            "meeting notes",
+            "transcript",
+            "call notes",
+            "minutes",
+            "notes from",
+        ],
         intents: &[Summarization],
+        material: true,
         // Decisions beside action items would break a table the user laid out.
         structural: true,
         line: "Include the decisions made and the action items, with owners and dates where the notes give them.",
@@ -907,6 +915,18 @@ mod tests {
                 ProblemSolving
             )
             .filter(|l| l.contains("first sentence")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_meeting_in_passing_is_no_meeting_notes() {
+        assert_eq!(
+            line(
+                "Our HOA president said at the last meeting that speed bumps clearly work. Can you break \
+                 down the weaknesses in this argument?",
+                Summarization
+            ),
             None
         );
     }

@@ -1935,7 +1935,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
     ),
 ];
 
-fn missing(lower: &Lower, text: &str, content: Option<&str>) -> Vec<String> {
+fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> Vec<String> {
     // A role-play the user sets up ("pretend you are my landlord, I will
     // negotiate") starts at once; questions first would only delay it.
     if lower.has_any(&[
@@ -1965,7 +1965,9 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>) -> Vec<String> {
         };
         // A long prompt carries details of its own; only short ones are asked.
         let supplied = supplied || (!given.is_empty() && lower.words().count() > 40);
-        if !supplied && !out.iter().any(|q| q == question) {
+        // A haiku about a leaf blower that won't start needs no error message.
+        let fault = question.contains("error message");
+        if !supplied && !out.iter().any(|q| q == question) && !(fault && kind == TaskKind::ShortCreative) {
             out.push((*question).to_string());
         }
     }
@@ -2071,6 +2073,7 @@ pub fn read(text: &str) -> Slots {
     let has_examples = lower.has_any(&["for example", "eg", "e g", "such as", "like these", "examples"])
         && content.is_some()
         || instruction.contains("Input:") && instruction.contains("Output:");
+    let kind = kind(lower, &instruction, content.as_deref(), format.as_ref());
     Slots {
         persona: persona(&instruction, lower),
         length: length(lower),
@@ -2078,8 +2081,8 @@ pub fn read(text: &str) -> Slots {
         tone: tone(lower),
         language: language(lower),
         constraints: constraints(&instruction),
-        kind: kind(lower, &instruction, content.as_deref(), format.as_ref()),
-        missing: missing(&full, text, content.as_deref()),
+        kind,
+        missing: missing(&full, text, content.as_deref(), kind),
         stakes: STAKES.iter().find(|s| lower.has(s)).map(|s| (*s).to_string()),
         wants_reasoning,
         terse,
@@ -2330,5 +2333,12 @@ mod tests {
         );
         let content = s.content.unwrap();
         assert!(content.ends_with("Grey Hook"), "{content}");
+    }
+
+    #[test]
+    fn a_short_creative_piece_asks_for_no_missing_details() {
+        let s = read("haiku about a leaf blower that wont start");
+        assert_eq!(s.kind, TaskKind::ShortCreative);
+        assert!(s.missing.is_empty(), "{:?}", s.missing);
     }
 }
