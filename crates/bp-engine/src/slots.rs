@@ -1966,8 +1966,8 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> 
         // A long prompt carries details of its own; only short ones are asked.
         let supplied = supplied || (!given.is_empty() && lower.words().count() > 40);
         // A haiku about a leaf blower that won't start needs no error message.
-        let fault = question.contains("error message");
-        if !supplied && !out.iter().any(|q| q == question) && !(fault && kind == TaskKind::ShortCreative) {
+        let moot = question.contains("error message") && kind == TaskKind::ShortCreative;
+        if !(supplied || moot || out.iter().any(|q| q == question)) {
             out.push((*question).to_string());
         }
     }
