@@ -358,6 +358,7 @@ const ROLES: &[Entry] = &[
 /// Programming languages and the developer they call for.
 const DEVELOPERS: &[(&str, &str)] = &[
     ("python", "a senior Python developer"),
+    ("pandas", "a senior Python developer"),
     ("javascript", "a senior JavaScript developer"),
     ("typescript", "a senior TypeScript developer"),
     ("react", "a senior front-end developer"),
@@ -407,7 +408,8 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         let named: Vec<&(&str, &str)> = DEVELOPERS.iter().filter(|(k, _)| has(k)).collect();
         let within = |k: &str| match k {
             "regex" => named.len() > 1,
-            "excel" => has("vba"),
+            // A pandas traceback that mentions Excel is a Python question.
+            "excel" => has("vba") || has("pandas") || has("traceback"),
             "javascript" | "typescript" => has("react"),
             _ => false,
         };
@@ -516,6 +518,19 @@ mod tests {
                 None
             ),
             Some("a lawyer who explains things in plain language")
+        );
+    }
+
+    #[test]
+    fn a_pandas_traceback_that_mentions_excel_is_a_python_question() {
+        assert_eq!(
+            role_for(
+                "Traceback (most recent call last):\n  totals = df.groupby('Client')['Amount'].sum()\n\
+                 KeyError: 'Amount'\n\nthe csv has an Amount column, i opened it in excel. pandas 2.1",
+                true,
+                None
+            ),
+            Some("a senior Python developer")
         );
     }
 }

@@ -452,8 +452,6 @@ const GENRES: &[Genre] = &[
         names: &[
             "difference between",
             "differences between",
-            "vs",
-            "versus",
             "compare",
             "comparison",
             "which is better",
@@ -462,6 +460,25 @@ const GENRES: &[Genre] = &[
         // calculation, not two things to compare.
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         questions: true,
+        unless: &["significant", "significance", "p value"],
+        line: "Compare them point by point on what actually differs, and say when each one applies.",
+        ..PLAIN
+    },
+    Genre {
+        names: &["vs", "versus"],
+        intents: &[QuestionAnswering, Reasoning],
+        questions: true,
+        unless: &["significant", "significance", "p value"],
+        line: "Compare them point by point on what actually differs, and say when each one applies.",
+        ..PLAIN
+    },
+    Genre {
+        names: &["vs", "versus"],
+        // "hire out vs. do myself" in a long plan or a long account of a
+        // problem is a word in passing; in a short one it names the subject.
+        intents: &[TaskPlanning, ProblemSolving],
+        questions: true,
+        short: true,
         unless: &["significant", "significance", "p value"],
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
@@ -929,5 +946,18 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_vs_in_passing_in_a_long_plan_is_no_comparison() {
+        let plan = "I'm retired and want to turn half of my garage into a woodworking shop over the winter. \
+                    The space is 11 x 22 ft, one 15A circuit, no insulation, in Minnesota. Budget around \
+                    $6,000. Give me a phased plan in the right order, with rough costs per phase and which \
+                    parts I should hire out vs. do myself.";
+        assert_eq!(
+            line(plan, TaskPlanning).filter(|l| l.starts_with("Compare")),
+            None
+        );
+        assert!(line("python vs javascript for a first language?", QuestionAnswering).is_some());
     }
 }

@@ -1132,6 +1132,15 @@ fn material(block: &str) -> &str {
         "i am",
     ];
     let block = without_request_paragraphs(block);
+    // A pasted email or thread ends with its writer's words, questions
+    // included ("Can you both take a look before Friday?").
+    let email = block.lines().any(|l| {
+        let l = l.trim_start();
+        l.starts_with("From:") || l.starts_with("Subject:") || l.starts_with("Sent:")
+    });
+    if email {
+        return block.trim_end();
+    }
     let mut end = block.len();
     loop {
         let body = block[..end].trim_end();
@@ -1165,8 +1174,16 @@ fn material(block: &str) -> &str {
 fn without_request_paragraphs(block: &str) -> &str {
     let mut block = block.trim_end();
     while let Some(split) = block.rfind("\n\n") {
-        let last = &block[split..];
-        if last.contains('?') && !block[..split].trim().is_empty() {
+        let (material, last) = (block[..split].trim_end(), &block[split..]);
+        // Only after material that visibly ends (a closing quotation mark,
+        // pasted code, a table row): a question inside an email thread is
+        // the thread's.
+        let ends = material.ends_with(['"', '”', '»', '`'])
+            || material.lines().last().is_some_and(|l| {
+                let row = l.contains([',', '|', '\t']) && l.chars().filter(char::is_ascii_digit).count() >= 2;
+                row || code_line(l) && !prose_line(l)
+            });
+        if last.contains('?') && !material.is_empty() && ends {
             block = block[..split].trim_end();
         } else {
             break;
@@ -2340,5 +2357,15 @@ mod tests {
         let s = read("haiku about a leaf blower that wont start");
         assert_eq!(s.kind, TaskKind::ShortCreative);
         assert!(s.missing.is_empty(), "{:?}", s.missing);
+    }
+
+    #[test]
+    fn a_question_inside_a_pasted_email_thread_stays_in_the_material() {
+        let s = read(
+            "Summarize this for my manager, 3 bullets max:\n\n---\nFrom: Lena\nSubject: RE: Q4\n\n\
+             I've asked their controller twice. I'll call him tomorrow.\n\n---\nFrom: Priya\n\
+             Subject: Q4\n\nIntercompany is off by $18,430. Can you both take a look before Friday?",
+        );
+        assert!(s.content.unwrap().ends_with("before Friday?"));
     }
 }
