@@ -16,6 +16,7 @@ pub mod answer;
 pub mod catalogue;
 pub mod embedding;
 pub mod feedback;
+pub mod group;
 pub mod keys;
 mod loading;
 pub mod model;
@@ -149,6 +150,7 @@ pub struct EnhanceService {
     fingerprints: tokio::sync::Mutex<(String, String)>,
     embeddings: EmbeddingQueue,
     embedder: Arc<dyn bp_engine::embed::Embedder>,
+    history: group::GroupCommit,
 }
 
 impl EnhanceService {
@@ -183,13 +185,14 @@ impl EnhanceService {
             embeddings.push(SourceType::Template, t.id, &text.join("\n"));
         }
         Ok(Arc::new(EnhanceService {
-            db,
             cache,
             engine: RwLock::new(Arc::new(Engine::new(model, templates))),
             source: Mutex::new(source),
             fingerprints: tokio::sync::Mutex::new(fingerprints),
             embeddings,
             embedder,
+            history: group::GroupCommit::spawn(db.clone()),
+            db,
         }))
     }
 
@@ -205,6 +208,11 @@ impl EnhanceService {
     /// Where the current model's training data came from.
     pub fn pattern_source(&self) -> PatternSource {
         *self.source.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The group commit that writes anonymous history rows.
+    pub fn history_writer(&self) -> &group::GroupCommit {
+        &self.history
     }
 
     /// The embedding writer.
@@ -312,16 +320,18 @@ impl EnhanceService {
         Ok(loading::analyze_cached(&self.cache, &engine, text).await)
     }
 
-    /// Saves one history row, scoped to its user when there is one.
+    /// Saves one history row, scoped to its user when there is one and row
+    /// security is on; other rows go through the group commit (see
+    /// [`group`]).
     async fn save(&self, row: &NewPromptHistory) -> Result<bp_store::history::PromptHistory, StoreError> {
         match row.user_id {
-            Some(user) => {
+            Some(user) if self.db.row_security() => {
                 let mut conn = self.db.for_user(user).await?;
                 let saved = save_history(&mut *conn, row).await?;
                 conn.finish().await?;
                 Ok(saved)
             }
-            None => save_history(self.db.pool(), row).await,
+            _ => self.history.save(row.clone()).await,
         }
     }
 

@@ -490,3 +490,62 @@ async fn lexical_rows_are_reembedded_resumably_and_then_found_by_meaning() {
         Some(bp_engine::minilm::STATIC_MODEL)
     );
 }
+
+fn anonymous_row(i: usize, request_id: Option<&str>) -> bp_store::history::NewPromptHistory {
+    bp_store::history::NewPromptHistory {
+        original_input: format!("prompt {i}"),
+        enhanced_output: format!("enhanced prompt {i}"),
+        request_id: request_id.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+/// The test runtime has one thread: every `save` below queues its row
+/// before the writer task runs, so the first batch holds all of them.
+#[tokio::test]
+async fn concurrent_rows_share_one_insert_and_each_caller_gets_its_own_row() {
+    use bp_service::group::GroupCommit;
+    let db = TestDb::new().await;
+    let writer = GroupCommit::spawn(Db::new(db.pool().clone(), None));
+    let rows: Vec<_> = (0..10).map(|i| anonymous_row(i, None)).collect();
+    let saved = futures_util::future::join_all(rows.iter().cloned().map(|r| writer.save(r))).await;
+    assert_eq!(writer.stats(), (10, 1), "ten rows, one statement");
+    for (i, s) in saved.into_iter().enumerate() {
+        let s = s.unwrap();
+        assert_eq!(
+            s.original_input,
+            format!("prompt {i}"),
+            "each caller gets its own row back"
+        );
+        assert!(s.created_at.is_some());
+        let stored = get_history_any(db.pool(), s.id).await.unwrap();
+        assert_eq!(
+            stored.original_input, s.original_input,
+            "acknowledged only once stored"
+        );
+    }
+    // A reused request id fails its own row only: the batch is retried
+    // row by row.
+    let batch = [
+        anonymous_row(20, Some("same-id")),
+        anonymous_row(21, Some("same-id")),
+        anonymous_row(22, None),
+    ];
+    let results = futures_util::future::join_all(batch.iter().cloned().map(|r| writer.save(r))).await;
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(bp_store::StoreError::Conflict { .. })))
+        .count();
+    assert_eq!(conflicts, 1, "{results:?}");
+    assert!(
+        results[2].is_ok(),
+        "the row with no clash is saved: {:?}",
+        results[2]
+    );
+    // An invalid row is refused before it reaches a batch.
+    let empty = bp_store::history::NewPromptHistory::default();
+    assert!(matches!(
+        writer.save(empty).await,
+        Err(bp_store::StoreError::Invalid { .. })
+    ));
+}

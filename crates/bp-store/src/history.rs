@@ -196,7 +196,15 @@ pub async fn save_history(
         .bind(&metadata)
         .fetch_one(db)
         .await?;
-    Ok(PromptHistory {
+    Ok(saved_row(new, id, created_at))
+}
+
+/// The row [`save_history`] or [`save_history_rows`] wrote: the input with
+/// the server's id and timestamp and the table's defaults.
+fn saved_row(new: &NewPromptHistory, id: Uuid, created_at: Option<DateTime<Utc>>) -> PromptHistory {
+    let technique_scores = new.technique_scores.clone().unwrap_or_else(empty_object);
+    let metadata = new.metadata.clone().unwrap_or_else(empty_object);
+    PromptHistory {
         id,
         user_id: new.user_id,
         session_id: new.session_id.clone(),
@@ -216,7 +224,7 @@ pub async fn save_history(
         is_favorite: Some(false),
         metadata: Some(metadata),
         created_at,
-    })
+    }
 }
 
 /// The statement [`save_history`] runs (the benchmark's pgbench baseline
@@ -234,6 +242,20 @@ pub async fn save_history_batch(
     db: impl PgExecutor<'_>,
     rows: &[NewPromptHistory],
 ) -> Result<Vec<Uuid>, StoreError> {
+    Ok(save_history_rows(db, rows)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
+
+/// [`save_history_batch`], returning the saved rows (with the server's
+/// timestamps) in input order: what a group commit hands back to each of
+/// the requests whose rows it wrote.
+pub async fn save_history_rows(
+    db: impl PgExecutor<'_>,
+    rows: &[NewPromptHistory],
+) -> Result<Vec<PromptHistory>, StoreError> {
     if rows.len() > MAX_BATCH {
         return Err(invalid("batch", format!("at most {MAX_BATCH} rows per call")));
     }
@@ -253,7 +275,7 @@ pub async fn save_history_batch(
         inputs.push(keys.seal_prompt(&r.original_input)?);
         outputs.push(keys.seal_prompt(&r.enhanced_output)?);
     }
-    sqlx::query(
+    let saved: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(
         "INSERT INTO prompts.history (id, user_id, session_id, request_id, original_input, enhanced_output, \
          intent, intent_confidence, complexity, techniques_used, technique_scores, processing_time_ms, \
          token_count, model_used, metadata)
@@ -265,7 +287,8 @@ pub async fn save_history_batch(
                      $14::text[], $15::jsonb[])
               AS t(id, user_id, session_id, request_id, original_input, enhanced_output, intent, \
                    intent_confidence, complexity, techniques, technique_scores, processing_time_ms, \
-                   token_count, model_used, metadata)",
+                   token_count, model_used, metadata)
+         RETURNING id, created_at",
     )
     .bind(&ids)
     .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
@@ -290,9 +313,14 @@ pub async fn save_history_batch(
             .map(|r| r.metadata.clone().unwrap_or_else(empty_object))
             .collect::<Vec<_>>(),
     )
-    .execute(db)
+    .fetch_all(db)
     .await?;
-    Ok(ids)
+    let stamps: std::collections::HashMap<Uuid, Option<DateTime<Utc>>> = saved.into_iter().collect();
+    Ok(rows
+        .iter()
+        .zip(&ids)
+        .map(|(row, id)| saved_row(row, *id, stamps.get(id).copied().flatten()))
+        .collect())
 }
 
 /// One item for its owner: [`StoreError::NotFound`] when it does not exist,

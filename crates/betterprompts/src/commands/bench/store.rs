@@ -219,13 +219,14 @@ async fn inserts(
     for clients in [1u32, 8, 32] {
         // Two alternating rounds, best of each side: two cores shared by
         // client and server make single runs noisy.
-        let (mut held, mut pooled, mut base) = (0f64, 0f64, 0f64);
+        let (mut held, mut pooled, mut grouped, mut base) = (0f64, 0f64, 0f64, 0f64);
         for round in 1..=2 {
             progress.step(&format!(
                 "history insert, {clients} callers, round {round}: save_history"
             ));
             held = held.max(insert_rate(pool, &row, clients, scale.run, Lease::PerCaller).await?);
             pooled = pooled.max(insert_rate(pool, &row, clients, scale.run, Lease::PerCall).await?);
+            grouped = grouped.max(insert_rate(pool, &row, clients, scale.run, Lease::Grouped).await?);
             progress.step(&format!(
                 "history insert, {clients} callers, round {round}: pgbench"
             ));
@@ -246,6 +247,13 @@ async fn inserts(
             unit: "rows/s",
             value: pooled,
             baseline: Some(base),
+            baseline_label: baseline_label.clone(),
+        });
+        out.push(Figure {
+            name: format!("history_insert_grouped_c{clients}"),
+            unit: "rows/s",
+            value: grouped,
+            baseline: Some(base),
             baseline_label,
         });
     }
@@ -262,6 +270,9 @@ enum Lease {
     /// does: adds sqlx's liveness pings (test before acquire, and the ping
     /// sqlx 0.8 always sends when a connection returns to the pool).
     PerCall,
+    /// Through the service's group commit (`bp_service::group`), as an
+    /// anonymous `/enhance` saves its row: concurrent rows share a statement.
+    Grouped,
 }
 
 /// Rows per second of `save_history` from `clients` callers for `run`.
@@ -272,17 +283,19 @@ async fn insert_rate(
     run: Duration,
     lease: Lease,
 ) -> anyhow::Result<f64> {
+    let group = bp_service::group::GroupCommit::spawn(bp_store::Db::new(pool.clone(), None));
     super::per_second(clients, run, |_, lap| {
-        let (pool, row) = (pool.clone(), row.clone());
+        let (pool, row, group) = (pool.clone(), row.clone(), group.clone());
         async move {
             let mut held = match lease {
                 Lease::PerCaller => Some(pool.acquire().await?),
-                Lease::PerCall => None,
+                Lease::PerCall | Lease::Grouped => None,
             };
             while lap.going() {
-                match held.as_mut() {
-                    Some(conn) => history::save_history(&mut **conn, &row).await?,
-                    None => history::save_history(&pool, &row).await?,
+                match (lease, held.as_mut()) {
+                    (_, Some(conn)) => history::save_history(&mut **conn, &row).await?,
+                    (Lease::Grouped, None) => group.save(row.clone()).await?,
+                    (_, None) => history::save_history(&pool, &row).await?,
                 };
                 lap.count();
             }
