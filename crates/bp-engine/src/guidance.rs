@@ -134,6 +134,9 @@ const GENRES: &[Genre] = &[
         ],
         intents: &[TaskPlanning],
         structural: true,
+        // A school field trip is organised, not travelled; a checklist or a
+        // timeline is the user's own shape.
+        unless: &["field trip", "checklist", "timeline", "business trip"],
         line: "Lay it out day by day at a realistic pace, with travel times between places, rough costs, and what to book ahead.",
         ..PLAIN
     },
@@ -499,6 +502,8 @@ const GENRES: &[Genre] = &[
             "which way would you go",
             "which would you go with",
         ],
+        // "Say what would change the answer" is the "it depends" they refused.
+        unless: &["it depends", "straight recommendation", "straight answer"],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
         ..PLAIN
@@ -645,7 +650,17 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
             Paragraphs => m <= 1,
         })
     });
-    if tight {
+    // "Keep it short": more parts would break the user's own limit.
+    let brief = lower.has_any(&[
+        "keep it short",
+        "keep it brief",
+        "short answer",
+        "quick answer",
+        "briefly",
+        "in brief",
+        "tldr",
+    ]);
+    if tight || brief {
         return None;
     }
     let question = slots.kind == TaskKind::FactLookup;
@@ -959,5 +974,30 @@ mod tests {
             None
         );
         assert!(line("python vs javascript for a first language?", QuestionAnswering).is_some());
+    }
+
+    #[test]
+    fn brevity_a_field_trip_and_a_refused_it_depends_get_no_line() {
+        assert_eq!(
+            line(
+                "is it safe to take melatonin most nights? what dose works? Keep it short, I'll read it on my layover.",
+                QuestionAnswering
+            ),
+            None
+        );
+        assert_eq!(
+            line(
+                "I got handed the spring field trip to the science museum. Make me a backwards timeline as a checklist.",
+                TaskPlanning
+            ),
+            None
+        );
+        assert_eq!(
+            line(
+                "Should I wipe out the card with savings or keep the cushion? Give me a straight recommendation, not 'it depends'.",
+                ProblemSolving
+            ),
+            None
+        );
     }
 }
