@@ -18,22 +18,44 @@ use crate::keys::{canonical_params, hash_parts, normalise_text};
 use crate::namespace::Namespace;
 use crate::ops::ttl_secs;
 
+/// An API response's cache key: the endpoint and canonical parameters,
+/// hashed once, for the lookup and for the write after a miss (canonical
+/// JSON and SHA-256 are a visible share of an uncached request's cost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponseKey(String);
+
+impl ApiResponseKey {
+    /// The key of `params` (canonicalised: JSON key order and whitespace do
+    /// not matter) at `endpoint`.
+    pub fn new(endpoint: &str, params: &str) -> Self {
+        ApiResponseKey(hash_parts(&[endpoint, &canonical_params(params)]))
+    }
+}
+
 impl Cache {
     /// The full key of `parts` in `ns`, with the generation when `ns` is versioned.
     pub(crate) async fn typed_key(&self, ns: Namespace, parts: &[&str]) -> Result<String, CacheError> {
-        let hash = hash_parts(parts);
+        self.hashed_key(ns, &hash_parts(parts)).await
+    }
+
+    /// [`Cache::typed_key`] for parts already hashed.
+    async fn hashed_key(&self, ns: Namespace, hash: &str) -> Result<String, CacheError> {
         if ns.is_versioned() {
             let generation = self.generation(ns).await?;
             Ok(self.ns_key(ns, &format!("g{generation}:{hash}")))
         } else {
-            Ok(self.ns_key(ns, &hash))
+            Ok(self.ns_key(ns, hash))
         }
     }
 
     /// Stores `value` under `parts` in `ns` with the namespace's TTL; false
     /// when it was not stored (degraded mode, or a value over the size limit).
     pub async fn put<T: Serialize + ?Sized>(&self, ns: Namespace, parts: &[&str], value: &T) -> bool {
-        match self.try_put(ns, parts, value).await {
+        self.put_hashed(ns, &hash_parts(parts), value).await
+    }
+
+    async fn put_hashed<T: Serialize + ?Sized>(&self, ns: Namespace, hash: &str, value: &T) -> bool {
+        match self.try_put(ns, hash, value).await {
             Ok(()) => true,
             Err(e) if e.is_unavailable() => {
                 self.degraded("write", &e);
@@ -49,14 +71,14 @@ impl Cache {
     async fn try_put<T: Serialize + ?Sized>(
         &self,
         ns: Namespace,
-        parts: &[&str],
+        hash: &str,
         value: &T,
     ) -> Result<(), CacheError> {
         let ttl = ns
             .ttl(&self.inner.settings.ttls)
             .ok_or_else(|| invalid("namespace", format!("{} has no value TTL", ns.name())))?;
         let bytes = codec::encode(value)?;
-        let key = self.typed_key(ns, parts).await?;
+        let key = self.hashed_key(ns, hash).await?;
         let cmd = redis::cmd("SET")
             .arg(key)
             .arg(bytes)
@@ -69,7 +91,11 @@ impl Cache {
     /// The value under `parts` in `ns`; `None` on a miss, in degraded mode,
     /// or when the stored value does not decode as `T` (it is then deleted).
     pub async fn fetch<T: DeserializeOwned>(&self, ns: Namespace, parts: &[&str]) -> Option<T> {
-        let key = match self.typed_key(ns, parts).await {
+        self.fetch_hashed(ns, &hash_parts(parts)).await
+    }
+
+    async fn fetch_hashed<T: DeserializeOwned>(&self, ns: Namespace, hash: &str) -> Option<T> {
+        let key = match self.hashed_key(ns, hash).await {
             Ok(key) => key,
             Err(e) => return self.fetch_failed(ns, &e),
         };
@@ -118,8 +144,7 @@ impl Cache {
         params: &str,
         response: &T,
     ) -> bool {
-        let canonical = canonical_params(params);
-        self.put(Namespace::ApiResponses, &[endpoint, &canonical], response)
+        self.cache_api_response_at(&ApiResponseKey::new(endpoint, params), response)
             .await
     }
 
@@ -129,8 +154,22 @@ impl Cache {
         endpoint: &str,
         params: &str,
     ) -> Option<T> {
-        let canonical = canonical_params(params);
-        self.fetch(Namespace::ApiResponses, &[endpoint, &canonical]).await
+        self.get_cached_api_response_at(&ApiResponseKey::new(endpoint, params))
+            .await
+    }
+
+    /// [`Cache::get_cached_api_response`] under a key computed once.
+    pub async fn get_cached_api_response_at<T: DeserializeOwned>(&self, key: &ApiResponseKey) -> Option<T> {
+        self.fetch_hashed(Namespace::ApiResponses, &key.0).await
+    }
+
+    /// [`Cache::cache_api_response`] under a key computed once.
+    pub async fn cache_api_response_at<T: Serialize + ?Sized>(
+        &self,
+        key: &ApiResponseKey,
+        response: &T,
+    ) -> bool {
+        self.put_hashed(Namespace::ApiResponses, &key.0, response).await
     }
 
     /// Caches an intent prediction by (model version, normalised text).

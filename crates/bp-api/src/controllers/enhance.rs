@@ -111,12 +111,14 @@ pub async fn enhance(
     }
     let service = state.service()?;
     let req = body.request()?;
-    let params = serde_json::to_string(&body).unwrap_or_default();
-    if caller.is_none()
-        && let Some(mut hit) = state
-            .cache
-            .get_cached_api_response::<EnhanceAnswer>("/api/v1/enhance", &params)
-            .await
+    // Only anonymous answers are cached; the key is computed once for the
+    // lookup and the write after a miss.
+    let key = caller.is_none().then(|| {
+        let params = serde_json::to_string(&body).unwrap_or_default();
+        bp_cache::typed::ApiResponseKey::new("/api/v1/enhance", &params)
+    });
+    if let Some(key) = &key
+        && let Some(mut hit) = state.cache.get_cached_api_response_at::<EnhanceAnswer>(key).await
     {
         hit.metadata.cached = true;
         return Ok(JsonOut(hit).into_response());
@@ -129,10 +131,9 @@ pub async fn enhance(
     let answer = EnhanceAnswer::new(&req.text, &outcome);
     match &caller {
         None => {
-            let _ = state
-                .cache
-                .cache_api_response("/api/v1/enhance", &params, &answer)
-                .await;
+            if let Some(key) = &key {
+                let _ = state.cache.cache_api_response_at(key, &answer).await;
+            }
         }
         Some(p) => state.recorder.activity(bp_store::analytics::NewActivity {
             user_id: p.user_id,
