@@ -215,6 +215,18 @@ pub struct LoadgenArgs {
     /// Seconds measured.
     #[arg(long, default_value_t = 10.0)]
     pub duration_secs: f64,
+    /// A weighted mix of requests instead of one: a JSON array of
+    /// `{"name", "weight", "method", "path", "body"}` (body optional);
+    /// latencies are reported per name as well as in total.
+    #[arg(long)]
+    pub mix: Option<String>,
+    /// A header line per connection: connection i sends entry i mod N (one
+    /// signed-in user per connection group).
+    #[arg(long)]
+    pub conn_header: Vec<String>,
+    /// A value per connection (i mod N) for `{item}` in paths and bodies.
+    #[arg(long)]
+    pub conn_item: Vec<String>,
 }
 
 /// `enhance` options.

@@ -3,7 +3,8 @@
 //! counted inside the server (like `wrk -t1`): N keep-alive connections on
 //! one thread, each sending its next request as soon as the previous answer
 //! is read. Prints one JSON object with the count, rate and latency
-//! percentiles.
+//! percentiles; with `--mix`, each connection cycles through a weighted set
+//! of requests and the report has the same figures per route.
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ pub fn run(args: &LoadgenArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// What one connection measured.
+/// What one connection measured (for one route, or in total).
 #[derive(Debug, Default)]
 struct Tally {
     ok: u64,
@@ -33,56 +34,140 @@ struct Tally {
     latencies_us: Vec<u32>,
 }
 
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.latencies_us.extend(other.latencies_us);
+    }
+
+    /// The figures of this tally over `seconds`; sorts the latencies.
+    fn report(&mut self, seconds: f64) -> serde_json::Value {
+        self.latencies_us.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            let n = self.latencies_us.len();
+            if n == 0 {
+                return f64::NAN;
+            }
+            let rank = ((p / 100.0) * n as f64).ceil().max(1.0) as usize;
+            f64::from(self.latencies_us[rank.min(n) - 1]) / 1000.0
+        };
+        json!({
+            "requests": self.ok,
+            "failed": self.failed,
+            "seconds": seconds,
+            "rps": self.ok as f64 / seconds,
+            "p50_ms": pct(50.0),
+            "p99_ms": pct(99.0),
+            "max_ms": pct(100.0),
+        })
+    }
+}
+
+/// One kind of request in a mix.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Route {
+    name: String,
+    weight: u32,
+    method: String,
+    path: String,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+/// The routes of a run: the `--mix`, or the one request of the other options.
+fn routes(args: &LoadgenArgs) -> anyhow::Result<Vec<Route>> {
+    let Some(mix) = &args.mix else {
+        return Ok(vec![Route {
+            name: "all".into(),
+            weight: 1,
+            method: args.method.clone(),
+            path: args.path.clone(),
+            body: args.body.clone(),
+        }]);
+    };
+    let routes: Vec<Route> = serde_json::from_str(mix).context("--mix is not a JSON array of routes")?;
+    anyhow::ensure!(
+        !routes.is_empty() && routes.iter().all(|r| r.weight > 0),
+        "--mix needs at least one route, each with a weight of at least 1"
+    );
+    Ok(routes)
+}
+
+/// The order a connection sends the routes in: each route as often as its
+/// weight, interleaved (weights 2 and 1 give A, B, A), so that every
+/// stretch of the run carries the mix.
+fn schedule(routes: &[Route]) -> Vec<usize> {
+    let total: u32 = routes.iter().map(|r| r.weight).sum();
+    let mut credit: Vec<i64> = vec![0; routes.len()];
+    (0..total)
+        .map(|_| {
+            for (c, r) in credit.iter_mut().zip(routes) {
+                *c += i64::from(r.weight);
+            }
+            // Smooth weighted round robin (as nginx balances upstreams).
+            let (pick, _) = credit
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+                .unwrap_or((0, &0));
+            credit[pick] -= i64::from(total);
+            pick
+        })
+        .collect()
+}
+
 async fn load(args: &LoadgenArgs) -> anyhow::Result<serde_json::Value> {
     anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    let routes = routes(args)?;
     let warmup = Duration::from_secs_f64(args.warmup_secs);
     let measure = Duration::from_secs_f64(args.duration_secs);
     let mut tasks = tokio::task::JoinSet::new();
     for conn in 0..args.connections {
-        let args = args.clone();
-        tasks.spawn(async move { connection(&args, conn, warmup, measure).await });
+        let (args, routes) = (args.clone(), routes.clone());
+        tasks.spawn(async move { connection(&args, &routes, conn, warmup, measure).await });
     }
-    let mut total = Tally::default();
+    let mut per_route: Vec<Tally> = routes.iter().map(|_| Tally::default()).collect();
     while let Some(done) = tasks.join_next().await {
-        let t = done??;
-        total.ok += t.ok;
-        total.failed += t.failed;
-        total.latencies_us.extend(t.latencies_us);
-    }
-    total.latencies_us.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        let n = total.latencies_us.len();
-        if n == 0 {
-            return f64::NAN;
+        for (sum, t) in per_route.iter_mut().zip(done??) {
+            sum.add(t);
         }
-        let rank = ((p / 100.0) * n as f64).ceil().max(1.0) as usize;
-        f64::from(total.latencies_us[rank.min(n) - 1]) / 1000.0
-    };
-    Ok(json!({
-        "requests": total.ok,
-        "failed": total.failed,
-        "seconds": measure.as_secs_f64(),
-        "rps": total.ok as f64 / measure.as_secs_f64(),
-        "p50_ms": pct(50.0),
-        "p99_ms": pct(99.0),
-        "max_ms": pct(100.0),
-        "connections": args.connections,
-    }))
+    }
+    let seconds = measure.as_secs_f64();
+    let mut by_route = serde_json::Map::new();
+    let mut total = Tally::default();
+    for (route, mut t) in routes.iter().zip(per_route) {
+        by_route.insert(route.name.clone(), t.report(seconds));
+        total.add(t);
+    }
+    let mut report = total.report(seconds);
+    report["connections"] = json!(args.connections);
+    if args.mix.is_some() {
+        report["routes"] = serde_json::Value::Object(by_route);
+    }
+    Ok(report)
 }
 
-/// One keep-alive connection's loop; `{n}` in the body becomes a number no
-/// other request of this run uses.
+/// One keep-alive connection's loop, over the routes in schedule order;
+/// `{n}` in a path or body becomes a number no other request of this run
+/// uses, `{item}` this connection's `--conn-item`.
 async fn connection(
     args: &LoadgenArgs,
+    routes: &[Route],
     conn: u32,
     warmup: Duration,
     measure: Duration,
-) -> anyhow::Result<Tally> {
+) -> anyhow::Result<Vec<Tally>> {
     let mut stream = TcpStream::connect(&args.addr)
         .await
         .with_context(|| format!("connecting to {}", args.addr))?;
     stream.set_nodelay(true)?;
-    let mut tally = Tally::default();
+    let pick = |values: &[String]| values.get(conn as usize % values.len().max(1)).cloned();
+    let mut headers = args.header.clone();
+    headers.extend(pick(&args.conn_header));
+    let item = pick(&args.conn_item).unwrap_or_default();
+    let order = schedule(routes);
+    let mut tallies: Vec<Tally> = routes.iter().map(|_| Tally::default()).collect();
     let mut buf = Vec::with_capacity(16 * 1024);
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -93,18 +178,21 @@ async fn connection(
         if now >= end {
             break;
         }
+        // Connections start at different places in the schedule, so the
+        // routes are mixed at every moment, not in waves.
+        let index = order[(n as usize + conn as usize) % order.len()];
+        let route = &routes[index];
         n += 1;
-        let body = args
-            .body
-            .as_deref()
-            .map(|b| b.replace("{n}", &format!("{conn}-{n}")));
-        let request = build_request(&args.method, &args.path, &args.header, body.as_deref());
+        let fill = |s: &str| s.replace("{n}", &format!("{conn}-{n}")).replace("{item}", &item);
+        let body = route.body.as_deref().map(fill);
+        let request = build_request(&route.method, &fill(&route.path), &headers, body.as_deref());
         let sent = Instant::now();
         stream.write_all(request.as_bytes()).await?;
         let status = read_response(&mut stream, &mut buf).await?;
         if sent < measure_from {
             continue;
         }
+        let tally = &mut tallies[index];
         if (200..300).contains(&status) {
             tally.ok += 1;
             let us = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
@@ -113,7 +201,7 @@ async fn connection(
             tally.failed += 1;
         }
     }
-    Ok(tally)
+    Ok(tallies)
 }
 
 fn build_request(method: &str, path: &str, headers: &[String], body: Option<&str>) -> String {
@@ -171,6 +259,26 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mix_is_sent_in_proportion_and_interleaved() {
+        let route = |name: &str, weight| Route {
+            name: name.into(),
+            weight,
+            method: "GET".into(),
+            path: "/".into(),
+            body: None,
+        };
+        let order = schedule(&[route("a", 4), route("b", 3), route("c", 2), route("d", 1)]);
+        assert_eq!(order.len(), 10);
+        for (i, w) in [4, 3, 2, 1].into_iter().enumerate() {
+            assert_eq!(order.iter().filter(|r| **r == i).count(), w);
+        }
+        assert!(
+            order.windows(2).all(|w| w[0] != w[1] || w[0] == 0),
+            "only the heaviest route repeats back to back: {order:?}"
+        );
+    }
 
     #[test]
     fn requests_carry_their_body_length_and_headers() {

@@ -12,6 +12,11 @@
 //!   background embedding of the row (anonymous rows are not embedded: only
 //!   a user's own history is searchable).
 //!
+//! - mixed: signed-in users using the product at once (see [`MIX`]):
+//!   enhancing, paging their history, searching, rating and reading their
+//!   stats, with p50/p99 per route, so that the figure is a product's load
+//!   and not one route's.
+//!
 //! Rate limits are raised for the run so that the limiter is checked on
 //! every request but never refuses.
 
@@ -30,6 +35,25 @@ use crate::progress::Progress;
 const CONNECTIONS: u32 = 32;
 const WARM_BODY: &str = r#"{"text":"Explain how photosynthesis turns sunlight into chemical energy"}"#;
 const UNCACHED_BODY: &str = r#"{"text":"Write a Python function that sorts list {n} of customer records by signup date and explain it"}"#;
+
+/// Signed-in users in the mixed load; the connections are shared among them.
+const MIX_USERS: usize = 4;
+
+/// The mixed load, by weight out of 20: 40% uncached enhancements, 30%
+/// history pages, 15% semantic searches, 10% ratings of one of the user's
+/// items (re-rating replaces), 5% stats. `{item}` is the connection's
+/// user's item.
+const MIX: &str = r#"[
+ {"name":"enhance","weight":8,"method":"POST","path":"/api/v1/enhance",
+  "body":"{\"text\":\"Write a short plan for task {n} of our spring fundraiser and who does what\"}"},
+ {"name":"history","weight":6,"method":"GET","path":"/api/v1/history?limit=20"},
+ {"name":"search","weight":3,"method":"POST","path":"/api/v1/search","body":"{\"query\":\"fundraiser plan\",\"limit\":10}"},
+ {"name":"rate","weight":2,"method":"POST","path":"/api/v1/feedback","body":"{\"prompt_history_id\":\"{item}\",\"rating\":4}"},
+ {"name":"stats","weight":1,"method":"GET","path":"/api/v1/history/stats"}
+]"#;
+
+/// The routes of [`MIX`], for the figures.
+const MIX_ROUTES: [&str; 5] = ["enhance", "history", "search", "rate", "stats"];
 
 /// The server under test; killed on drop.
 struct Server {
@@ -52,6 +76,8 @@ struct Load {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Per route, for a mix: (name, p50, p99).
+    routes: Vec<(String, f64, f64)>,
 }
 
 /// Runs every API figure.
@@ -110,6 +136,17 @@ pub async fn run(
         seconds,
         Some(&bearer),
     )?;
+    progress.step(&format!(
+        "mixed load: {MIX_USERS} signed-in users enhancing, paging, searching, rating"
+    ));
+    let mut users = Vec::with_capacity(MIX_USERS);
+    for i in 0..MIX_USERS {
+        let token = register_as(&server.addr, &format!("mix{i}"))?;
+        let bearer = format!("Authorization: Bearer {token}");
+        let item = first_item(&server.addr, &bearer)?;
+        users.push((bearer, item));
+    }
+    let mixed = loadgen_mix(&server.addr, &users, warmup, seconds)?;
     let rss_mb = peak_rss_mb(server.child.id())?;
     drop(server);
     progress.finish_on_stderr(&format!(
@@ -129,7 +166,7 @@ pub async fn run(
             String::new()
         },
     };
-    Ok(vec![
+    Ok([
         fig("api_health", "req/s", health.rps, None),
         fig("api_enhance_warm", "req/s", warm.rps, Some(health.rps)),
         fig("api_enhance_warm_p99_ms", "ms", warm.p99_ms, Some(health.p99_ms)),
@@ -154,7 +191,29 @@ pub async fn run(
             Some(health.p99_ms),
         ),
         fig("server_peak_rss_mb", "MiB", rss_mb, None),
+    ]
+    .into_iter()
+    .chain([
+        fig("api_mixed", "req/s", mixed.rps, Some(health.rps)),
+        fig("api_mixed_p99_ms", "ms", mixed.p99_ms, Some(health.p99_ms)),
     ])
+    .chain(mixed.routes.iter().flat_map(|(route, p50, p99)| {
+        [
+            fig(
+                &format!("api_mixed_{route}_p50_ms"),
+                "ms",
+                *p50,
+                Some(health.p50_ms),
+            ),
+            fig(
+                &format!("api_mixed_{route}_p99_ms"),
+                "ms",
+                *p99,
+                Some(health.p99_ms),
+            ),
+        ]
+    }))
+    .collect())
 }
 
 fn start_server(endpoints: &Endpoints, home: &std::path::Path) -> anyhow::Result<Server> {
@@ -200,25 +259,53 @@ fn wait_ready(addr: &str, limit: Duration) -> anyhow::Result<()> {
     }
 }
 
-/// Registers a bench user; returns its access token.
+/// Registers the bench user; returns its access token.
 fn register(addr: &str) -> anyhow::Result<String> {
-    let body = r#"{"email":"bench@example.com","username":"bench","password":"Bench-Run-2026!x","confirm_password":"Bench-Run-2026!x"}"#;
+    register_as(addr, "bench")
+}
+
+/// Registers the user `name` (`name@example.com`); returns its access token.
+fn register_as(addr: &str, name: &str) -> anyhow::Result<String> {
+    let body = serde_json::json!({
+        "email": format!("{name}@example.com"),
+        "username": name,
+        "password": "Bench-Run-2026!x",
+        "confirm_password": "Bench-Run-2026!x",
+    })
+    .to_string();
+    let parsed = post_json(addr, "/api/v1/auth/register", &body, None).context("registering a bench user")?;
+    parsed["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("registering the bench user {name}: {}", parsed["error"]))
+}
+
+/// Enhances one prompt as the user of `bearer`; returns the new item's id,
+/// for the mix's ratings.
+fn first_item(addr: &str, bearer: &str) -> anyhow::Result<String> {
+    let body = r#"{"text":"Plan the first meeting of our spring fundraiser committee"}"#;
+    let parsed = post_json(addr, "/api/v1/enhance", body, Some(bearer))?;
+    parsed["id"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("a bench user's first enhancement: {}", parsed["error"]))
+}
+
+/// POSTs `body` and reads the JSON answer (one request per connection).
+fn post_json(addr: &str, path: &str, body: &str, header: Option<&str>) -> anyhow::Result<serde_json::Value> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let header = header.map_or_else(String::new, |h| format!("{h}\r\n"));
     write!(
         stream,
-        "POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{header}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let json = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let parsed: serde_json::Value = serde_json::from_str(json).context("registering the bench user")?;
-    parsed["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("registering the bench user: {}", parsed["error"]))
+    serde_json::from_str(json).with_context(|| format!("reading the answer to POST {path}"))
 }
 
 fn get_status(addr: &str, path: &str) -> anyhow::Result<u16> {
@@ -258,24 +345,69 @@ fn loadgen(
     if let Some(header) = header {
         cmd.args(["--header", header]);
     }
+    run_loadgen(cmd, &format!("{method} {path}"))
+}
+
+/// Runs a prepared `loadgen` command and reads its report; refuses a run
+/// where more than 1% of the requests failed.
+fn run_loadgen(mut cmd: Command, what: &str) -> anyhow::Result<Load> {
     let out = cmd.stderr(Stdio::inherit()).output().context("running loadgen")?;
-    anyhow::ensure!(out.status.success(), "loadgen failed on {method} {path}");
+    anyhow::ensure!(out.status.success(), "loadgen failed on {what}");
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).context("reading loadgen's report")?;
-    let number = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
+    let number = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let routes = report["routes"]
+        .as_object()
+        .map(|routes| {
+            routes
+                .iter()
+                .map(|(name, r)| (name.clone(), number(r, "p50_ms"), number(r, "p99_ms")))
+                .collect()
+        })
+        .unwrap_or_default();
     let load = Load {
         requests: report["requests"].as_u64().unwrap_or(0),
         failed: report["failed"].as_u64().unwrap_or(0),
-        rps: number("rps"),
-        p50_ms: number("p50_ms"),
-        p99_ms: number("p99_ms"),
+        rps: number(&report, "rps"),
+        p50_ms: number(&report, "p50_ms"),
+        p99_ms: number(&report, "p99_ms"),
+        routes,
     };
     anyhow::ensure!(
         load.failed * 100 <= load.requests,
-        "{method} {path}: {} of {} requests failed; the figures would be meaningless",
+        "{what}: {} of {} requests failed; the figures would be meaningless",
         load.failed,
         load.requests + load.failed
     );
+    Ok(load)
+}
+
+/// The mixed load ([`MIX`]) from [`CONNECTIONS`] connections shared by
+/// `users` (bearer header, item id).
+fn loadgen_mix(addr: &str, users: &[(String, String)], warmup: f64, seconds: f64) -> anyhow::Result<Load> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["loadgen", "--addr", addr, "--path", "/", "--mix", MIX])
+        .args(["--connections", &CONNECTIONS.to_string()])
+        .args([
+            "--warmup-secs",
+            &warmup.to_string(),
+            "--duration-secs",
+            &seconds.to_string(),
+        ]);
+    for (bearer, item) in users {
+        cmd.args(["--conn-header", bearer, "--conn-item", item]);
+    }
+    let mut load = run_loadgen(cmd, "the mixed load")?;
+    anyhow::ensure!(
+        load.routes.len() == MIX_ROUTES.len(),
+        "the mixed load reported {} routes, not {}",
+        load.routes.len(),
+        MIX_ROUTES.len()
+    );
+    // The figures in the order of the mix.
+    load.routes
+        .sort_by_key(|(name, _, _)| MIX_ROUTES.iter().position(|r| r == name));
     Ok(load)
 }
 
