@@ -13,10 +13,11 @@
 //! one row and costs what a single insert costs; there is no timer.
 //!
 //! Nothing is acknowledged that is not durable: a row's caller gets its
-//! saved row only from a statement that returned. When a batch fails (one
-//! row's reused `request_id`, a fault), its rows are retried one by one, so
-//! each caller gets its own row or its own error and one bad row never
-//! fails its neighbours.
+//! saved row only from a statement that returned. When the server refuses a
+//! batch for one row's reused `request_id`, its rows are retried one by one,
+//! so only that row fails. Any other failure goes to every caller of the
+//! batch unretried: it may have come after the commit, and a retry could
+//! write the rows twice.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +49,13 @@ pub struct GroupCommit {
 struct Counts {
     rows: AtomicU64,
     statements: AtomicU64,
+}
+
+impl Counts {
+    fn add(&self, rows: u64, statements: u64) {
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        self.statements.fetch_add(statements, Ordering::Relaxed);
+    }
 }
 
 impl GroupCommit {
@@ -102,25 +110,45 @@ async fn run(mut rx: mpsc::UnboundedReceiver<(NewPromptHistory, Reply)>, db: Db,
 
 async fn write(db: &Db, batch: Vec<(NewPromptHistory, Reply)>, counts: &Counts) {
     let (rows, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-    if rows.len() > 1
-        && let Ok(saved) = save_history_rows(db.pool(), &rows).await
-    {
-        counts.statements.fetch_add(1, Ordering::Relaxed);
-        counts.rows.fetch_add(saved.len() as u64, Ordering::Relaxed);
-        for (reply, row) in replies.into_iter().zip(saved) {
-            // The caller may have gone (a cancelled request); its row
-            // is saved all the same.
-            let _ = reply.send(Ok(row));
+    if rows.len() == 1 {
+        let result = save_history(db.pool(), &rows[0]).await;
+        if result.is_ok() {
+            counts.add(1, 1);
+        }
+        if let Some(reply) = replies.into_iter().next() {
+            let _ = reply.send(result);
         }
         return;
     }
-    // One row, or a batch that failed as a whole: each row on its own, at
-    // once, so every caller gets its own answer.
-    let each = rows.iter().map(|row| save_history(db.pool(), row));
-    for (reply, result) in replies
-        .into_iter()
-        .zip(futures_util::future::join_all(each).await)
-    {
-        let _ = reply.send(result);
+    match save_history_rows(db.pool(), &rows).await {
+        Ok(saved) => {
+            counts.add(saved.len() as u64, 1);
+            for (reply, row) in replies.into_iter().zip(saved) {
+                // The caller may have gone (a cancelled request); its row
+                // is saved all the same.
+                let _ = reply.send(Ok(row));
+            }
+        }
+        // The server refused the statement (one row's reused request id),
+        // so none of it was written: each row on its own, one after the
+        // other, so that only the clashing row fails.
+        Err(StoreError::Conflict { .. }) => {
+            for (reply, row) in replies.into_iter().zip(&rows) {
+                let result = save_history(db.pool(), row).await;
+                if result.is_ok() {
+                    counts.add(1, 1);
+                }
+                let _ = reply.send(result);
+            }
+        }
+        // Any other failure may have come after the statement committed (a
+        // connection lost mid-reply): a retry could write the rows twice, so
+        // every caller gets the error and nothing is acknowledged.
+        Err(e) => {
+            let message = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+            }
+        }
     }
 }

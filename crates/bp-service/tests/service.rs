@@ -542,6 +542,8 @@ async fn concurrent_rows_share_one_insert_and_each_caller_gets_its_own_row() {
         "the row with no clash is saved: {:?}",
         results[2]
     );
+    // Rows saved one by one are counted too: 10 + 2 so far.
+    assert_eq!(writer.stats().0, 12);
     // An invalid row is refused before it reaches a batch.
     let empty = bp_store::history::NewPromptHistory::default();
     assert!(matches!(
