@@ -48,8 +48,14 @@ export async function register(page: Page, name: string): Promise<void> {
 
 /** Enhances `text` on the current page and waits for the result. */
 export async function enhance(page: Page, text: string): Promise<void> {
+  // Wait for this request's answer: after the first enhancement the result
+  // region is already on the page, so its visibility proves nothing.
+  const answered = page.waitForResponse(
+    (r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/api/v1/enhance",
+  );
   await page.getByRole("textbox", { name: "Your prompt" }).fill(text);
   await page.getByRole("textbox", { name: "Your prompt" }).press("Control+Enter");
+  await answered;
   await expect(page.getByRole("region", { name: "Enhanced prompt" })).toBeVisible();
 }
 
