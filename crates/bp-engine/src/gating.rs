@@ -86,7 +86,23 @@ const WORK_OUT: &[&str] = &[
 /// Whether `text` reports something broken or failing ("a noise", "an
 /// error", "getting slow"): it asks for a diagnosis.
 pub fn fault(text: &str) -> bool {
-    let lower = text.to_lowercase();
+    let mut lower = text.to_lowercase().replace('’', "'");
+    // "how long before deciding it's not working": a condition on a plan,
+    // not a report of something broken.
+    for conditional in [
+        "deciding it's not working",
+        "deciding its not working",
+        "if it's not working",
+        "if its not working",
+        "if it isn't working",
+        "if it doesn't work",
+        "if it doesnt work",
+        "if that doesn't work",
+        "if that doesnt work",
+        "if nothing works",
+    ] {
+        lower = lower.replace(conditional, " ");
+    }
     [
         "noise",
         "broken",
@@ -280,6 +296,11 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("the requested format leaves no room for worked reasoning")
             } else if !confident {
                 Some("the intent is uncertain")
+            } else if t != Technique::StepByStep && (s.brief || s.length.is_some() || s.format.is_some()) {
+                // In blind rounds "think step by step" lost every pair where
+                // the user set a length ("two sentences max each", "explain
+                // in one sentence") or a shape (a table, a script).
+                Some("the user set the answer's length or shape; worked reasoning would spend or break it")
             } else if t == Technique::StepByStep {
                 if s.kind == TaskKind::MultiPart {
                     Some("a request of several parts is answered part by part, not as one procedure")
@@ -294,8 +315,10 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("nothing in the prompt needs working out (no figures, logic or puzzle)")
             } else if g.intent == Intent::ProblemSolving && !g.reasoning_evidence && !g.fault {
                 Some("advice on a situation needs judgement, not a worked derivation")
-            } else if g.intent == Intent::CodeGeneration && !g.reasoning_evidence && !g.fault {
-                Some("code to a clear spec needs no worked reasoning; only a fault or an algorithm does")
+            } else if g.intent == Intent::CodeGeneration && !g.fault {
+                // Figures in a spec ("older than 90 days", "Q1 2024") are
+                // requirements, not something to work out.
+                Some("code to a clear spec needs no worked reasoning; only a fault does")
             } else if t == Technique::ChainOfThought {
                 (g.complexity == Complexity::Simple && g.intent != Intent::Reasoning)
                     .then_some("a simple task needs no worked reasoning")
@@ -392,6 +415,50 @@ mod tests {
         .into_iter()
         .map(|f| f.technique)
         .collect()
+    }
+
+    #[test]
+    fn a_length_a_shape_or_a_wish_for_brevity_forbids_worked_reasoning() {
+        // Each of these lost its blind pair with "think step by step" added.
+        for (text, intent) in [
+            (
+                "Three quick questions, answer in French, two sentences max each: 1. Why do we always see the same side of the Moon? 2. Who designed the Sydney Opera House?",
+                Intent::Reasoning,
+            ),
+            (
+                "TypeError: fetch(...).json is not a function. fix it + explain in one sentence",
+                Intent::CodeGeneration,
+            ),
+            (
+                "Calculate true shooting % for each of the 3 guards. Output as a markdown table.",
+                Intent::DataAnalysis,
+            ),
+        ] {
+            let f = gate(text, intent, 0.95);
+            assert!(f.contains(&Technique::ChainOfThought), "CoT allowed on {text:?}");
+        }
+        // Without them, the same prompt may have it.
+        let argument = "My coworker says cities that built more bike lanes saw more cycling accidents, so bike lanes make cycling more dangerous. What's wrong with this argument, and is anything in it valid?";
+        assert!(!gate(argument, Intent::Reasoning, 0.95).contains(&Technique::ChainOfThought));
+        let brief = format!("{argument} Give me the single strongest counterargument.");
+        assert!(gate(&brief, Intent::Reasoning, 0.95).contains(&Technique::ChainOfThought));
+    }
+
+    #[test]
+    fn figures_in_a_code_spec_are_requirements_not_reasoning() {
+        let spec = "Write a bash script that converts .heic files older than 90 days to JPG at quality 90 and logs to ~/convert.log";
+        assert!(gate(spec, Intent::CodeGeneration, 0.95).contains(&Technique::ChainOfThought));
+        let fault =
+            "my script crashes with an IndexError on line 12 when the list has 3 items, why does this happen";
+        assert!(!gate(fault, Intent::CodeGeneration, 0.95).contains(&Technique::ChainOfThought));
+    }
+
+    #[test]
+    fn a_condition_on_a_plan_is_not_a_fault() {
+        assert!(!fault(
+            "what can we try, in what order, and how long before deciding it's not working?"
+        ));
+        assert!(fault("the dishwasher is not working since yesterday"));
     }
 
     #[test]

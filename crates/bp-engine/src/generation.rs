@@ -297,8 +297,22 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         ]),
         // Method and confidence for an analysis, not for a casual question
         // about a few numbers or an answer in a format of the user's own.
+        // Nor "method and assumptions first" for a reader who says they
+        // are not a statistician: they asked for the meaning.
         Intent::DataAnalysis => {
             c.slots.format.is_none()
+                && c.slots.audience.is_none()
+                && !any(&[
+                    " not a stats",
+                    " not a math",
+                    " not a numbers",
+                    " not a data",
+                    "plain english",
+                    " simple terms",
+                    " layman",
+                    " non technical",
+                    " non-technical",
+                ])
                 && any(&[
                     " analy",
                     " significan",
@@ -471,6 +485,12 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     let Some(content) = c.slots.content.as_deref().filter(|b| !b.starts_with("```")) else {
         return (task.to_string(), false);
     };
+    // In a conversation or a role-play the "material" is the user's own
+    // turn: tagging it as text to work on pulls the model out of the
+    // exchange.
+    if in_exchange(c.text) {
+        return (task.to_string(), false);
+    }
     let Some(at) = task.find(content) else {
         return (task.to_string(), false);
     };
@@ -491,7 +511,17 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     let rest = &task[at + content.len()..];
     let gap = &rest[..rest.len() - rest.trim_start().len()];
     let own_paragraph = gap.matches('\n').count() >= 2;
-    if !after.is_empty() && (after.chars().count() > 600 || !own_paragraph) {
+    // After a short block, a "note" longer than the block is the request
+    // itself ("Tables: - orders(...) I want the top 5 countries by
+    // revenue ..."): the block is part of the spec, not material.
+    let (after_len, content_len) = (after.chars().count(), content.chars().count());
+    let spec = content_len < 200
+        && content.lines().count() <= 3
+        && after_len > content_len
+        // Figures are data to analyse, however few.
+        && content.chars().filter(char::is_ascii_digit).count() < 3
+        && !c.slots.content_is_code();
+    if !after.is_empty() && (after_len > 600 || spec || !own_paragraph) {
         return (task.to_string(), false);
     }
     let mut out = String::with_capacity(task.len() + 32);
@@ -507,6 +537,27 @@ fn request(c: &Compose<'_>) -> (String, bool) {
         out.push_str(after);
     }
     (out, true)
+}
+
+/// Whether `text` opens a conversation or a role-play ("I'll start:",
+/// "stay in character", "facciamo una conversazione").
+fn in_exchange(text: &str) -> bool {
+    crate::slots::Lower::new(text).has_any(&[
+        "ill start",
+        "ill go first",
+        "i will start",
+        "stay in character",
+        "role play",
+        "roleplay",
+        "have a conversation",
+        "a conversation in",
+        "practise conversation",
+        "practice conversation",
+        "conversación",
+        "conversazione",
+        "lets chat",
+        "lets talk",
+    ])
 }
 
 /// Something the composer may add, with its priority (lower is kept first).
@@ -726,6 +777,29 @@ mod tests {
             &Templates::builtin(),
         );
         assert!(g.text.contains(CODE), "{}", g.text);
+    }
+
+    #[test]
+    fn a_role_plays_opening_line_and_a_short_spec_stay_as_written() {
+        for (text, intent) in [
+            (
+                "Act as my landlord, Mr. Okafor. Be a little resistant. Stay in character. I'll start:\n\n\"Hi Mr. Okafor, thanks for meeting me.\"",
+                Intent::Conversation,
+            ),
+            (
+                "facciamo una conversazione in italiano? correggi i miei errori.\n\nCiao! Ieri sono andato al mercato",
+                Intent::Translation,
+            ),
+            (
+                "Write a PostgreSQL query. Tables:\n- orders(id, customer_id, created_at timestamptz, total_cents int)\n- customers(id, email, country)\n\nI want the top five countries by revenue for the first quarter, showing country, total revenue in dollars, number of distinct customers, and average order value in dollars. Please add a short comment above each CTE.",
+                Intent::CodeGeneration,
+            ),
+        ] {
+            let slots = read(text);
+            let g = generate(&compose(text, &slots, intent, None), &[], &Templates::builtin());
+            assert!(!g.text.contains("<text>"), "{}", g.text);
+            assert!(g.text.contains(text.trim()));
+        }
     }
 
     #[test]

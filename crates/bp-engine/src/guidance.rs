@@ -424,6 +424,23 @@ const GENRES: &[Genre] = &[
             "stuck on",
         ],
         intents: &[ProblemSolving],
+        // A child who will not sleep is not a fault to find: the parents
+        // ask what to try and in what order.
+        unless: &[
+            "year old has",
+            "year old is",
+            "year old keeps",
+            "year old wont",
+            "year old son",
+            "year old daughter",
+            "toddler",
+            "newborn",
+            "baby",
+            "bedtime",
+            "deciding its not working",
+            "if its not working",
+            "if it isnt working",
+        ],
         line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
         ..PLAIN
     },
@@ -651,16 +668,7 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
         })
     });
     // "Keep it short": more parts would break the user's own limit.
-    let brief = lower.has_any(&[
-        "keep it short",
-        "keep it brief",
-        "short answer",
-        "quick answer",
-        "briefly",
-        "in brief",
-        "tldr",
-    ]);
-    if tight || brief {
+    if tight || slots.brief {
         return None;
     }
     let question = slots.kind == TaskKind::FactLookup;

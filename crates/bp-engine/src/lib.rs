@@ -272,7 +272,20 @@ mod quality {
                     effectiveness: &eff,
                 },
             );
-            out.push_str(&serde_json::json!({ "text": e.text, "enhanced": got.generated.text }).to_string());
+            // `why` is for whoever runs the round; `mkpairs.py` shows reviewers
+            // only the two texts.
+            let why = serde_json::json!({
+                "intent": got.analysis.prediction.intent.to_string(),
+                "confidence": got.analysis.prediction.confidence,
+                "complexity": got.complexity.to_string(),
+                "techniques": got.picks.iter().map(|p| p.technique.to_string()).collect::<Vec<_>>(),
+                "length": got.slots.length.as_ref().map(|l| l.describe()),
+                "format": got.slots.format.as_ref().map(|f| format!("{f:?}")),
+            });
+            out.push_str(
+                &serde_json::json!({ "text": e.text, "enhanced": got.generated.text, "why": why })
+                    .to_string(),
+            );
             out.push('\n');
         }
         std::fs::write(path, out).expect("dump written");

@@ -187,6 +187,10 @@ pub struct Slots {
     /// Whether the user asked for the bare answer ("number only", "no
     /// explanation", "just the answer").
     pub terse: bool,
+    /// Whether the user asked for a short answer ("keep it short", "in
+    /// one sentence", "the single strongest"): worked reasoning would pad
+    /// it.
+    pub brief: bool,
     /// Whether the user gave examples to follow.
     pub has_examples: bool,
     /// The user listed their own asks (three or more bulleted or numbered
@@ -466,8 +470,13 @@ fn length(lower: &Lower) -> Option<Length> {
             && !matches!(
                 before2,
                 "list" | "set" | "series" | "total" | "top" | "maximum" | "max" | "minimum"
-            );
-        if described {
+            )
+            // "about 4000 words left": work the user still has to do.
+            || matches!(after, "left" | "remaining" | "written" | "done" | "already");
+        // "a table followed by a 3-sentence verdict": the length of one
+        // part of the answer, not of the whole.
+        let part = before == "a" && matches!(before2, "by" | "then" | "plus" | "with" | "and");
+        if described || part {
             continue;
         }
         // "under 100 words", "max 3 bullets", "no more than", "up to",
@@ -525,6 +534,30 @@ fn length(lower: &Lower) -> Option<Length> {
     }
     None
 }
+
+/// Phrases that ask for a short answer (see [`Slots::brief`]).
+pub(crate) const BRIEF: &[&str] = &[
+    "keep it short",
+    "keep it brief",
+    "short answer",
+    "quick answer",
+    "briefly",
+    "in brief",
+    "tldr",
+    "tl dr",
+    "in one sentence",
+    "one sentence",
+    "in a sentence",
+    "one line",
+    "max each",
+    "in a nutshell",
+    "short and sweet",
+    "be concise",
+    "single strongest",
+    "single best",
+    "single biggest",
+    "single most",
+];
 
 const PERSONA_LEADS: &[&str] = &[
     "you are",
@@ -2087,6 +2120,7 @@ pub fn read(text: &str) -> Slots {
         "just the command",
         "just the query",
     ]) || format.as_ref().is_some_and(Format::is_strict);
+    let brief = lower.has_any(BRIEF);
     let has_examples = lower.has_any(&["for example", "eg", "e g", "such as", "like these", "examples"])
         && content.is_some()
         || instruction.contains("Input:") && instruction.contains("Output:");
@@ -2103,6 +2137,7 @@ pub fn read(text: &str) -> Slots {
         stakes: STAKES.iter().find(|s| lower.has(s)).map(|s| (*s).to_string()),
         wants_reasoning,
         terse,
+        brief,
         has_examples,
         own_list: own_list(text),
         format,
@@ -2161,6 +2196,33 @@ mod tests {
             Some(Format::Csv(vec!["date".into(), "amount".into()]))
         );
         assert_eq!(f("why is the sky blue"), None);
+    }
+
+    #[test]
+    fn work_left_and_a_parts_length_are_not_the_answers_length() {
+        let l = |t: &str| read(t).length.map(|l| l.describe());
+        assert_eq!(
+            l("plan my week. thesis chapter due fri (about 4000 words left), gym 3x"),
+            None
+        );
+        assert_eq!(
+            l("Calculate it for each. Output as a markdown table followed by a 3-sentence verdict."),
+            None
+        );
+        assert!(l("Summarise it in 3 sentences.").is_some());
+    }
+
+    #[test]
+    fn a_wish_for_a_short_answer_is_read() {
+        for text in [
+            "fix it + explain in one sentence",
+            "Give me the single strongest counterargument",
+            "keep it short please",
+            "tl;dr version?",
+        ] {
+            assert!(read(text).brief, "{text:?}");
+        }
+        assert!(!read("Explain how a heat pump works").brief);
     }
 
     #[test]
