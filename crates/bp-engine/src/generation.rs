@@ -257,8 +257,22 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
     let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     match c.intent {
         Intent::Conversation => false,
-        // Craft advice for narrative; a poem or a card has its own voice.
-        Intent::CreativeWriting => any(&[" story", " scene", " fable", " novel", " chapter", " fiction"]),
+        // Craft advice for narrative; a poem or a card has its own voice,
+        // and a short rhyming bedtime story is not literary fiction.
+        Intent::CreativeWriting => {
+            any(&[" story", " scene", " fable", " novel", " chapter", " fiction"])
+                && !c.slots.brief
+                && !any(&[
+                    " rhyme",
+                    " rhyming",
+                    " bedtime",
+                    " my kid",
+                    " my son",
+                    " my daughter",
+                    "yo ",
+                    "year old",
+                ])
+        }
         // "Add no new facts" stops the judgement a question about the
         // source asks for ("is it bad? what must I do?").
         Intent::Summarization => {

@@ -150,6 +150,19 @@ const GENRES: &[Genre] = &[
             "relocation",
         ],
         intents: &[TaskPlanning],
+        // A move days away, with the van booked, needs an hour-by-hour
+        // schedule, not notice periods.
+        unless: &[
+            "this weekend",
+            "tomorrow",
+            "tonight",
+            "today",
+            "this week",
+            "uhaul",
+            "u haul",
+            "van booked",
+            "truck booked",
+        ],
         line: "Order it by deadline, and flag the tasks with a long lead time (notice periods, bookings, address changes).",
         ..PLAIN
     },
@@ -1007,5 +1020,25 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_move_this_weekend_and_a_childs_sleep_get_no_lead_times_or_diagnosis() {
+        assert_eq!(
+            line(
+                "moving 2br apt this weekend, uhaul fri 5pm to sun noon, friends help sat morning. help me make a schedule",
+                TaskPlanning
+            ),
+            None
+        );
+        assert!(line("moving apartments in 4 weeks, make me a checklist", TaskPlanning).is_some());
+        assert_eq!(
+            line(
+                "Our 3-year-old has started refusing his bed, screaming for an hour. What can we try, in what order, and how long before deciding it's not working?",
+                ProblemSolving
+            ),
+            None
+        );
+        assert!(line("my dishwasher is not working, it stops mid-cycle", ProblemSolving).is_some());
     }
 }

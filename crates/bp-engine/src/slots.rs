@@ -1222,8 +1222,20 @@ fn without_request_paragraphs(block: &str) -> &str {
             break;
         }
     }
-    let bullet = |l: &str| l.trim_start().starts_with(['-', '*', '•']);
     let lines: Vec<&str> = block.lines().collect();
+    // "jan 3 - 185x5" lines, then straight after them "using epley whats
+    // my 1rm each time": a short log followed by the request.
+    let datum = |l: &str| l.split_whitespace().count() <= 6 && l.chars().any(|c| c.is_ascii_digit());
+    if let Some((last, rows)) = lines.split_last()
+        && rows.iter().filter(|l| !l.trim().is_empty()).count() >= 3
+        && rows.iter().all(|l| l.trim().is_empty() || datum(l))
+        && last.split_whitespace().count() >= 6
+        && !datum(last)
+    {
+        let keep: usize = rows.iter().map(|l| l.len() + 1).sum();
+        return block[..keep.min(block.len())].trim_end();
+    }
+    let bullet = |l: &str| l.trim_start().starts_with(['-', '*', '•']);
     let listed = lines.iter().filter(|l| bullet(l)).count();
     if let Some(last_bullet) = lines.iter().rposition(|l| bullet(l))
         && listed >= 3
@@ -2210,6 +2222,13 @@ mod tests {
             None
         );
         assert!(l("Summarise it in 3 sentences.").is_some());
+    }
+
+    #[test]
+    fn a_request_straight_after_a_short_log_is_not_part_of_it() {
+        let text = "tracking my squat since january, top sets:\njan 3 - 185x5\njan 24 - 195x5\nfeb 14 - 205x4\nmar 7 - 205x6\nusing epley whats my estimated 1rm each time and am i progressing or stalling";
+        let content = read(text).content.unwrap_or_default();
+        assert!(!content.contains("epley"), "{content:?}");
     }
 
     #[test]
