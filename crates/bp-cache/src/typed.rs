@@ -127,6 +127,23 @@ impl Cache {
         None
     }
 
+    /// Lets the value under `parts` in `ns` live at most `within` longer
+    /// (`PEXPIRE ... LT`: a sooner expiry already set stays); false when
+    /// there was none or Redis is down. For a value that many writes make
+    /// stale at once: the first write bounds its age, and the next ones
+    /// cost no recomputation each, as [`Cache::forget`] would.
+    pub async fn expire_soon(&self, ns: Namespace, parts: &[&str], within: std::time::Duration) -> bool {
+        let Ok(key) = self.typed_key(ns, parts).await else {
+            return false;
+        };
+        let ms = u64::try_from(within.as_millis()).unwrap_or(u64::MAX).max(1);
+        matches!(
+            self.query::<u64>(redis::cmd("PEXPIRE").arg(key).arg(ms).arg("LT"))
+                .await,
+            Ok(1..)
+        )
+    }
+
     /// Removes the value under `parts` in `ns`; false when there was none
     /// or Redis is down.
     pub async fn forget(&self, ns: Namespace, parts: &[&str]) -> bool {

@@ -183,6 +183,10 @@ pub async fn upsert_embedding(db: impl PgExecutor<'_>, new: &NewEmbedding) -> Re
     .await?)
 }
 
+/// Up to this many rows, [`upsert_embeddings`] writes them one statement
+/// each instead of through COPY.
+const FEW_ROWS: usize = 8;
+
 /// Stores or replaces many embeddings: `COPY ... (FORMAT binary)` into a
 /// temporary table, then one `INSERT ... ON CONFLICT DO UPDATE`, all in one
 /// transaction (a failure stores none). When a source appears twice, the
@@ -201,6 +205,23 @@ pub async fn upsert_embeddings<'c>(
         return Ok(0);
     }
     let mut tx = db.begin().await?;
+    if rows.len() <= FEW_ROWS {
+        // A few rows (the embedding writer's usual batch at moderate load)
+        // cost less as plain upserts than as a temporary table's DDL and a
+        // COPY. The last of a source's duplicates wins, as in the COPY path.
+        let mut written = 0;
+        for (i, row) in rows.iter().enumerate() {
+            let later = rows[i + 1..]
+                .iter()
+                .any(|r| r.source_type == row.source_type && r.source_id == row.source_id);
+            if !later {
+                upsert_embedding(&mut *tx, row).await?;
+                written += 1;
+            }
+        }
+        tx.commit().await?;
+        return Ok(written);
+    }
     sqlx::query(
         "CREATE TEMP TABLE embeddings_load (ord int4, source_type text, source_id uuid, embedding vector(768), \
          model_version text) ON COMMIT DROP",
@@ -336,8 +357,7 @@ pub fn search_sql(limit: u32, by_source: bool) -> &'static str {
 }
 
 /// The `limit` nearest embeddings by cosine distance, through the HNSW
-/// index with `hnsw.ef_search` set just before the query on the same
-/// connection.
+/// index with `hnsw.ef_search` set for the query's own transaction.
 pub async fn search_similar<'c>(
     db: impl Acquire<'c, Database = Postgres>,
     request: &SearchRequest<'_>,
@@ -356,22 +376,29 @@ pub async fn search_similar<'c>(
     }
     // ef_search below k would cap the hits at ef.
     let ef = ef.max(request.limit);
-    // Session settings on this connection, then the query: two round trips
-    // and no transaction. Every search sets both values first, so what an
-    // earlier search left on a pooled connection never leaks into this one.
-    let mut conn = db.acquire().await?;
+    // The settings are local to one read-only transaction, so nothing is
+    // left on the pooled connection. `enable_seqscan = off` because the
+    // planner prices a sequential scan without the cost of reading each
+    // row's toasted 768-float vector: on a table of a few thousand rows it
+    // chose the scan and a sort (about 20 ms on this machine) over the
+    // index (about 2 ms), and the mixed load in `bench api` spent most of
+    // PostgreSQL's time there.
+    let mut tx = db.begin().await?;
     sqlx::query(
-        "SELECT set_config('hnsw.ef_search', $1, false), set_config('hnsw.iterative_scan', 'relaxed_order', false)",
+        "SELECT set_config('hnsw.ef_search', $1, true),
+                set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                set_config('enable_seqscan', 'off', true)",
     )
     .bind(ef.to_string())
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
     let source = request.source_type.map(SourceType::as_str);
     let mut query = sqlx::query_as(search_sql(request.limit, source.is_some())).bind(request.query);
     if let Some(source) = source {
         query = query.bind(source);
     }
-    let mut hits: Vec<SimilarItem> = query.bind(request.min_similarity).fetch_all(&mut *conn).await?;
+    let mut hits: Vec<SimilarItem> = query.bind(request.min_similarity).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     hits.truncate(request.limit as usize);
     Ok(hits)
 }

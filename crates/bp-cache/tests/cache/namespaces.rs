@@ -108,6 +108,63 @@ async fn a_value_that_does_not_decode_is_a_miss_and_is_deleted() {
 }
 
 #[tokio::test]
+async fn expire_soon_bounds_a_values_age_and_never_lengthens_it() {
+    let redis = TestRedis::new().await;
+    let cache = redis.cache();
+    let pttl = || async {
+        let key = keys(cache, Namespace::Techniques).await.remove(0);
+        redis::cmd("PTTL")
+            .arg(&key)
+            .query_async::<i64>(&mut raw().await)
+            .await
+            .unwrap()
+    };
+    assert!(
+        cache
+            .put(Namespace::Techniques, &["eff", "reasoning"], &7u32)
+            .await
+    );
+    assert!(pttl().await > 60_000, "the namespace's own TTL (minutes)");
+    assert!(
+        cache
+            .expire_soon(
+                Namespace::Techniques,
+                &["eff", "reasoning"],
+                Duration::from_millis(1500)
+            )
+            .await
+    );
+    let bounded = pttl().await;
+    assert!((1..=1500).contains(&bounded), "{bounded} ms left");
+    // A later, longer bound does not move the expiry out again.
+    cache
+        .expire_soon(
+            Namespace::Techniques,
+            &["eff", "reasoning"],
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(pttl().await <= 1500);
+    eventually(Duration::from_secs(5), "the value expires", || async {
+        cache
+            .fetch::<u32>(Namespace::Techniques, &["eff", "reasoning"])
+            .await
+            .is_none()
+    })
+    .await;
+    assert!(
+        !cache
+            .expire_soon(
+                Namespace::Techniques,
+                &["eff", "reasoning"],
+                Duration::from_secs(1)
+            )
+            .await,
+        "nothing left to expire"
+    );
+}
+
+#[tokio::test]
 async fn large_values_are_stored_compressed() {
     let redis = TestRedis::new().await;
     let cache = redis.cache();

@@ -146,6 +146,32 @@ async fn binary_copy_upserts_many_with_the_last_duplicate_winning() {
         .unwrap();
     assert_eq!(count, 500);
     assert_eq!(embeddings::upsert_embeddings(db.pool(), &[]).await.unwrap(), 0);
+
+    // A few rows take the plain-statement path, with the same rules: the
+    // last duplicate wins and an existing source is replaced.
+    let few = vec![
+        NewEmbedding {
+            embedding: vs[1].clone(),
+            ..rows[0].clone()
+        },
+        row(SourceType::Template, vs[2].clone()),
+        NewEmbedding {
+            embedding: vs[3].clone(),
+            ..rows[0].clone()
+        },
+    ];
+    assert_eq!(embeddings::upsert_embeddings(db.pool(), &few).await.unwrap(), 2);
+    assert_eq!(
+        embeddings::get_embedding(db.pool(), SourceType::PromptHistory, rows[0].source_id)
+            .await
+            .unwrap(),
+        vs[3]
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM prompts.embeddings")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 501);
 }
 
 #[tokio::test]
@@ -269,4 +295,16 @@ async fn top_k_uses_the_hnsw_index_filters_by_type_and_threshold_and_finds_the_t
         11,
         "rounded up, then truncated"
     );
+
+    // The search turns sequential scans off for its own transaction only:
+    // the pooled connection it ran on plans everything else as before.
+    let mut conn = db.pool().acquire().await.unwrap();
+    embeddings::search_similar(&mut *conn, &request).await.unwrap();
+    let (seqscan, ef): (String, String) =
+        sqlx::query_as("SELECT current_setting('enable_seqscan'), current_setting('hnsw.ef_search')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(seqscan, "on");
+    assert_eq!(ef, "40", "pgvector's default ef_search, not the search's 200");
 }
