@@ -329,16 +329,8 @@ fn loadgen(
     seconds: f64,
     header: Option<&str>,
 ) -> anyhow::Result<Load> {
-    let exe = std::env::current_exe()?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["loadgen", "--addr", addr, "--method", method, "--path", path])
-        .args(["--connections", &CONNECTIONS.to_string()])
-        .args([
-            "--warmup-secs",
-            &warmup.to_string(),
-            "--duration-secs",
-            &seconds.to_string(),
-        ]);
+    let mut cmd = loadgen_command(addr, warmup, seconds)?;
+    cmd.args(["--method", method, "--path", path]);
     if let Some(body) = body {
         cmd.args(["--body", body]);
     }
@@ -346,6 +338,21 @@ fn loadgen(
         cmd.args(["--header", header]);
     }
     run_loadgen(cmd, &format!("{method} {path}"))
+}
+
+/// `betterprompts loadgen` at `addr` with [`CONNECTIONS`] connections,
+/// the warm-up and the measured duration; the caller adds what to send.
+fn loadgen_command(addr: &str, warmup: f64, seconds: f64) -> anyhow::Result<Command> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["loadgen", "--addr", addr])
+        .args(["--connections", &CONNECTIONS.to_string()])
+        .args([
+            "--warmup-secs",
+            &warmup.to_string(),
+            "--duration-secs",
+            &seconds.to_string(),
+        ]);
+    Ok(cmd)
 }
 
 /// Runs a prepared `loadgen` command and reads its report; refuses a run
@@ -385,16 +392,8 @@ fn run_loadgen(mut cmd: Command, what: &str) -> anyhow::Result<Load> {
 /// The mixed load ([`MIX`]) from [`CONNECTIONS`] connections shared by
 /// `users` (bearer header, item id).
 fn loadgen_mix(addr: &str, users: &[(String, String)], warmup: f64, seconds: f64) -> anyhow::Result<Load> {
-    let exe = std::env::current_exe()?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["loadgen", "--addr", addr, "--path", "/", "--mix", MIX])
-        .args(["--connections", &CONNECTIONS.to_string()])
-        .args([
-            "--warmup-secs",
-            &warmup.to_string(),
-            "--duration-secs",
-            &seconds.to_string(),
-        ]);
+    let mut cmd = loadgen_command(addr, warmup, seconds)?;
+    cmd.args(["--path", "/", "--mix", MIX]);
     for (bearer, item) in users {
         cmd.args(["--conn-header", bearer, "--conn-item", item]);
     }
