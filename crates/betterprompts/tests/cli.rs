@@ -15,6 +15,8 @@ use bp_testkit::test_env;
 mod faults;
 #[path = "cli/owasp.rs"]
 mod owasp;
+#[path = "cli/scale.rs"]
+mod scale;
 
 /// The binary with the tests' encryption keys (so it reads what the tests
 /// wrote) and no configured servers.

@@ -199,19 +199,40 @@ async fn write(db: &Db, events: Vec<Event>) -> u64 {
     n
 }
 
-/// Rolls `analytics.daily_stats` up for yesterday and today every `every`.
-pub fn spawn_rollup(db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
+/// Rolls `analytics.daily_stats` up for yesterday and today every `every`,
+/// once per period across every `serve` process sharing the Redis (see
+/// [`rollup_once`]).
+pub fn spawn_rollup(db: Db, cache: bp_cache::Cache, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let today = Utc::now().date_naive();
-            for date in [today.pred_opt().unwrap_or(today), today] {
-                if let Err(e) = bp_store::analytics::rollup_daily_stats(db.pool(), date).await {
-                    tracing::warn!(error = %e, %date, "daily stats rollup failed");
-                }
-            }
+            // A little under the period, so that the process that ran it
+            // last finds the lease gone at its next tick.
+            rollup_once(&db, &cache, every.mul_f64(0.9)).await;
         }
     })
 }
+
+/// Runs the daily rollup unless another process has in the last `lease`
+/// (a Redis lease, `SET NX PX`, left to expire); true when this call ran
+/// it. With Redis down it runs anyway: the rollup is an idempotent upsert,
+/// so a second run costs time, never correctness.
+pub async fn rollup_once(db: &Db, cache: &bp_cache::Cache, lease: Duration) -> bool {
+    match cache.acquire_lock(ROLLUP_LEASE, lease).await {
+        Ok(Some(_held_until_it_expires)) => {}
+        Ok(None) => return false,
+        Err(e) => tracing::warn!(error = %e, "no rollup lease (Redis unavailable); rolling up anyway"),
+    }
+    let today = Utc::now().date_naive();
+    for date in [today.pred_opt().unwrap_or(today), today] {
+        if let Err(e) = bp_store::analytics::rollup_daily_stats(db.pool(), date).await {
+            tracing::warn!(error = %e, %date, "daily stats rollup failed");
+        }
+    }
+    true
+}
+
+/// The Redis lease that makes [`spawn_rollup`] run once per period.
+pub const ROLLUP_LEASE: &str = "job:daily-rollup";

@@ -16,7 +16,8 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: ServeArgs) -
     let (db, cache) = super::connect::platform(settings, instance, super::connect::Role::App).await?;
     let service = super::connect::service(settings, db.clone(), cache.clone()).await?;
     let _refresh = service.spawn_refresh(settings.engine.refresh_interval);
-    let _rollup = bp_api::recorder::spawn_rollup(db.clone(), std::time::Duration::from_secs(3600));
+    let _rollup =
+        bp_api::recorder::spawn_rollup(db.clone(), cache.clone(), std::time::Duration::from_secs(3600));
     let jwt = super::keys::jwt_keys(settings)?;
     let outbox = bp_api::mail::Outbox::Dir(settings.home.home.join("outbox"));
     let mut config = ApiConfig::from_settings(&settings.server, jwt, outbox);

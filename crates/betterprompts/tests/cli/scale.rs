@@ -1,0 +1,212 @@
+//! Two `serve` processes on one database and one Redis (issue 24, part 4):
+//! what one process does, the other honours; shared limits hold for both
+//! together; a job meant to run once per period runs once.
+
+use std::time::{Duration, Instant};
+
+use super::Server;
+
+/// Polls `check` every 20 ms until it holds or `limit` passes; returns how
+/// long it took, or panics naming `what`.
+async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_processes_share_rate_limits_sessions_flags_and_a_retrained_model() {
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let home = tempfile::tempdir().unwrap();
+    let limit = std::ffi::OsStr::new("6");
+    let refresh = std::ffi::OsStr::new("1");
+    let unlimited = std::ffi::OsStr::new("1000000");
+    let env = [
+        ("BP_RATE_LIMIT_ANONYMOUS", limit),
+        ("BP_RATE_LIMIT_FREE", unlimited),
+        ("BP_ENGINE_REFRESH_SECS", refresh),
+    ];
+    let (a, b) = (
+        Server::start(&db, &redis, home.path(), &env).await,
+        Server::start(&db, &redis, home.path(), &env).await,
+    );
+    let http = reqwest::Client::new();
+
+    // A session made on one is valid on the other; a logout on one is
+    // honoured by the other at once (no polling).
+    let pw = "Str0ng&Secret!";
+    let res = http
+        .post(format!("{}/auth/register", a.base))
+        .json(&serde_json::json!({ "email": "two@example.com", "username": "two", "password": pw, "confirm_password": pw }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let token = res.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let profile = |server: &Server| {
+        http.get(format!("{}/auth/profile", server.base))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(profile(&b).await.unwrap().status(), 200);
+    let res = http
+        .post(format!("{}/auth/logout", a.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        profile(&b).await.unwrap().status(),
+        401,
+        "B still took A's logged-out session"
+    );
+
+    // A feature flag set through A is seen by B within a second.
+    let res = http
+        .post(format!("{}/auth/register", a.base))
+        .json(&serde_json::json!({ "email": "root@example.com", "username": "root", "password": pw, "confirm_password": pw }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    sqlx::query("UPDATE auth.users SET role = 'admin'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let res = http
+        .post(format!("{}/auth/login", a.base))
+        .json(&serde_json::json!({ "email_or_username": "root", "password": pw }))
+        .send()
+        .await
+        .unwrap();
+    let root = res.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flags_on_b = || async {
+        let res = http
+            .get(format!("{}/admin/feature-flags", b.base))
+            .bearer_auth(&root)
+            .send()
+            .await
+            .unwrap();
+        res.json::<serde_json::Value>().await.unwrap()
+    };
+    assert_eq!(
+        flags_on_b().await["total"],
+        0,
+        "B has read (and holds) the empty set"
+    );
+    let res = http
+        .put(format!("{}/admin/feature-flags", a.base))
+        .bearer_auth(&root)
+        .json(&serde_json::json!({ "name": "two-process", "enabled": true, "rollout_percent": 100 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    within(Duration::from_secs(1), "B sees A's flag", || async {
+        flags_on_b().await["total"] == 1
+    })
+    .await;
+
+    // New intent patterns: each process retrains on its next check (every
+    // second here) and both answer with the same new model version.
+    let version = |server: &Server| {
+        let url = format!("{}/analyze", server.base);
+        let (http, root) = (http.clone(), root.clone());
+        async move {
+            let res = http
+                .post(url)
+                .bearer_auth(&root)
+                .json(&serde_json::json!({ "text": "What year did the Berlin Wall fall?" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<serde_json::Value>().await.unwrap()["metadata"]["model_version"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let before = version(&a).await;
+    assert_eq!(version(&b).await, before);
+    sqlx::query(
+        "INSERT INTO prompts.intent_patterns (pattern, normalized_pattern, intent) \
+         VALUES ('which river runs through Vienna', 'which river runs through vienna', 'question_answering')",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    within(Duration::from_secs(60), "both processes retrain", || async {
+        let (va, vb) = (version(&a).await, version(&b).await);
+        va != before && va == vb
+    })
+    .await;
+
+    // A limit of 6 a minute for anonymous callers holds for both processes
+    // together: 20 requests alternating between them, 6 accepted. From
+    // 127.0.0.2, an address nothing above used, so its window is empty.
+    let fresh = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let mut accepted = 0;
+    for i in 0..20 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let res = fresh
+            .post(format!("{}/enhance", server.base))
+            .json(&serde_json::json!({ "text": format!("Explain how tides work, take {i}") }))
+            .send()
+            .await
+            .unwrap();
+        match res.status().as_u16() {
+            200 => accepted += 1,
+            429 => {}
+            other => panic!("request {i}: status {other}"),
+        }
+    }
+    assert_eq!(accepted, 6, "the limit is shared, not per process");
+}
+
+#[tokio::test]
+async fn the_daily_rollup_runs_once_per_period_across_processes() {
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let store = bp_store::Db::new(db.pool().clone(), None);
+    // Two processes' clients of the same Redis.
+    let (one, two) = (redis.cache().clone(), redis.another_client().await);
+    let lease = Duration::from_millis(500);
+    let (ran_one, ran_two) = tokio::join!(
+        bp_api::recorder::rollup_once(&store, &one, lease),
+        bp_api::recorder::rollup_once(&store, &two, lease),
+    );
+    assert!(ran_one ^ ran_two, "exactly one ran: {ran_one} / {ran_two}");
+    assert!(!bp_api::recorder::rollup_once(&store, &one, lease).await);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM analytics.daily_stats")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 2, "yesterday and today rolled up");
+    // When the lease has expired, the next tick of either runs it again.
+    within(Duration::from_secs(5), "the lease expires", || async {
+        bp_api::recorder::rollup_once(&store, &two, lease).await
+    })
+    .await;
+}
