@@ -173,6 +173,9 @@ pub struct RestoreArgs {
     /// Keep the replaced database as `<name>__pre_restore_<time>` instead of dropping it.
     #[arg(long)]
     pub keep_previous: bool,
+    /// A restore drill: restore into a scratch database, compare every table with the manifest, drop it; live data and Redis are not touched.
+    #[arg(long, conflicts_with_all = ["target_db", "keep_previous", "no_redis"])]
+    pub verify_only: bool,
 }
 
 /// `hash-password` options.

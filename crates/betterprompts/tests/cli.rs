@@ -931,6 +931,14 @@ async fn backup_then_drop_then_restore_brings_back_every_row_and_the_redis_keys(
     );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).unwrap()).unwrap();
+    // Its time is recorded for the backup-age metric.
+    let recorded = cache
+        .get(bp_cache::keys::BACKUP_LAST_SUCCESS)
+        .await
+        .unwrap()
+        .unwrap();
+    let made = chrono::DateTime::parse_from_rfc3339(manifest["created_at"].as_str().unwrap()).unwrap();
+    assert_eq!(recorded, made.timestamp().to_string());
     let files: Vec<&str> = manifest["files"]
         .as_array()
         .unwrap()
@@ -1013,6 +1021,32 @@ async fn backup_then_drop_then_restore_brings_back_every_row_and_the_redis_keys(
         .unwrap();
     let changed = table_contents(&url).await;
     assert_ne!(changed, before);
+
+    // A restore drill proves the backup, with a client connected to the
+    // live database, and touches neither it nor Redis.
+    let mut connected = sqlx::PgConnection::connect(&url).await.unwrap();
+    let out = run(&["restore", backup.to_str().unwrap(), "--verify-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(report.contains("restored and matched the backup"), "{report}");
+    connected.close().await.unwrap();
+    assert_eq!(table_contents(&url).await, changed, "the drill changed live data");
+    assert_eq!(
+        cache.get("session:new").await.unwrap().as_deref(),
+        Some("after-backup")
+    );
+    let scratch_left: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(format!("{}__verify", db.name()))
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert!(!scratch_left, "the drill's scratch database was left behind");
+    let out = run(&["restore", backup.to_str().unwrap(), "--verify-only", "--no-redis"]);
+    assert!(
+        !out.status.success(),
+        "--verify-only touches no Redis; --no-redis makes no sense with it"
+    );
 
     let copy_of = |name: &str| {
         let copy = tmp.path().join(name);

@@ -107,11 +107,14 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
+        // `class` ("2xx", "5xx") lets a dashboard or an alert take error
+        // rates without a regular expression over `status`.
         for ((route, method, status), h) in &requests {
             let _ = writeln!(
                 out,
-                "bp_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {}",
+                "bp_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\",class=\"{}xx\"}} {}",
                 label(route),
+                status / 100,
                 h.count
             );
         }
@@ -122,8 +125,9 @@ impl Metrics {
                 &mut out,
                 "bp_http_request_duration_seconds",
                 &format!(
-                    "route=\"{}\",method=\"{method}\",status=\"{status}\"",
-                    label(route)
+                    "route=\"{}\",method=\"{method}\",status=\"{status}\",class=\"{}xx\"",
+                    label(route),
+                    status / 100
                 ),
             );
         }

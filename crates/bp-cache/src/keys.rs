@@ -4,6 +4,14 @@
 
 use sha2::{Digest, Sha256};
 
+/// Where `betterprompts backup` records its last success (Unix seconds),
+/// for every `serve` to expose as `bp_backup_last_success_timestamp_seconds`.
+pub const BACKUP_LAST_SUCCESS: &str = "backup:last-success";
+
+/// How long that record lives: a backup older than this shows as no backup
+/// at all (the series is absent).
+pub const BACKUP_RECORD_TTL: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
+
 /// Hex SHA-256 of the parts, each length-prefixed so `("ab","c")` and
 /// `("a","bc")` differ.
 pub fn hash_parts(parts: &[&str]) -> String {

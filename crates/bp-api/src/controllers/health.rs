@@ -123,9 +123,19 @@ fn passed<E: std::fmt::Display>(
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut body = state.metrics.render(&state);
+    // The last backup's time, recorded in Redis by `betterprompts backup`
+    // (shared by every process and machine); absent when there is none.
+    if let Ok(Some(at)) = state.cache.get(bp_cache::keys::BACKUP_LAST_SUCCESS).await
+        && let Ok(at) = at.parse::<i64>()
+    {
+        body.push_str("# HELP bp_backup_last_success_timestamp_seconds When the last backup succeeded.\n");
+        body.push_str("# TYPE bp_backup_last_success_timestamp_seconds gauge\n");
+        body.push_str(&format!("bp_backup_last_success_timestamp_seconds {at}\n"));
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&state),
+        body,
     )
         .into_response()
 }

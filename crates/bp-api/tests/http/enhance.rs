@@ -227,11 +227,26 @@ async fn metrics_and_api_metrics_rows_record_requests() {
             .await
             .unwrap();
     assert_eq!(endpoints, ["/api/v1/analyze", "/api/v1/health"]);
+    app.cache()
+        .set(
+            bp_cache::keys::BACKUP_LAST_SUCCESS,
+            "1764460800",
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     let res = app.get("/metrics").await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
         res.text
-            .contains(r#"bp_http_requests_total{route="/api/v1/analyze",method="POST",status="200"} 1"#),
+            .contains("bp_backup_last_success_timestamp_seconds 1764460800\n"),
+        "{}",
+        res.text
+    );
+    assert!(
+        res.text.contains(
+            r#"bp_http_requests_total{route="/api/v1/analyze",method="POST",status="200",class="2xx"} 1"#
+        ),
         "{}",
         res.text
     );

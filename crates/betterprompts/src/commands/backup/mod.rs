@@ -119,6 +119,27 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: BackupArgs) 
         None => Vec::new(),
     };
 
+    // The backup age every `serve` exposes as a metric; a backup that
+    // cannot record it is still a backup.
+    if let Some(url) = &redis_url {
+        let recorded = async {
+            let cache = connect_redis(settings, url).await?;
+            cache
+                .set(
+                    bp_cache::keys::BACKUP_LAST_SUCCESS,
+                    &manifest.created_at.timestamp().to_string(),
+                    bp_cache::keys::BACKUP_RECORD_TTL,
+                )
+                .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = recorded {
+            eprintln!(
+                "note: the backup's time was not recorded in Redis ({e:#}); the backup-age metric will not show it"
+            );
+        }
+    }
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     let rows: i64 = manifest.postgres.tables.iter().map(|t| t.rows).sum();
     if let Some(RedisPart {

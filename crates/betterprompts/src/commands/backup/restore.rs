@@ -12,7 +12,10 @@
 //! A failure in steps 1-3 drops the scratch database and leaves the live
 //! database and Redis exactly as they were. With `--target-db NAME` the
 //! dump goes into a new database `NAME` beside the live one and Redis is
-//! left alone (its keys belong to the live database).
+//! left alone (its keys belong to the live database). With
+//! `--verify-only` (a restore drill) steps 1-3 run against a scratch
+//! database `<name>__verify`, which is then dropped: the live database and
+//! Redis are never touched, so it can run beside a serving instance.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -47,6 +50,9 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
              restore it with the betterprompts version that made it ({}); nothing was restored",
             manifest.betterprompts_version
         );
+    }
+    if args.verify_only {
+        return verify_only(settings, instance, &args, &manifest, progress, started).await;
     }
     let restore_redis = !args.no_redis && args.target_db.is_none() && manifest.redis.is_some();
     // Read before anything is touched, so a key file that does not parse
@@ -167,6 +173,56 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
         after.len(),
         started.elapsed().as_secs_f64(),
         manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+    ));
+    Ok(0)
+}
+
+/// `restore --verify-only`: the dump restored into `<live>__verify`,
+/// checked against the manifest, and dropped whatever the outcome.
+async fn verify_only(
+    settings: &Settings,
+    instance: Option<&str>,
+    args: &RestoreArgs,
+    manifest: &Manifest,
+    progress: Progress,
+    started: Instant,
+) -> anyhow::Result<u8> {
+    let database_url = resolve::database_url(settings, instance).await?;
+    let live = database_of(&database_url)?;
+    let scratch = with_suffix(&live, "__verify");
+    let tools = PgTools::find(settings, instance)?;
+    let options = bp_store::connect_options(database_url.expose())?;
+    let mut admin = maintenance(&options).await?;
+    let server_version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
+        .fetch_one(&mut admin)
+        .await?;
+    tools.check_server(&server_version)?;
+    progress.step(&format!("restoring into the scratch database `{scratch}`"));
+    let restored = restore_into(
+        &tools,
+        &mut admin,
+        &options,
+        &database_url,
+        &scratch,
+        args,
+        manifest,
+    )
+    .await;
+    let dropped = fingerprint::drop_database(&mut admin, &scratch).await;
+    admin.close().await?;
+    let after = restored.context(format!(
+        "the backup did not verify; `{live}` and Redis were not touched"
+    ))?;
+    dropped.with_context(|| {
+        format!("the backup verified, but the scratch database `{scratch}` could not be dropped")
+    })?;
+    let rows: i64 = after.iter().map(|t| t.rows).sum();
+    progress.finish(&format!(
+        "restore --verify-only: {} tables, {rows} rows restored and matched the backup of {} (checksums); \
+         scratch database dropped, `{live}` untouched, in {:.1} s",
+        after.len(),
+        manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        started.elapsed().as_secs_f64(),
     ));
     Ok(0)
 }
