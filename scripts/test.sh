@@ -5,6 +5,8 @@
 # Options: --keep-db keeps the test databases and the instance; anything else
 # is passed to `cargo test` (`-p CRATE` runs one crate's tests instead of the
 # workspace's: make test-store, test-cache, test-engine, test-api, test-cli).
+# Before the tests it installs Debian's prometheus package where missing and
+# checks deploy/prometheus with promtool.
 # The whole workspace's run ends with contract fuzzing (scripts/contract.sh),
 # the web application's unit tests and its browser tests (scripts/e2e.sh).
 set -euo pipefail
@@ -49,6 +51,21 @@ export DATABASE_URL REDIS_URL
 # `infra up` installed the sentence model there (kept across runs); the
 # model's tests must not skip in `make test`.
 export BP_MODEL_DIR="${BP_MODEL_DIR:-$BP_HOME/models/all-MiniLM-L6-v2}" BP_REQUIRE_MODEL=1
+
+# Monitoring: Debian's prometheus package gives promtool, which checks the
+# deployed configuration and alert rules (and their unit tests) here, and
+# the prometheus server that a CLI test starts against `serve`.
+source scripts/lib/apt.sh
+apt_install prometheus /usr/bin/prometheus
+export BP_PROMETHEUS=/usr/bin/prometheus
+if ! promtool_out=$(promtool check config deploy/prometheus/prometheus.yml 2>&1 \
+    && promtool check config deploy/prometheus/compose.yml 2>&1 \
+    && promtool test rules deploy/prometheus/alerts_test.yml 2>&1); then
+  echo "$promtool_out" >&2
+  echo "make test: promtool rejected deploy/prometheus" >&2
+  exit 1
+fi
+echo "make test: promtool: deploy/prometheus config and alert rules valid, rule tests pass"
 
 status=0
 cargo test --locked "${scope[@]}" "${cargo_args[@]}" || status=$?

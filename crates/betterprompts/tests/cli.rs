@@ -1024,7 +1024,7 @@ async fn backup_then_drop_then_restore_brings_back_every_row_and_the_redis_keys(
 
     // A restore drill proves the backup, with a client connected to the
     // live database, and touches neither it nor Redis.
-    let mut connected = sqlx::PgConnection::connect(&url).await.unwrap();
+    let connected = sqlx::PgConnection::connect(&url).await.unwrap();
     let out = run(&["restore", backup.to_str().unwrap(), "--verify-only"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report = String::from_utf8_lossy(&out.stdout).into_owned();

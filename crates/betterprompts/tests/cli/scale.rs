@@ -210,3 +210,164 @@ async fn the_daily_rollup_runs_once_per_period_across_processes() {
     })
     .await;
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_real_prometheus_scrapes_serve_and_loads_the_alert_rules() {
+    let prometheus = std::env::var("BP_PROMETHEUS").unwrap_or_else(|_| "/usr/bin/prometheus".into());
+    assert!(
+        std::path::Path::new(&prometheus).is_file(),
+        "{prometheus} is missing: `make test` installs Debian's prometheus package (or set BP_PROMETHEUS)"
+    );
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(&db, &redis, home.path(), &[]).await;
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/analyze", server.base))
+        .json(&serde_json::json!({ "text": "What is the boiling point of water at altitude?" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // The deployed rules, with this server as the only target and a scrape
+    // every second.
+    let target = server
+        .base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prometheus/alerts.yml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\n\
+             rule_files: [{rules:?}]\n\
+             scrape_configs:\n  - job_name: betterprompts\n    static_configs: [{{ targets: [{target:?}] }}]\n",
+            rules = rules.canonicalize().unwrap(),
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _prometheus = Child(
+        std::process::Command::new(&prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let api = format!("http://127.0.0.1:{port}/api/v1");
+    let query = |q: &'static str| {
+        let (http, api) = (http.clone(), api.clone());
+        async move {
+            let Ok(res) = http
+                .get(format!("{api}/query"))
+                .query(&[("query", q)])
+                .send()
+                .await
+            else {
+                return serde_json::Value::Null;
+            };
+            res.json::<serde_json::Value>().await.unwrap_or_default()["data"]["result"].clone()
+        }
+    };
+    // The request above, as the dashboard's labels show it.
+    within(
+        Duration::from_secs(60),
+        "Prometheus scrapes the request series",
+        || async {
+            query(r#"bp_http_requests_total{route="/api/v1/analyze",class="2xx"}"#)
+                .await
+                .as_array()
+                .is_some_and(|series| {
+                    series.iter().any(|s| {
+                        s["metric"]["instance"] == target.as_str() && s["metric"]["job"] == "betterprompts"
+                    })
+                })
+        },
+    )
+    .await;
+    for family in [
+        "bp_db_pool_waiting",
+        "bp_cache_available",
+        "bp_redis_memory_used_bytes",
+    ] {
+        let q: &'static str = family;
+        assert!(
+            query(q).await.as_array().is_some_and(|s| !s.is_empty()),
+            "{family} not scraped"
+        );
+    }
+    // Every query of the Grafana dashboard is one Prometheus accepts.
+    let dashboard: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../deploy/grafana/dashboards/betterprompts.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+    for expr in &exprs {
+        let res: serde_json::Value = http
+            .get(format!("{api}/query"))
+            .query(&[("query", expr.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(res["status"], "success", "{expr}: {res}");
+    }
+    // Every alert rule loaded and evaluated without error.
+    within(Duration::from_secs(30), "the alert rules evaluate", || async {
+        let Ok(res) = http.get(format!("{api}/rules")).send().await else {
+            return false;
+        };
+        let rules: serde_json::Value = res.json().await.unwrap_or_default();
+        let all: Vec<&serde_json::Value> = rules["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+            .collect();
+        all.len() == 10
+            && all
+                .iter()
+                .all(|r| r["health"] == "ok" && r["lastEvaluation"] != "0001-01-01T00:00:00Z")
+    })
+    .await;
+}

@@ -133,6 +133,30 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         body.push_str("# TYPE bp_backup_last_success_timestamp_seconds gauge\n");
         body.push_str(&format!("bp_backup_last_success_timestamp_seconds {at}\n"));
     }
+    // Redis memory against maxmemory (one INFO), for the memory alert.
+    if let Ok(server) = state.cache.server_stats().await {
+        body.push_str("# HELP bp_redis_memory_used_bytes Redis used_memory.\n");
+        body.push_str("# TYPE bp_redis_memory_used_bytes gauge\n");
+        body.push_str(&format!("bp_redis_memory_used_bytes {}\n", server.used_memory));
+        body.push_str("# HELP bp_redis_maxmemory_bytes Redis maxmemory (0: no limit).\n");
+        body.push_str("# TYPE bp_redis_maxmemory_bytes gauge\n");
+        body.push_str(&format!("bp_redis_maxmemory_bytes {}\n", server.max_memory));
+    }
+    // How far the read replica's replay is behind, when reads go to one
+    // (0 when it has replayed everything it received).
+    if state.db.has_replica() {
+        let lag: Result<Option<f64>, _> = sqlx::query_scalar(
+            "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                         ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END",
+        )
+        .fetch_one(state.db.read())
+        .await;
+        if let Ok(Some(lag)) = lag {
+            body.push_str("# HELP bp_db_replica_lag_seconds Replay lag of the read replica.\n");
+            body.push_str("# TYPE bp_db_replica_lag_seconds gauge\n");
+            body.push_str(&format!("bp_db_replica_lag_seconds{{replica=\"read\"}} {lag}\n"));
+        }
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         body,

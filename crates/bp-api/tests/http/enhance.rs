@@ -256,6 +256,8 @@ async fn metrics_and_api_metrics_rows_record_requests() {
         "bp_cache_requests_total",
         "bp_analytics_buffer_depth",
         "bp_engine_duration_seconds_count 1",
+        "bp_redis_memory_used_bytes ",
+        "bp_redis_maxmemory_bytes ",
     ] {
         assert!(res.text.contains(family), "missing {family}");
     }
