@@ -160,6 +160,105 @@ async fn two_processes_share_rate_limits_sessions_flags_and_a_retrained_model() 
     })
     .await;
 
+    // deploy/nginx.conf in front of the two: requests through it reach both.
+    let nginx = std::env::var("BP_NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+    assert!(
+        std::path::Path::new(&nginx).is_file(),
+        "{nginx} is missing: `make test` installs Debian's nginx package (or set BP_NGINX)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = |server: &Server| {
+        server
+            .base
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let site = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nginx.conf"),
+    )
+    .unwrap()
+    .replace("127.0.0.1:8081", &host(&a))
+    .replace("127.0.0.1:8082", &host(&b))
+    .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+    std::fs::write(dir.path().join("site.conf"), site).unwrap();
+    let d = dir.path().display();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!(
+            "daemon off; pid {d}/nginx.pid; error_log {d}/error.log; user root;\n\
+             events {{}}\n\
+             http {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+             include {d}/site.conf; }}\n"
+        ),
+    )
+    .unwrap();
+    let _nginx = Child(
+        std::process::Command::new(&nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let analyzed = |server: &Server| {
+        let url = format!("{}/metrics", server.base.trim_end_matches("/api/v1"));
+        let http = http.clone();
+        async move {
+            let text = http.get(url).send().await.unwrap().text().await.unwrap();
+            text.lines()
+                .find(|l| {
+                    l.starts_with(
+                        r#"bp_http_requests_total{route="/api/v1/analyze",method="POST",status="200""#,
+                    )
+                })
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        }
+    };
+    let before = (analyzed(&a).await, analyzed(&b).await);
+    let front = format!("http://127.0.0.1:{port}/api/v1");
+    within(Duration::from_secs(10), "nginx answers", || async {
+        http.get(format!("{front}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    for _ in 0..10 {
+        let res = http
+            .post(format!("{front}/analyze"))
+            .bearer_auth(&root)
+            .json(&serde_json::json!({ "text": "How far is the Moon from the Earth?" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let after = (analyzed(&a).await, analyzed(&b).await);
+    assert!(
+        after.0 > before.0 && after.1 > before.1 && after.0 + after.1 == before.0 + before.1 + 10,
+        "requests through nginx: before {before:?}, after {after:?}"
+    );
+    let res = http
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "/metrics is kept off the public side");
+
     // A limit of 6 a minute for anonymous callers holds for both processes
     // together: 20 requests alternating between them, 6 accepted. From
     // 127.0.0.2, an address nothing above used, so its window is empty.
