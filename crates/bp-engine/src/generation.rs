@@ -262,6 +262,8 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         Intent::CreativeWriting => {
             any(&[" story", " scene", " fable", " novel", " chapter", " fiction"])
                 && !c.slots.brief
+                // A story for a class or a child is pitched by its reader.
+                && c.slots.audience.is_none()
                 && !any(&[
                     " rhyme",
                     " rhyming",
@@ -271,6 +273,10 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
                     " my daughter",
                     "yo ",
                     "year old",
+                    " ages ",
+                    " my class",
+                    " the class",
+                    " pupils",
                 ])
         }
         // "Add no new facts" stops the judgement a question about the
@@ -308,6 +314,27 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
             " failed",
             " stopped working",
             " stuck",
+        ]),
+        // "State every assumption" is for a puzzle or a calculation, not
+        // for pointing out where someone else's argument fails.
+        Intent::Reasoning => !any(&[
+            " fallacy",
+            " fallacies",
+            " this argument",
+            " his argument",
+            " her argument",
+            " an argument going",
+            " logic is",
+            " this reasoning",
+            " his reasoning",
+            " her reasoning",
+            " their reasoning",
+            " don't follow",
+            " dont follow",
+            " doesn't follow",
+            " doesnt follow",
+            " flaw",
+            " debunk",
         ]),
         // Method and confidence for an analysis, not for a casual question
         // about a few numbers or an answer in a format of the user's own.
@@ -814,6 +841,30 @@ mod tests {
             assert!(!g.text.contains("<text>"), "{}", g.text);
             assert!(g.text.contains(text.trim()));
         }
+    }
+
+    #[test]
+    fn standing_rules_stay_off_a_critique_of_an_argument_and_a_story_for_children() {
+        let fits = |text: &str, intent: Intent| {
+            let slots = read(text);
+            standing_constraints_fit(&compose(text, &slots, intent, None))
+        };
+        assert!(fits(
+            "Four people share weekend on-call: Ana cannot do the first weekend and Ben must follow Chloe. Which orders work?",
+            Intent::Reasoning
+        ));
+        assert!(!fits(
+            "My uncle keeps forwarding this. I think the logic is broken: which steps don't follow?",
+            Intent::Reasoning
+        ));
+        assert!(fits(
+            "Write a story about a lighthouse keeper in a storm",
+            Intent::CreativeWriting
+        ));
+        assert!(!fits(
+            "I teach Year 4 (ages 8-9). Write a short story about a lighthouse keeper for my class",
+            Intent::CreativeWriting
+        ));
     }
 
     #[test]

@@ -91,6 +91,14 @@ const GENRES: &[Genre] = &[
     Genre {
         names: &["toast", "eulogy", "wedding speech", "best man speech", "speech"],
         intents: &[CreativeWriting, TaskPlanning, QuestionAnswering],
+        // "One or two stories" would drop anecdotes the user listed.
+        unless: &[
+            "my notes",
+            "anecdotes",
+            "some stories",
+            "a few stories",
+            "these stories",
+        ],
         line: "Write it to be spoken: short sentences, one or two specific stories or details, and a closing line that lands.",
         ..PLAIN
     },
@@ -336,6 +344,10 @@ const GENRES: &[Genre] = &[
             "keep going",
             "dont wrap",
             "opening of my",
+            // The user chose the ending.
+            "cliffhanger",
+            "open ending",
+            "to be continued",
         ],
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
         ..PLAIN
@@ -1017,6 +1029,31 @@ mod tests {
             line(
                 "Should I wipe out the card with savings or keep the cushion? Give me a straight recommendation, not 'it depends'.",
                 ProblemSolving
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_chosen_ending_and_a_speakers_own_notes_are_not_overruled() {
+        assert_eq!(
+            line(
+                "Write a short story about a lighthouse keeper who finds a message in a bottle. End it on a cliffhanger.",
+                CreativeWriting
+            ),
+            None
+        );
+        assert!(
+            line(
+                "Write a short story about a lighthouse keeper who finds a message in a bottle.",
+                CreativeWriting
+            )
+            .is_some()
+        );
+        assert_eq!(
+            line(
+                "Need a best man speech, about 4 minutes, funny. Here are my notes: met at uni, satnav to Liverpool, proposal practice in a Nando's.",
+                CreativeWriting
             ),
             None
         );

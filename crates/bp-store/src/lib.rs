@@ -14,6 +14,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod backup;
+pub mod capacity;
 pub mod crypto;
 mod db;
 pub mod embeddings;
