@@ -100,6 +100,10 @@ pub enum DbCommand {
         /// Print one JSON object instead of tables.
         #[arg(long)]
         json: bool,
+        /// Record today's table and index sizes, then report growth per day over the last 30 days
+        /// and the days until the data directory's filesystem is full.
+        #[arg(long)]
+        growth: bool,
     },
     /// Delete audit entries older than the retention period (run as the owner role, e.g. daily).
     PruneAudit {
@@ -287,6 +291,10 @@ pub enum CacheCommand {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Record today's used memory (in the database), then report its growth per day over the
+        /// last 30 days and the days until maxmemory.
+        #[arg(long)]
+        growth: bool,
     },
     /// Delete every key of one namespace (sessions, api_responses, predictions,
     /// techniques, templates, user_prefs, rate_limits, analytics, feature_flags, temp).

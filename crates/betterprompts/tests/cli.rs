@@ -626,6 +626,67 @@ fn hash_password_output_verifies_with_bcrypt_and_with_its_own_verify() {
 }
 
 #[tokio::test]
+async fn db_and_cache_growth_project_from_daily_samples() {
+    let db = bp_testkit::TestDb::new().await;
+    let redis = bp_testkit::TestRedis::new().await;
+    let url = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
+    let run = |args: &[&str]| on_platform(&url, &redis).args(args).output().unwrap();
+    // Ten days ago the database was 1 MB smaller: 100 kB a day.
+    let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO analytics.capacity_samples (day, source, name, table_bytes) \
+         VALUES (current_date - 10, 'postgres', 'database', $1), (current_date - 10, 'redis', 'used_memory', 1000)",
+    )
+    .bind(size - 1_000_000)
+    .execute(db.pool())
+    .await
+    .unwrap();
+
+    let out = run(&["db", "stats", "--growth", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let relations = report["relations"].as_array().unwrap();
+    assert!(
+        relations.iter().any(|r| r["name"] == "prompts.history"),
+        "today's sample covers the service's tables: {report}"
+    );
+    let database = relations.iter().find(|r| r["name"] == "database").unwrap();
+    assert_eq!(database["days"], 10, "{report}");
+    let per_day = database["bytes_per_day"].as_f64().unwrap();
+    assert!((per_day - 100_000.0).abs() < 50_000.0, "{report}");
+    let free = report["free_bytes"]
+        .as_f64()
+        .expect("the test instance's data directory is on this machine");
+    let days = report["days_until_full"].as_f64().unwrap();
+    assert!((days - free / per_day).abs() < 1.0, "{report}");
+    let out = run(&["db", "stats", "--growth"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("full in about"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = run(&["cache", "stats", "--growth", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["used_memory"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["days"], 10, "{report}");
+    assert!(report["bytes_per_day"].as_f64().is_some(), "{report}");
+    let samples: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM analytics.capacity_samples WHERE day = current_date AND source = 'redis'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(samples, 1, "today's Redis sample recorded once");
+}
+
+#[tokio::test]
 async fn db_health_and_stats_report_the_figures_of_the_test_database() {
     let db = bp_testkit::TestDb::new().await;
     let url = url_with(&test_env().database_url, |u| {

@@ -231,6 +231,16 @@ pub async fn rollup_once(db: &Db, cache: &bp_cache::Cache, lease: Duration) -> b
             tracing::warn!(error = %e, %date, "daily stats rollup failed");
         }
     }
+    // Today's capacity samples (`db stats --growth`, `cache stats --growth`
+    // project from them); a second run on the same day replaces them.
+    if let Err(e) = bp_store::capacity::record_postgres(db.pool(), today).await {
+        tracing::warn!(error = %e, "capacity sample of the database failed");
+    }
+    if let Ok(server) = cache.server_stats().await
+        && let Err(e) = bp_store::capacity::record_redis(db.pool(), today, server.used_memory).await
+    {
+        tracing::warn!(error = %e, "capacity sample of Redis failed");
+    }
     true
 }
 

@@ -16,7 +16,8 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: CacheComm
     let url = resolve::redis_url(settings, instance).await?;
     let cache = Cache::connect_with(url.expose(), CacheSettings::from_config(&settings.redis)).await?;
     match command {
-        CacheCommand::Stats { json } => stats(&cache, json).await,
+        CacheCommand::Stats { json, growth: true } => growth(settings, instance, &cache, json).await,
+        CacheCommand::Stats { json, growth: false } => stats(&cache, json).await,
         CacheCommand::Flush { namespace, yes } => {
             let names: Vec<&str> = Namespace::ALL.iter().map(|ns| ns.name()).collect();
             let ns = Namespace::from_name(&namespace)
@@ -41,6 +42,71 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: CacheComm
             Ok(0)
         }
     }
+}
+
+/// `cache stats --growth`: records today's used memory in the database
+/// (`analytics.capacity_samples`, beside the table sizes), then reports its
+/// growth per day and the days until `maxmemory`.
+async fn growth(
+    settings: &Settings,
+    instance: Option<&str>,
+    cache: &Cache,
+    as_json: bool,
+) -> anyhow::Result<u8> {
+    use bp_store::capacity;
+    let server = cache.server_stats().await?;
+    let url = resolve::database_url(settings, instance).await?;
+    let pool = bp_store::connect(url.expose(), &bp_store::PoolSettings::small()).await?;
+    let today = chrono::Utc::now().date_naive();
+    capacity::record_redis(&pool, today, server.used_memory).await?;
+    let rows = capacity::growth(&pool, "redis", today, super::db::GROWTH_WINDOW_DAYS).await?;
+    pool.close().await;
+    let per_day = rows.first().and_then(|g| g.per_day);
+    let room = server.max_memory.saturating_sub(server.used_memory);
+    let days_left = (server.max_memory > 0)
+        .then(|| capacity::days_until_full(room, per_day))
+        .flatten();
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "used_memory": server.used_memory,
+                "max_memory": server.max_memory,
+                "days": rows.first().map(|g| g.days),
+                "bytes_per_day": per_day,
+                "days_until_full": days_left,
+            })
+        );
+        return Ok(0);
+    }
+    let growth = per_day.map_or_else(
+        || "samples of one day only (the server's daily rollup adds one a day)".to_owned(),
+        |d| {
+            format!(
+                "{}/day over {} days",
+                super::db::signed_bytes(d),
+                rows.first().map_or(0, |g| g.days)
+            )
+        },
+    );
+    let projection = match (server.max_memory, days_left) {
+        (0, _) => "no maxmemory set: Redis may grow until the machine's memory runs out".to_owned(),
+        (max, Some(days)) => format!(
+            "{} of {} maxmemory left: full in about {days:.0} days",
+            super::human_bytes(room),
+            super::human_bytes(max)
+        ),
+        (max, None) => format!(
+            "{} of {} maxmemory left",
+            super::human_bytes(room),
+            super::human_bytes(max)
+        ),
+    };
+    println!(
+        "cache stats --growth: {} used, {growth}; {projection}",
+        super::human_bytes(server.used_memory)
+    );
+    Ok(0)
 }
 
 /// Asks on the terminal; refuses without one, where `--yes` must say it.

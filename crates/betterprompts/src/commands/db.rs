@@ -23,7 +23,11 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand
     let pool = bp_store::connect(url.expose(), &PoolSettings::small()).await?;
     let code = match command {
         DbCommand::Health { json } => health_report(settings, &pool, json).await?,
-        DbCommand::Stats { json } => {
+        DbCommand::Stats { json, growth: true } => {
+            let free = data_dir_free(settings, instance, &pool).await;
+            growth_report(&pool, free, json).await?
+        }
+        DbCommand::Stats { json, growth: false } => {
             let mut stats = health::database_stats(&pool).await?;
             let source = match &stats.slow_statements {
                 Some(_) => SlowSource::PgStatStatements,
@@ -51,6 +55,114 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand
     };
     pool.close().await;
     Ok(code)
+}
+
+/// Days of samples the growth is measured over.
+pub const GROWTH_WINDOW_DAYS: i32 = 30;
+
+/// The data directory and the bytes free on its filesystem, when this
+/// machine can see it: from `data_directory` (a superuser or
+/// `pg_read_all_settings` may read it), else the embedded instance's.
+async fn data_dir_free(
+    settings: &Settings,
+    instance: Option<&str>,
+    pool: &sqlx::PgPool,
+) -> Option<(std::path::PathBuf, u64)> {
+    let reported: Option<String> = sqlx::query_scalar("SELECT current_setting('data_directory')")
+        .fetch_one(pool)
+        .await
+        .ok();
+    let dir = match reported.map(std::path::PathBuf::from).filter(|d| d.is_dir()) {
+        Some(dir) => dir,
+        None => {
+            resolve::infra(settings, instance)
+                .ok()?
+                .state()
+                .ok()??
+                .postgres
+                .data_dir
+        }
+    };
+    let fs = nix::sys::statvfs::statvfs(&dir).ok()?;
+    // Blocks available to unprivileged users, as PostgreSQL's own files
+    // are written.
+    let free = fs.blocks_available().saturating_mul(fs.fragment_size());
+    Some((dir, free))
+}
+
+/// `db stats --growth`: records today's sizes, then prints each relation's
+/// growth per day and the database's days until the disk is full.
+async fn growth_report(
+    pool: &sqlx::PgPool,
+    free: Option<(std::path::PathBuf, u64)>,
+    as_json: bool,
+) -> anyhow::Result<u8> {
+    use bp_store::capacity;
+    let today = chrono::Utc::now().date_naive();
+    capacity::record_postgres(pool, today).await?;
+    let rows = capacity::growth(pool, "postgres", today, GROWTH_WINDOW_DAYS).await?;
+    let database = rows.iter().find(|g| g.name == capacity::DATABASE);
+    let per_day = database.and_then(|g| g.per_day);
+    let days_left = free
+        .as_ref()
+        .and_then(|(_, bytes)| capacity::days_until_full(*bytes, per_day));
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "window_days": GROWTH_WINDOW_DAYS,
+                "relations": rows.iter().map(|g| json!({"name": g.name, "bytes": g.bytes, "days": g.days, "bytes_per_day": g.per_day})).collect::<Vec<_>>(),
+                "data_directory": free.as_ref().map(|(d, _)| d.display().to_string()),
+                "free_bytes": free.as_ref().map(|(_, b)| *b),
+                "days_until_full": days_left,
+            })
+        );
+        return Ok(0);
+    }
+    println!(
+        "{:<40} {:>12} {:>14} {:>6}",
+        "relation", "size", "per day", "days"
+    );
+    for g in &rows {
+        let per_day = g
+            .per_day
+            .map_or_else(|| "-".to_owned(), |d| format!("{}/day", signed_bytes(d)));
+        println!(
+            "{:<40} {:>12} {:>14} {:>6}",
+            g.name,
+            super::human_bytes(u64::try_from(g.bytes).unwrap_or(0)),
+            per_day,
+            g.days
+        );
+    }
+    let summary = match (&free, per_day, days_left) {
+        (None, _, _) => {
+            "the data directory is not on this machine: free space unknown, no projection".to_owned()
+        }
+        (Some((dir, bytes)), _, Some(days)) => format!(
+            "{} free on {}'s filesystem: full in about {days:.0} days at the current growth",
+            super::human_bytes(*bytes),
+            dir.display()
+        ),
+        (Some((dir, bytes)), None, _) => format!(
+            "{} free on {}'s filesystem; samples of one day only: run daily (the server's rollup does) for a projection",
+            super::human_bytes(*bytes),
+            dir.display()
+        ),
+        (Some((dir, bytes)), Some(_), None) => format!(
+            "{} free on {}'s filesystem; the database is not growing",
+            super::human_bytes(*bytes),
+            dir.display()
+        ),
+    };
+    println!("db stats --growth: {summary}");
+    Ok(0)
+}
+
+/// `1.2 MiB` or `-300 KiB`.
+pub fn signed_bytes(bytes: f64) -> String {
+    let sign = if bytes < 0.0 { "-" } else { "" };
+    format!("{sign}{}", super::human_bytes(bytes.abs() as u64))
 }
 
 /// Where the slow statements shown come from.

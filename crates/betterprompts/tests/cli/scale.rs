@@ -303,6 +303,13 @@ async fn the_daily_rollup_runs_once_per_period_across_processes() {
         .await
         .unwrap();
     assert_eq!(rows, 2, "yesterday and today rolled up");
+    let sampled: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT source) FROM analytics.capacity_samples WHERE day = current_date",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(sampled, 2, "the rollup records today's database and Redis sizes");
     // When the lease has expired, the next tick of either runs it again.
     within(Duration::from_secs(5), "the lease expires", || async {
         bp_api::recorder::rollup_once(&store, &two, lease).await
