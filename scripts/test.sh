@@ -5,8 +5,8 @@
 # Options: --keep-db keeps the test databases and the instance; anything else
 # is passed to `cargo test` (`-p CRATE` runs one crate's tests instead of the
 # workspace's: make test-store, test-cache, test-engine, test-api, test-cli).
-# Before the tests it installs Debian's prometheus and nginx packages where
-# missing and checks deploy/prometheus with promtool.
+# Before the tests it installs Debian's prometheus, nginx and pgbouncer
+# packages where missing and checks deploy/prometheus with promtool.
 # The whole workspace's run ends with contract fuzzing (scripts/contract.sh),
 # the web application's unit tests and its browser tests (scripts/e2e.sh).
 set -euo pipefail
@@ -62,6 +62,9 @@ export BP_PROMETHEUS=/usr/bin/prometheus
 # processes in a CLI test, with deploy/nginx.conf.
 apt_install nginx /usr/sbin/nginx
 export BP_NGINX=/usr/sbin/nginx
+# PgBouncer (Debian's 1.18, started by the store tests on their own port).
+apt_install pgbouncer /usr/sbin/pgbouncer
+export BP_PGBOUNCER=/usr/sbin/pgbouncer
 if ! promtool_out=$(promtool check config deploy/prometheus/prometheus.yml 2>&1 \
     && promtool check config deploy/prometheus/compose.yml 2>&1 \
     && promtool test rules deploy/prometheus/alerts_test.yml 2>&1); then

@@ -65,6 +65,8 @@ mod history;
 mod library;
 #[path = "store/platform.rs"]
 mod platform;
+#[path = "store/pooler.rs"]
+mod pooler;
 #[path = "store/privileges.rs"]
 mod privileges;
 #[path = "store/saved.rs"]

@@ -17,6 +17,7 @@ mod app;
 mod db;
 mod env;
 mod own_redis;
+pub mod pgbouncer;
 mod redis;
 pub mod tls;
 
