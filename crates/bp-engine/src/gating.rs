@@ -194,6 +194,23 @@ pub fn how_to(text: &str) -> bool {
     ]
     .iter()
     .any(|w| lower.contains(w));
+    // "How do I say X in Swahili" asks for words, not a procedure.
+    let wording = [
+        "how do i say",
+        "how do you say",
+        "how to say",
+        "how would i say",
+        "how do i pronounce",
+        "how to pronounce",
+        "how do you pronounce",
+        "how do you spell",
+        "how do i spell",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    if wording {
+        return false;
+    }
     // An explicit "step by step" is a procedure whatever else is asked.
     let explicit = ["step by step", "step-by-step", "walk me through"]
         .iter()
@@ -451,6 +468,15 @@ mod tests {
         let fault =
             "my script crashes with an IndexError on line 12 when the list has 3 items, why does this happen";
         assert!(!gate(fault, Intent::CodeGeneration, 0.95).contains(&Technique::ChainOfThought));
+    }
+
+    #[test]
+    fn asking_for_words_is_not_a_how_to() {
+        assert!(!how_to(
+            "how do I say 'the queen is in a bad mood today' in Swahili"
+        ));
+        assert!(!how_to("how do you pronounce Worcestershire"));
+        assert!(how_to("how do I replace the washer in a dripping tap"));
     }
 
     #[test]

@@ -708,6 +708,9 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
         .filter(|g| g.questions || !question)
         .filter(|g| !(g.short && long))
         .filter(|g| !g.material || slots.content.is_some())
+        // "The corrected code" needs code to correct: a serial log of a
+        // brownout is not it.
+        .filter(|g| !g.material || !g.intents.contains(&CodeGeneration) || slots.content_is_code())
         .filter(|g| !g.intents.contains(&DataAnalysis) || !g.material || figures(slots))
         .find(|g| lower.has_any(g.names) && !lower.has_any(g.unless) && opens(g))
         .map(|g| g.line)
@@ -1056,6 +1059,24 @@ mod tests {
                 CreativeWriting
             ),
             None
+        );
+    }
+
+    #[test]
+    fn the_corrected_code_line_needs_code_to_correct() {
+        assert_eq!(
+            line(
+                "My ESP32 hive scale dies when it sends an SMS. Serial log:\n\nrst:0x1 (POWERON_RESET)\nBrownout detector was triggered\n\nHow do I fix it properly?",
+                CodeGeneration
+            ),
+            None
+        );
+        assert!(
+            line(
+                "This crashes with an IndexError, fix it:\n\n```python\ndef first(xs):\n    return xs[0]\n```",
+                CodeGeneration
+            )
+            .is_some()
         );
     }
 

@@ -1211,12 +1211,34 @@ fn without_request_paragraphs(block: &str) -> &str {
         // Only after material that visibly ends (a closing quotation mark,
         // pasted code, a table row): a question inside an email thread is
         // the thread's.
+        // A chat log's last line ("[21:09] Jo: so who's buying", "Ingrid:
+        // Sam no") ends it too.
         let ends = material.ends_with(['"', '”', '»', '`'])
             || material.lines().last().is_some_and(|l| {
                 let row = l.contains([',', '|', '\t']) && l.chars().filter(char::is_ascii_digit).count() >= 2;
-                row || code_line(l) && !prose_line(l)
+                row || code_line(l) && !prose_line(l) || chat_line(l)
             });
-        if last.contains('?') && !material.is_empty() && ends {
+        // The paragraph asks something of the assistant: a question, or
+        // the user's own rules and wishes for the answer.
+        let lower = last.to_lowercase();
+        let asks = last.contains('?')
+            || [
+                "give me",
+                "rules:",
+                "please ",
+                "can you",
+                "could you",
+                "i want",
+                "i need",
+                "i dont want",
+                "i don't want",
+                "make sure",
+                "keep the",
+                "after the translation",
+            ]
+            .iter()
+            .any(|cue| lower.contains(cue));
+        if asks && !material.is_empty() && ends {
             block = block[..split].trim_end();
         } else {
             break;
@@ -1248,6 +1270,30 @@ fn without_request_paragraphs(block: &str) -> &str {
         return block[..keep.min(block.len())].trim_end();
     }
     block
+}
+
+/// Whether a line reads as one message of a pasted chat: a speaker's name
+/// (one or two words, capitalised) and a colon, after an optional time
+/// stamp ("[21:04] Tomek: two subs...", "Ingrid: Sam no").
+fn chat_line(line: &str) -> bool {
+    let t = line.trim_start();
+    let t = match t.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((stamp, rest)) if stamp.contains(':') && stamp.len() <= 8 => rest.trim_start(),
+        _ => t,
+    };
+    t.split_once(':').is_some_and(|(name, said)| {
+        let words: Vec<&str> = name.split_whitespace().collect();
+        // An email's headers are not a chat.
+        !said.trim().is_empty()
+            && !matches!(
+                name.trim().to_ascii_lowercase().as_str(),
+                "from" | "to" | "cc" | "bcc" | "subject" | "date" | "sent" | "re" | "fw" | "fwd"
+            )
+            && (1..=2).contains(&words.len())
+            && words.iter().all(|w| {
+                w.chars().next().is_some_and(char::is_uppercase) && w.chars().all(char::is_alphabetic)
+            })
+    })
 }
 
 /// Whether a line of a pasted block reads as code rather than prose.
@@ -2438,6 +2484,20 @@ mod tests {
         let s = read("haiku about a leaf blower that wont start");
         assert_eq!(s.kind, TaskKind::ShortCreative);
         assert!(s.missing.is_empty(), "{:?}", s.missing);
+    }
+
+    #[test]
+    fn the_request_after_a_pasted_chat_is_not_part_of_it() {
+        let s = read(
+            "Settle an argument from our group chat:\n\n[21:04] Tomek: doubling is +6\n[21:05] Fi: no, +3 dB\n\
+             [21:09] Jo: so who's buying\n\nWho's right? Cover coherent vs incoherent sources.",
+        );
+        assert!(s.content.unwrap().ends_with("so who's buying"));
+        let s = read(
+            "Translate this statement into English:\n\n\"No więc... wracałem z pracy.\"\n\n\
+             Rules: keep the hesitations, do NOT tidy up the grammar.",
+        );
+        assert!(s.content.unwrap().ends_with("z pracy.\""));
     }
 
     #[test]

@@ -316,11 +316,20 @@ pub async fn save_history_rows(
     .fetch_all(db)
     .await?;
     let stamps: std::collections::HashMap<Uuid, Option<DateTime<Utc>>> = saved.into_iter().collect();
-    Ok(rows
-        .iter()
+    // One INSERT without a conflict clause writes every row or fails; a
+    // row missing from RETURNING would mean a caller acknowledged for a
+    // row that is not there, so it is an error, never a default.
+    rows.iter()
         .zip(&ids)
-        .map(|(row, id)| saved_row(row, *id, stamps.get(id).copied().flatten()))
-        .collect())
+        .map(|(row, id)| match stamps.get(id) {
+            Some(created_at) => Ok(saved_row(row, *id, *created_at)),
+            None => Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                "the history insert returned {} of {} rows",
+                stamps.len(),
+                rows.len()
+            )))),
+        })
+        .collect()
 }
 
 /// One item for its owner: [`StoreError::NotFound`] when it does not exist,

@@ -88,8 +88,8 @@ fn routes(args: &LoadgenArgs) -> anyhow::Result<Vec<Route>> {
     };
     let routes: Vec<Route> = serde_json::from_str(mix).context("--mix is not a JSON array of routes")?;
     anyhow::ensure!(
-        !routes.is_empty() && routes.iter().all(|r| r.weight > 0),
-        "--mix needs at least one route, each with a weight of at least 1"
+        !routes.is_empty() && routes.iter().all(|r| (1..=MAX_WEIGHT).contains(&r.weight)),
+        "--mix needs at least one route, each with a weight of 1 to {MAX_WEIGHT}"
     );
     Ok(routes)
 }
@@ -97,6 +97,11 @@ fn routes(args: &LoadgenArgs) -> anyhow::Result<Vec<Route>> {
 /// The order a connection sends the routes in: each route as often as its
 /// weight, interleaved (weights 2 and 1 give A, B, A), so that every
 /// stretch of the run carries the mix.
+/// Largest weight of one route in a `--mix`: the schedule has one slot per
+/// unit of weight, so this bounds its length (and keeps the sum far from
+/// overflowing).
+const MAX_WEIGHT: u32 = 1000;
+
 fn schedule(routes: &[Route]) -> Vec<usize> {
     let total: u32 = routes.iter().map(|r| r.weight).sum();
     let mut credit: Vec<i64> = vec![0; routes.len()];
