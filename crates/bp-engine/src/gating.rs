@@ -303,7 +303,9 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 None
             }
         }
-        Technique::ChainOfThought if s.wants_reasoning => None,
+        // "Walk me through it", "show your work": asked for already; the
+        // line would only repeat it.
+        Technique::ChainOfThought if s.wants_reasoning => Some("the user already asks for the reasoning"),
         _ if SCAFFOLDS.contains(&t) || t == Technique::StepByStep => {
             if light_task {
                 Some("a fact lookup, rewrite or short piece needs no reasoning scaffold")
@@ -319,7 +321,9 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 // in one sentence") or a shape (a table, a script).
                 Some("the user set the answer's length or shape; worked reasoning would spend or break it")
             } else if t == Technique::StepByStep {
-                if s.kind == TaskKind::MultiPart {
+                if s.wants_reasoning {
+                    Some("the user already asks for the working, step by step")
+                } else if s.kind == TaskKind::MultiPart {
                     Some("a request of several parts is answered part by part, not as one procedure")
                 } else if g.how_to && s.format.is_none() && !s.own_list {
                     None
@@ -468,6 +472,17 @@ mod tests {
         let fault =
             "my script crashes with an IndexError on line 12 when the list has 3 items, why does this happen";
         assert!(!gate(fault, Intent::CodeGeneration, 0.95).contains(&Technique::ChainOfThought));
+    }
+
+    #[test]
+    fn reasoning_the_user_already_asks_for_is_not_asked_again() {
+        let f = gate(
+            "Four friends each brought a dish: soup, salad, pie or bread. Ana brought the bread; Ben brought nothing sweet. Who brought what? Show your reasoning step by step.",
+            Intent::Reasoning,
+            0.95,
+        );
+        assert!(f.contains(&Technique::ChainOfThought));
+        assert!(f.contains(&Technique::StepByStep));
     }
 
     #[test]

@@ -181,6 +181,11 @@ impl Variables {
             // warm five-sentence handout spends it.
             && c.slots.length.is_none()
             && !c.slots.brief
+            // Nor over a shape the user set (numbered steps, a table).
+            && !matches!(
+                c.slots.format,
+                Some(Format::Numbered | Format::Bullets | Format::Table | Format::Json(_) | Format::Csv(_))
+            )
         {
             constraints.extend(intent_constraints(c.intent).iter().map(|s| s.to_string()));
         }

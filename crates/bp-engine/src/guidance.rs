@@ -505,7 +505,18 @@ const GENRES: &[Genre] = &[
         // calculation, not two things to compare.
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         questions: true,
-        unless: &["significant", "significance", "p value"],
+        // "Or is there none": maybe one thing under two names, not two
+        // things to set side by side.
+        unless: &[
+            "significant",
+            "significance",
+            "p value",
+            "is there none",
+            "or is there any",
+            "is there even",
+            "the same thing",
+            "or are they the same",
+        ],
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },
@@ -513,7 +524,18 @@ const GENRES: &[Genre] = &[
         names: &["vs", "versus"],
         intents: &[QuestionAnswering, Reasoning],
         questions: true,
-        unless: &["significant", "significance", "p value"],
+        // "Or is there none": maybe one thing under two names, not two
+        // things to set side by side.
+        unless: &[
+            "significant",
+            "significance",
+            "p value",
+            "is there none",
+            "or is there any",
+            "is there even",
+            "the same thing",
+            "or are they the same",
+        ],
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },
@@ -1057,6 +1079,17 @@ mod tests {
             line(
                 "Need a best man speech, about 4 minutes, funny. Here are my notes: met at uni, satnav to Liverpool, proposal practice in a Nando's.",
                 CreativeWriting
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn maybe_one_thing_under_two_names_is_no_comparison() {
+        assert_eq!(
+            line(
+                "what's the difference between a luthier and a violin maker, or is there none",
+                QuestionAnswering
             ),
             None
         );

@@ -1278,7 +1278,7 @@ fn without_request_paragraphs(block: &str) -> &str {
 fn chat_line(line: &str) -> bool {
     let t = line.trim_start();
     let t = match t.strip_prefix('[').and_then(|r| r.split_once(']')) {
-        Some((stamp, rest)) if stamp.contains(':') && stamp.len() <= 8 => rest.trim_start(),
+        Some((stamp, rest)) if stamp.contains(':') && stamp.len() <= 20 => rest.trim_start(),
         _ => t,
     };
     t.split_once(':').is_some_and(|(name, said)| {
@@ -2141,6 +2141,8 @@ pub fn read(text: &str) -> Slots {
         "show your reasoning",
         "walk me through",
         "explain each step",
+        "reason it out",
+        "show your reasoning step by step",
     ]);
     let terse = lower.has_any(&[
         "no explanation",
@@ -2493,6 +2495,11 @@ mod tests {
              [21:09] Jo: so who's buying\n\nWho's right? Cover coherent vs incoherent sources.",
         );
         assert!(s.content.unwrap().ends_with("so who's buying"));
+        let s = read(
+            "here's the group chat, use the details:\n\n[14/03 21:02] Ama: he gave me his umbrella\n\
+             [17/03 18:12] Ama: now we have to meet again\n\nrules: about 2 minutes when spoken, warm and funny.",
+        );
+        assert!(s.content.unwrap().ends_with("meet again"));
         let s = read(
             "Translate this statement into English:\n\n\"No więc... wracałem z pracy.\"\n\n\
              Rules: keep the hesitations, do NOT tidy up the grammar.",
