@@ -317,12 +317,16 @@ async fn the_daily_rollup_runs_once_per_period_across_processes() {
     .await;
 }
 
-/// A child process killed when the test ends, however it ends.
+/// A child process stopped when the test ends, however it ends: SIGTERM,
+/// so that a master process (nginx) stops its workers too, then a wait.
 struct Child(std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let _ = self.0.wait();
     }
 }
