@@ -24,7 +24,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand
     let code = match command {
         DbCommand::Health { json } => health_report(settings, &pool, json).await?,
         DbCommand::Stats { json, growth: true } => {
-            let free = data_dir_free(settings, instance, &pool).await;
+            let free = data_dir_free(settings, instance, &pool, &url).await;
             growth_report(&pool, free, json).await?
         }
         DbCommand::Stats { json, growth: false } => {
@@ -62,11 +62,13 @@ pub const GROWTH_WINDOW_DAYS: i32 = 30;
 
 /// The data directory and the bytes free on its filesystem, when this
 /// machine can see it: from `data_directory` (a superuser or
-/// `pg_read_all_settings` may read it), else the embedded instance's.
+/// `pg_read_all_settings` may read it), else from the embedded instance
+/// under BP_HOME that serves this URL's port on this machine.
 async fn data_dir_free(
     settings: &Settings,
     instance: Option<&str>,
     pool: &sqlx::PgPool,
+    url: &bp_config::Secret,
 ) -> Option<(std::path::PathBuf, u64)> {
     let reported: Option<String> = sqlx::query_scalar("SELECT current_setting('data_directory')")
         .fetch_one(pool)
@@ -74,20 +76,37 @@ async fn data_dir_free(
         .ok();
     let dir = match reported.map(std::path::PathBuf::from).filter(|d| d.is_dir()) {
         Some(dir) => dir,
-        None => {
-            resolve::infra(settings, instance)
-                .ok()?
-                .state()
-                .ok()??
-                .postgres
-                .data_dir
-        }
+        None => embedded_data_dir(settings, instance, url)?,
     };
     let fs = nix::sys::statvfs::statvfs(&dir).ok()?;
     // Blocks available to unprivileged users, as PostgreSQL's own files
     // are written.
     let free = fs.blocks_available().saturating_mul(fs.fragment_size());
     Some((dir, free))
+}
+
+/// The data directory of the embedded instance (the named one first, then
+/// any under BP_HOME) whose PostgreSQL listens on `url`'s loopback port:
+/// never another instance's.
+fn embedded_data_dir(
+    settings: &Settings,
+    instance: Option<&str>,
+    url: &bp_config::Secret,
+) -> Option<std::path::PathBuf> {
+    let options = bp_store::connect_options(url.expose()).ok()?;
+    let loopback = matches!(options.get_host(), "127.0.0.1" | "localhost" | "::1");
+    if !loopback {
+        return None;
+    }
+    let port = options.get_port();
+    let named = resolve::infra(settings, instance).ok().map(|i| i.instance_dir());
+    let others = std::fs::read_dir(settings.home.home.join("instances"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()));
+    named.into_iter().chain(others).find_map(|dir| {
+        let state = bp_infra::InfraState::load(&dir).ok()??;
+        (state.postgres.port == port).then_some(state.postgres.data_dir)
+    })
 }
 
 /// `db stats --growth`: records today's sizes, then prints each relation's
