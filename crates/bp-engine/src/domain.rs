@@ -380,6 +380,9 @@ const DEVELOPERS: &[(&str, &str)] = &[
     ("regex", "a developer who writes precise regular expressions"),
 ];
 
+/// The shell expert for a Mac.
+const MAC_SHELL: &str = "an experienced macOS shell scripter";
+
 /// The role `text` calls for, if any. `code` says whether the task is
 /// about code (programming languages only count then).
 pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'static str> {
@@ -396,10 +399,17 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         return None;
     }
     if code {
+        // A shell script for a Mac is not a Linux administrator's (BSD
+        // tools, bash 3.2).
+        let mac = lower.has_any(&["macos", "mac os", "osx", "os x", "my mac", "macbook", "zsh"]);
         if let Some(Format::Code(Some(lang))) = format
             && let Some((_, role)) = DEVELOPERS.iter().find(|(k, _)| k.eq_ignore_ascii_case(lang))
         {
-            return Some(role);
+            return Some(if mac && lang.eq_ignore_ascii_case("bash") {
+                MAC_SHELL
+            } else {
+                role
+            });
         }
         // Two languages ("I know Python and want to learn Rust"): which one
         // the answer is in is not certain, so no language's expert. A tool
@@ -458,6 +468,27 @@ mod tests {
         assert_eq!(
             role_for("python regex to match an email address", true, None),
             Some("a senior Python developer")
+        );
+    }
+
+    #[test]
+    fn a_shell_script_for_a_mac_is_not_a_linux_administrators() {
+        let bash = Format::Code(Some("Bash"));
+        assert_eq!(
+            role_for(
+                "bash script that must run on stock macOS, bash 3.2",
+                true,
+                Some(&bash)
+            ),
+            Some(MAC_SHELL)
+        );
+        assert_eq!(
+            role_for(
+                "bash script to rotate nginx logs on our Ubuntu servers",
+                true,
+                Some(&bash)
+            ),
+            Some("an experienced Linux administrator")
         );
     }
 

@@ -287,7 +287,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
         // Zero-shot means "no examples": it adds nothing and fits anything.
         Technique::ZeroShot => None,
         Technique::RolePlay => {
-            if s.persona.is_some() {
+            if s.persona.is_some() || s.role_play {
                 Some("the prompt sets its own persona")
             } else if !g.has_role {
                 Some("nothing in the prompt calls for a particular expert")
@@ -309,7 +309,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
         _ if SCAFFOLDS.contains(&t) || t == Technique::StepByStep => {
             if light_task {
                 Some("a fact lookup, rewrite or short piece needs no reasoning scaffold")
-            } else if s.persona.is_some() {
+            } else if s.persona.is_some() || s.role_play {
                 Some("worked reasoning would break the persona the user set")
             } else if strict_format {
                 Some("the requested format leaves no room for worked reasoning")
@@ -483,6 +483,17 @@ mod tests {
         );
         assert!(f.contains(&Technique::ChainOfThought));
         assert!(f.contains(&Technique::StepByStep));
+    }
+
+    #[test]
+    fn a_role_play_the_user_sets_up_gets_no_role_and_no_reasoning_line() {
+        let f = gate(
+            "Let's role-play. You're Mr. Dunlop, my old landlord: gruff, tight with money. He's holding £650 of my deposit. Stay in character and push back.",
+            Intent::ProblemSolving,
+            0.9,
+        );
+        assert!(f.contains(&Technique::RolePlay));
+        assert!(f.contains(&Technique::ChainOfThought));
     }
 
     #[test]

@@ -108,7 +108,12 @@ const GENRES: &[Genre] = &[
             "meeting notes",
             "transcript",
             "call notes",
-            "minutes",
+            // Not "within 15 minutes".
+            "meeting minutes",
+            "the minutes",
+            "these minutes",
+            "minutes of",
+            "minutes from",
             "notes from",
         ],
         intents: &[Summarization],
@@ -1079,6 +1084,17 @@ mod tests {
             line(
                 "Need a best man speech, about 4 minutes, funny. Here are my notes: met at uni, satnav to Liverpool, proposal practice in a Nando's.",
                 CreativeWriting
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn minutes_of_time_are_no_meeting_minutes() {
+        assert_eq!(
+            line(
+                "Here's the policy:\n\n4.3.3 Where a second nurse is not available within 15 minutes, proceed.\n\nCan I give insulin alone?",
+                Summarization
             ),
             None
         );

@@ -191,6 +191,10 @@ pub struct Slots {
     /// one sentence", "the single strongest"): worked reasoning would pad
     /// it.
     pub brief: bool,
+    /// Whether the user sets up a role-play ("let's role-play, you're my
+    /// old landlord"): the model's part is theirs to give, and worked
+    /// reasoning would break character.
+    pub role_play: bool,
     /// Whether the user gave examples to follow.
     pub has_examples: bool,
     /// The user listed their own asks (three or more bulleted or numbered
@@ -2181,6 +2185,14 @@ pub fn read(text: &str) -> Slots {
         "just the query",
     ]) || format.as_ref().is_some_and(Format::is_strict);
     let brief = lower.has_any(BRIEF);
+    let role_play = lower.has_any(&[
+        "role play",
+        "roleplay",
+        "stay in character",
+        "stay in role",
+        "in character",
+        "lets play a game where you",
+    ]);
     let has_examples = lower.has_any(&["for example", "eg", "e g", "such as", "like these", "examples"])
         && content.is_some()
         || instruction.contains("Input:") && instruction.contains("Output:");
@@ -2198,6 +2210,7 @@ pub fn read(text: &str) -> Slots {
         wants_reasoning,
         terse,
         brief,
+        role_play,
         has_examples,
         own_list: own_list(text),
         format,
