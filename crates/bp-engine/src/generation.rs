@@ -504,7 +504,7 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     // In a conversation or a role-play the "material" is the user's own
     // turn: tagging it as text to work on pulls the model out of the
     // exchange.
-    if in_exchange(c.text) {
+    if c.slots.role_play || in_conversation(c.text) {
         return (task.to_string(), false);
     }
     let Some(at) = task.find(content) else {
@@ -555,16 +555,13 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     (out, true)
 }
 
-/// Whether `text` opens a conversation or a role-play ("I'll start:",
-/// "stay in character", "facciamo una conversazione").
-fn in_exchange(text: &str) -> bool {
+/// Whether `text` opens a conversation the user leads ("I'll start:",
+/// "facciamo una conversazione"); a role-play is [`Slots::role_play`].
+fn in_conversation(text: &str) -> bool {
     crate::slots::Lower::new(text).has_any(&[
         "ill start",
         "ill go first",
         "i will start",
-        "stay in character",
-        "role play",
-        "roleplay",
         "have a conversation",
         "a conversation in",
         "practise conversation",

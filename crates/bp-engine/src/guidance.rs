@@ -52,6 +52,20 @@ use Intent::{
     Summarization, TaskPlanning, Translation,
 };
 
+/// What rules out a comparison: figures to test for significance ("2.1%
+/// vs 2.4%, significant?"), or maybe one thing under two names ("or is
+/// there none").
+const NOT_TWO_THINGS: &[&str] = &[
+    "significant",
+    "significance",
+    "p value",
+    "is there none",
+    "or is there any",
+    "is there even",
+    "the same thing",
+    "or are they the same",
+];
+
 /// A genre with every option off: a literal names only what differs.
 const PLAIN: Genre = Genre {
     names: &[],
@@ -510,18 +524,7 @@ const GENRES: &[Genre] = &[
         // calculation, not two things to compare.
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         questions: true,
-        // "Or is there none": maybe one thing under two names, not two
-        // things to set side by side.
-        unless: &[
-            "significant",
-            "significance",
-            "p value",
-            "is there none",
-            "or is there any",
-            "is there even",
-            "the same thing",
-            "or are they the same",
-        ],
+        unless: NOT_TWO_THINGS,
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },
@@ -529,18 +532,7 @@ const GENRES: &[Genre] = &[
         names: &["vs", "versus"],
         intents: &[QuestionAnswering, Reasoning],
         questions: true,
-        // "Or is there none": maybe one thing under two names, not two
-        // things to set side by side.
-        unless: &[
-            "significant",
-            "significance",
-            "p value",
-            "is there none",
-            "or is there any",
-            "is there even",
-            "the same thing",
-            "or are they the same",
-        ],
+        unless: NOT_TWO_THINGS,
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },

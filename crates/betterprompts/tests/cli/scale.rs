@@ -2,26 +2,11 @@
 //! what one process does, the other honours; shared limits hold for both
 //! together; a job meant to run once per period runs once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use bp_testkit::eventually;
 
 use super::Server;
-
-/// Polls `check` every 20 ms until it holds or `limit` passes; returns how
-/// long it took, or panics naming `what`.
-async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    loop {
-        if check().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test]
 async fn two_processes_share_rate_limits_sessions_flags_and_a_retrained_model() {
@@ -120,7 +105,7 @@ async fn two_processes_share_rate_limits_sessions_flags_and_a_retrained_model() 
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    within(Duration::from_secs(1), "B sees A's flag", || async {
+    eventually(Duration::from_secs(1), "B sees A's flag", || async {
         flags_on_b().await["total"] == 1
     })
     .await;
@@ -154,7 +139,7 @@ async fn two_processes_share_rate_limits_sessions_flags_and_a_retrained_model() 
     .execute(db.pool())
     .await
     .unwrap();
-    within(Duration::from_secs(60), "both processes retrain", || async {
+    eventually(Duration::from_secs(60), "both processes retrain", || async {
         let (va, vb) = (version(&a).await, version(&b).await);
         va != before && va == vb
     })
@@ -230,7 +215,7 @@ async fn two_processes_share_rate_limits_sessions_flags_and_a_retrained_model() 
     };
     let before = (analyzed(&a).await, analyzed(&b).await);
     let front = format!("http://127.0.0.1:{port}/api/v1");
-    within(Duration::from_secs(10), "nginx answers", || async {
+    eventually(Duration::from_secs(10), "nginx answers", || async {
         http.get(format!("{front}/health"))
             .send()
             .await
@@ -311,7 +296,7 @@ async fn the_daily_rollup_runs_once_per_period_across_processes() {
     .unwrap();
     assert_eq!(sampled, 2, "the rollup records today's database and Redis sizes");
     // When the lease has expired, the next tick of either runs it again.
-    within(Duration::from_secs(5), "the lease expires", || async {
+    eventually(Duration::from_secs(5), "the lease expires", || async {
         bp_api::recorder::rollup_once(&store, &two, lease).await
     })
     .await;
@@ -407,7 +392,7 @@ async fn a_real_prometheus_scrapes_serve_and_loads_the_alert_rules() {
         }
     };
     // The request above, as the dashboard's labels show it.
-    within(
+    eventually(
         Duration::from_secs(60),
         "Prometheus scrapes the request series",
         || async {
@@ -463,7 +448,7 @@ async fn a_real_prometheus_scrapes_serve_and_loads_the_alert_rules() {
         assert_eq!(res["status"], "success", "{expr}: {res}");
     }
     // Every alert rule loaded and evaluated without error.
-    within(Duration::from_secs(30), "the alert rules evaluate", || async {
+    eventually(Duration::from_secs(30), "the alert rules evaluate", || async {
         let Ok(res) = http.get(format!("{api}/rules")).send().await else {
             return false;
         };

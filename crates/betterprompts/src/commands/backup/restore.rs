@@ -80,13 +80,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
         }
         None => (live.clone(), with_suffix(&live, "__restoring")),
     };
-    let tools = PgTools::find(settings, instance)?;
-    let options = bp_store::connect_options(database_url.expose())?;
-    let mut admin = maintenance(&options).await?;
-    let server_version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
-        .fetch_one(&mut admin)
-        .await?;
-    tools.check_server(&server_version)?;
+    let (tools, options, mut admin) = tools_and_admin(settings, instance, &database_url).await?;
 
     let target_exists = fingerprint::database_exists(&mut admin, &target).await?;
     if args.target_db.is_some() {
@@ -177,6 +171,24 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
     Ok(0)
 }
 
+/// The PostgreSQL tools for the server at `database_url` (their version
+/// checked against it), its connect options, and a connection to its
+/// maintenance database.
+async fn tools_and_admin(
+    settings: &Settings,
+    instance: Option<&str>,
+    database_url: &Secret,
+) -> anyhow::Result<(PgTools, sqlx::postgres::PgConnectOptions, PgConnection)> {
+    let tools = PgTools::find(settings, instance)?;
+    let options = bp_store::connect_options(database_url.expose())?;
+    let mut admin = maintenance(&options).await?;
+    let server_version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
+        .fetch_one(&mut admin)
+        .await?;
+    tools.check_server(&server_version)?;
+    Ok((tools, options, admin))
+}
+
 /// `restore --verify-only`: the dump restored into `<live>__verify`,
 /// checked against the manifest, and dropped whatever the outcome.
 async fn verify_only(
@@ -190,13 +202,7 @@ async fn verify_only(
     let database_url = resolve::database_url(settings, instance).await?;
     let live = database_of(&database_url)?;
     let scratch = with_suffix(&live, "__verify");
-    let tools = PgTools::find(settings, instance)?;
-    let options = bp_store::connect_options(database_url.expose())?;
-    let mut admin = maintenance(&options).await?;
-    let server_version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
-        .fetch_one(&mut admin)
-        .await?;
-    tools.check_server(&server_version)?;
+    let (tools, options, mut admin) = tools_and_admin(settings, instance, &database_url).await?;
     progress.step(&format!("restoring into the scratch database `{scratch}`"));
     let restored = restore_into(
         &tools,
