@@ -383,6 +383,43 @@ const DEVELOPERS: &[(&str, &str)] = &[
 /// The shell expert for a Mac.
 const MAC_SHELL: &str = "an experienced macOS shell scripter";
 
+/// Phrases that ask where an argument's logic fails ("break down the
+/// logical gaps in that argument", "is this a fallacy").
+const CRITIQUE: &[&str] = &[
+    "fallacy",
+    "fallacies",
+    "this argument",
+    "that argument",
+    "his argument",
+    "her argument",
+    "their argument",
+    "an argument going",
+    "logic is",
+    "logical gap",
+    "logical gaps",
+    "logical flaw",
+    "logical flaws",
+    "this reasoning",
+    "his reasoning",
+    "her reasoning",
+    "their reasoning",
+    "dont follow",
+    "doesnt follow",
+    "flaw",
+    "flaws",
+    "flawed",
+    "debunk",
+];
+
+/// Whether the prompt asks where an argument's logic fails. That is a
+/// logician's question, not the topic's: a tax adviser on a critique of a
+/// sugar-tax argument pulls toward the policy verdict the user set aside,
+/// and "state every assumption" is for a puzzle, not for someone else's
+/// argument.
+pub(crate) fn critiques_an_argument(lower: &crate::slots::Lower) -> bool {
+    lower.has_any(CRITIQUE)
+}
+
 /// The role `text` calls for, if any. `code` says whether the task is
 /// about code (programming languages only count then).
 pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'static str> {
@@ -395,7 +432,8 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         "youre no",
         "not a lawyer",
         "not a doctor",
-    ]) {
+    ]) || !code && critiques_an_argument(&lower)
+    {
         return None;
     }
     if code {
@@ -450,6 +488,20 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_critique_of_an_argument_gets_no_expert_on_its_topic() {
+        let debate = "One student's argument is: 'Sugar taxes reduced soda sales in Mexico, so sugar taxes reduce obesity.' Don't tell me whether sugar taxes work. Instead, break down the logical gaps in that argument.";
+        assert_eq!(role_for(debate, false, None), None);
+        assert_eq!(
+            role_for(
+                "How do sugar taxes and VAT differ for a small shop's taxes?",
+                false,
+                None
+            ),
+            Some("a tax adviser")
+        );
+    }
 
     #[test]
     fn two_languages_get_no_language_expert_and_a_tool_goes_with_its_language() {

@@ -286,6 +286,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
     match t {
         // Zero-shot means "no examples": it adds nothing and fits anything.
         Technique::ZeroShot => None,
+        _ if s.foreign => Some("the prompt is not in English; English lines would mix languages"),
         Technique::RolePlay => {
             if s.persona.is_some() || s.role_play {
                 Some("the prompt sets its own persona")
@@ -315,6 +316,10 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                 Some("the requested format leaves no room for worked reasoning")
             } else if !confident {
                 Some("the intent is uncertain")
+            } else if s.lay && t != Technique::StepByStep {
+                // A board of non-statisticians asked for the meaning, the
+                // maths in an appendix: worked reasoning puts it up front.
+                Some("the reader wants the meaning, not the working")
             } else if t != Technique::StepByStep && (s.brief || s.length.is_some() || s.format.is_some()) {
                 // In blind rounds "think step by step" lost every pair where
                 // the user set a length ("two sentences max each", "explain
@@ -494,6 +499,37 @@ mod tests {
         );
         assert!(f.contains(&Technique::RolePlay));
         assert!(f.contains(&Technique::ChainOfThought));
+    }
+
+    #[test]
+    fn a_request_in_another_language_gets_no_english_lines() {
+        let f = gate(
+            "Quiero saber cuál lote rinde peor por hectárea y si parece que es por la variedad o por la lluvia. Muéstrame los cálculos paso a paso, no solo el resultado.",
+            Intent::DataAnalysis,
+            0.95,
+        );
+        for t in [
+            Technique::Constraints,
+            Technique::ChainOfThought,
+            Technique::RolePlay,
+        ] {
+            assert!(f.contains(&t), "{t} allowed on a Spanish request");
+        }
+        assert!(!f.contains(&Technique::ZeroShot));
+    }
+
+    #[test]
+    fn a_lay_reader_gets_no_worked_reasoning() {
+        let board = "We surveyed 212 patients: 71% were satisfied, but among patients over 65 (n=48) only 52% were. Is the gap real or noise, and which test would I use? The audience is non-statisticians, so no formulas in the main text. Put any maths in a short appendix at the end.";
+        assert!(
+            gate_at(board, Intent::DataAnalysis, 0.95, Complexity::Complex)
+                .contains(&Technique::ChainOfThought)
+        );
+        let analyst = "We surveyed 212 patients: 71% were satisfied, but among patients over 65 (n=48) only 52% were. Is the gap real or noise, and which test would I use?";
+        assert!(
+            !gate_at(analyst, Intent::DataAnalysis, 0.95, Complexity::Complex)
+                .contains(&Technique::ChainOfThought)
+        );
     }
 
     #[test]

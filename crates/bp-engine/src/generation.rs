@@ -308,25 +308,7 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         ]),
         // "State every assumption" is for a puzzle or a calculation, not
         // for pointing out where someone else's argument fails.
-        Intent::Reasoning => !any(&[
-            " fallacy",
-            " fallacies",
-            " this argument",
-            " his argument",
-            " her argument",
-            " an argument going",
-            " logic is",
-            " this reasoning",
-            " his reasoning",
-            " her reasoning",
-            " their reasoning",
-            " don't follow",
-            " dont follow",
-            " doesn't follow",
-            " doesnt follow",
-            " flaw",
-            " debunk",
-        ]),
+        Intent::Reasoning => !crate::domain::critiques_an_argument(&crate::slots::Lower::new(c.text)),
         // Method and confidence for an analysis, not for a casual question
         // about a few numbers or an answer in a format of the user's own.
         // Nor "method and assumptions first" for a reader who says they
@@ -334,17 +316,7 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         Intent::DataAnalysis => {
             c.slots.format.is_none()
                 && c.slots.audience.is_none()
-                && !any(&[
-                    " not a stats",
-                    " not a math",
-                    " not a numbers",
-                    " not a data",
-                    "plain english",
-                    " simple terms",
-                    " layman",
-                    " non technical",
-                    " non-technical",
-                ])
+                && !c.slots.lay
                 && any(&[
                     " analy",
                     " significan",
@@ -498,7 +470,14 @@ fn request(c: &Compose<'_>) -> (String, bool) {
         .text
         .trim_matches(|ch: char| ch == '\n' || ch == '\r')
         .trim_end();
-    let Some(content) = c.slots.content.as_deref().filter(|b| !b.starts_with("```")) else {
+    // The tag's note is English; a request in another language is left
+    // as written.
+    let Some(content) = c
+        .slots
+        .content
+        .as_deref()
+        .filter(|b| !b.starts_with("```") && !c.slots.foreign)
+    else {
         return (task.to_string(), false);
     };
     // In a conversation or a role-play the "material" is the user's own
@@ -594,7 +573,7 @@ fn budget(c: &Compose<'_>) -> usize {
 fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
     let s = c.slots;
     let mut parts = Vec::new();
-    if !s.missing.is_empty() {
+    if !s.missing.is_empty() && !s.foreign {
         // A question can be answered in general; a piece of writing cannot
         // be finished without the details.
         let question = s.kind == TaskKind::FactLookup || c.intent == Intent::QuestionAnswering;
@@ -636,7 +615,8 @@ fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
 /// Writes the enhanced prompt for `c` with `techniques` (any order; they
 /// are applied in stage order). Deterministic for the same inputs.
 pub fn generate(c: &Compose<'_>, techniques: &[Technique], templates: &Templates) -> Generated {
-    let genre = crate::guidance::guidance(&crate::slots::Lower::new(c.text), c.slots, c.intent, c.level);
+    let genre = crate::guidance::guidance(&crate::slots::Lower::new(c.text), c.slots, c.intent, c.level)
+        .filter(|_| !c.slots.foreign);
     let vars = Variables::new(c, genre.is_some(), |name| {
         let needle = format!("{{{{{name}}}}}");
         techniques.iter().any(|t| templates.text(*t).contains(&needle))

@@ -197,6 +197,15 @@ pub struct Slots {
     pub role_play: bool,
     /// Whether the user gave examples to follow.
     pub has_examples: bool,
+    /// Whether the request is written in a language other than English
+    /// ("Quiero saber cuál lote rinde peor..."): the composer's lines are
+    /// English, and mixing them into the user's language muddles the
+    /// prompt, so nothing is added.
+    pub foreign: bool,
+    /// Whether the reader is a lay one the user names ("the audience is
+    /// non-statisticians", "no formulas in the main text", "for a
+    /// 10 year old"): they want the meaning, not the method or the working.
+    pub lay: bool,
     /// The user listed their own asks (three or more bulleted or numbered
     /// lines): their list is the answer's structure.
     pub own_list: bool,
@@ -1015,8 +1024,92 @@ fn tone(lower: &Lower) -> Option<String> {
     TONES.iter().find(|t| lower.has(t)).map(|t| (*t).to_string())
 }
 
+/// Words common in English and rare in the other languages users write in
+/// ("a", "me", "in", "no" are left out: Spanish, Italian and German have
+/// them too).
+const ENGLISH: &[&str] = &[
+    "the", "and", "to", "of", "for", "with", "is", "are", "was", "it", "this", "these", "that", "i", "you",
+    "my", "your", "what", "how", "can", "please", "be", "not", "if", "from", "about", "on", "or", "its",
+    "im", "we", "our", "have", "will", "would", "should", "which", "who", "they", "there", "at", "by", "but",
+    "just", "into", "write", "give", "make", "help", "need", "want",
+];
+
+/// Function words of Spanish, French, German, Italian and Portuguese that
+/// English prose does not use.
+const FOREIGN: &[&str] = &[
+    "de", "la", "el", "que", "y", "en", "los", "las", "por", "con", "para", "es", "mi", "mis", "una", "un",
+    "del", "al", "lo", "se", "le", "les", "des", "du", "et", "est", "pour", "dans", "ce", "je", "vous", "au",
+    "der", "das", "und", "ist", "nicht", "ich", "mit", "für", "ein", "eine", "zu", "den", "dem", "il", "di",
+    "che", "per", "non", "sono", "um", "não", "é", "da", "muy", "pero", "como", "mais", "wie", "aber",
+    "auch",
+];
+
+/// Whether the request is written in another language than English: at
+/// least three of its function words are another language's, and more
+/// than twice as many as the English ones.
+fn foreign(lower: &Lower) -> bool {
+    let (mut en, mut other) = (0usize, 0usize);
+    for w in lower.words() {
+        en += usize::from(ENGLISH.contains(&w));
+        other += usize::from(FOREIGN.contains(&w));
+    }
+    other >= 3 && other > 2 * en
+}
+
+/// Words that name a reader who wants the meaning without the method.
+const LAY: &[&str] = &[
+    "non statisticians",
+    "non statistician",
+    "non technical",
+    "nontechnical",
+    "non specialists",
+    "non specialist",
+    "non experts",
+    "non expert",
+    "layman",
+    "laymen",
+    "laypeople",
+    "lay reader",
+    "lay readers",
+    "general public",
+    "no formulas",
+    "no formulae",
+    "no equations",
+    "no jargon",
+    "not a stats",
+    "not a math",
+    "not a numbers",
+    "not a data",
+    "plain english",
+    "simple terms",
+    "maths in a",
+    "math in a",
+    "like im five",
+    "like im 5",
+    "eli5",
+];
+
+/// Whether the reader is a lay one (see [`Slots::lay`]).
+fn lay(lower: &Lower, audience: Option<&str>) -> bool {
+    lower.has_any(LAY)
+        || audience.is_some_and(|a| {
+            let a = format!(" {a} ");
+            [
+                " year old",
+                " kids",
+                " children",
+                " child",
+                " five-year-old",
+                " grandma",
+                " grandpa",
+            ]
+            .iter()
+            .any(|w| a.contains(w))
+        })
+}
+
 /// "for a 5 year old", "explain like im five", "for beginners", "for my
-/// boss", "to non technical people".
+/// boss", "to non technical people", "the audience is non-statisticians".
 fn audience(lower: &Lower) -> Option<String> {
     if lower.has_any(&[
         "like im five",
@@ -1026,6 +1119,29 @@ fn audience(lower: &Lower) -> Option<String> {
         "like i am 5",
     ]) {
         return Some("a five-year-old".into());
+    }
+    // "The audience is non-statisticians, so ...": up to the first word
+    // that starts another clause.
+    for lead in [
+        "the audience is",
+        "the audience are",
+        "audience will be",
+        "the readers are",
+    ] {
+        let after = lower.words_after(lead, 4);
+        let who: Vec<&str> = after
+            .iter()
+            .take_while(|w| {
+                !matches!(
+                    **w,
+                    "so" | "and" | "but" | "who" | "that" | "which" | "with" | "please"
+                )
+            })
+            .copied()
+            .collect();
+        if !who.is_empty() {
+            return Some(who.join(" "));
+        }
     }
     const WHO: &[&str] = &[
         "year old",
@@ -1210,43 +1326,55 @@ fn material(block: &str) -> &str {
 /// it with her initial.").
 fn without_request_paragraphs(block: &str) -> &str {
     let mut block = block.trim_end();
-    while let Some(split) = block.rfind("\n\n") {
-        let (material, last) = (block[..split].trim_end(), &block[split..]);
-        // Only after material that visibly ends (a closing quotation mark,
-        // pasted code, a table row): a question inside an email thread is
-        // the thread's.
-        // A chat log's last line ("[21:09] Jo: so who's buying", "Ingrid:
-        // Sam no") ends it too.
-        let ends = material.ends_with(['"', '”', '»', '`'])
-            || material.lines().last().is_some_and(|l| {
-                let row = l.contains([',', '|', '\t']) && l.chars().filter(char::is_ascii_digit).count() >= 2;
-                row || code_line(l) && !prose_line(l) || chat_line(l)
-            });
-        // The paragraph asks something of the assistant: a question, or
-        // the user's own rules and wishes for the answer.
-        let lower = last.to_lowercase();
-        let asks = last.contains('?')
-            || [
-                "give me",
-                "rules:",
-                "please ",
-                "can you",
-                "could you",
-                "i want",
-                "i need",
-                "i dont want",
-                "i don't want",
-                "make sure",
-                "keep the",
-                "after the translation",
-            ]
-            .iter()
-            .any(|cue| lower.contains(cue));
-        if asks && !material.is_empty() && ends {
-            block = block[..split].trim_end();
-        } else {
+    // Only after material that visibly ends (a closing quotation mark,
+    // pasted code, a table row): a question inside an email thread is
+    // the thread's. A chat log's last line ("[21:09] Jo: so who's buying",
+    // "Ingrid: Sam no") ends it too.
+    let last_row = |m: &str| {
+        m.lines().last().is_some_and(|l| {
+            l.contains([',', '|', '\t']) && l.chars().filter(char::is_ascii_digit).count() >= 2
+        })
+    };
+    fn last_line(m: &str) -> &str {
+        m.lines().last().unwrap_or("")
+    }
+    // Ends beyond doubt: a quotation closes, a fence closes, a table's
+    // rows, a chat line. Needed before more than one paragraph is taken
+    // out (a semicolon in a letter's sentence is not code).
+    let surely_ends = |m: &str| m.ends_with(['"', '”', '»', '`']) || table_end(m) || chat_line(last_line(m));
+    let ends =
+        |m: &str| surely_ends(m) || last_row(m) || code_line(last_line(m)) && !prose_line(last_line(m));
+    // A paragraph that is itself material (rows, code, chat, a quotation)
+    // is never taken for the request. One line with a colon ("Rules: keep
+    // the hesitations") is not a chat.
+    let is_material = |p: &str| {
+        let p = p.trim();
+        let chat = p.lines().count() >= 2;
+        p.starts_with(['"', '“', '«', '`'])
+            || p.lines()
+                .all(|l| l.contains('|') || code_line(l) && !prose_line(l) || chat && chat_line(l))
+    };
+    // The trailing paragraphs ask something of the assistant: a question,
+    // or the user's own rules and wishes for the answer ("Please answer:
+    // 1. ... 2. ...", then "Short answer for each"). Up to three are
+    // looked back over; each asks, or is the last and says how to answer.
+    let mut rest = block;
+    for depth in 0..3 {
+        let Some(split) = rest.rfind("\n\n") else { break };
+        let (material, last) = (rest[..split].trim_end(), &rest[split..]);
+        if material.is_empty() || is_material(last) {
             break;
         }
+        // After a table, the prose paragraph is the request, in any language.
+        let asks = asks_for_the_answer(last) || table_end(material) && last.split_whitespace().count() >= 8;
+        if !(asks || depth == 0 && about_the_answer(last)) {
+            break;
+        }
+        if asks && (surely_ends(material) || depth == 0 && ends(material)) {
+            block = material;
+            break;
+        }
+        rest = material;
     }
     let lines: Vec<&str> = block.lines().collect();
     // "jan 3 - 185x5" lines, then straight after them "using epley whats
@@ -1274,6 +1402,94 @@ fn without_request_paragraphs(block: &str) -> &str {
         return block[..keep.min(block.len())].trim_end();
     }
     block
+}
+
+/// Whether a paragraph after the material asks something of the
+/// assistant: a question, or the user's rules and wishes for the answer,
+/// in English or in one of the languages users often write in.
+fn asks_for_the_answer(paragraph: &str) -> bool {
+    // A letter's own phrases ("Please note that the assessment...") are
+    // the letter's, not a request to the assistant.
+    let mut lower = paragraph.to_lowercase();
+    for letter in [
+        "please note",
+        "please find",
+        "please direct",
+        "please contact",
+        "please do not hesitate",
+    ] {
+        lower = lower.replace(letter, "");
+    }
+    paragraph.contains(['?', '¿'])
+        || [
+            "give me",
+            "rules:",
+            "please ",
+            "can you",
+            "could you",
+            "i want",
+            "i need",
+            "i dont want",
+            "i don't want",
+            "make sure",
+            "keep the",
+            "after the translation",
+            "por favor",
+            "quiero",
+            "necesito",
+            "puedes",
+            "s'il vous plaît",
+            "je veux",
+            "pouvez-vous",
+            "bitte",
+            "ich möchte",
+            "per favore",
+            "vorrei",
+        ]
+        .iter()
+        .any(|cue| lower.contains(cue))
+}
+
+/// Whether the last lines of `m` are rows of one table: two or three lines
+/// with the same number of `|`, tab or comma separators, and figures in
+/// them (a recipe's "1 tsp thyme, 2 bay leaves, salt" is one line alone).
+fn table_end(m: &str) -> bool {
+    let rows: Vec<&str> = m.lines().rev().take(3).collect();
+    rows.len() >= 2
+        && rows
+            .iter()
+            .map(|l| l.chars().filter(char::is_ascii_digit).count())
+            .sum::<usize>()
+            >= 2
+        && ['|', '\t', ','].iter().any(|sep| {
+            let n = rows[0].matches(*sep).count();
+            n >= 1
+                && rows
+                    .iter()
+                    .all(|l| l.matches(*sep).count() == n && !l.contains(". "))
+        })
+}
+
+/// Whether a short closing paragraph says how to answer ("Short answer for
+/// each, then one line on anything ambiguous"), not more of the material.
+fn about_the_answer(paragraph: &str) -> bool {
+    let lower = Lower::new(paragraph);
+    paragraph.split_whitespace().count() <= 30
+        && lower.has_any(&[
+            "answer",
+            "answers",
+            "reply",
+            "respond",
+            "for each",
+            "bullet",
+            "bullets",
+            "table",
+            "keep it",
+            "words",
+            "sentences",
+            "format",
+            "list",
+        ])
 }
 
 /// Whether a line reads as one message of a pasted chat: a speaker's name
@@ -2197,10 +2413,13 @@ pub fn read(text: &str) -> Slots {
         && content.is_some()
         || instruction.contains("Input:") && instruction.contains("Output:");
     let kind = kind(lower, &instruction, content.as_deref(), format.as_ref());
+    let audience = audience(lower);
     Slots {
+        foreign: foreign(lower),
+        lay: lay(lower, audience.as_deref()),
         persona: persona(&instruction, lower),
         length: length(lower),
-        audience: audience(lower),
+        audience,
         tone: tone(lower),
         language: language(lower),
         constraints: constraints(&instruction),
@@ -2393,6 +2612,40 @@ mod tests {
         assert_eq!(read(t).content, None);
         let split = "Four of us shared a holiday house. Ana paid 600 for the house, Ben paid 180 for groceries and Dana paid nothing. Who owes whom?";
         assert!(read(split).missing.is_empty(), "{:?}", read(split).missing);
+    }
+
+    #[test]
+    fn the_users_questions_after_a_quoted_passage_are_not_material() {
+        let text = "Our chain sent us this paragraph and everyone reads it differently:\n\n\"Section 4.2. Systemic antibiotics shall be dispensed only against a prescription issued within the preceding 7 calendar days.\"\n\nPlease answer:\n1. Is a prescription from the 1st valid on the 8th?\n2. What has to go in the log?\n\nShort answer for each, then one line on anything ambiguous.";
+        let content = read(text).content.unwrap_or_default();
+        assert!(content.starts_with("\"Section 4.2"), "{content}");
+        assert!(content.ends_with("calendar days.\""), "{content}");
+    }
+
+    #[test]
+    fn a_request_after_a_table_is_not_material_in_any_language() {
+        let text = "Aquí están los datos de mis lotes:\n\nLote | Hectáreas | Cosecha\n1 | 2.0 | 3900\n2 | 1.5 | 2100\n3 | 3.0 | 5100\n\nMuéstrame cuál lote rinde peor por hectárea, paso a paso, y sin palabras muy técnicas.";
+        let s = read(text);
+        assert!(
+            s.content
+                .as_deref()
+                .is_some_and(|c| c.ends_with("3 | 3.0 | 5100")),
+            "{:?}",
+            s.content
+        );
+        assert!(s.foreign);
+        assert!(!read("Here is my data:\n\na | 1 | 2\nb | 3 | 4\n\nWhich row has the larger total?").foreign);
+    }
+
+    #[test]
+    fn a_lay_reader_is_read_from_how_the_user_names_them() {
+        let s = read(
+            "Explain whether the gap means something. The audience is non-statisticians, so no formulas.",
+        );
+        assert_eq!(s.audience.as_deref(), Some("non statisticians"));
+        assert!(s.lay);
+        assert!(read("Put any maths in a short appendix at the end.").lay);
+        assert!(!read("Which test fits a 2x2 table with small counts?").lay);
     }
 
     #[test]
