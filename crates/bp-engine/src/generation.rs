@@ -496,6 +496,25 @@ fn request(c: &Compose<'_>) -> (String, bool) {
         return (task.to_string(), false);
     }
     let before = task[..at].trim_end();
+    // "Write me a Python script that:" and a numbered list: the list is
+    // the spec, not material to work on.
+    let lead = before.trim_end_matches(':').to_lowercase();
+    if before.ends_with(':')
+        && [
+            "that",
+            "which",
+            "should",
+            "must",
+            "will",
+            "to",
+            "it needs",
+            "it should",
+        ]
+        .iter()
+        .any(|w| lead.ends_with(&format!(" {w}")))
+    {
+        return (task.to_string(), false);
+    }
     let after = task[at + content.len()..].trim();
     // Set apart a block that ends the prompt, or one followed, after a
     // blank line, by a short note of the user's ("it returns an array, I
@@ -754,6 +773,18 @@ mod tests {
                 assert!(g.tokens > 0);
             }
         }
+    }
+
+    #[test]
+    fn a_numbered_spec_after_script_that_is_not_tagged_as_material() {
+        let text = "Write me a Python script that:\n\n1. reads the EXIF date of each photo\n2. renames it to YYYY-MM-DD_HHMMSS.jpg\n3. moves files with no date into no_date\n\nPlease use Pillow and comment it.";
+        let slots = read(text);
+        let g = generate(
+            &compose(text, &slots, Intent::CodeGeneration, None),
+            &[],
+            &Templates::builtin(),
+        );
+        assert!(!g.text.contains("<text>"), "{}", g.text);
     }
 
     #[test]

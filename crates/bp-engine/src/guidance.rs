@@ -64,6 +64,12 @@ const NOT_TWO_THINGS: &[&str] = &[
     "is there even",
     "the same thing",
     "or are they the same",
+    // A cost calculation ("payback vs just replacing the boiler") is worked
+    // through, not compared point by point.
+    "payback",
+    "break even",
+    "pays for itself",
+    "pay for itself",
 ];
 
 /// A genre with every option off: a literal names only what differs.
@@ -263,6 +269,10 @@ const GENRES: &[Genre] = &[
             "tell the difference",
             "tell which",
             "tell how",
+            "tell between",
+            "tell apart",
+            "tell what",
+            "tell whats",
         ],
         line: "Give me the actual words I could use, and how to respond if they push back.",
         ..PLAIN
@@ -509,6 +519,8 @@ const GENRES: &[Genre] = &[
         intents: &[DataAnalysis],
         questions: true,
         material: true,
+        // "A short summary table, then a few sentences": the user's shape.
+        structural: true,
         line: "Show the figures you compute from my data before the conclusion, and point out anything in it that looks off or too thin to rely on.",
         ..PLAIN
     },
@@ -564,7 +576,18 @@ const GENRES: &[Genre] = &[
             "which would you go with",
         ],
         // "Say what would change the answer" is the "it depends" they refused.
-        unless: &["it depends", "straight recommendation", "straight answer"],
+        // "How should I analyse this" asks for a method, not a decision.
+        unless: &[
+            "it depends",
+            "straight recommendation",
+            "straight answer",
+            "should i analyse",
+            "should i analyze",
+            "should i actually analyse",
+            "should i actually analyze",
+            // "What's going on, and what should I do?" asks for a diagnosis.
+            "going on",
+        ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
         ..PLAIN
@@ -622,6 +645,9 @@ const GENRES: &[Genre] = &[
             "leak",
             "problem",
             "issue",
+            // Telling causes apart is a diagnosis, not a procedure.
+            "how do i tell",
+            "going on",
         ],
         short: true,
         line: "Say what I need before I start, and flag the step people most often get wrong.",
@@ -1079,6 +1105,19 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn telling_causes_apart_a_method_question_and_a_payback_sum_get_no_talk_decision_or_comparison_line() {
+        let tomato = "My greenhouse tomatoes have yellow leaves from the bottom up, between the veins. What's most likely going on, how do I tell between the possibilities, and what should I do this week?";
+        assert_eq!(line(tomato, Intent::ProblemSolving), None);
+        let survey = "The councillors want to know if we should prioritise new lighting or the play area. How should I actually analyse this survey, step by step, in Excel?";
+        assert!(
+            !line(survey, Intent::ProblemSolving).is_some_and(|l| l.contains("recommendation")),
+            "a method question is no decision"
+        );
+        let boiler = "Heat pump at SCOP 3.1 and 24.5p/kWh vs a new gas boiler at 6.2p/kWh: walk me through the running costs and the payback period.";
+        assert_eq!(line(boiler, Intent::Reasoning), None);
     }
 
     #[test]

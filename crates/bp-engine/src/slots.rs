@@ -1342,8 +1342,18 @@ fn without_request_paragraphs(block: &str) -> &str {
     // rows, a chat line. Needed before more than one paragraph is taken
     // out (a semicolon in a letter's sentence is not code).
     let surely_ends = |m: &str| m.ends_with(['"', '”', '»', '`']) || table_end(m) || chat_line(last_line(m));
-    let ends =
-        |m: &str| surely_ends(m) || last_row(m) || code_line(last_line(m)) && !prose_line(last_line(m));
+    // A schema line ("courts(id, name, surface)  -- surface 'clay'") is
+    // code though it reads as words.
+    let schema = |l: &str| {
+        let t = l.trim_start();
+        t.split_once('(').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
+    };
+    let ends = |m: &str| {
+        let l = last_line(m);
+        surely_ends(m) || last_row(m) || code_line(l) && (!prose_line(l) || schema(l))
+    };
     // A paragraph that is itself material (rows, code, chat, a quotation)
     // is never taken for the request. One line with a colon ("Rules: keep
     // the hesitations") is not a chat.
@@ -1429,6 +1439,10 @@ fn asks_for_the_answer(paragraph: &str) -> bool {
             "could you",
             "i want",
             "i need",
+            "need a query",
+            "need a script",
+            "need a formula",
+            "need a function",
             "i dont want",
             "i don't want",
             "make sure",
