@@ -375,6 +375,10 @@ pub enum InfraCommand {
         /// Do not run migrations.
         #[arg(long)]
         no_migrate: bool,
+        /// Hot standbys to run beside the primary, each cloned with
+        /// pg_basebackup and streaming through a replication slot of its own.
+        #[arg(long, default_value_t = 0)]
+        replicas: u32,
     },
     /// Stop both servers cleanly.
     Down {
@@ -387,7 +391,8 @@ pub enum InfraCommand {
         /// One JSON object (with `database_url` and `redis_url`), for scripts.
         #[arg(long, conflicts_with = "env")]
         json: bool,
-        /// `DATABASE_URL=...` and `REDIS_URL=...` lines, for `eval` in shell scripts.
+        /// `DATABASE_URL=...` and `REDIS_URL=...` lines (and
+        /// `DATABASE_READ_URL=...` with replicas), for `eval` in shell scripts.
         #[arg(long)]
         env: bool,
     },

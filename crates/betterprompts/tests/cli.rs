@@ -179,7 +179,7 @@ fn run_on_instance(home: &std::ffi::OsStr, instance: &str, args: &[&str]) -> Str
 }
 
 #[test]
-fn infra_up_twice_then_down_leaves_no_server_of_ours_running() {
+fn infra_up_twice_with_a_replica_then_down_leaves_no_server_of_ours_running() {
     // A separate instance under the same BP_HOME (so the bundle is shared).
     let Some(home) = std::env::var_os("BP_HOME") else {
         panic!("BP_HOME is not set: run `make test`, which sets it");
@@ -188,9 +188,34 @@ fn infra_up_twice_then_down_leaves_no_server_of_ours_running() {
     let run = |args: &[&str]| run_on_instance(&home, &instance, args);
     run(&["infra", "up", "--ephemeral", "--no-migrate"]);
     let status: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
-    let again = run(&["infra", "up", "--ephemeral", "--no-migrate"]);
+    // The second `up` adds a hot standby beside the running primary.
+    let again = run(&["infra", "up", "--ephemeral", "--no-migrate", "--replicas", "1"]);
     let status2: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
     assert!(again.contains("is up"), "{again}");
+    assert!(again.contains("1 replica(s)"), "{again}");
+    let replica = &status2["replicas"][0];
+    assert_eq!(replica["slot"], "bp_replica_1", "{status2}");
+    assert_eq!(replica["answering"], true, "{status2}");
+    // Its walreceiver connects a moment after the server accepts clients.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now: serde_json::Value = serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap();
+        if now["replicas"][0]["state"] == "streaming" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replica is not streaming: {now}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let env = run(&["infra", "status", "--env"]);
+    let read_url = format!("@127.0.0.1:{}/", replica["port"]);
+    assert!(
+        env.lines()
+            .any(|l| l.starts_with("DATABASE_READ_URL=") && l.contains(&read_url)),
+        "status --env names the replica"
+    );
     assert_eq!(
         status["postgres"]["pid"], status2["postgres"]["pid"],
         "second up restarted PostgreSQL"

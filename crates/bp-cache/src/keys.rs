@@ -52,6 +52,17 @@ pub fn rollout_bucket(flag: &str, user: &str) -> u8 {
     (u64::from_be_bytes(first) % 100) as u8
 }
 
+/// Where the API records the primary's WAL position after a user's write
+/// (`write-position:<user id>`), so that the user's reads, on any `serve`,
+/// go to the primary until a replica has replayed it.
+pub fn write_position(user: &str) -> String {
+    format!("write-position:{user}")
+}
+
+/// How long a recorded write position matters: past it, any replica within
+/// the lag limit has replayed the write.
+pub const WRITE_POSITION_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[cfg(test)]
 mod tests {
     use super::*;

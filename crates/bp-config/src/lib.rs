@@ -2,7 +2,10 @@
 //! variables (see `.env.example` for the full list with defaults).
 //!
 //! Variables read here:
-//! - `DATABASE_URL`, `DATABASE_READ_URL` (optional replica for reads)
+//! - `DATABASE_URL`, `DATABASE_READ_URL` (optional read replicas: one URL,
+//!   or several separated by commas), `BP_DB_MAX_REPLICA_LAG_MS` (1000: a
+//!   replica further behind serves no reads), `BP_DB_REPLICA_CHECK_MS`
+//!   (100: how often replicas' replay is checked)
 //! - `BP_DB_MAX_CONNECTIONS` (25), `BP_DB_MIN_CONNECTIONS` (5),
 //!   `BP_DB_ACQUIRE_TIMEOUT_SECS` (5), `BP_DB_STATEMENT_TIMEOUT_MS` (30000),
 //!   `BP_DB_SLOW_STATEMENT_MS` (200), `BP_DB_APP_ROLE` (`bp_app`: the
@@ -70,8 +73,13 @@ pub struct ConfigError {
 pub struct DatabaseConfig {
     /// Primary database URL; `None` selects the embedded instance.
     pub url: Option<Secret>,
-    /// Optional read replica for history pages and analytics.
-    pub read_url: Option<Secret>,
+    /// Read replicas for reads that may lag (history pages, stats,
+    /// analytics, search, templates); empty: every read on the primary.
+    pub read_urls: Vec<Secret>,
+    /// A replica whose replay is further behind than this serves no reads.
+    pub max_replica_lag: Duration,
+    /// How often the replicas' replay positions are checked.
+    pub replica_check: Duration,
     /// Pool ceiling (guide: 25).
     pub max_connections: u32,
     /// Connections kept open when idle (guide: 5).
@@ -321,9 +329,18 @@ impl Settings {
             url: get("DATABASE_URL")
                 .map(|v| checked_url("DATABASE_URL", &v, &["postgres", "postgresql"]))
                 .transpose()?,
-            read_url: get("DATABASE_READ_URL")
-                .map(|v| checked_url("DATABASE_READ_URL", &v, &["postgres", "postgresql"]))
-                .transpose()?,
+            read_urls: get("DATABASE_READ_URL")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|u| !u.is_empty())
+                        .map(|u| checked_url("DATABASE_READ_URL", u, &["postgres", "postgresql"]))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
+            max_replica_lag: Duration::from_millis(number(&get, "BP_DB_MAX_REPLICA_LAG_MS", 1000)?),
+            replica_check: Duration::from_millis(number(&get, "BP_DB_REPLICA_CHECK_MS", 100)?.max(10)),
             max_connections: number(&get, "BP_DB_MAX_CONNECTIONS", 25)?,
             min_connections: number(&get, "BP_DB_MIN_CONNECTIONS", 5)?,
             acquire_timeout: Duration::from_secs(number(&get, "BP_DB_ACQUIRE_TIMEOUT_SECS", 5)?),

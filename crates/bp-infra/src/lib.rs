@@ -16,6 +16,7 @@ pub mod model;
 mod postgres;
 mod process;
 mod redis;
+mod replica;
 pub mod service_user;
 mod state;
 
@@ -29,6 +30,7 @@ pub use error::{InfraError, Result};
 pub use postgres::{PgInstall, major as pg_major};
 pub use process::pid_alive;
 pub use redis::RedisInstall;
+pub use replica::{ReplicaReport, ReplicaState};
 use service_user::RunAs;
 pub use state::{Credentials, InfraState, ServiceState};
 
@@ -202,6 +204,7 @@ impl Infra {
         .await?;
 
         let state = InfraState {
+            replicas: previous.map(|p| p.replicas).unwrap_or_default(),
             instance: self.instance.clone(),
             ephemeral: self.ephemeral,
             postgres: ServiceState {
@@ -295,6 +298,19 @@ impl Infra {
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
+            // Replicas first: a standby whose primary is gone retries it.
+            for replica in &state.replicas {
+                let standby = postgres::PgServer {
+                    install: &install,
+                    dir: self.replica_dir(&run_as, replica.index),
+                    run_as: &run_as,
+                };
+                stopped |= standby.pid().is_some();
+                standby.stop()?;
+                if purge && standby.dir.exists() {
+                    fs::remove_dir_all(&standby.dir).map_err(InfraError::io("removing", &standby.dir))?;
+                }
+            }
             let pg = postgres::PgServer {
                 install: &install,
                 dir: pg_dir.clone(),

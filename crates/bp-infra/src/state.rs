@@ -53,6 +53,9 @@ pub struct InfraState {
     pub postgres: ServiceState,
     /// Redis.
     pub redis: ServiceState,
+    /// Hot standbys of PostgreSQL (`infra up --replicas N`).
+    #[serde(default)]
+    pub replicas: Vec<crate::replica::ReplicaState>,
 }
 
 impl InfraState {

@@ -1,6 +1,7 @@
 //! [`Db`]: the service's database handle. It holds the primary pool, the
-//! optional read pool (`DATABASE_READ_URL`: history pages and analytics may
-//! read from a replica), and a gauge of callers waiting for a connection.
+//! read replicas (`DATABASE_READ_URL`: reads that may lag go to a healthy
+//! replica that has replayed what the caller wrote, see [`crate::replicas`]),
+//! and a gauge of callers waiting for a connection.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::pool::{PoolSettings, connect};
+use crate::replicas::{PRIMARY_POSITION, ReplicaStatus, Replicas, consistency};
 
 /// Sets `bp.user_id` to `user` until the current transaction ends. Under
 /// the application role (`bp_app`, migration 0010) row-level security then
@@ -27,11 +29,15 @@ pub async fn scope_to_user(conn: &mut PgConnection, user: Uuid) -> Result<(), St
     Ok(())
 }
 
+/// How long a read waits for a replica's connection before it goes to the
+/// primary instead: a live replica hands one out in well under this.
+const REPLICA_ACQUIRE: Duration = Duration::from_millis(500);
+
 /// Primary and read pools.
 #[derive(Debug, Clone)]
 pub struct Db {
     primary: PgPool,
-    replica: Option<PgPool>,
+    replicas: Option<Arc<Replicas>>,
     waiting: Arc<AtomicUsize>,
     row_security: bool,
 }
@@ -112,14 +118,30 @@ impl Drop for Waiting<'_> {
 }
 
 impl Db {
-    /// Wraps existing pools (tests, or a caller that built its own).
+    /// Wraps existing pools (tests, or a caller that built its own). The
+    /// replica is not monitored: it serves every read that needs no
+    /// position ([`Db::with_replicas`] for monitored ones).
     pub fn new(primary: PgPool, replica: Option<PgPool>) -> Self {
         Self {
             primary,
-            replica,
+            replicas: replica.map(|r| Arc::new(Replicas::new(vec![r], Duration::MAX))),
             waiting: Arc::new(AtomicUsize::new(0)),
             row_security: false,
         }
+    }
+
+    /// Reads that may lag go to these replicas, each used while it answers,
+    /// is at most `max_lag` behind and has replayed what the caller wrote;
+    /// a monitor checks them every `interval`.
+    pub fn with_replicas(mut self, pools: Vec<PgPool>, max_lag: Duration, interval: Duration) -> Self {
+        if pools.is_empty() {
+            self.replicas = None;
+            return self;
+        }
+        let replicas = Arc::new(Replicas::new(pools, max_lag));
+        replicas.spawn_monitor(self.primary.clone(), interval);
+        self.replicas = Some(replicas);
+        self
     }
 
     /// Turns per-user scoping on or off ([`Db::for_user`],
@@ -134,16 +156,43 @@ impl Db {
         self.row_security
     }
 
-    /// Connects the primary (`url`) and, when the configuration has one,
-    /// the read replica, both with the configured pool settings.
+    /// Connects the primary (`url`) and the configured read replicas, all
+    /// with the configured pool settings. A replica that is down now is
+    /// connected lazily: it serves reads once it answers.
     pub async fn connect(url: &str, config: &DatabaseConfig) -> Result<Self, StoreError> {
         let settings = PoolSettings::from_config(config);
         let primary = connect(url, &settings).await?;
-        let replica = match &config.read_url {
-            Some(read) => Some(connect(read.expose(), &settings).await?),
-            None => None,
-        };
-        Ok(Self::new(primary, replica).with_row_security(config.row_security))
+        let mut replicas = Vec::with_capacity(config.read_urls.len());
+        for read in &config.read_urls {
+            let options = crate::pool::connect_options(read.expose())?;
+            replicas.push(crate::pool::lazy(options, &settings));
+        }
+        Ok(Self::new(primary, None)
+            .with_replicas(replicas, config.max_replica_lag, config.replica_check)
+            .with_row_security(config.row_security))
+    }
+
+    /// The primary's WAL position now: at or past every commit made before
+    /// it. After a user's write, the API records it so that the user's
+    /// reads wait for a replica that has replayed it.
+    pub async fn write_position(&self) -> Result<u64, StoreError> {
+        let position: i64 = sqlx::query_scalar(PRIMARY_POSITION)
+            .fetch_one(&self.primary)
+            .await?;
+        Ok(u64::try_from(position).unwrap_or(0))
+    }
+
+    /// Each replica's last known state (empty without replicas).
+    pub fn replica_status(&self) -> Vec<ReplicaStatus> {
+        self.replicas.as_ref().map(|r| r.status()).unwrap_or_default()
+    }
+
+    /// Checks every replica once now (the monitor does this in the
+    /// background; tests and `db health` want an answer at once).
+    pub async fn check_replicas(&self, timeout: Duration) {
+        if let Some(r) = &self.replicas {
+            r.check(&self.primary, timeout).await;
+        }
     }
 
     /// The primary pool: every write, and reads that must see them.
@@ -174,9 +223,22 @@ impl Db {
         Self::user_conn(&self.primary, self.row_security, user).await
     }
 
-    /// [`Db::for_user`] on the read pool.
+    /// [`Db::for_user`] on a replica that may serve the current request
+    /// ([`Db::read`]); when that replica gives no connection at once (it
+    /// died since the monitor's last check), the primary, and the replica
+    /// is out of service until it answers again.
     pub async fn read_for(&self, user: Uuid) -> Result<UserConn, StoreError> {
-        Self::user_conn(self.read(), self.row_security, user).await
+        if let Some(replicas) = &self.replicas
+            && let Some((index, pool)) = replicas.pick_indexed(consistency::required())
+        {
+            match tokio::time::timeout(REPLICA_ACQUIRE, Self::user_conn(pool, self.row_security, user)).await
+            {
+                Ok(Ok(conn)) => return Ok(conn),
+                Ok(Err(e)) => replicas.mark_down(index, &e.to_string()),
+                Err(_) => replicas.mark_down(index, "no connection in time"),
+            }
+        }
+        Self::user_conn(&self.primary, self.row_security, user).await
     }
 
     async fn user_conn(pool: &PgPool, row_security: bool, user: Uuid) -> Result<UserConn, StoreError> {
@@ -190,14 +252,18 @@ impl Db {
     }
 
     /// The pool for reads that may lag a little (history pages, stats,
-    /// analytics): the replica when configured, else the primary.
+    /// analytics, search, templates): a healthy replica that has replayed
+    /// the current request's writes ([`consistency`]), else the primary.
     pub fn read(&self) -> &PgPool {
-        self.replica.as_ref().unwrap_or(&self.primary)
+        self.replicas
+            .as_ref()
+            .and_then(|r| r.pick(consistency::required()))
+            .unwrap_or(&self.primary)
     }
 
-    /// True when reads go to a separate replica.
+    /// True when reads may go to replicas.
     pub fn has_replica(&self) -> bool {
-        self.replica.is_some()
+        self.replicas.is_some()
     }
 
     /// A primary connection, counted in [`PoolStats::waiting`] while the
@@ -222,28 +288,23 @@ impl Db {
         }
     }
 
-    /// `SELECT 1` on the primary (and the replica, if any) within `timeout`;
-    /// a slow answer is [`StoreError::Unavailable`].
+    /// `SELECT 1` on the primary within `timeout`; a slow answer is
+    /// [`StoreError::Unavailable`]. Replicas are not asked: one that is
+    /// down costs speed, not readiness ([`Db::replica_status`]).
     pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
-        let pools = std::iter::once(&self.primary).chain(self.replica.as_ref());
-        for pool in pools {
-            match tokio::time::timeout(timeout, crate::health::ping(pool)).await {
-                Ok(result) => result?,
-                Err(_) => {
-                    return Err(StoreError::Unavailable(format!(
-                        "no answer within {} ms",
-                        timeout.as_millis()
-                    )));
-                }
-            }
+        match tokio::time::timeout(timeout, crate::health::ping(&self.primary)).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                timeout.as_millis()
+            ))),
         }
-        Ok(())
     }
 
-    /// Closes both pools, waiting for lent connections to come back.
+    /// Closes every pool, waiting for lent connections to come back.
     pub async fn close(&self) {
         self.primary.close().await;
-        if let Some(r) = &self.replica {
+        if let Some(r) = &self.replicas {
             r.close().await;
         }
     }

@@ -27,6 +27,7 @@ pub mod migrate;
 pub mod page;
 pub mod pool;
 pub mod preferences;
+pub mod replicas;
 pub mod reset;
 pub mod rotate;
 pub mod sessions;

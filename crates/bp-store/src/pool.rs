@@ -83,17 +83,32 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> Result<PgPool, Store
     connect_with(options, settings).await
 }
 
-/// [`connect`] with parsed options.
-pub async fn connect_with(options: PgConnectOptions, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+/// The options every pool's connections get: the statement timeout, the
+/// statement cache, slow-statement logging and the application role.
+fn with_settings(options: PgConnectOptions, settings: &PoolSettings) -> PgConnectOptions {
     let timeout_ms = settings.statement_timeout.as_millis().to_string();
     let options = options
         .options([("statement_timeout", timeout_ms.as_str())])
         .statement_cache_capacity(STATEMENT_CACHE)
         .log_slow_statements(log::LevelFilter::Warn, settings.slow_statement);
-    let options = match &settings.role {
+    match &settings.role {
         Some(role) => options.options([("role", role.as_str())]),
         None => options,
-    };
+    }
+}
+
+/// A pool with [`connect_with`]'s settings that connects on first use and
+/// keeps no idle connections: for a read replica, which may be down when
+/// the service starts and is used once it answers.
+pub fn lazy(options: PgConnectOptions, settings: &PoolSettings) -> PgPool {
+    pool_options(settings)
+        .min_connections(0)
+        .connect_lazy_with(with_settings(options, settings))
+}
+
+/// [`connect`] with parsed options.
+pub async fn connect_with(options: PgConnectOptions, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    let options = with_settings(options, settings);
     let probe = tokio_timeout(settings.acquire_timeout, PgConnection::connect_with(&options)).await;
     match probe {
         Ok(conn) => conn.close().await.map_err(StoreError::Database)?,

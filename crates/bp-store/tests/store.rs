@@ -69,6 +69,8 @@ mod platform;
 mod pooler;
 #[path = "store/privileges.rs"]
 mod privileges;
+#[path = "store/replication.rs"]
+mod replication;
 #[path = "store/saved.rs"]
 mod saved;
 #[path = "store/tls.rs"]

@@ -61,10 +61,41 @@ impl TestApp {
         Self::build(pool, None, cache, Some(redis)).await
     }
 
+    /// A fresh database and Redis prefix behind the full router, with
+    /// reads that may lag routed to `replica` (a real hot standby) as
+    /// `serve` routes them with `DATABASE_READ_URL` set, its replay checked
+    /// every 20 ms and no lag limit to speak of (tests pause its replay).
+    pub async fn with_replica(replica: &crate::replica::TestReplica) -> Self {
+        let db = TestDb::new().await;
+        let pool = db.app_pool().await;
+        let settings = bp_store::PoolSettings {
+            role: Some("bp_app".into()),
+            ..bp_store::PoolSettings::small()
+        };
+        let read = bp_store::pool::lazy(replica.options(db.name()), &settings);
+        let redis = TestRedis::new().await;
+        let cache = redis.cache().clone();
+        let store = bp_store::Db::new(pool, None).with_replicas(
+            vec![read],
+            std::time::Duration::from_secs(600),
+            std::time::Duration::from_millis(20),
+        );
+        Self::build_on(store, Some(db), cache, Some(redis)).await
+    }
+
     async fn build(pool: PgPool, db: Option<TestDb>, cache: Cache, redis: Option<TestRedis>) -> Self {
+        Self::build_on(bp_store::Db::new(pool, None), db, cache, redis).await
+    }
+
+    async fn build_on(
+        store: bp_store::Db,
+        db: Option<TestDb>,
+        cache: Cache,
+        redis: Option<TestRedis>,
+    ) -> Self {
         // As `serve` with BP_DB_ROW_SECURITY on: every route runs under
         // bp_app's privileges and its users' requests under row security.
-        let store = bp_store::Db::new(pool, None).with_row_security(true);
+        let store = store.with_row_security(true);
         // Without a database of its own (a server that is down) there is no engine.
         let service = match &db {
             Some(_) => Some(

@@ -8,6 +8,7 @@
 //! - [`TestApp`]: the whole API router over both, called in-process.
 //! - [`OwnRedis`]: a Redis server of one test's own, to stop and restart.
 //! - [`tls`]: a throw-away certificate authority and a TLS front for PostgreSQL.
+//! - [`replica::TestReplica`]: a real hot standby of the test PostgreSQL.
 //!
 //! Servers come from `DATABASE_URL`/`REDIS_URL` (what `make test` exports),
 //! else from a running embedded instance (`test`, then `default`) under
@@ -19,6 +20,7 @@ mod env;
 mod own_redis;
 pub mod pgbouncer;
 mod redis;
+pub mod replica;
 pub mod tls;
 
 pub use app::{TestApp, TestResponse, test_config};

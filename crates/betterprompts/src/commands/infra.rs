@@ -33,10 +33,24 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
         InfraCommand::Up {
             ephemeral,
             no_migrate,
+            replicas,
         } => {
             let progress = Progress::start("starting PostgreSQL and Redis");
             let infra = infra.ephemeral(ephemeral);
             let state = infra.up(&|s| progress.step(s)).await?;
+            let standbys = if replicas > 0 {
+                let up = infra.replicas_up(replicas, &|s| progress.step(s)).await?;
+                format!(
+                    "; {} replica(s) on {}",
+                    up.len(),
+                    up.iter()
+                        .map(|r| format!("127.0.0.1:{}", r.port))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                String::new()
+            };
             // The sentence model is optional at run time (the service falls
             // back to lexical features), so a failed install warns.
             let model = match super::model::install(&settings.engine.model_dir, false, &progress).await {
@@ -61,7 +75,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
                 migrated = format!("{} migrations applied, schema current", applied.len());
             }
             progress.finish(&format!(
-                "instance `{}` is up: PostgreSQL {} on 127.0.0.1:{}, Redis {} on 127.0.0.1:{}; {migrated}; {model}",
+                "instance `{}` is up: PostgreSQL {} on 127.0.0.1:{}{standbys}, Redis {} on 127.0.0.1:{}; {migrated}; {model}",
                 state.instance,
                 state.postgres.version,
                 state.postgres.port,
@@ -100,6 +114,12 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
             let creds = Credentials::load(&infra.instance_dir())?;
             let endpoints = state.endpoints(&creds);
             let answering = state.postgres_answers() && state.redis_answers();
+            let replicas = infra.replica_report().await?;
+            let read_urls: Vec<&str> = replicas
+                .iter()
+                .filter(|r| r.answering)
+                .map(|r| r.url.expose())
+                .collect();
             if json {
                 let value = json!({
                     "instance": state.instance,
@@ -110,15 +130,42 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
                     "redis": service_json(&state.redis, state.redis_answers()),
                     "database_url": endpoints.database_url.expose(),
                     "redis_url": endpoints.redis_url.expose(),
+                    "replicas": replicas.iter().map(|r| json!({
+                        "index": r.replica.index,
+                        "port": r.replica.port,
+                        "slot": r.replica.slot(),
+                        "answering": r.answering,
+                        "state": r.state,
+                        "lag_bytes": r.lag_bytes,
+                        "lag_seconds": r.lag_seconds,
+                        "url": r.url.expose(),
+                        "data_dir": r.replica.data_dir,
+                        "log_file": r.replica.log_file,
+                    })).collect::<Vec<_>>(),
                 });
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else if env {
                 if answering {
                     println!("DATABASE_URL='{}'", endpoints.database_url.expose());
                     println!("REDIS_URL='{}'", endpoints.redis_url.expose());
+                    if !read_urls.is_empty() {
+                        println!("DATABASE_READ_URL='{}'", read_urls.join(","));
+                    }
                 }
             } else {
                 print_human(&state, &endpoints);
+                for r in &replicas {
+                    println!(
+                        "replica {} 127.0.0.1:{}  slot {}  {}  lag {}",
+                        r.replica.index,
+                        r.replica.port,
+                        r.replica.slot(),
+                        r.state
+                            .as_deref()
+                            .unwrap_or(if r.answering { "not streaming" } else { "stopped" }),
+                        r.lag_bytes.map_or("-".to_owned(), |b| format!("{b} bytes")),
+                    );
+                }
             }
             Ok(if answering { 0 } else { NOT_RUNNING })
         }

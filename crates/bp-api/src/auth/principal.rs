@@ -230,12 +230,59 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         AuthOutcome::Authenticated(p) => p.api_key_id(),
         _ => None,
     };
+    let user = match &outcome {
+        AuthOutcome::Authenticated(p) if state.db.has_replica() => Some(p.user_id),
+        _ => None,
+    };
     req.extensions_mut().insert(outcome);
     // For route layers that need the state (auth::access audits refusals).
     req.extensions_mut().insert(state.clone());
-    let mut response = next.run(req).await;
+    let mut response = match user {
+        Some(user) => read_your_writes(&state, user, req, next).await,
+        None => next.run(req).await,
+    };
     if let Some(id) = key_id {
         response.extensions_mut().insert(crate::observe::ApiKeyUsed(id));
+    }
+    response
+}
+
+/// Runs a signed-in user's request with replicas allowed only as far as
+/// they have replayed the user's last write (see `bp_store::replicas`):
+/// a request that writes reads on the primary, and afterwards records the
+/// primary's WAL position for the user in Redis (shared by every `serve`);
+/// a request that reads waits for a replica that has replayed it. With
+/// Redis down nothing can be known, so reads go to the primary.
+async fn read_your_writes(state: &AppState, user: uuid::Uuid, req: Request, next: Next) -> Response {
+    use bp_store::replicas::consistency;
+    let key = bp_cache::keys::write_position(&user.to_string());
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let min_position = if writes {
+        consistency::PRIMARY_ONLY
+    } else {
+        match state.cache.get(&key).await {
+            Ok(Some(position)) => position.parse().unwrap_or(consistency::PRIMARY_ONLY),
+            Ok(None) => 0,
+            Err(_) => consistency::PRIMARY_ONLY,
+        }
+    };
+    let response = consistency::scope(min_position, next.run(req)).await;
+    if writes && response.status().is_success() {
+        match state.db.write_position().await {
+            Ok(position) => {
+                if let Err(e) = state
+                    .cache
+                    .set(&key, &position.to_string(), bp_cache::keys::WRITE_POSITION_TTL)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not record a write position; the user's reads may lag");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the primary's write position"),
+        }
     }
     response
 }

@@ -142,19 +142,30 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         body.push_str("# TYPE bp_redis_maxmemory_bytes gauge\n");
         body.push_str(&format!("bp_redis_maxmemory_bytes {}\n", server.max_memory));
     }
-    // How far the read replica's replay is behind, when reads go to one
-    // (0 when it has replayed everything it received).
-    if state.db.has_replica() {
-        let lag: Result<Option<f64>, _> = sqlx::query_scalar(
-            "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                         ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END",
-        )
-        .fetch_one(state.db.read())
-        .await;
-        if let Ok(Some(lag)) = lag {
-            body.push_str("# HELP bp_db_replica_lag_seconds Replay lag of the read replica.\n");
-            body.push_str("# TYPE bp_db_replica_lag_seconds gauge\n");
-            body.push_str(&format!("bp_db_replica_lag_seconds{{replica=\"read\"}} {lag}\n"));
+    // Each read replica as the monitor last saw it: its replay lag, and
+    // whether it answers and serves reads (bp_store::replicas).
+    let replicas = state.db.replica_status();
+    let families: [(&str, &str, ReplicaGauge); 3] = [
+        (
+            "bp_db_replica_lag_seconds",
+            "Replay lag of a read replica behind the primary.",
+            |r| r.lag.as_secs_f64(),
+        ),
+        (
+            "bp_db_replica_up",
+            "1 when a read replica answered its last check.",
+            |r| f64::from(u8::from(r.up)),
+        ),
+        (
+            "bp_db_replica_serving",
+            "1 when a read replica serves reads (up, within the lag limit).",
+            |r| f64::from(u8::from(r.serving)),
+        ),
+    ];
+    for (name, help, value) in families.iter().filter(|_| !replicas.is_empty()) {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for r in &replicas {
+            body.push_str(&format!("{name}{{replica=\"{}\"}} {}\n", r.index, value(r)));
         }
     }
     (
@@ -163,6 +174,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// How one replica's gauge is read from its status.
+type ReplicaGauge = fn(&bp_store::replicas::ReplicaStatus) -> f64;
 
 /// This module's endpoints.
 pub(crate) fn routes(t: &mut Table) {

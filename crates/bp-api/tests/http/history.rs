@@ -245,3 +245,51 @@ async fn feedback_updates_history_and_effectiveness_once_per_item() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Read-your-writes on a real hot standby whose replay is paused: each
+/// enhancement is on the very next history page (the user's reads go to
+/// the primary until the replica has replayed the write), though the
+/// replica does not have it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enhancement_is_on_the_next_history_page_while_the_replica_lags_by_design() {
+    use bp_testkit::replica::{CATCH_UP, TestReplica};
+    let replica = TestReplica::start().await;
+    let app = TestApp::with_replica(&replica).await;
+    bp_testkit::eventually(CATCH_UP, "the replica serves reads", || async {
+        app.state().db.replica_status().first().is_some_and(|r| r.serving)
+    })
+    .await;
+    let metrics = app.get("/metrics").await;
+    assert!(metrics.text.contains("bp_db_replica_up{replica=\"0\"} 1"), "{}", metrics.text);
+    assert!(metrics.text.contains("bp_db_replica_serving{replica=\"0\"} 1"));
+    assert!(metrics.text.contains("bp_db_replica_lag_seconds{replica=\"0\"}"));
+    let ann = register(&app, "ann").await;
+    // The replica has ann (she registered before the pause): her reads may
+    // go to it, and do once it has replayed her registration.
+    bp_testkit::eventually(CATCH_UP, "the replica replays the registration", || async {
+        super::get(&app, "/api/v1/history", Some(&ann)).await.status == StatusCode::OK
+    })
+    .await;
+    replica.pause_replay().await;
+    for i in 1..=4_i64 {
+        super::enhance(&app, &format!("Explain how tides work, take {i}"), Some(&ann)).await;
+        let page = super::get(&app, "/api/v1/history", Some(&ann)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.json);
+        assert_eq!(
+            page.json["pagination"]["total_records"].as_i64(),
+            Some(i),
+            "enhancement {i} is on the next page: {}",
+            page.json
+        );
+    }
+    // The replica really is behind: it has none of them.
+    let db = app.db().unwrap();
+    let on_replica = bp_store::pool::lazy(replica.options(db.name()), &bp_store::PoolSettings::small());
+    let replicated: i64 = sqlx::query_scalar("SELECT count(*) FROM prompts.history")
+        .fetch_one(&on_replica)
+        .await
+        .unwrap();
+    assert_eq!(replicated, 0);
+    assert_eq!(count(&app, "prompts.history").await, 4);
+    replica.resume_replay().await;
+}
