@@ -380,6 +380,9 @@ pub enum InfraCommand {
         #[arg(long, default_value_t = 0)]
         replicas: u32,
     },
+    /// Promote the most advanced replica to primary (the old primary is
+    /// stopped; the other replicas follow the new one).
+    Failover,
     /// Stop both servers cleanly.
     Down {
         /// Also delete the instance's data.

@@ -259,6 +259,112 @@ fn infra_up_twice_with_a_replica_then_down_leaves_no_server_of_ours_running() {
     assert!(!instance_dir.exists());
 }
 
+/// Purges an embedded instance when dropped, also when the test fails.
+struct Purge(std::ffi::OsString, String);
+
+impl Drop for Purge {
+    fn drop(&mut self) {
+        let _ = bin()
+            .env("BP_HOME", &self.0)
+            .args(["--instance", &self.1, "infra", "down", "--purge"])
+            .output();
+    }
+}
+
+/// `infra status --env`'s `DATABASE_URL`.
+fn database_url(env: &str) -> String {
+    env.lines()
+        .find_map(|l| l.strip_prefix("DATABASE_URL='"))
+        .and_then(|l| l.strip_suffix('\''))
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn infra_failover_promotes_a_replica_with_the_data_and_the_other_follows_it() {
+    use sqlx::Connection;
+    let Some(home) = std::env::var_os("BP_HOME") else {
+        panic!("BP_HOME is not set: run `make test`, which sets it");
+    };
+    let instance = format!("fo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let _purge = Purge(home.clone(), instance.clone());
+    let run = |args: &[&str]| run_on_instance(&home, &instance, args);
+    let status =
+        || -> serde_json::Value { serde_json::from_str(&run(&["infra", "status", "--json"])).unwrap() };
+    let wait = |what: &str, done: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let now = status();
+            if done(&now) {
+                return now;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: {now}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    run(&["infra", "up", "--ephemeral", "--no-migrate", "--replicas", "2"]);
+    let before = status();
+    let old_url = database_url(&run(&["infra", "status", "--env"]));
+    let mut primary = sqlx::PgConnection::connect(&old_url).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE failover_check (x int); INSERT INTO failover_check VALUES (1)")
+        .execute(&mut primary)
+        .await
+        .unwrap();
+    primary.close().await.unwrap();
+    wait("both replicas replay the row", &|s| {
+        s["replicas"].as_array().is_some_and(|r| {
+            r.len() == 2 && r.iter().all(|r| r["state"] == "streaming" && r["lag_bytes"] == 0)
+        })
+    });
+
+    let out = run(&["infra", "failover"]);
+    assert!(out.contains("is the primary now"), "{out}");
+    let new_url = database_url(&run(&["infra", "status", "--env"]));
+    assert_ne!(new_url, old_url, "the instance points at the promoted replica");
+    let mut promoted = sqlx::PgConnection::connect(&new_url).await.unwrap();
+    let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+        .fetch_one(&mut promoted)
+        .await
+        .unwrap();
+    assert!(!in_recovery, "the promoted server takes writes");
+    sqlx::query("INSERT INTO failover_check VALUES (2)")
+        .execute(&mut promoted)
+        .await
+        .unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM failover_check")
+        .fetch_one(&mut promoted)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2, "the row written before the failover is there");
+    promoted.close().await.unwrap();
+    // The other replica streams from the new primary, and has its write.
+    let after = wait("the other replica follows the new primary", &|s| {
+        s["replicas"]
+            .as_array()
+            .is_some_and(|r| r.len() == 1 && r[0]["state"] == "streaming" && r[0]["lag_bytes"] == 0)
+    });
+    let follower = after["replicas"][0]["url"].as_str().unwrap().to_owned();
+    let mut follower = sqlx::PgConnection::connect(&follower).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM failover_check")
+        .fetch_one(&mut follower)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+    follower.close().await.unwrap();
+    // The old primary is stopped and stays so: `up` starts the promoted one.
+    let old_data = before["postgres"]["data_dir"].as_str().unwrap().to_owned();
+    assert!(
+        processes_mentioning(&old_data).is_empty(),
+        "the old primary still runs"
+    );
+    run(&["infra", "up", "--ephemeral", "--no-migrate"]);
+    assert!(
+        processes_mentioning(&old_data).is_empty(),
+        "`up` brought the old primary back"
+    );
+    assert_eq!(database_url(&run(&["infra", "status", "--env"])), new_url);
+}
+
 /// `bench all` runs every stage end to end on servers it starts itself,
 /// the store stage leaving data the API stage's server accepts (a stage
 /// that cannot start fails here). How fast is never checked: `--smoke`

@@ -30,7 +30,7 @@ pub use error::{InfraError, Result};
 pub use postgres::{PgInstall, major as pg_major};
 pub use process::pid_alive;
 pub use redis::RedisInstall;
-pub use replica::{ReplicaReport, ReplicaState};
+pub use replica::{Failover, ReplicaReport, ReplicaState};
 use service_user::RunAs;
 pub use state::{Credentials, InfraState, ServiceState};
 
@@ -147,10 +147,19 @@ impl Infra {
         let creds = Credentials::load_or_create(&dir)?;
         let previous = InfraState::load(&dir)?;
 
-        let pg_dir = service_user::postgres_base(&self.home, &run_as)
-            .join("instances")
-            .join(&self.instance)
-            .join("pg");
+        // After a failover the primary is a former replica's cluster: the
+        // recorded one, never the old primary's `pg` (that would be two
+        // primaries).
+        let pg_dir = previous
+            .as_ref()
+            .and_then(|p| p.postgres.data_dir.parent().map(Path::to_path_buf))
+            .filter(|d| d.join("data/PG_VERSION").is_file())
+            .unwrap_or_else(|| {
+                service_user::postgres_base(&self.home, &run_as)
+                    .join("instances")
+                    .join(&self.instance)
+                    .join("pg")
+            });
         let pg = postgres::PgServer {
             install: &installed.postgres,
             dir: pg_dir,
@@ -332,8 +341,19 @@ impl Infra {
                 fs::remove_dir_all(&pg_dir).map_err(InfraError::io("removing", &pg_dir))?;
             }
         }
+        // The cluster directories, a primary that a failover left behind
+        // among them (they live apart from `dir` when PostgreSQL's user
+        // cannot enter BP_HOME).
+        let clusters = service_user::postgres_base(&self.home, &run_as)
+            .join("instances")
+            .join(&self.instance);
+        if purge && clusters.exists() {
+            fs::remove_dir_all(&clusters).map_err(InfraError::io("removing", &clusters))?;
+        }
         if purge {
-            fs::remove_dir_all(&dir).map_err(InfraError::io("removing", &dir))?;
+            if dir.exists() {
+                fs::remove_dir_all(&dir).map_err(InfraError::io("removing", &dir))?;
+            }
             let _ = fs::remove_file(
                 self.home
                     .join("instances")

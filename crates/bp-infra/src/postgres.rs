@@ -145,7 +145,7 @@ impl PgServer<'_> {
         self.dir.join("postgres.log")
     }
 
-    fn tool(&self, name: &str) -> std::process::Command {
+    pub(crate) fn tool(&self, name: &str) -> std::process::Command {
         self.run_as.command(self.install.bin_dir.join(name), &self.dir)
     }
 

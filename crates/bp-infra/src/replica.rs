@@ -93,7 +93,14 @@ impl Infra {
             })?;
         let creds = Credentials::load(&dir)?;
         let install = install_of(&state);
-        for index in 1..=count {
+        // After a failover the primary runs in a former replica's directory:
+        // that number is taken.
+        let primary_dir = state.postgres.data_dir.parent().map(std::path::Path::to_path_buf);
+        let indexes: Vec<u32> = (1..)
+            .filter(|i| primary_dir.as_ref() != Some(&self.replica_dir(&run_as, *i)))
+            .take(count as usize)
+            .collect();
+        for index in indexes {
             let server = PgServer {
                 install: &install,
                 dir: self.replica_dir(&run_as, index),
@@ -250,6 +257,148 @@ impl Infra {
             })
             .collect())
     }
+}
+
+/// What `infra failover` did.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    /// The replica that is now the primary.
+    pub promoted: ReplicaState,
+    /// Its replay position when chosen (WAL bytes).
+    pub position: u64,
+    /// Replicas now streaming from it.
+    pub followers: Vec<u32>,
+}
+
+impl Infra {
+    /// Promotes the most advanced replica that answers to primary: stops
+    /// the old primary (it may already be dead) so it takes no more
+    /// writes, runs `pg_ctl promote` on the replica, records it as the
+    /// instance's PostgreSQL (so `infra status --env` and a restarted
+    /// `serve` use it), and points the other replicas at it through slots
+    /// of their own on it. The old primary's data is left where it was,
+    /// stopped (`down --purge` deletes it with the rest).
+    pub async fn failover(&self, progress: &dyn Fn(&str)) -> Result<Failover> {
+        let run_as = RunAs::for_postgres()?;
+        let _lock = self.lock()?;
+        let dir = self.instance_dir();
+        let mut state = InfraState::load(&dir)?.ok_or_else(|| {
+            InfraError::Other("the instance was never started; nothing to fail over".into())
+        })?;
+        let creds = Credentials::load(&dir)?;
+        let install = install_of(&state);
+        let mut best: Option<(u64, ReplicaState)> = None;
+        for r in &state.replicas {
+            let Ok(mut conn) = PgConnection::connect_with(&superuser(r.port, &creds)).await else {
+                continue;
+            };
+            let position: Option<i64> =
+                sqlx::query_scalar("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
+                    .fetch_one(&mut conn)
+                    .await?;
+            conn.close().await?;
+            let position = position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0);
+            if best.as_ref().is_none_or(|(p, _)| position > *p) {
+                best = Some((position, r.clone()));
+            }
+        }
+        let (position, chosen) =
+            best.ok_or_else(|| InfraError::Other("no replica answers: there is nothing to promote".into()))?;
+        let old = PgServer {
+            install: &install,
+            dir: state
+                .postgres
+                .data_dir
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            run_as: &run_as,
+        };
+        progress("stopping the old primary");
+        old.stop()?;
+        let promoted = PgServer {
+            install: &install,
+            dir: self.replica_dir(&run_as, chosen.index),
+            run_as: &run_as,
+        };
+        progress(&format!(
+            "promoting replica {} on 127.0.0.1:{}",
+            chosen.index, chosen.port
+        ));
+        let mut promote = promoted.tool("pg_ctl");
+        promote
+            .arg("-D")
+            .arg(promoted.data_dir())
+            .args(["-w", "-t", "60", "promote"]);
+        run(&mut promote)?;
+        state.postgres.port = chosen.port;
+        state.postgres.pid = promoted.pid();
+        state.postgres.data_dir = promoted.data_dir();
+        state.postgres.log_file = promoted.log_file();
+        state.replicas.retain(|r| r.index != chosen.index);
+        state.save(&dir)?;
+        let mut followers = Vec::new();
+        let mut conn = PgConnection::connect_with(&superuser(chosen.port, &creds)).await?;
+        for r in &state.replicas {
+            progress(&format!("pointing replica {} at the new primary", r.index));
+            sqlx::query(
+                "SELECT pg_create_physical_replication_slot($1, true) \
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+            )
+            .bind(r.slot())
+            .execute(&mut conn)
+            .await?;
+            let standby = PgServer {
+                install: &install,
+                dir: self.replica_dir(&run_as, r.index),
+                run_as: &run_as,
+            };
+            standby.stop()?;
+            repoint(&standby.data_dir(), chosen.port)?;
+            standby.start(r.port)?;
+            followers.push(r.index);
+        }
+        conn.close().await?;
+        let mut saved = state.clone();
+        for r in &mut saved.replicas {
+            r.pid = PgServer {
+                install: &install,
+                dir: self.replica_dir(&run_as, r.index),
+                run_as: &run_as,
+            }
+            .pid();
+        }
+        saved.save(&dir)?;
+        Ok(Failover {
+            promoted: chosen,
+            position,
+            followers,
+        })
+    }
+}
+
+/// Rewrites the port in a standby's `primary_conninfo` (written by
+/// `pg_basebackup -R` into `postgresql.auto.conf`, which keeps its owner
+/// and mode when written in place).
+fn repoint(data_dir: &std::path::Path, port: u16) -> Result<()> {
+    let path = data_dir.join("postgresql.auto.conf");
+    let text = fs::read_to_string(&path).map_err(InfraError::io("reading", &path))?;
+    let rewritten: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if !line.trim_start().starts_with("primary_conninfo") {
+                return line.to_owned();
+            }
+            line.split(' ')
+                .map(|part| match part.strip_prefix("port=") {
+                    Some(_) => format!("port={port}"),
+                    None => part.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    fs::write(&path, rewritten.join("\n") + "\n").map_err(InfraError::io("writing", &path))
 }
 
 /// The installation a recorded state ran.

@@ -1,4 +1,4 @@
-//! `betterprompts infra install|up|down|status`.
+//! `betterprompts infra install|up|failover|down|status`.
 
 use anyhow::Context;
 use bp_config::{Settings, redact_url};
@@ -81,6 +81,19 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: InfraComm
                 state.postgres.port,
                 state.redis.version,
                 state.redis.port
+            ));
+            Ok(0)
+        }
+        InfraCommand::Failover => {
+            let progress = Progress::start("failing over to a replica");
+            let done = infra.failover(&|s| progress.step(s)).await?;
+            progress.finish(&format!(
+                "replica {} on 127.0.0.1:{} is the primary now (replayed to WAL byte {}); {} replica(s) follow it; \
+                 restart `serve` or point DATABASE_URL at it (`infra status --env`)",
+                done.promoted.index,
+                done.promoted.port,
+                done.position,
+                done.followers.len()
             ));
             Ok(0)
         }

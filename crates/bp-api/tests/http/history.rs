@@ -260,7 +260,11 @@ async fn an_enhancement_is_on_the_next_history_page_while_the_replica_lags_by_de
     })
     .await;
     let metrics = app.get("/metrics").await;
-    assert!(metrics.text.contains("bp_db_replica_up{replica=\"0\"} 1"), "{}", metrics.text);
+    assert!(
+        metrics.text.contains("bp_db_replica_up{replica=\"0\"} 1"),
+        "{}",
+        metrics.text
+    );
     assert!(metrics.text.contains("bp_db_replica_serving{replica=\"0\"} 1"));
     assert!(metrics.text.contains("bp_db_replica_lag_seconds{replica=\"0\"}"));
     let ann = register(&app, "ann").await;
