@@ -23,6 +23,18 @@ pub struct Lock {
 
 /// Deletes the lock only while it still holds our token, so a lock that
 /// expired and was taken by someone else is not released by us.
+/// `SET key value EX ttl` unless the key holds a larger number; the TTL
+/// is renewed either way.
+const SET_MAX: &str = r#"
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil or current < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"#;
+
 const RELEASE_LOCK: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -115,6 +127,17 @@ impl Cache {
         invocation.key(self.key(&lock.key)).arg(&lock.token);
         let n: u64 = self.invoke(&invocation).await?;
         Ok(n > 0)
+    }
+
+    /// Sets the number `key` to `value` unless it already holds a larger
+    /// one, and (either way) its time to live to `ttl`: a position that
+    /// only moves forward, whatever order concurrent writers arrive in.
+    pub async fn set_max(&self, key: &str, value: u64, ttl: Duration) -> Result<(), CacheError> {
+        check_key(key)?;
+        let script = redis::Script::new(SET_MAX);
+        let mut invocation = script.prepare_invoke();
+        invocation.key(self.key(key)).arg(value).arg(ttl_secs(ttl)?);
+        self.invoke::<()>(&invocation).await
     }
 
     /// Adds 1 to the counter `key`.

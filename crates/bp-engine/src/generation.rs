@@ -538,12 +538,28 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     if !after.is_empty() && (after_len > 600 || spec || !own_paragraph) {
         return (task.to_string(), false);
     }
+    // "LUMA 800:" just before the block, and "Nordbeam Pro:" inside it:
+    // the first label is the material's own, not the request's.
+    let label_line = |l: &str| {
+        let l = l.trim();
+        l.ends_with(':') && !l.is_empty() && l.split_whitespace().count() <= 4
+    };
+    let (before, label) = match before.rsplit_once('\n') {
+        Some((rest, last)) if label_line(last) && content.lines().any(label_line) => {
+            (rest.trim_end(), last.trim())
+        }
+        _ => (before, ""),
+    };
     let mut out = String::with_capacity(task.len() + 32);
     out.push_str(before);
     if !before.is_empty() {
         out.push_str("\n\n");
     }
     out.push_str("<text>\n");
+    if !label.is_empty() {
+        out.push_str(label);
+        out.push('\n');
+    }
     out.push_str(content);
     out.push_str("\n</text>");
     if !after.is_empty() {
@@ -785,6 +801,20 @@ mod tests {
             &Templates::builtin(),
         );
         assert!(!g.text.contains("<text>"), "{}", g.text);
+    }
+
+    #[test]
+    fn the_first_label_of_labelled_material_goes_inside_the_tags() {
+        let text = "Here are reviews I copied for three bike lights I'm deciding between.\n\nLUMA 800:\n- \"Insanely bright\"\n- \"Mount snapped after 3 weeks\"\n\nNordbeam Pro:\n- \"Cutoff beam, kind to others\"\n- \"Zero issues in the rain\"\n\nSummarize the pros and cons of each in a table.";
+        let slots = read(text);
+        let g = generate(
+            &compose(text, &slots, Intent::Summarization, None),
+            &[],
+            &Templates::builtin(),
+        );
+        if g.text.contains("<text>") {
+            assert!(g.text.contains("<text>\nLUMA 800:"), "{}", g.text);
+        }
     }
 
     #[test]

@@ -70,6 +70,16 @@ const NOT_TWO_THINGS: &[&str] = &[
     "break even",
     "pays for itself",
     "pay for itself",
+    // Two things explained to a child are told with an example, not
+    // broken down point by point.
+    "year old",
+    "years old",
+    "eli5",
+    "like im five",
+    "like im 5",
+    "to a kid",
+    "for a kid",
+    "for kids",
 ];
 
 /// A genre with every option off: a literal names only what differs.
@@ -1118,6 +1128,14 @@ mod tests {
         );
         let boiler = "Heat pump at SCOP 3.1 and 24.5p/kWh vs a new gas boiler at 6.2p/kWh: walk me through the running costs and the payback period.";
         assert_eq!(line(boiler, Intent::Reasoning), None);
+    }
+
+    #[test]
+    fn two_things_explained_to_a_child_are_not_compared_point_by_point() {
+        let kid = "My son (he's 10) asked why insurance pays for hail dents. Can you explain the difference between comprehensive and collision coverage in a way a 10-year-old would get? Short, with an example or two.";
+        assert_eq!(line(kid, Intent::QuestionAnswering), None);
+        let adult = "Can you explain the difference between comprehensive and collision coverage? I'm choosing a policy.";
+        assert!(line(adult, Intent::QuestionAnswering).is_some_and(|l| l.contains("point by point")));
     }
 
     #[test]

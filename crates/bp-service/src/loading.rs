@@ -36,10 +36,13 @@ pub enum PatternSource {
 /// Days of effectiveness history the selector learns from.
 const EFFECTIVENESS_DAYS: u32 = 90;
 
+/// Read on the primary, as the templates are: two replicas at different
+/// positions could pair a new fingerprint with old templates, and the
+/// engine would keep the old ones until the next change.
 pub(super) async fn fingerprints(db: &Db) -> Result<(String, String), ServiceError> {
     Ok((
-        patterns_fingerprint(db.read()).await?,
-        templates_fingerprint(db.read()).await?,
+        patterns_fingerprint(db.pool()).await?,
+        templates_fingerprint(db.pool()).await?,
     ))
 }
 
@@ -81,7 +84,7 @@ pub(super) async fn train_model(
 /// Active templates; the most effective one per technique wins (the list
 /// is ordered that way). Rows naming unknown techniques are ignored.
 pub(super) async fn load_templates(db: &Db) -> Result<Templates, ServiceError> {
-    let rows = list_active_templates(db.read(), None, None).await?;
+    let rows = list_active_templates(db.pool(), None, None).await?;
     let mut templates = Templates::builtin();
     for row in rows.iter().rev() {
         if let Ok(t) = row.technique.parse::<Technique>() {

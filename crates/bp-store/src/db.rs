@@ -162,10 +162,16 @@ impl Db {
     pub async fn connect(url: &str, config: &DatabaseConfig) -> Result<Self, StoreError> {
         let settings = PoolSettings::from_config(config);
         let primary = connect(url, &settings).await?;
+        // A replica that stops answering fails a read in half a second, not
+        // after the primary's acquire timeout.
+        let replica_settings = PoolSettings {
+            acquire_timeout: REPLICA_ACQUIRE,
+            ..settings.clone()
+        };
         let mut replicas = Vec::with_capacity(config.read_urls.len());
         for read in &config.read_urls {
             let options = crate::pool::connect_options(read.expose())?;
-            replicas.push(crate::pool::lazy(options, &settings));
+            replicas.push(crate::pool::lazy(options, &replica_settings));
         }
         Ok(Self::new(primary, None)
             .with_replicas(replicas, config.max_replica_lag, config.replica_check)
@@ -180,6 +186,12 @@ impl Db {
             .fetch_one(&self.primary)
             .await?;
         Ok(u64::try_from(position).unwrap_or(0))
+    }
+
+    /// The lag beyond which a replica serves nothing (zero without
+    /// replicas): how long a recorded write position must be kept.
+    pub fn max_replica_lag(&self) -> Duration {
+        self.replicas.as_ref().map_or(Duration::ZERO, |r| r.max_lag())
     }
 
     /// Each replica's last known state (empty without replicas).

@@ -32,6 +32,11 @@ use crate::error::StoreError;
 /// (the write position may still be behind such a commit record).
 pub const PRIMARY_POSITION: &str = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint";
 
+/// The primary's written WAL position, for measuring lag: an idle
+/// replica that has replayed everything reaches it exactly (the insert
+/// position may stand past a page header no record has filled yet).
+const PRIMARY_WRITTEN: &str = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint";
+
 /// A replica's replay position (its own WAL position once promoted).
 const REPLAY_POSITION: &str = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
      ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint";
@@ -132,6 +137,11 @@ impl Replicas {
         }
     }
 
+    /// The lag beyond which a replica serves nothing.
+    pub fn max_lag(&self) -> Duration {
+        self.max_lag
+    }
+
     /// How many replicas there are.
     pub fn len(&self) -> usize {
         self.members.len()
@@ -217,7 +227,7 @@ impl Replicas {
     pub async fn check(&self, primary: &PgPool, timeout: Duration) {
         self.monitored.store(true, Ordering::Relaxed);
         let now = Instant::now();
-        if let Ok(Ok(position)) = tokio::time::timeout(timeout, position(primary, PRIMARY_POSITION)).await {
+        if let Ok(Ok(position)) = tokio::time::timeout(timeout, position(primary, PRIMARY_WRITTEN)).await {
             let mut samples = self
                 .samples
                 .lock()
@@ -225,13 +235,25 @@ impl Replicas {
             if samples.back().is_none_or(|(p, _)| *p != position) {
                 samples.push_back((position, now));
             }
-            // Enough history to measure a lag well past any sane limit.
-            while samples.len() > 2 && samples.front().is_some_and(|(_, t)| now - *t > self.max_lag * 4) {
+            // Keep one sample older than the horizon, so that a replica
+            // stuck before every recent sample still measures as far
+            // behind as it is.
+            let horizon = self.max_lag.saturating_mul(4);
+            while samples
+                .get(1)
+                .is_some_and(|(_, t)| now.saturating_duration_since(*t) > horizon)
+            {
                 samples.pop_front();
             }
         }
-        for m in &self.members {
-            match tokio::time::timeout(timeout, position(&m.pool, REPLAY_POSITION)).await {
+        // All replicas at once: one that does not answer delays no other.
+        let checks = self
+            .members
+            .iter()
+            .map(|m| tokio::time::timeout(timeout, position(&m.pool, REPLAY_POSITION)));
+        let results = futures_util::future::join_all(checks).await;
+        for (m, result) in self.members.iter().zip(results) {
+            match result {
                 Ok(Ok(replayed)) => {
                     let lag = self.lag_of(replayed, now);
                     m.health.replayed.store(replayed, Ordering::Relaxed);
@@ -256,16 +278,25 @@ impl Replicas {
     }
 
     /// How long ago the primary first passed `replayed`: zero when the
-    /// replica has replayed every position seen.
+    /// replica has replayed every position seen. Behind even the oldest
+    /// sample, the lag is at least that sample's age and, while that age
+    /// is still within the limit (just after start), taken to be beyond
+    /// it: nothing shows the replica is not hours behind.
     fn lag_of(&self, replayed: u64, now: Instant) -> Duration {
         let samples = self
             .samples
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        samples
-            .iter()
-            .find(|(p, _)| *p > replayed)
-            .map_or(Duration::ZERO, |(_, t)| now.saturating_duration_since(*t))
+        match samples.iter().position(|(p, _)| *p > replayed) {
+            None => Duration::ZERO,
+            Some(0) => {
+                let age = samples
+                    .front()
+                    .map_or(Duration::ZERO, |(_, t)| now.saturating_duration_since(*t));
+                age.max(self.max_lag.saturating_add(Duration::from_millis(1)))
+            }
+            Some(k) => now.saturating_duration_since(samples[k].1),
+        }
     }
 
     /// Checks every `interval` in the background for as long as these
@@ -280,13 +311,15 @@ impl Replicas {
             loop {
                 tick.tick().await;
                 let Some(replicas) = weak.upgrade() else { return };
-                replicas
-                    .check(&primary, interval.max(Duration::from_millis(500)))
-                    .await;
+                replicas.check(&primary, interval.max(CHECK_TIMEOUT)).await;
             }
         });
     }
 }
+
+/// How long one check waits for an answer: a busy two-core machine may take
+/// a while; a dead server refuses at once.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn position(pool: &PgPool, sql: &str) -> Result<u64, StoreError> {
     let value: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
@@ -329,5 +362,9 @@ mod tests {
         assert_eq!(r.lag_of(300, now), Duration::ZERO);
         assert_eq!(r.lag_of(200, now), Duration::from_millis(400));
         assert_eq!(r.lag_of(150, now), Duration::from_millis(700));
+        // Behind every sample: at least the oldest one's age, and never
+        // within the limit while that age is.
+        assert_eq!(r.lag_of(50, now), Duration::from_millis(1001));
+        assert_eq!(r.lag_of(50, t0 + Duration::from_secs(5)), Duration::from_secs(5));
     }
 }

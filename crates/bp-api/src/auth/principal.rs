@@ -13,6 +13,7 @@
 //! entry or is down; ending a family evicts the user's cached sessions.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::HeaderMap;
@@ -250,7 +251,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 /// Runs a signed-in user's request with replicas allowed only as far as
 /// they have replayed the user's last write (see `bp_store::replicas`):
 /// a request that writes reads on the primary, and afterwards records the
-/// primary's WAL position for the user in Redis (shared by every `serve`);
+/// primary's WAL position for the user in Redis (shared by every `serve`;
+/// a write cut off by the request timeout, which sits outside, records
+/// none);
 /// a request that reads waits for a replica that has replayed it. With
 /// Redis down nothing can be known, so reads go to the primary.
 async fn read_your_writes(state: &AppState, user: uuid::Uuid, req: Request, next: Next) -> Response {
@@ -270,14 +273,16 @@ async fn read_your_writes(state: &AppState, user: uuid::Uuid, req: Request, next
         }
     };
     let response = consistency::scope(min_position, next.run(req)).await;
-    if writes && response.status().is_success() {
+    // Whatever the status: a request that failed after its commit wrote too.
+    if writes {
+        // Past the lag limit every serving replica has the write.
+        let ttl =
+            bp_cache::keys::WRITE_POSITION_TTL.max(state.db.max_replica_lag() + Duration::from_secs(10));
         match state.db.write_position().await {
             Ok(position) => {
-                if let Err(e) = state
-                    .cache
-                    .set(&key, &position.to_string(), bp_cache::keys::WRITE_POSITION_TTL)
-                    .await
-                {
+                // Only forward: a slower concurrent request of the same
+                // user must not put back an earlier position.
+                if let Err(e) = state.cache.set_max(&key, position, ttl).await {
                     tracing::warn!(error = %e, "could not record a write position; the user's reads may lag");
                 }
             }

@@ -330,8 +330,18 @@ pub enum SharedItem {
 }
 
 /// `GET /shared/{share_token}`: a shared saved prompt (its view counted) or
-/// a shared collection with its prompts; no login needed.
-pub async fn shared(
+/// a shared collection with its prompts; no login needed. Read on the
+/// primary: an anonymous reader has no write position, and a link is
+/// opened moments after it is made.
+pub async fn shared(state: State<AppState>, token: Path<String>) -> Result<JsonOut<SharedItem>, ApiError> {
+    bp_store::replicas::consistency::scope(
+        bp_store::replicas::consistency::PRIMARY_ONLY,
+        shared_item(state, token),
+    )
+    .await
+}
+
+async fn shared_item(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<JsonOut<SharedItem>, ApiError> {

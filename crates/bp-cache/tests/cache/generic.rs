@@ -45,6 +45,24 @@ async fn bad_keys_and_ttls_are_refused_before_anything_is_sent() {
 }
 
 #[tokio::test]
+async fn set_max_only_moves_a_number_forward_and_renews_its_ttl() {
+    let redis = TestRedis::new().await;
+    let cache = redis.cache();
+    cache.set_max("position", 500, MINUTE).await.unwrap();
+    cache
+        .set_max("position", 300, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get("position").await.unwrap().as_deref(),
+        Some("500"),
+        "a smaller value loses"
+    );
+    cache.set_max("position", 900, MINUTE).await.unwrap();
+    assert_eq!(cache.get("position").await.unwrap().as_deref(), Some("900"));
+}
+
+#[tokio::test]
 async fn set_nx_sets_only_once_and_a_lock_is_released_only_by_its_owner() {
     let redis = TestRedis::new().await;
     let cache = redis.cache();
