@@ -23,6 +23,7 @@ mod scale;
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_betterprompts"));
     cmd.env_remove("DATABASE_URL")
+        .env_remove("DATABASE_DIRECT_URL")
         .env_remove("REDIS_URL")
         .env_remove("BP_INFRA_INSTANCE")
         .env("BP_ENCRYPTION_KEYS", bp_testkit::TEST_ENCRYPTION_KEYS)
@@ -120,6 +121,47 @@ async fn migrate_status_lists_every_migration_as_applied_on_a_migrated_database(
         text.contains(&format!("{migrations} applied, 0 pending")),
         "{text}"
     );
+}
+
+/// Through a transaction pooler (a real PgBouncer) migrations and backups
+/// refuse to run, naming the fix; with `DATABASE_DIRECT_URL` they use
+/// PostgreSQL itself.
+#[tokio::test]
+async fn migrate_and_backup_refuse_a_pooler_and_use_database_direct_url() {
+    use bp_testkit::pgbouncer::{PoolMode, TestPgBouncer};
+    let db = bp_testkit::TestDb::new().await;
+    let bouncer = TestPgBouncer::start(db.name(), PoolMode::Transaction, 2);
+    let direct = url_with(&test_env().database_url, |u| {
+        u.set_path(&format!("/{}", db.name()))
+    });
+    let out = bin()
+        .args(["migrate", "status"])
+        .env("DATABASE_URL", bouncer.url())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("pooler") && err.contains("DATABASE_DIRECT_URL"),
+        "{err}"
+    );
+    let dir = tempfile_dir().join("backup");
+    let out = bin()
+        .args(["backup", "--no-redis", "--out", dir.to_str().unwrap()])
+        .env("DATABASE_URL", bouncer.url())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("DATABASE_DIRECT_URL"), "{}", stderr(&out));
+    assert!(!dir.exists(), "a refused backup writes nothing");
+    let out = bin()
+        .args(["migrate", "status"])
+        .env("DATABASE_URL", bouncer.url())
+        .env("DATABASE_DIRECT_URL", &direct)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied, 0 pending"));
 }
 
 #[test]

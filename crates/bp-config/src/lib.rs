@@ -2,6 +2,8 @@
 //! variables (see `.env.example` for the full list with defaults).
 //!
 //! Variables read here:
+//! - `DATABASE_DIRECT_URL` (PostgreSQL itself, for migrations, backup and
+//!   restore when `DATABASE_URL` goes through PgBouncer or another proxy)
 //! - `DATABASE_URL`, `DATABASE_READ_URL` (optional read replicas: one URL,
 //!   or several separated by commas), `BP_DB_MAX_REPLICA_LAG_MS` (1000: a
 //!   replica further behind serves no reads), `BP_DB_REPLICA_CHECK_MS`
@@ -73,6 +75,9 @@ pub struct ConfigError {
 pub struct DatabaseConfig {
     /// Primary database URL; `None` selects the embedded instance.
     pub url: Option<Secret>,
+    /// PostgreSQL itself, not a pooler: migrations (session advisory
+    /// locks), backup and restore (one snapshot) use it when set.
+    pub direct_url: Option<Secret>,
     /// Read replicas for reads that may lag (history pages, stats,
     /// analytics, search, templates); empty: every read on the primary.
     pub read_urls: Vec<Secret>,
@@ -328,6 +333,9 @@ impl Settings {
         let database = DatabaseConfig {
             url: get("DATABASE_URL")
                 .map(|v| checked_url("DATABASE_URL", &v, &["postgres", "postgresql"]))
+                .transpose()?,
+            direct_url: get("DATABASE_DIRECT_URL")
+                .map(|v| checked_url("DATABASE_DIRECT_URL", &v, &["postgres", "postgresql"]))
                 .transpose()?,
             read_urls: get("DATABASE_READ_URL")
                 .map(|v| {

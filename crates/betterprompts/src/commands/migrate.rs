@@ -14,7 +14,7 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: MigrateCo
         println!("created {} and {}", up.display(), down.display());
         return Ok(0);
     }
-    let url = resolve::database_url(settings, instance).await?;
+    let url = resolve::direct_database_url(settings, instance, "migrate").await?;
     let pool = bp_store::connect(url.expose(), &PoolSettings::small()).await?;
     let result = match command {
         MigrateCommand::Up => {

@@ -58,12 +58,12 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: BackupArgs) 
     }
     let started = Instant::now();
     let progress = Progress::start("backup: connecting");
-    let (database_url, redis_url) = if args.no_redis {
-        (resolve::database_url(settings, instance).await?, None)
+    let redis_url = if args.no_redis {
+        None
     } else {
-        let (endpoints, _) = resolve::endpoints(settings, instance).await?;
-        (endpoints.database_url, Some(endpoints.redis_url))
+        Some(resolve::endpoints(settings, instance).await?.0.redis_url)
     };
+    let database_url = resolve::direct_database_url(settings, instance, "backup").await?;
     let out = match args.out {
         Some(dir) => dir,
         None => settings

@@ -62,12 +62,12 @@ pub async fn run(settings: &Settings, instance: Option<&str>, args: RestoreArgs)
     } else {
         None
     };
-    let (database_url, redis_url) = if restore_redis {
-        let (endpoints, _) = resolve::endpoints(settings, instance).await?;
-        (endpoints.database_url, Some(endpoints.redis_url))
+    let redis_url = if restore_redis {
+        Some(resolve::endpoints(settings, instance).await?.0.redis_url)
     } else {
-        (resolve::database_url(settings, instance).await?, None)
+        None
     };
+    let database_url = resolve::direct_database_url(settings, instance, "restore").await?;
     let live = database_of(&database_url)?;
     let (target, scratch) = match &args.target_db {
         Some(name) => {
@@ -199,7 +199,7 @@ async fn verify_only(
     progress: Progress,
     started: Instant,
 ) -> anyhow::Result<u8> {
-    let database_url = resolve::database_url(settings, instance).await?;
+    let database_url = resolve::direct_database_url(settings, instance, "restore --verify-only").await?;
     let live = database_of(&database_url)?;
     let scratch = with_suffix(&live, "__verify");
     let (tools, options, mut admin) = tools_and_admin(settings, instance, &database_url).await?;
