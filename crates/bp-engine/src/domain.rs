@@ -439,7 +439,7 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
     if code {
         // A shell script for a Mac is not a Linux administrator's (BSD
         // tools, bash 3.2).
-        let mac = lower.has_any(&["macos", "mac os", "osx", "os x", "my mac", "macbook", "zsh"]);
+        let mac = lower.has_any(&["macos", "mac os", "osx", "os x", "mac", "macbook", "zsh"]);
         if let Some(Format::Code(Some(lang))) = format
             && let Some((_, role)) = DEVELOPERS.iter().find(|(k, _)| k.eq_ignore_ascii_case(lang))
         {
@@ -488,6 +488,15 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_liner_for_a_mac_gets_no_linux_administrator() {
+        let mac = "bash one liner to find all files over 500mb in my home folder sorted biggest first. im on a mac not linux";
+        assert_ne!(
+            role_for(mac, true, Some(&Format::Code(Some("Bash")))),
+            Some("an experienced Linux administrator")
+        );
+    }
 
     #[test]
     fn a_critique_of_an_argument_gets_no_expert_on_its_topic() {

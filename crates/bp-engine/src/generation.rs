@@ -248,6 +248,35 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
     let any = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     match c.intent {
         Intent::Conversation => false,
+        // Translation rules for a request to translate, not for a question
+        // about a document that mentions a "certified translation".
+        // The user's own words, not the pasted text's ("photocopies of
+        // translated documents" in a consulate's letter).
+        Intent::Translation => crate::slots::Lower::new(&match c.slots.content.as_deref() {
+            Some(content) => c.text.replacen(content, " ", 1),
+            None => c.text.to_owned(),
+        })
+        .has_any(&[
+            "translate",
+            "translated",
+            "translating",
+            "translation of",
+            "translation into",
+            "in english",
+            "into english",
+            "to english",
+            "traduce",
+            "traducir",
+            "traduire",
+            "traduis",
+            "tradurre",
+            "traduci",
+            "übersetze",
+            "übersetzen",
+            "vertaal",
+            "çevir",
+            "översätt",
+        ]),
         // Craft advice for narrative; a poem or a card has its own voice,
         // and a short rhyming bedtime story is not literary fiction.
         Intent::CreativeWriting => {

@@ -80,6 +80,13 @@ const NOT_TWO_THINGS: &[&str] = &[
     "to a kid",
     "for a kid",
     "for kids",
+    "kids around",
+    // An answer said out loud in a minute is one explanation, not a table
+    // of differences.
+    "say out loud",
+    "said out loud",
+    "read out loud",
+    "aloud",
 ];
 
 /// A genre with every option off: a literal names only what differs.
@@ -179,7 +186,20 @@ const GENRES: &[Genre] = &[
         structural: true,
         // A school field trip is organised, not travelled; a checklist or a
         // timeline is the user's own shape.
-        unless: &["field trip", "checklist", "timeline", "business trip"],
+        // A trip in passing in a plan about papers ("a 3-week trip abroad,
+        // if that matters" in a green card question) is not the plan.
+        unless: &[
+            "field trip",
+            "checklist",
+            "timeline",
+            "business trip",
+            "if that matters",
+            "green card",
+            "citizenship",
+            "visa",
+            "immigration",
+            "passport",
+        ],
         line: "Lay it out day by day at a realistic pace, with travel times between places, rough costs, and what to book ahead.",
         ..PLAIN
     },
@@ -246,6 +266,14 @@ const GENRES: &[Genre] = &[
             "help me explain",
             "explain it to",
             "explain this to",
+        ],
+        // "Show the reasoning so I can explain it to the captain": the
+        // working of a puzzle, not a lesson for a listener.
+        unless: &[
+            "show the reasoning",
+            "show your reasoning",
+            "show the working",
+            "show your working",
         ],
         questions: true,
         line: "Give me the explanation in words I can use with them directly, built on what they already understand, and a quick way to check it landed.",
@@ -1136,6 +1164,16 @@ mod tests {
         assert_eq!(line(kid, Intent::QuestionAnswering), None);
         let adult = "Can you explain the difference between comprehensive and collision coverage? I'm choosing a policy.";
         assert!(line(adult, Intent::QuestionAnswering).is_some_and(|l| l.contains("point by point")));
+    }
+
+    #[test]
+    fn a_trip_in_passing_a_puzzles_working_and_an_answer_said_aloud_get_no_genre_line() {
+        let papers = "My green card expires in 5 months and I just became eligible for citizenship. Should I renew or file the N-400? Lay out a step-by-step plan with rough timing. I travel a lot, including a 3-week trip abroad in two months, if that matters.";
+        assert!(!line(papers, Intent::TaskPlanning).is_some_and(|l| l.contains("day by day")));
+        let roster = "Four shifts, four volunteers, each works exactly 2 shifts, nobody back to back. Is there a schedule that works? Show the reasoning step by step so I can explain it to the captain.";
+        assert!(!line(roster, Intent::Reasoning).is_some_and(|l| l.contains("check it landed")));
+        let aloud = "Why do stars twinkle but Venus doesn't? Give me an answer I can say out loud in under 60 seconds, and a quick comparison people can try through the telescopes.";
+        assert!(!line(aloud, Intent::Reasoning).is_some_and(|l| l.contains("point by point")));
     }
 
     #[test]

@@ -1352,7 +1352,8 @@ fn without_request_paragraphs(block: &str) -> &str {
     };
     let ends = |m: &str| {
         let l = last_line(m);
-        surely_ends(m) || last_row(m) || code_line(l) && (!prose_line(l) || schema(l))
+        let comment = l.trim_start().starts_with("-- ");
+        surely_ends(m) || last_row(m) || comment || code_line(l) && (!prose_line(l) || schema(l))
     };
     // A paragraph that is itself material (rows, code, chat, a quotation)
     // is never taken for the request. One line with a colon ("Rules: keep
@@ -1377,10 +1378,11 @@ fn without_request_paragraphs(block: &str) -> &str {
         }
         // After a table, the prose paragraph is the request, in any language.
         let asks = asks_for_the_answer(last) || table_end(material) && last.split_whitespace().count() >= 8;
-        if !(asks || depth == 0 && about_the_answer(last)) {
+        let about = depth == 0 && about_the_answer(last);
+        if !(asks || about) {
             break;
         }
-        if asks && (surely_ends(material) || depth == 0 && ends(material)) {
+        if surely_ends(material) && asks || depth == 0 && ends(material) {
             block = material;
             break;
         }
@@ -1503,6 +1505,9 @@ fn about_the_answer(paragraph: &str) -> bool {
             "sentences",
             "format",
             "list",
+            "sort by",
+            "order by",
+            "sorted",
         ])
 }
 
@@ -1538,7 +1543,7 @@ fn code_line(line: &str) -> bool {
         || [
             "def ", "return", "import ", "from ", "const ", "let ", "var ", "fn ", "class ", "#include",
             "for ", "if ", "while ", "elif ", "else", "try", "except", "async ", "public ", "private ", "#!",
-            "//", "/*", "select ", "SELECT ",
+            "//", "/*", "-- ", "select ", "SELECT ",
         ]
         .iter()
         .any(|k| t.starts_with(k))
@@ -2377,6 +2382,13 @@ pub fn read(text: &str) -> Slots {
         "explain each step",
         "reason it out",
         "show your reasoning step by step",
+        "show the reasoning",
+        "show the working",
+        "show the steps",
+        "show me the steps",
+        "show the calculations",
+        "show the calculation",
+        "think it through out loud",
     ]);
     let terse = lower.has_any(&[
         "no explanation",
@@ -2649,6 +2661,13 @@ mod tests {
         );
         assert!(s.foreign);
         assert!(!read("Here is my data:\n\na | 1 | 2\nb | 3 | 4\n\nWhich row has the larger total?").foreign);
+    }
+
+    #[test]
+    fn a_closing_line_on_the_order_after_a_schema_is_not_material() {
+        let text = "postgres. need a query for patients overdue for a cleaning. tables:\n\npatients(id, first_name, status)\nappointments(id, patient_id, appt_date, completed boolean)\n-- appt_type values: 'hygiene', 'exam'\n\nsort by most overdue first, never-seen ones at the bottom. front desk is going to call down the list";
+        let content = read(text).content.unwrap_or_default();
+        assert!(!content.contains("sort by"), "{content}");
     }
 
     #[test]
