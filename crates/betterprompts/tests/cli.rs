@@ -348,12 +348,17 @@ async fn infra_failover_promotes_a_replica_with_the_data_and_the_other_follows_i
     let before = status();
     let old_url = database_url(&run(&["infra", "status", "--env"]));
     let mut primary = sqlx::PgConnection::connect(&old_url).await.unwrap();
-    sqlx::raw_sql("CREATE TABLE failover_check (x int); INSERT INTO failover_check VALUES (1)")
+    // A synchronous commit: the ephemeral instance commits asynchronously,
+    // and a row still in the primary's WAL buffers when the replicas
+    // report no lag would be lost in the failover, as it would be anywhere.
+    sqlx::raw_sql(
+        "SET synchronous_commit = on; CREATE TABLE failover_check (x int); INSERT INTO failover_check VALUES (1)",
+    )
         .execute(&mut primary)
         .await
         .unwrap();
     primary.close().await.unwrap();
-    wait("both replicas replay the row", &|s| {
+    wait("both replicas stream and report no lag", &|s| {
         s["replicas"].as_array().is_some_and(|r| {
             r.len() == 2 && r.iter().all(|r| r["state"] == "streaming" && r["lag_bytes"] == 0)
         })
@@ -385,13 +390,25 @@ async fn infra_failover_promotes_a_replica_with_the_data_and_the_other_follows_i
             .as_array()
             .is_some_and(|r| r.len() == 1 && r[0]["state"] == "streaming" && r[0]["lag_bytes"] == 0)
     });
+    // Under the ephemeral instance's asynchronous commit the write reaches
+    // the follower a moment after the primary reports it caught up.
     let follower = after["replicas"][0]["url"].as_str().unwrap().to_owned();
     let mut follower = sqlx::PgConnection::connect(&follower).await.unwrap();
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM failover_check")
-        .fetch_one(&mut follower)
-        .await
-        .unwrap();
-    assert_eq!(rows, 2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM failover_check")
+            .fetch_one(&mut follower)
+            .await
+            .unwrap();
+        if rows == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower has {rows} rows, not 2"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     follower.close().await.unwrap();
     // The old primary is stopped and stays so: `up` starts the promoted one.
     let old_data = before["postgres"]["data_dir"].as_str().unwrap().to_owned();
