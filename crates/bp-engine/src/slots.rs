@@ -2389,6 +2389,11 @@ pub fn read(text: &str) -> Slots {
         "show the calculations",
         "show the calculation",
         "think it through out loud",
+        "walk through it",
+        "walk through this",
+        "walk us through",
+        // Asked for already, wherever it stands: a line would repeat it.
+        "step by step",
     ]);
     let terse = lower.has_any(&[
         "no explanation",
