@@ -217,9 +217,34 @@ const ROLES: &[Entry] = &[
             "check engine",
             "battery light",
         ],
+        // A fault of the car, not a car in passing ("carpool problem",
+        // "renew car registration ... where to start").
         with: &[
-            "noise", "light", "wont", "won", "start", "leak", "problem", "fix", "broken", "sound", "warning",
+            "noise",
+            "light came on",
+            "warning light",
+            "dashboard light",
+            "pressure light",
+            "wont start",
+            "leak",
+            "leaking",
+            "broken",
+            "grinding",
+            "squeak",
+            "squealing",
+            "overheating",
+            "stalls",
             "smell",
+            "smoke",
+            "vibration",
+            "engine light",
+            "shudder",
+            "shuddering",
+            "judder",
+            "rattle",
+            "rattling",
+            "misfire",
+            "clunk",
         ],
     },
     Entry {
@@ -380,6 +405,9 @@ const DEVELOPERS: &[(&str, &str)] = &[
     ("regex", "a developer who writes precise regular expressions"),
 ];
 
+/// The roles of [`ROLES`] that may answer a task about code.
+const TECHNICAL: &[&str] = &["a data analyst", "a database engineer"];
+
 /// The shell expert for a Mac.
 const MAC_SHELL: &str = "an experienced macOS shell scripter";
 
@@ -473,9 +501,11 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
     }
     // The subject must be the prompt's, not a word in passing: two topic
     // words, or one phrase of several words, or one topic word with one of
-    // its companions.
+    // its companions. Code is a developer's job whatever it is about: a
+    // query over a bakery's sales wants no chef.
     ROLES
         .iter()
+        .filter(|e| !code || TECHNICAL.contains(&e.role))
         .find(|e| {
             let hits = e.topic.iter().filter(|w| has(w)).count();
             let phrase = e.topic.iter().any(|w| w.contains(' ') && has(w));
@@ -496,6 +526,16 @@ mod tests {
             role_for(mac, true, Some(&Format::Code(Some("Bash")))),
             Some("an experienced Linux administrator")
         );
+    }
+
+    #[test]
+    fn a_car_in_passing_or_code_about_a_bakery_gets_no_topic_expert() {
+        let carpool = "ok so carpool problem, 5 parents and we each drive one day. raj only has the big car so he does wednesday. is there even a way to make this work";
+        assert_eq!(role_for(carpool, false, None), None);
+        let fault = "my tire pressure light came on this morning but all 4 tires look fine, should i worry";
+        assert_eq!(role_for(fault, false, None), Some("an experienced car mechanic"));
+        let sql = "I help my aunt run a bakery; she bakes too much bread. Write a SQLite query over products and sales for the lowest daily sales per location.";
+        assert_ne!(role_for(sql, true, None), Some("a professional chef"));
     }
 
     #[test]

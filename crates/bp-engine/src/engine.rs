@@ -97,7 +97,13 @@ fn role(text: &str, slots: &Slots, intent: crate::Intent, code: bool) -> Option<
         Some(c) => text.replacen(c.as_str(), " ", 1),
         None => text.to_string(),
     };
-    role_for(&instruction, code, slots.format.as_ref())
+    // Code is code even when the intent is not certain: a topic's expert
+    // (a chef for a bakery's SQL) never fits it.
+    role_for(
+        &instruction,
+        code || intent == crate::Intent::CodeGeneration,
+        slots.format.as_ref(),
+    )
 }
 
 /// A trained model and the templates to fill. Immutable; share it in an

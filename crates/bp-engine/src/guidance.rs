@@ -316,18 +316,28 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // Named as what to write: "an email from the landlord" that the
+        // user got, or "before I reply to his email", is not one to write.
         names: &[
-            "an email",
-            "a email",
-            "the email",
-            "email to",
+            "write an email",
+            "write me an email",
+            "write a email",
+            "draft an email",
+            "draft me an email",
+            "compose an email",
+            "an email to",
+            "email to my",
+            "email to the",
             "email for",
             "email about",
             "email asking",
             "email telling",
             "apology email",
             "follow up email",
-            "reply to",
+            "write a reply",
+            "draft a reply",
+            "write the email",
+            "draft the email",
             "e mail to",
         ],
         // A reply in a personal chat is a conversation, not a memo.
@@ -1174,6 +1184,14 @@ mod tests {
         assert!(!line(roster, Intent::Reasoning).is_some_and(|l| l.contains("check it landed")));
         let aloud = "Why do stars twinkle but Venus doesn't? Give me an answer I can say out loud in under 60 seconds, and a quick comparison people can try through the telescopes.";
         assert!(!line(aloud, Intent::Reasoning).is_some_and(|l| l.contains("point by point")));
+    }
+
+    #[test]
+    fn an_email_received_is_not_an_email_to_write() {
+        let got = "Yesterday I got an email from the landlord saying he keeps $950 of my deposit. Is he allowed to deduct damage from a last month's rent deposit in Ontario? I'd like to know where I stand before I reply to his email.";
+        assert!(!line(got, Intent::ProblemSolving).is_some_and(|l| l.contains("first sentence")));
+        let write = "Write an email to my landlord asking for my deposit back by Friday.";
+        assert!(line(write, Intent::CreativeWriting).is_some_and(|l| l.contains("first sentence")));
     }
 
     #[test]

@@ -2310,8 +2310,10 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> 
         } else {
             given.iter().any(|g| raw.contains(g)) || content.is_some_and(|c| c.chars().count() > 200)
         };
-        // A long prompt carries details of its own; only short ones are asked.
-        let supplied = supplied || (!given.is_empty() && lower.words().count() > 40);
+        // A long prompt carries details of its own ("translate this for my
+        // grandma: tell her we're coming saturday..."); only short ones are
+        // asked.
+        let supplied = supplied || lower.words().count() > 40;
         // A haiku about a leaf blower that won't start needs no error message.
         let moot = question.contains("error message") && kind == TaskKind::ShortCreative;
         if !(supplied || moot || out.iter().any(|q| q == question)) {
@@ -2673,6 +2675,15 @@ mod tests {
         let text = "postgres. need a query for patients overdue for a cleaning. tables:\n\npatients(id, first_name, status)\nappointments(id, patient_id, appt_date, completed boolean)\n-- appt_type values: 'hygiene', 'exam'\n\nsort by most overdue first, never-seen ones at the bottom. front desk is going to call down the list";
         let content = read(text).content.unwrap_or_default();
         assert!(!content.contains("sort by"), "{content}");
+    }
+
+    #[test]
+    fn a_message_told_in_a_long_prompt_is_not_missing() {
+        let told = read(
+            "can u translate this into japanese for my grandma, she reads it fine but not english. tell her we're coming saturday not sunday bc of the kids soccer thing, and we're bringing both kids, and please dont cook too much food like last time lol we still had leftovers for a week. and that mom says hi. keep it casual",
+        );
+        assert!(told.missing.is_empty(), "{:?}", told.missing);
+        assert!(!read("translate this into japanese").missing.is_empty());
     }
 
     #[test]
