@@ -21,8 +21,6 @@ pub struct Lock {
     token: String,
 }
 
-/// Deletes the lock only while it still holds our token, so a lock that
-/// expired and was taken by someone else is not released by us.
 /// `SET key value EX ttl` unless the key holds a larger number; the TTL
 /// is renewed either way.
 const SET_MAX: &str = r#"
@@ -35,6 +33,8 @@ end
 return 1
 "#;
 
+/// Deletes the lock only while it still holds our token, so a lock that
+/// expired and was taken by someone else is not released by us.
 const RELEASE_LOCK: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])

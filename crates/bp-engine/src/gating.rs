@@ -288,7 +288,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
         Technique::ZeroShot => None,
         _ if s.foreign => Some("the prompt is not in English; English lines would mix languages"),
         Technique::RolePlay => {
-            if s.persona.is_some() || s.role_play {
+            if s.plays_a_part() {
                 Some("the prompt sets its own persona")
             } else if !g.has_role {
                 Some("nothing in the prompt calls for a particular expert")
@@ -310,7 +310,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
         _ if SCAFFOLDS.contains(&t) || t == Technique::StepByStep => {
             if light_task {
                 Some("a fact lookup, rewrite or short piece needs no reasoning scaffold")
-            } else if s.persona.is_some() || s.role_play {
+            } else if s.plays_a_part() {
                 Some("worked reasoning would break the persona the user set")
             } else if strict_format {
                 Some("the requested format leaves no room for worked reasoning")
@@ -376,7 +376,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
         Technique::FewShot => (!s.has_examples)
             .then_some("no examples of the user's own to follow; canned ones would be off-topic"),
         Technique::EmotionalAppeal => {
-            if s.persona.is_some() {
+            if s.plays_a_part() {
                 Some("the prompt is a role-play")
             } else if g.level != Level::Thorough {
                 Some("kept for the thorough level")
@@ -386,7 +386,7 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                     .then_some("nothing in the prompt says what is at stake")
             }
         }
-        Technique::Constraints if s.persona.is_some() => {
+        Technique::Constraints if s.plays_a_part() => {
             Some("a role-play's own rules are already in the user's words")
         }
         Technique::Constraints => {
@@ -499,6 +499,17 @@ mod tests {
         );
         assert!(f.contains(&Technique::RolePlay));
         assert!(f.contains(&Technique::ChainOfThought));
+        // Without a persona's name, only the role-play says so.
+        let text = "Let's role-play a tenant meeting: stay in character as the building manager, and push back hard when I ask for my £650 deposit, because I have a deadline.";
+        assert!(read(text).persona.is_none() && read(text).role_play);
+        let f = gate_at(text, Intent::ProblemSolving, 0.9, Complexity::Complex);
+        for t in [
+            Technique::RolePlay,
+            Technique::ChainOfThought,
+            Technique::Constraints,
+        ] {
+            assert!(f.contains(&t), "{t} on a role-play without a named persona");
+        }
     }
 
     #[test]

@@ -495,18 +495,8 @@ fn render(template: &str, vars: &Variables) -> Option<(String, String)> {
 /// piece of the user's text stays verbatim. A fenced code block is already
 /// set apart and stays as it is.
 fn request(c: &Compose<'_>) -> (String, bool) {
-    let task = c
-        .text
-        .trim_matches(|ch: char| ch == '\n' || ch == '\r')
-        .trim_end();
-    // The tag's note is English; a request in another language is left
-    // as written.
-    let Some(content) = c
-        .slots
-        .content
-        .as_deref()
-        .filter(|b| !b.starts_with("```") && !c.slots.foreign)
-    else {
+    let task = users_text(c);
+    let Some(content) = c.slots.content.as_deref().filter(|b| !b.starts_with("```")) else {
         return (task.to_string(), false);
     };
     // In a conversation or a role-play the "material" is the user's own
@@ -598,6 +588,13 @@ fn request(c: &Compose<'_>) -> (String, bool) {
     (out, true)
 }
 
+/// The user's prompt without the blank lines around it.
+fn users_text<'a>(c: &Compose<'a>) -> &'a str {
+    c.text
+        .trim_matches(|ch: char| ch == '\n' || ch == '\r')
+        .trim_end()
+}
+
 /// Whether `text` opens a conversation the user leads ("I'll start:",
 /// "facciamo una conversazione"); a role-play is [`Slots::role_play`].
 fn in_conversation(text: &str) -> bool {
@@ -637,7 +634,7 @@ fn budget(c: &Compose<'_>) -> usize {
 fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
     let s = c.slots;
     let mut parts = Vec::new();
-    if !s.missing.is_empty() && !s.foreign {
+    if !s.missing.is_empty() {
         // A question can be answered in general; a piece of writing cannot
         // be finished without the details.
         let question = s.kind == TaskKind::FactLookup || c.intent == Intent::QuestionAnswering;
@@ -679,8 +676,17 @@ fn composer_parts(c: &Compose<'_>, tagged: bool) -> Vec<Part> {
 /// Writes the enhanced prompt for `c` with `techniques` (any order; they
 /// are applied in stage order). Deterministic for the same inputs.
 pub fn generate(c: &Compose<'_>, techniques: &[Technique], templates: &Templates) -> Generated {
-    let genre = crate::guidance::guidance(&crate::slots::Lower::new(c.text), c.slots, c.intent, c.level)
-        .filter(|_| !c.slots.foreign);
+    // Every line the composer writes is English: a request in another
+    // language is left as the user wrote it.
+    if c.slots.foreign {
+        let text = users_text(c).to_owned();
+        return Generated {
+            tokens: estimate_tokens(&text),
+            text,
+            fallbacks: Vec::new(),
+        };
+    }
+    let genre = crate::guidance::guidance(&crate::slots::Lower::new(c.text), c.slots, c.intent, c.level);
     let vars = Variables::new(c, genre.is_some(), |name| {
         let needle = format!("{{{{{name}}}}}");
         techniques.iter().any(|t| templates.text(*t).contains(&needle))
@@ -841,9 +847,7 @@ mod tests {
             &[],
             &Templates::builtin(),
         );
-        if g.text.contains("<text>") {
-            assert!(g.text.contains("<text>\nLUMA 800:"), "{}", g.text);
-        }
+        assert!(g.text.contains("<text>\nLUMA 800:"), "{}", g.text);
     }
 
     #[test]

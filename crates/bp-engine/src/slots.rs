@@ -216,6 +216,13 @@ pub struct Slots {
 }
 
 impl Slots {
+    /// Whether the user gives the model a part to play: a persona of
+    /// their own, or a role-play they set up. The part is theirs; roles,
+    /// reasoning lines and standing rules of ours would break it.
+    pub fn plays_a_part(&self) -> bool {
+        self.persona.is_some() || self.role_play
+    }
+
     /// Whether the supplied content is pasted code (a fenced block, or
     /// lines most of which read as code).
     pub fn content_is_code(&self) -> bool {

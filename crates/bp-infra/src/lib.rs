@@ -30,7 +30,7 @@ pub use error::{InfraError, Result};
 pub use postgres::{PgInstall, major as pg_major};
 pub use process::pid_alive;
 pub use redis::RedisInstall;
-pub use replica::{Failover, ReplicaReport, ReplicaState};
+pub use replica::{Failover, ReplicaReport, ReplicaState, superuser};
 use service_user::RunAs;
 pub use state::{Credentials, InfraState, ServiceState};
 

@@ -6,8 +6,8 @@
 //! standard streaming replication setup.
 //!
 //! The slot keeps the WAL a replica still needs, so a replica that was
-//! stopped catches up when it starts again; `infra down --purge` (or
-//! [`Infra::remove_replicas`]) drops the slots with the replicas.
+//! stopped catches up when it starts again; `infra down --purge` deletes
+//! the replicas with the primary that holds their slots.
 
 use std::fs;
 use std::path::PathBuf;
@@ -60,7 +60,9 @@ fn slot_name(index: u32) -> String {
     format!("bp_replica_{index}")
 }
 
-fn superuser(port: u16, creds: &Credentials) -> PgConnectOptions {
+/// The cluster superuser `postgres` on the server at `port` (statement
+/// logging off: nothing it runs may show a password).
+pub fn superuser(port: u16, creds: &Credentials) -> PgConnectOptions {
     PgConnectOptions::new()
         .host("127.0.0.1")
         .port(port)
@@ -153,43 +155,6 @@ impl Infra {
             run_as: &run_as,
         };
         server.stop()
-    }
-
-    /// Stops every replica, deletes their data directories and drops their
-    /// slots on the primary (a slot nobody reads would keep WAL forever).
-    pub async fn remove_replicas(&self) -> Result<()> {
-        let run_as = RunAs::for_postgres()?;
-        let dir = self.instance_dir();
-        let Some(mut state) = InfraState::load(&dir)? else {
-            return Ok(());
-        };
-        let install = install_of(&state);
-        for replica in std::mem::take(&mut state.replicas) {
-            let server = PgServer {
-                install: &install,
-                dir: self.replica_dir(&run_as, replica.index),
-                run_as: &run_as,
-            };
-            server.stop()?;
-            if server.dir.exists() {
-                fs::remove_dir_all(&server.dir).map_err(InfraError::io("removing", &server.dir))?;
-            }
-            if state.postgres_answers() {
-                let creds = Credentials::load(&dir)?;
-                let mut conn = PgConnection::connect_with(&superuser(state.postgres.port, &creds)).await?;
-                sqlx::query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1")
-                    .bind(replica.slot())
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await?;
-            }
-        }
-        state.save(&dir)
-    }
-
-    /// The recorded replicas (running or not).
-    pub fn replicas(&self) -> Result<Vec<ReplicaState>> {
-        Ok(self.state()?.map(|s| s.replicas).unwrap_or_default())
     }
 }
 

@@ -182,10 +182,7 @@ impl Db {
     /// it. After a user's write, the API records it so that the user's
     /// reads wait for a replica that has replayed it.
     pub async fn write_position(&self) -> Result<u64, StoreError> {
-        let position: i64 = sqlx::query_scalar(PRIMARY_POSITION)
-            .fetch_one(&self.primary)
-            .await?;
-        Ok(u64::try_from(position).unwrap_or(0))
+        crate::replicas::position(&self.primary, PRIMARY_POSITION).await
     }
 
     /// The lag beyond which a replica serves nothing (zero without
@@ -197,14 +194,6 @@ impl Db {
     /// Each replica's last known state (empty without replicas).
     pub fn replica_status(&self) -> Vec<ReplicaStatus> {
         self.replicas.as_ref().map(|r| r.status()).unwrap_or_default()
-    }
-
-    /// Checks every replica once now (the monitor does this in the
-    /// background; tests and `db health` want an answer at once).
-    pub async fn check_replicas(&self, timeout: Duration) {
-        if let Some(r) = &self.replicas {
-            r.check(&self.primary, timeout).await;
-        }
     }
 
     /// The primary pool: every write, and reads that must see them.
@@ -241,7 +230,7 @@ impl Db {
     /// is out of service until it answers again.
     pub async fn read_for(&self, user: Uuid) -> Result<UserConn, StoreError> {
         if let Some(replicas) = &self.replicas
-            && let Some((index, pool)) = replicas.pick_indexed(consistency::required())
+            && let Some((index, pool)) = replicas.pick(consistency::required())
         {
             match tokio::time::timeout(REPLICA_ACQUIRE, Self::user_conn(pool, self.row_security, user)).await
             {
@@ -270,7 +259,7 @@ impl Db {
         self.replicas
             .as_ref()
             .and_then(|r| r.pick(consistency::required()))
-            .unwrap_or(&self.primary)
+            .map_or(&self.primary, |(_, pool)| pool)
     }
 
     /// True when reads may go to replicas.

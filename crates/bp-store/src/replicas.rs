@@ -9,7 +9,10 @@
 //!   its WAL position. A replica that does not answer, or whose replay is
 //!   more than `max_lag` behind in time (`BP_DB_MAX_REPLICA_LAG_MS`), is
 //!   skipped: its reads go to the primary until it has caught up. Until its
-//!   first answer, a replica is not used.
+//!   first answer, a replica is not used. Between a replica's death and
+//!   the next check, [`crate::Db::read_for`] falls back to the primary at
+//!   once; a single statement on [`crate::Db::read`] fails within the
+//!   replica pool's acquire timeout (500 ms).
 //! - **Read-your-writes.** A request that carries a minimum position
 //!   ([`consistency`]) is served only by a replica that has replayed it:
 //!   after a user writes, the API records the primary's WAL position for
@@ -45,11 +48,9 @@ const REPLAY_POSITION: &str = "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_las
 /// must have replayed before it may serve this task's reads.
 pub mod consistency {
     use std::future::Future;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     tokio::task_local! {
-        static MIN_POSITION: Arc<AtomicU64>;
+        static MIN_POSITION: u64;
     }
 
     /// Every read on the primary: for a request that writes, whose own
@@ -59,19 +60,12 @@ pub mod consistency {
     /// Runs `f` with reads held to `min_position` (0: any healthy
     /// replica; [`PRIMARY_ONLY`]: the primary).
     pub async fn scope<F: Future>(min_position: u64, f: F) -> F::Output {
-        MIN_POSITION
-            .scope(Arc::new(AtomicU64::new(min_position)), f)
-            .await
-    }
-
-    /// Raises the current scope's minimum (outside a scope it does nothing).
-    pub fn require(position: u64) {
-        let _ = MIN_POSITION.try_with(|m| m.fetch_max(position, Ordering::Relaxed));
+        MIN_POSITION.scope(min_position, f).await
     }
 
     /// The current scope's minimum; 0 outside a scope.
     pub fn required() -> u64 {
-        MIN_POSITION.try_with(|m| m.load(Ordering::Relaxed)).unwrap_or(0)
+        MIN_POSITION.try_with(|m| *m).unwrap_or(0)
     }
 }
 
@@ -142,38 +136,22 @@ impl Replicas {
         self.max_lag
     }
 
-    /// How many replicas there are.
-    pub fn len(&self) -> usize {
-        self.members.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
-    }
-
     /// A replica that may serve a read needing `min_position` (0: none),
-    /// taken in turn; `None` sends the read to the primary.
-    pub fn pick(&self, min_position: u64) -> Option<&PgPool> {
-        if min_position == consistency::PRIMARY_ONLY || self.members.is_empty() {
+    /// taken in turn, with its index (for [`Replicas::mark_down`] when it
+    /// then fails); `None` sends the read to the primary.
+    pub fn pick(&self, min_position: u64) -> Option<(usize, &PgPool)> {
+        let n = self.members.len();
+        if min_position == consistency::PRIMARY_ONLY || n == 0 {
             return None;
         }
-        if !self.monitored.load(Ordering::Relaxed) {
-            return (min_position == 0).then(|| &self.members[self.turn() % self.members.len()].pool);
-        }
         let start = self.turn();
-        (0..self.members.len())
-            .map(|k| &self.members[(start + k) % self.members.len()])
-            .find(|m| self.serves(m, min_position))
-            .map(|m| &m.pool)
-    }
-
-    /// [`Replicas::pick`] with the replica's index, for
-    /// [`Replicas::mark_down`] when it then fails.
-    pub fn pick_indexed(&self, min_position: u64) -> Option<(usize, &PgPool)> {
-        let pool = self.pick(min_position)?;
-        let index = self.members.iter().position(|m| std::ptr::eq(&m.pool, pool))?;
-        Some((index, pool))
+        if !self.monitored.load(Ordering::Relaxed) {
+            return (min_position == 0).then(|| (start % n, &self.members[start % n].pool));
+        }
+        (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&i| self.serves(&self.members[i], min_position))
+            .map(|i| (i, &self.members[i].pool))
     }
 
     /// Takes replica `index` out of service until the monitor's next good
@@ -321,7 +299,7 @@ impl Replicas {
 /// a while; a dead server refuses at once.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-async fn position(pool: &PgPool, sql: &str) -> Result<u64, StoreError> {
+pub(crate) async fn position(pool: &PgPool, sql: &str) -> Result<u64, StoreError> {
     let value: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
     Ok(u64::try_from(value).unwrap_or(0))
 }
@@ -335,13 +313,13 @@ mod tests {
         assert_eq!(consistency::required(), 0);
         consistency::scope(5, async {
             assert_eq!(consistency::required(), 5);
-            consistency::require(3);
-            assert_eq!(consistency::required(), 5, "a minimum only rises");
-            consistency::require(9);
-            assert_eq!(consistency::required(), 9);
+            consistency::scope(consistency::PRIMARY_ONLY, async {
+                assert_eq!(consistency::required(), consistency::PRIMARY_ONLY);
+            })
+            .await;
+            assert_eq!(consistency::required(), 5, "an inner scope ends with its future");
         })
         .await;
-        consistency::require(7);
         assert_eq!(consistency::required(), 0);
     }
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 use crate::env::test_env;
 
@@ -99,14 +99,7 @@ impl TestReplica {
     }
 
     async fn superuser(&self) -> PgConnection {
-        let options = PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(self.port)
-            .username("postgres")
-            .password(self.creds.superuser_password.expose())
-            .database("postgres")
-            .disable_statement_logging();
-        PgConnection::connect_with(&options)
+        PgConnection::connect_with(&bp_infra::superuser(self.port, &self.creds))
             .await
             .unwrap_or_else(|e| panic!("superuser on the replica: {e}"))
     }

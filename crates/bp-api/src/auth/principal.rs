@@ -276,8 +276,8 @@ async fn read_your_writes(state: &AppState, user: uuid::Uuid, req: Request, next
     // Whatever the status: a request that failed after its commit wrote too.
     if writes {
         // Past the lag limit every serving replica has the write.
-        let ttl =
-            bp_cache::keys::WRITE_POSITION_TTL.max(state.db.max_replica_lag() + Duration::from_secs(10));
+        let ttl = bp_cache::keys::WRITE_POSITION_TTL
+            .max(state.db.max_replica_lag().saturating_add(Duration::from_secs(10)));
         match state.db.write_position().await {
             Ok(position) => {
                 // Only forward: a slower concurrent request of the same

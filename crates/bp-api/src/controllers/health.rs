@@ -162,7 +162,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             |r| f64::from(u8::from(r.serving)),
         ),
     ];
-    for (name, help, value) in families.iter().filter(|_| !replicas.is_empty()) {
+    for (name, help, value) in if replicas.is_empty() {
+        &[][..]
+    } else {
+        &families[..]
+    } {
         body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
         for r in &replicas {
             body.push_str(&format!("{name}{{replica=\"{}\"}} {}\n", r.index, value(r)));
