@@ -635,6 +635,12 @@ const GENRES: &[Genre] = &[
             "should i actually analyze",
             // "What's going on, and what should I do?" asks for a diagnosis.
             "going on",
+            // "What should I do, in what order, and what should I tell
+            // her?" asks for steps and words, not a choice between options.
+            "in what order",
+            "what order",
+            "what should i tell",
+            "what should i say",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
@@ -1166,6 +1172,14 @@ mod tests {
         );
         let boiler = "Heat pump at SCOP 3.1 and 24.5p/kWh vs a new gas boiler at 6.2p/kWh: walk me through the running costs and the payback period.";
         assert_eq!(line(boiler, Intent::Reasoning), None);
+    }
+
+    #[test]
+    fn asking_what_to_do_in_what_order_is_no_decision() {
+        let mould = "Tenant in my basement unit has black spots on the bedroom wall and condensation on the windows every morning. What should I do, in what order, and what should I tell her?";
+        assert!(!line(mould, Intent::ProblemSolving).is_some_and(|l| l.contains("recommendation")));
+        let choice = "My basement tenant wants a dehumidifier. Should I buy one for the unit or fix the bathroom fan first?";
+        assert!(line(choice, Intent::ProblemSolving).is_some_and(|l| l.contains("recommendation")));
     }
 
     #[test]

@@ -1348,7 +1348,9 @@ fn without_request_paragraphs(block: &str) -> &str {
     // Ends beyond doubt: a quotation closes, a fence closes, a table's
     // rows, a chat line. Needed before more than one paragraph is taken
     // out (a semicolon in a letter's sentence is not code).
-    let surely_ends = |m: &str| m.ends_with(['"', '”', '»', '`']) || table_end(m) || chat_line(last_line(m));
+    let surely_ends = |m: &str| {
+        m.ends_with(['"', '”', '»', '`']) || table_end(m) || verse_end(m) || chat_line(last_line(m))
+    };
     // A schema line ("courts(id, name, surface)  -- surface 'clay'") is
     // code though it reads as words.
     let schema = |l: &str| {
@@ -1383,8 +1385,12 @@ fn without_request_paragraphs(block: &str) -> &str {
         if material.is_empty() || is_material(last) {
             break;
         }
-        // After a table, the prose paragraph is the request, in any language.
-        let asks = asks_for_the_answer(last) || table_end(material) && last.split_whitespace().count() >= 8;
+        // After a table, the prose paragraph is the request, in any
+        // language; after a verse, a paragraph of one long line is.
+        let words = last.split_whitespace().count();
+        let asks = asks_for_the_answer(last)
+            || table_end(material) && words >= 8
+            || verse_end(material) && words >= 8 && last.trim().lines().count() == 1;
         let about = depth == 0 && about_the_answer(last);
         if !(asks || about) {
             break;
@@ -1516,6 +1522,26 @@ fn about_the_answer(paragraph: &str) -> bool {
             "order by",
             "sorted",
         ])
+}
+
+/// Whether `m` ends in a stanza: three or more short lines of several words
+/// each, hardly any ending in a full stop, no figures and no bullets ("Got
+/// my coffee in a paper cup / Headlights cutting through the rain / ...").
+/// Prose wraps into long lines or ends its sentences; an address block's
+/// lines are too short.
+fn verse_end(m: &str) -> bool {
+    let stanza = m.rsplit("\n\n").next().unwrap_or("");
+    let lines: Vec<&str> = stanza.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let words: Vec<usize> = lines.iter().map(|l| l.split_whitespace().count()).collect();
+    lines.len() >= 3
+        && words.iter().all(|w| (3..=12).contains(w))
+        && words.iter().sum::<usize>() >= 4 * lines.len()
+        && lines.iter().filter(|l| l.ends_with('.')).count() <= 1
+        // Standings, ingredients and lists have figures or bullets; a
+        // lyric has neither.
+        && !lines.iter().any(|l| {
+            chat_line(l) || l.contains('|') || l.starts_with(['-', '*', '•']) || l.contains(|c: char| c.is_ascii_digit())
+        })
 }
 
 /// Whether a line reads as one message of a pasted chat: a speaker's name
@@ -2675,6 +2701,21 @@ mod tests {
         );
         assert!(s.foreign);
         assert!(!read("Here is my data:\n\na | 1 | 2\nb | 3 | 4\n\nWhich row has the larger total?").foreign);
+    }
+
+    #[test]
+    fn a_wish_after_a_pasted_verse_is_not_material() {
+        let text = "need a second verse for a song im writing. same ABAB rhyme. first verse:\n\nGot my coffee in a paper cup\nHeadlights cutting through the rain\nEvery morning I keep showing up\nFor a job that doesn't know my name\n\nsecond verse should turn it a little, like he quits or at least thinks about it, but dont resolve it yet";
+        let content = read(text).content.unwrap_or_default();
+        assert!(content.ends_with("know my name"), "{content}");
+        // A letter's closing paragraph after an address block stays in it.
+        let letter = "Proofread this letter:\n\nDear Ms Hale,\n\nThank you for the quick reply about the flat.\n\nAnna Berg\n12 Elm St\nLeeds\n\nI will send the signed lease back to you by Friday at the latest.";
+        let content = read(letter).content.unwrap_or_default();
+        assert!(content.ends_with("at the latest."), "{content}");
+        // Nor is a method after a list of ingredients a wish about the answer.
+        let recipe = "Translate this recipe into English:\n\nCrostata\n- 250 g di farina 00\n- 125 g di burro freddo\n- 100 g di zucchero\n\nImpastare velocemente farina, burro a pezzetti e zucchero fino a ottenere un composto sabbioso.";
+        let content = read(recipe).content.unwrap_or_default();
+        assert!(content.ends_with("composto sabbioso."), "{content}");
     }
 
     #[test]
