@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bp_config::{CacheTtls, RedisConfig};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use redis::{FromRedisValue, Pipeline};
 use tokio::sync::watch;
 
@@ -14,6 +14,7 @@ use crate::error::{CacheError, invalid, is_connection_error};
 use crate::events;
 use crate::flags::FlagCache;
 use crate::generations::Generations;
+use crate::link::{Link, Sentinels};
 use crate::namespace::Namespace;
 use crate::stats::Counters;
 
@@ -85,15 +86,16 @@ fn client(url: &str, ca_file: Option<&std::path::Path>) -> Result<redis::Client,
     }
 }
 
-/// A prefixed handle on one Redis server; cheap to clone. Background tasks
-/// (change events, stats flushing) end when the last clone is dropped.
+/// A prefixed handle on one Redis server (or the master Sentinel names);
+/// cheap to clone. Background tasks (change events, stats flushing, the
+/// Sentinel watcher) end when the last clone is dropped.
 #[derive(Clone)]
 pub struct Cache {
     pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
-    pub(crate) conn: ConnectionManager,
+    pub(crate) link: Link,
     pub(crate) settings: CacheSettings,
     pub(crate) health: Health,
     pub(crate) counters: Counters,
@@ -125,10 +127,10 @@ impl Cache {
     }
 
     /// Connects with `settings`; fails when Redis cannot be reached now
-    /// (later outages are degraded mode, not errors of the process).
+    /// (later outages are degraded mode, not errors of the process). A
+    /// `redis+sentinel://` URL connects to the master its Sentinels name
+    /// and follows a failover (see [`crate::link`]).
     pub async fn connect_with(url: &str, settings: CacheSettings) -> Result<Self, CacheError> {
-        let client = client(url, settings.ca_file.as_deref())?;
-        let target = client.get_connection_info().addr().to_string();
         let bound = settings.op_timeout.max(Duration::from_millis(100));
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(bound.max(Duration::from_secs(1))))
@@ -136,15 +138,42 @@ impl Cache {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(|e| CacheError::Unreachable {
-                target,
-                reason: e.to_string(),
-            })?;
+        let sentinel = bp_config::parse_sentinel_url(url).map_err(CacheError::InvalidUrl)?;
+        let (link, sentinels) = match sentinel {
+            Some(parsed) => {
+                if settings.ca_file.is_some() {
+                    return Err(CacheError::InvalidUrl(
+                        "TLS through Sentinel is not supported; a CA file applies to rediss:// URLs only"
+                            .into(),
+                    ));
+                }
+                let mut sentinels = Sentinels::new(parsed)?;
+                let (manager, client, addr) =
+                    sentinels
+                        .connect_master(&config)
+                        .await
+                        .map_err(|reason| CacheError::Unreachable {
+                            target: sentinels.describe(),
+                            reason,
+                        })?;
+                (Link::new(manager, client, addr), Some(sentinels))
+            }
+            None => {
+                let client = client(url, settings.ca_file.as_deref())?;
+                let target = client.get_connection_info().addr().to_string();
+                let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config.clone())
+                    .await
+                    .map_err(|e| CacheError::Unreachable {
+                        target: target.clone(),
+                        reason: e.to_string(),
+                    })?;
+                (Link::new(manager, client, target), None)
+            }
+        };
+        let nudge = link.nudge_handle();
         let (stop, stopped) = watch::channel(false);
         let inner = Arc::new(Inner {
-            conn,
+            link,
             health: Health::default(),
             counters: Counters::default(),
             generations: Generations::default(),
@@ -152,7 +181,10 @@ impl Cache {
             settings,
             stop,
         });
-        events::spawn_listener(Arc::downgrade(&inner), client, stopped.clone());
+        events::spawn_listener(Arc::downgrade(&inner), stopped.clone());
+        if let Some(sentinels) = sentinels {
+            crate::link::spawn_watcher(Arc::downgrade(&inner), sentinels, config, nudge, stopped.clone());
+        }
         crate::stats::spawn_flusher(Arc::downgrade(&inner), stopped);
         Ok(Self { inner })
     }
@@ -191,14 +223,14 @@ impl Cache {
 
     /// Runs one command within the call bound, keeping the health state.
     pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, CacheError> {
-        let mut conn = self.inner.conn.clone();
+        let mut conn = self.inner.link.manager();
         let result = tokio::time::timeout(self.inner.settings.op_timeout, cmd.query_async(&mut conn)).await;
         self.settle(result)
     }
 
     /// Runs a pipeline (one round trip) within the call bound.
     pub(crate) async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, CacheError> {
-        let mut conn = self.inner.conn.clone();
+        let mut conn = self.inner.link.manager();
         let result = tokio::time::timeout(self.inner.settings.op_timeout, pipe.query_async(&mut conn)).await;
         self.settle(result)
     }
@@ -208,7 +240,7 @@ impl Cache {
         &self,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, CacheError> {
-        let mut conn = self.inner.conn.clone();
+        let mut conn = self.inner.link.manager();
         let result =
             tokio::time::timeout(self.inner.settings.op_timeout, invocation.invoke_async(&mut conn)).await;
         self.settle(result)
@@ -223,13 +255,17 @@ impl Cache {
                 self.inner.health.up();
                 Ok(value)
             }
-            Ok(Err(e)) if is_connection_error(&e) => {
+            Ok(Err(e)) if is_connection_error(&e) || e.code() == Some("READONLY") => {
+                // A dead master, or one demoted to a replica: with Sentinel
+                // the watcher looks for the new one now.
                 self.inner.health.down();
+                self.inner.link.nudge();
                 Err(CacheError::Unavailable(e.to_string()))
             }
             Ok(Err(e)) => Err(CacheError::Redis(e)),
             Err(_) => {
                 self.inner.health.down();
+                self.inner.link.nudge();
                 Err(CacheError::Unavailable(format!(
                     "no answer within {} ms",
                     self.inner.settings.op_timeout.as_millis()

@@ -19,13 +19,20 @@ impl Cache {
     }
 }
 
-pub(crate) fn spawn_listener(weak: Weak<Inner>, client: redis::Client, mut stop: watch::Receiver<bool>) {
+pub(crate) fn spawn_listener(weak: Weak<Inner>, mut stop: watch::Receiver<bool>) {
     tokio::spawn(async move {
         loop {
-            let Some(channel) = weak
-                .upgrade()
-                .map(|inner| format!("{}:events", inner.settings.prefix))
-            else {
+            // The server in use now: after a Sentinel failover, the new master.
+            // Watching for moves before reading the client, so that a move
+            // in between is not missed.
+            let Some((channel, mut moves, client)) = weak.upgrade().map(|inner| {
+                let moves = inner.link.moves();
+                (
+                    format!("{}:events", inner.settings.prefix),
+                    moves,
+                    inner.link.client(),
+                )
+            }) else {
                 return;
             };
             let subscribe = async {
@@ -49,6 +56,8 @@ pub(crate) fn spawn_listener(weak: Weak<Inner>, client: redis::Client, mut stop:
                             }
                         }
                         _ = stop.changed() => return,
+                        // The cache moved to another server: subscribe there.
+                        _ = moves.changed() => break,
                     }
                 }
             }

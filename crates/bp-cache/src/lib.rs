@@ -14,6 +14,8 @@
 //! - Feature flags with percentage rollout ([`flags`]).
 //! - Hit/miss counters and server INFO ([`stats`]).
 //! - Key dumps and server snapshots for backup and restore ([`snapshot`]).
+//! - One server, or the master Redis Sentinel names, followed through a
+//!   failover ([`link`]).
 //!
 //! Redis down is a degraded mode: every call is bounded by
 //! `BP_REDIS_TIMEOUT_MS`; typed reads miss, writes are dropped with a
@@ -28,6 +30,7 @@ pub mod flags;
 pub mod generations;
 pub mod invalidate;
 pub mod keys;
+pub mod link;
 pub mod namespace;
 pub mod ops;
 pub mod ratelimit;

@@ -17,6 +17,8 @@ mod namespaces;
 mod outage;
 #[path = "cache/ratelimit.rs"]
 mod ratelimit;
+#[path = "cache/sentinel.rs"]
+mod sentinel;
 #[path = "cache/sessions.rs"]
 mod sessions;
 #[path = "cache/tls.rs"]
@@ -26,7 +28,8 @@ pub use bp_testkit::eventually;
 
 /// A raw connection for looking behind the cache (TTLs, stored bytes).
 pub async fn raw() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(bp_testkit::test_env().redis_url.as_str())
+    bp_cache::link::current_server(bp_testkit::test_env().redis_url.as_str())
+        .await
         .unwrap()
         .get_multiplexed_async_connection()
         .await

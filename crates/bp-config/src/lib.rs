@@ -14,7 +14,9 @@
 //!   role `serve` acts as; `none` keeps the login role),
 //!   `BP_DB_ROW_SECURITY` (false: scope each user's requests for
 //!   row-level security)
-//! - `REDIS_URL`, `BP_REDIS_KEY_PREFIX` (`api-gateway`),
+//! - `REDIS_URL` (`redis://`, `rediss://` for TLS, or
+//!   `redis+sentinel://host:port[,host:port…]/master[/db]` to follow the
+//!   master Redis Sentinel names), `BP_REDIS_KEY_PREFIX` (`api-gateway`),
 //!   `BP_REDIS_TIMEOUT_MS` (250, the bound on one cache call),
 //!   `BP_RATE_LIMIT_FAIL_CLOSED` (`false`: requests pass while Redis is down)
 //! - `BP_CACHE_TTL_<NAMESPACE>_SECS` for each cache namespace: `SESSIONS`
@@ -53,6 +55,9 @@
 //! under `BP_HOME`"; the CLI resolves that, not this crate.
 
 mod secret;
+mod sentinel;
+
+pub use sentinel::{SENTINEL_SCHEME, SentinelUrl, parse_sentinel_url};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -364,9 +369,7 @@ impl Settings {
             });
         }
         let redis = RedisConfig {
-            url: get("REDIS_URL")
-                .map(|v| checked_url("REDIS_URL", &v, &["redis", "rediss"]))
-                .transpose()?,
+            url: get("REDIS_URL").map(|v| checked_redis_url(&v)).transpose()?,
             key_prefix: get("BP_REDIS_KEY_PREFIX").unwrap_or_else(|| "api-gateway".into()),
             op_timeout: Duration::from_millis(number(&get, "BP_REDIS_TIMEOUT_MS", 250)?.max(1)),
             rate_limit_fail_closed: flag(&get, "BP_RATE_LIMIT_FAIL_CLOSED")?,
@@ -583,6 +586,19 @@ fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool
         Some(v) => Err(ConfigError {
             var,
             reason: format!("`{v}` is not true or false"),
+        }),
+    }
+}
+
+/// A `redis://`, `rediss://` or `redis+sentinel://` URL (the last is not
+/// a URL the `url` crate reads: it lists several hosts).
+fn checked_redis_url(value: &str) -> Result<Secret, ConfigError> {
+    match parse_sentinel_url(value) {
+        Ok(Some(_)) => Ok(Secret::new(value)),
+        Ok(None) => checked_url("REDIS_URL", value, &["redis", "rediss", SENTINEL_SCHEME]),
+        Err(reason) => Err(ConfigError {
+            var: "REDIS_URL",
+            reason,
         }),
     }
 }

@@ -34,6 +34,23 @@ impl fmt::Display for Secret {
 /// Returns `url` with any password replaced by `***`, for logs and errors.
 /// A string that does not parse as a URL is reported as `<unparseable url>`.
 pub fn redact_url(url: &str) -> String {
+    // Several hosts (`redis+sentinel://:pw@a:26379,b:26379/m`) are not a
+    // URL the `url` crate reads: the credentials go whole.
+    if let Ok(Some(sentinel)) = crate::parse_sentinel_url(url) {
+        let hosts: Vec<String> = sentinel
+            .sentinels
+            .iter()
+            .map(|(h, p)| format!("{h}:{p}"))
+            .collect();
+        let auth = if sentinel.userinfo.is_some() { "***@" } else { "" };
+        return format!(
+            "{}://{auth}{}/{}/{}",
+            crate::SENTINEL_SCHEME,
+            hosts.join(","),
+            sentinel.master,
+            sentinel.db
+        );
+    }
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {
@@ -50,6 +67,14 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sentinel_url_is_redacted_whole() {
+        assert_eq!(
+            redact_url("redis+sentinel://app:hunter2@10.0.0.1:26379,10.0.0.2/cache"),
+            "redis+sentinel://***@10.0.0.1:26379,10.0.0.2:26379/cache/0"
+        );
+    }
 
     #[test]
     fn debug_and_display_never_show_the_value() {

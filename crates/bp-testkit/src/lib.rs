@@ -21,6 +21,7 @@ mod own_redis;
 pub mod pgbouncer;
 mod redis;
 pub mod replica;
+pub mod sentinel;
 pub mod tls;
 
 pub use app::{TestApp, TestResponse, test_config};

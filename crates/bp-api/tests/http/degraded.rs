@@ -85,3 +85,38 @@ async fn with_redis_stopped_the_api_degrades_and_recovers_without_a_restart() {
     .await;
     assert_eq!(res.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_sentinel_failover_the_api_keeps_answering_and_then_caches_on_the_new_master() {
+    let mut set = bp_testkit::sentinel::SentinelSet::start().await;
+    let cache = Cache::connect_with(&set.url(), CacheSettings::new("failover"))
+        .await
+        .unwrap();
+    let app = TestApp::with_cache(cache.clone()).await;
+    let user = register(&app, "failover").await;
+    set.wait_replicated().await;
+
+    set.kill_master();
+    let replica = set.replica_port();
+    let mut served = 0;
+    // Every request while the Sentinels agree, and after, is answered.
+    while set.master_port().await != Some(replica) || !cache.is_available() || served < 5 {
+        served += 1;
+        let text = json!({ "text": format!("Explain how tides work, part {served}") });
+        let anonymous = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
+        assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.json);
+        let signed_in = call(&app, Method::POST, "/api/v1/enhance", &text, Some(&user)).await;
+        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.json);
+        assert!(served < 5_000, "the failover did not finish");
+    }
+    // The response cache works again, now on the promoted replica.
+    let text = json!({ "text": "Explain how tides work, after the failover" });
+    eventually(Duration::from_secs(10), "answers are cached again", || async {
+        let a = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
+        let b = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
+        b.json["metadata"]["cached"] == true && a.json["id"] == b.json["id"]
+    })
+    .await;
+    let ready = app.get("/api/v1/ready").await;
+    assert_eq!(ready.json["checks"]["redis"], "ok", "{}", ready.json);
+}

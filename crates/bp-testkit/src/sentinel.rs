@@ -1,0 +1,215 @@
+//! A Redis Sentinel set of a test's own: a master, one replica and three
+//! Sentinels watching it, all `redis-server` processes on free loopback
+//! ports, killed on drop. Tests kill the master to make the Sentinels fail
+//! over, as a crash would.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The name the Sentinels know the master by.
+pub const MASTER_NAME: &str = "bpmaster";
+
+/// One `redis-server` process.
+#[derive(Debug)]
+struct Node {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Master, replica and three Sentinels (quorum 2, a master is down after
+/// 300 ms without an answer).
+#[derive(Debug)]
+pub struct SentinelSet {
+    dir: PathBuf,
+    servers: Vec<Node>,
+    sentinels: Vec<Node>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+fn spawn(args: &[String]) -> Child {
+    let bin = std::env::var("BP_REDIS_BIN").unwrap_or_else(|_| "redis-server".into());
+    Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("redis-server (BP_REDIS_BIN or PATH; make test installs it): {e}"))
+}
+
+async fn ask(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+    let client = redis::Client::open(redis::ConnectionAddr::Tcp("127.0.0.1".into(), port))?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    cmd.query_async(&mut conn).await
+}
+
+impl SentinelSet {
+    /// Starts the set and waits until every Sentinel knows the replica and
+    /// the two other Sentinels, so that a failover can be agreed at once.
+    pub async fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("bp-sentinel-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        let mut set = Self {
+            dir,
+            servers: Vec::new(),
+            sentinels: Vec::new(),
+        };
+        let master = free_port();
+        for (i, replica_of) in [None, Some(master)].into_iter().enumerate() {
+            let port = if i == 0 { master } else { free_port() };
+            let data = set.dir.join(format!("server{i}"));
+            std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+            let mut args: Vec<String> = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                &data.to_string_lossy(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            if let Some(of) = replica_of {
+                args.extend(["--replicaof".into(), "127.0.0.1".into(), of.to_string()]);
+            }
+            set.servers.push(Node {
+                port,
+                child: Some(spawn(&args)),
+            });
+        }
+        let replica = set.servers[1].port;
+        crate::eventually(
+            Duration::from_secs(20),
+            "the replica syncs with the master",
+            || async move {
+                let info: redis::RedisResult<String> = async {
+                    let client =
+                        redis::Client::open(redis::ConnectionAddr::Tcp("127.0.0.1".into(), replica))?;
+                    let mut conn = client.get_multiplexed_async_connection().await?;
+                    redis::cmd("INFO").arg("replication").query_async(&mut conn).await
+                }
+                .await;
+                info.is_ok_and(|i| i.contains("master_link_status:up"))
+            },
+        )
+        .await;
+        for i in 0..3 {
+            let port = free_port();
+            let conf = set.dir.join(format!("sentinel{i}.conf"));
+            let text = format!(
+                "port {port}\nbind 127.0.0.1\ndir {dir}\nsentinel monitor {MASTER_NAME} 127.0.0.1 {master} 2\n\
+                 sentinel down-after-milliseconds {MASTER_NAME} 300\nsentinel failover-timeout {MASTER_NAME} 3000\n\
+                 sentinel parallel-syncs {MASTER_NAME} 1\n",
+                dir = set.dir.display()
+            );
+            std::fs::write(&conf, text).unwrap_or_else(|e| panic!("writing {}: {e}", conf.display()));
+            set.sentinels.push(Node {
+                port,
+                child: Some(spawn(&[conf.to_string_lossy().into_owned(), "--sentinel".into()])),
+            });
+        }
+        for port in set.sentinel_ports() {
+            crate::eventually(
+                Duration::from_secs(30),
+                "each Sentinel knows the replica and the other two Sentinels",
+                || async move {
+                    let others = ask(port, redis::cmd("SENTINEL").arg("sentinels").arg(MASTER_NAME)).await;
+                    let replicas = ask(port, redis::cmd("SENTINEL").arg("replicas").arg(MASTER_NAME)).await;
+                    matches!(others, Ok(redis::Value::Array(v)) if v.len() == 2)
+                        && matches!(replicas, Ok(redis::Value::Array(v)) if v.len() == 1)
+                },
+            )
+            .await;
+        }
+        set
+    }
+
+    fn sentinel_ports(&self) -> Vec<u16> {
+        self.sentinels.iter().map(|n| n.port).collect()
+    }
+
+    /// `redis+sentinel://` naming the three Sentinels and the master.
+    pub fn url(&self) -> String {
+        let nodes: Vec<String> = self
+            .sentinel_ports()
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        format!("redis+sentinel://{}/{MASTER_NAME}", nodes.join(","))
+    }
+
+    /// The master's port at the start.
+    pub fn first_master_port(&self) -> u16 {
+        self.servers[0].port
+    }
+
+    /// The replica's port at the start (the master after a failover).
+    pub fn replica_port(&self) -> u16 {
+        self.servers[1].port
+    }
+
+    /// The master's port as the first answering Sentinel names it.
+    pub async fn master_port(&self) -> Option<u16> {
+        for port in self.sentinel_ports() {
+            let named: redis::RedisResult<(String, u16)> = async {
+                let client = redis::Client::open(redis::ConnectionAddr::Tcp("127.0.0.1".into(), port))?;
+                let mut conn = client.get_multiplexed_async_connection().await?;
+                redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(MASTER_NAME)
+                    .query_async(&mut conn)
+                    .await
+            }
+            .await;
+            if let Ok((_, master)) = named {
+                return Some(master);
+            }
+        }
+        None
+    }
+
+    /// Waits until every write the master has taken is on the replica
+    /// (`WAIT 1`): the replication point a failover keeps.
+    pub async fn wait_replicated(&self) {
+        let replicas = ask(self.servers[0].port, redis::cmd("WAIT").arg(1).arg(5000)).await;
+        assert!(
+            matches!(replicas, Ok(redis::Value::Int(1))),
+            "the replica did not acknowledge within 5 s: {replicas:?}"
+        );
+    }
+
+    /// Kills the first master, as a crash would.
+    pub fn kill_master(&mut self) {
+        self.servers[0].kill();
+    }
+}
+
+impl Drop for SentinelSet {
+    fn drop(&mut self) {
+        for node in self.servers.iter_mut().chain(self.sentinels.iter_mut()) {
+            node.kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
