@@ -5,14 +5,14 @@ const text = `# HELP bp_http_request_duration_seconds x
 bp_http_request_duration_seconds_bucket{route="/api/v1/enhance",method="POST",status="200",le="0.01"} 50
 bp_http_request_duration_seconds_bucket{route="/api/v1/enhance",method="POST",status="200",le="0.1"} 90
 bp_http_request_duration_seconds_bucket{route="/api/v1/enhance",method="POST",status="200",le="+Inf"} 100
-bp_http_request_duration_seconds_bucket{route="/api/v1/enhance",method="POST",status="400",le="0.01"} 0
-bp_http_request_duration_seconds_bucket{route="/api/v1/enhance",method="POST",status="400",le="0.1"} 0
-bp_http_request_duration_seconds_bucket{route="/api/v1/enhance",method="POST",status="400",le="+Inf"} 0
+bp_http_request_duration_seconds_bucket{le="0.01",route="/api/v1/enhance",method="POST",status="400",class="4xx"} 0
+bp_http_request_duration_seconds_bucket{le="0.1",route="/api/v1/enhance",method="POST",status="400",class="4xx"} 0
+bp_http_request_duration_seconds_bucket{le="+Inf",route="/api/v1/enhance",method="POST",status="400",class="4xx"} 0
 bp_http_requests_total{route="/api/v1/enhance"} 100
 `;
 
 describe("latency quantiles from /metrics", () => {
-  it("sums statuses per route and interpolates inside the bucket", () => {
+  it("sums statuses per route, whatever the label order, and interpolates inside the bucket", () => {
     const buckets = latencyBuckets(text).get("/api/v1/enhance") ?? [];
     expect(buckets.map((b) => b.count)).toEqual([50, 90, 100]);
     // The median: rank 50 is the top of the first bucket.

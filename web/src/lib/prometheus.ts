@@ -12,9 +12,13 @@ export function latencyBuckets(text: string): Map<string, Bucket[]> {
   const sums = new Map<string, Map<number, number>>();
   for (const line of text.split("\n")) {
     if (!line.startsWith("bp_http_request_duration_seconds_bucket{")) continue;
-    const m = /route="([^"]*)".*le="([^"]+)"\}\s+([0-9.eE+-]+)/.exec(line);
+    // Labels in any order (the OpenMetrics encoder puts `le` first).
+    const m = /\{(.*)\}\s+([0-9.eE+-]+)/.exec(line);
     if (!m) continue;
-    const [, route = "", le = "", count = "0"] = m;
+    const [, labels = "", count = "0"] = m;
+    const route = /(?:^|,)route="([^"]*)"/.exec(labels)?.[1];
+    const le = /(?:^|,)le="([^"]+)"/.exec(labels)?.[1];
+    if (route === undefined || le === undefined) continue;
     const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
     const byLe = sums.get(route) ?? new Map<number, number>();
     byLe.set(bound, (byLe.get(bound) ?? 0) + Number(count));

@@ -121,66 +121,45 @@ fn passed<E: std::fmt::Display>(
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /metrics`: OpenMetrics text (see [`crate::metrics`]).
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut body = state.metrics.render(&state);
+    let mut scrape = crate::metrics::Scrape {
+        pool: Some(state.db.stats()),
+        cache: state
+            .cache
+            .namespace_stats()
+            .into_iter()
+            .map(|ns| (ns.namespace.to_owned(), ns.hits, ns.misses))
+            .collect(),
+        cache_available: state.cache.is_available(),
+        buffer: (
+            state.recorder.depth() as u64,
+            state.recorder.dropped(),
+            state.recorder.written(),
+        ),
+        replicas: state
+            .db
+            .replica_status()
+            .iter()
+            .map(|r| (r.index, r.lag.as_secs_f64(), r.up, r.serving))
+            .collect(),
+        ..crate::metrics::Scrape::default()
+    };
     // The last backup's time, recorded in Redis by `betterprompts backup`
     // (shared by every process and machine); absent when there is none.
-    if let Ok(Some(at)) = state.cache.get(bp_cache::keys::BACKUP_LAST_SUCCESS).await
-        && let Ok(at) = at.parse::<i64>()
-    {
-        body.push_str("# HELP bp_backup_last_success_timestamp_seconds When the last backup succeeded.\n");
-        body.push_str("# TYPE bp_backup_last_success_timestamp_seconds gauge\n");
-        body.push_str(&format!("bp_backup_last_success_timestamp_seconds {at}\n"));
+    if let Ok(Some(at)) = state.cache.get(bp_cache::keys::BACKUP_LAST_SUCCESS).await {
+        scrape.backup_at = at.parse::<i64>().ok();
     }
     // Redis memory against maxmemory (one INFO), for the memory alert.
     if let Ok(server) = state.cache.server_stats().await {
-        body.push_str("# HELP bp_redis_memory_used_bytes Redis used_memory.\n");
-        body.push_str("# TYPE bp_redis_memory_used_bytes gauge\n");
-        body.push_str(&format!("bp_redis_memory_used_bytes {}\n", server.used_memory));
-        body.push_str("# HELP bp_redis_maxmemory_bytes Redis maxmemory (0: no limit).\n");
-        body.push_str("# TYPE bp_redis_maxmemory_bytes gauge\n");
-        body.push_str(&format!("bp_redis_maxmemory_bytes {}\n", server.max_memory));
-    }
-    // Each read replica as the monitor last saw it: its replay lag, and
-    // whether it answers and serves reads (bp_store::replicas).
-    let replicas = state.db.replica_status();
-    let families: [(&str, &str, ReplicaGauge); 3] = [
-        (
-            "bp_db_replica_lag_seconds",
-            "Replay lag of a read replica behind the primary.",
-            |r| r.lag.as_secs_f64(),
-        ),
-        (
-            "bp_db_replica_up",
-            "1 when a read replica answered its last check.",
-            |r| f64::from(u8::from(r.up)),
-        ),
-        (
-            "bp_db_replica_serving",
-            "1 when a read replica serves reads (up, within the lag limit).",
-            |r| f64::from(u8::from(r.serving)),
-        ),
-    ];
-    for (name, help, value) in if replicas.is_empty() {
-        &[][..]
-    } else {
-        &families[..]
-    } {
-        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
-        for r in &replicas {
-            body.push_str(&format!("{name}{{replica=\"{}\"}} {}\n", r.index, value(r)));
-        }
+        scrape.redis_memory = Some((server.used_memory, server.max_memory));
     }
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        body,
+        [(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.render(scrape),
     )
         .into_response()
 }
-
-/// How one replica's gauge is read from its status.
-type ReplicaGauge = fn(&bp_store::replicas::ReplicaStatus) -> f64;
 
 /// This module's endpoints.
 pub(crate) fn routes(t: &mut Table) {
