@@ -76,7 +76,7 @@ pub async fn catalogue(db: &Db, cache: &Cache) -> Result<Catalogue, ServiceError
     {
         return Ok(hit);
     }
-    let measured = bp_store::analytics::technique_effectiveness(db.read(), CATALOGUE_DAYS, 1, None).await?;
+    let measured = bp_store::reading!(db, pool => bp_store::analytics::technique_effectiveness(pool, CATALOGUE_DAYS, 1, None))?;
     let techniques: Vec<CatalogueEntry> = bp_engine::catalogue::CATALOGUE
         .iter()
         .map(|t| {
@@ -153,8 +153,7 @@ pub async fn effectiveness(
     intent: Option<Intent>,
     days: u32,
 ) -> Result<EffectivenessReport, ServiceError> {
-    let rows =
-        bp_store::analytics::technique_effectiveness(db.read(), days, 1, intent.map(Intent::as_str)).await?;
+    let rows = bp_store::reading!(db, pool => bp_store::analytics::technique_effectiveness(pool, days, 1, intent.map(Intent::as_str)))?;
     let rows: Vec<_> = rows
         .iter()
         .filter(|r| r.technique == technique.as_str())

@@ -176,7 +176,8 @@ impl EnhanceService {
         let embeddings = EmbeddingQueue::spawn_with(db.clone(), embedder.clone(), writer);
         // Templates are searchable too; re-embedding them at each start is
         // an idempotent upsert of a few rows.
-        for t in bp_store::templates::list_active_templates(db.read(), None, None).await? {
+        for t in bp_store::reading!(db, pool => bp_store::templates::list_active_templates(pool, None, None))?
+        {
             let text = [
                 t.name.as_str(),
                 t.description.as_deref().unwrap_or(""),

@@ -214,8 +214,7 @@ pub(super) async fn effectiveness(
     let rows: Vec<(String, u64, u64)> = match cache.fetch(Namespace::Techniques, &parts).await {
         Some(hit) => hit,
         None => {
-            let summaries =
-                technique_effectiveness(db.read(), EFFECTIVENESS_DAYS, 1, Some(intent.as_str())).await?;
+            let summaries = bp_store::reading!(db, pool => technique_effectiveness(pool, EFFECTIVENESS_DAYS, 1, Some(intent.as_str())))?;
             let rows: Vec<(String, u64, u64)> = summaries
                 .into_iter()
                 .map(|s| {

@@ -252,14 +252,37 @@ impl Db {
         }
     }
 
-    /// The pool for reads that may lag a little (history pages, stats,
-    /// analytics, search, templates): a healthy replica that has replayed
-    /// the current request's writes ([`consistency`]), else the primary.
+    /// The pool for reads that may lag a little: a healthy replica that has
+    /// replayed the current request's writes ([`consistency`]), else the
+    /// primary. A statement on it fails when the replica died since the
+    /// monitor's last check; [`crate::reading!`] runs such a read once more
+    /// on the primary instead, and is what callers use.
     pub fn read(&self) -> &PgPool {
+        self.read_replica().map_or(&self.primary, |(_, pool)| pool)
+    }
+
+    /// The replica [`Db::read`] would use, with its index, if any.
+    pub fn read_replica(&self) -> Option<(usize, &PgPool)> {
         self.replicas
             .as_ref()
             .and_then(|r| r.pick(consistency::required()))
-            .map_or(&self.primary, |(_, pool)| pool)
+    }
+
+    /// After a read on replica `index` failed with `error`: true when the
+    /// failure was the replica's (unreachable, shut down, the connection
+    /// broke, no connection in time), which takes it out of service until
+    /// it answers again; the read can run again on the primary.
+    pub fn replica_failed(&self, index: usize, error: &StoreError) -> bool {
+        let unavailable = matches!(
+            error,
+            StoreError::Unavailable(_)
+                | StoreError::ConnectionRefused { .. }
+                | StoreError::Unreachable { .. }
+        );
+        if unavailable && let Some(replicas) = &self.replicas {
+            replicas.mark_down(index, &error.to_string());
+        }
+        unavailable
     }
 
     /// True when reads may go to replicas.

@@ -10,6 +10,37 @@
 //! choose transactions. Every query binds its values; no value is
 //! ever formatted into SQL text.
 
+/// Runs a read that may lag a little (history pages, stats, analytics,
+/// search, templates) on [`Db::read`]'s pool, and once more on the primary
+/// when a replica fails it as unavailable (it died since the monitor's last
+/// check, also mid-statement): reads are idempotent, so a dead replica
+/// costs time, never an error. `$read` is written once and expanded for
+/// each attempt, so it may borrow freely (its by-value arguments must be
+/// `Copy`):
+///
+/// ```ignore
+/// let page = bp_store::reading!(state.db, pool => users::list_users(pool, &filter, request))?;
+/// ```
+#[macro_export]
+macro_rules! reading {
+    ($db:expr, $pool:ident => $read:expr) => {{
+        let db: &$crate::Db = &$db;
+        match db.read_replica() {
+            Some((index, $pool)) => match $read.await {
+                Err(e) if db.replica_failed(index, &e) => {
+                    let $pool = db.pool();
+                    $read.await
+                }
+                done => done,
+            },
+            None => {
+                let $pool = db.pool();
+                $read.await
+            }
+        }
+    }};
+}
+
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;

@@ -164,7 +164,7 @@ pub async fn list_users(
         role: q.role.filter(|s| !s.is_empty()),
         tier: q.tier.filter(|s| !s.is_empty()),
     };
-    let page = users::list_users(state.db.read(), &filter, request).await?;
+    let page = bp_store::reading!(state.db, pool => users::list_users(pool, &filter, request))?;
     admin
         .audit(
             &state,
@@ -189,7 +189,7 @@ pub async fn get_user(
     Id(id): Id,
 ) -> Result<JsonOut<AdminUserDetail>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.user.view").await?;
-    let user = match users::get_user_by_id(state.db.read(), id).await {
+    let user = match bp_store::reading!(state.db, pool => users::get_user_by_id(pool, id)) {
         Ok(u) => u,
         Err(e) => {
             admin
@@ -198,7 +198,7 @@ pub async fn get_user(
             return Err(e.into());
         }
     };
-    let stats = bp_store::history::history_stats(state.db.read(), id, 30).await?;
+    let stats = bp_store::reading!(state.db, pool => bp_store::history::history_stats(pool, id, 30))?;
     admin
         .audit(&state, "admin.user.view", user_target(id), "success", json!({}))
         .await?;
@@ -488,7 +488,7 @@ pub async fn metrics(
     client: Client,
 ) -> Result<JsonOut<PlatformMetrics>, ApiError> {
     let admin = Admin::check(&state, p, client, "admin.metrics.view").await?;
-    let o = bp_store::analytics::platform_overview(state.db.read()).await?;
+    let o = bp_store::reading!(state.db, pool => bp_store::analytics::platform_overview(pool))?;
     let pool = state.db.stats();
     let server = match state.cache.server_stats().await {
         Ok(s) => CacheServer {
@@ -618,7 +618,7 @@ pub async fn usage(
     if !(1..=365).contains(&days) {
         return Err(ApiError::BadRequest("invalid days: must be 1 to 365".into()));
     }
-    let rows = bp_store::analytics::daily_stats(state.db.read(), days).await?;
+    let rows = bp_store::reading!(state.db, pool => bp_store::analytics::daily_stats(pool, days))?;
     admin
         .audit(
             &state,
@@ -963,7 +963,7 @@ pub async fn audit_log(
         from: super::history::date("from", q.from.as_deref(), false)?,
         to: super::history::date("to", q.to.as_deref(), true)?,
     };
-    let rows = audit::search(state.db.read(), &filter, q.limit.unwrap_or(100)).await?;
+    let rows = bp_store::reading!(state.db, pool => audit::search(pool, &filter, q.limit.unwrap_or(100)))?;
     admin
         .audit(&state, "admin.audit.view", None, "success", json!({}))
         .await?;

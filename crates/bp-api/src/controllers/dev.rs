@@ -398,7 +398,7 @@ async fn endpoint_figures(
     conn.finish().await?;
     let ids: Vec<uuid::Uuid> = keys.iter().map(|k| k.id).collect();
     let filter = (!q.all).then_some(ids.as_slice());
-    let rows = bp_store::analytics::api_metrics_summary(state.db.read(), from, to, filter).await?;
+    let rows = bp_store::reading!(state.db, pool => bp_store::analytics::api_metrics_summary(pool, from, to, filter))?;
     let period = AnalyticsPeriod {
         from,
         to,

@@ -133,8 +133,7 @@ pub struct SavedPage {
 pub(crate) async fn saved_views(state: &AppState, items: &[SavedPrompt]) -> Result<Vec<SavedView>, ApiError> {
     let ids: Vec<Uuid> = items.iter().map(|s| s.id).collect();
     let texts: std::collections::HashMap<Uuid, SavedPromptText> =
-        library::saved_prompt_texts(state.db.read(), &ids)
-            .await?
+        bp_store::reading!(state.db, pool => library::saved_prompt_texts(pool, &ids))?
             .into_iter()
             .map(|t| (t.saved_prompt_id, t))
             .collect();
@@ -357,8 +356,9 @@ async fn shared_item(
         Err(bp_store::StoreError::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    let collection = library::get_shared_collection(state.db.read(), &token).await?;
-    let prompts = library::collection_prompts(state.db.read(), collection.id, None).await?;
+    let collection = bp_store::reading!(state.db, pool => library::get_shared_collection(pool, &token))?;
+    let prompts =
+        bp_store::reading!(state.db, pool => library::collection_prompts(pool, collection.id, None))?;
     let mut view = CollectionView::new(&collection, None).public();
     view.kind = Some("collection".into());
     view.prompts = Some(
@@ -689,7 +689,8 @@ pub async fn list_templates(
     let all: Vec<TemplateView> = match state.cache.fetch(Namespace::Templates, TEMPLATE_LIST_KEY).await {
         Some(hit) => hit,
         None => {
-            let rows = templates::list_active_templates(state.db.read(), None, None).await?;
+            let rows =
+                bp_store::reading!(state.db, pool => templates::list_active_templates(pool, None, None))?;
             let list: Vec<TemplateView> = rows
                 .iter()
                 .filter(|t| t.is_public.unwrap_or(true))
@@ -729,7 +730,7 @@ pub async fn get_template(
     if let Some(hit) = state.cache.get_cached_template::<TemplateView>(&slug).await {
         return Ok(JsonOut(hit));
     }
-    let template = templates::get_template_by_slug(state.db.read(), &slug).await?;
+    let template = bp_store::reading!(state.db, pool => templates::get_template_by_slug(pool, &slug))?;
     if !template.is_active.unwrap_or(true) || !template.is_public.unwrap_or(true) {
         return Err(ApiError::NotFound);
     }

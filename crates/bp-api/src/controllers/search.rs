@@ -93,31 +93,32 @@ pub async fn search(
         .transpose()?;
     let service = state.service()?;
     let vector = service.embed_query(query).await?;
-    let hits = embeddings::search_similar(
-        state.db.read(),
-        &SearchRequest {
-            query: &vector,
-            source_type,
-            min_similarity: body.threshold,
-            limit: CANDIDATES,
-            ef_search: None,
-        },
-    )
-    .await?;
+    let request = SearchRequest {
+        query: &vector,
+        source_type,
+        min_similarity: body.threshold,
+        limit: CANDIDATES,
+        ef_search: None,
+    };
+    let hits = bp_store::reading!(state.db, pool => embeddings::search_similar(pool, &request))?;
     let ids_of = |kind: SourceType| -> Vec<Uuid> {
         hits.iter()
             .filter(|h| h.source_type == kind.as_str())
             .map(|h| h.source_id)
             .collect()
     };
-    let visible = embeddings::visible_sources(
-        state.db.read(),
+    let (history, saved, templates) = (
+        ids_of(SourceType::PromptHistory),
+        ids_of(SourceType::SavedPrompt),
+        ids_of(SourceType::Template),
+    );
+    let visible = bp_store::reading!(state.db, pool => embeddings::visible_sources(
+        pool,
         p.user_id,
-        &ids_of(SourceType::PromptHistory),
-        &ids_of(SourceType::SavedPrompt),
-        &ids_of(SourceType::Template),
-    )
-    .await?;
+        &history,
+        &saved,
+        &templates
+    ))?;
     let results: Vec<SearchHit> = hits
         .iter()
         .filter_map(|h| {

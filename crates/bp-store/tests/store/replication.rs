@@ -134,3 +134,70 @@ async fn a_replica_beyond_the_lag_limit_or_down_serves_nothing_and_costs_no_erro
     replica.restart().await;
     eventually(CATCH_UP, "a restarted replica serves again", || serving(&db)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_stopped_under_load_costs_no_read_an_error() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let primary = TestDb::new().await;
+    let replica = TestReplica::start().await;
+    let id = super::user_id(&primary, "steady").await;
+    // A monitor that would not notice for an hour: only the reads find out.
+    let db = Arc::new(replica_db(
+        primary.pool(),
+        &replica,
+        primary.name(),
+        Duration::from_secs(600),
+        Duration::from_secs(3600),
+    ));
+    eventually(CATCH_UP, "the replica serves reads", || serving(&db)).await;
+    // Whether a read ran on the replica, and found the user there.
+    let read = move |db: Arc<Db>| async move {
+        bp_store::reading!(db, pool => async {
+            let on_replica: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(pool).await?;
+            users::get_user_by_id(pool, id).await?;
+            Ok::<bool, StoreError>(on_replica)
+        })
+    };
+    eventually(CATCH_UP, "the replica has replayed the user", || {
+        let db = db.clone();
+        async move { read(db).await.is_ok_and(|on_replica| on_replica) }
+    })
+    .await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (on_replica, on_primary) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (db, stop, on_replica, on_primary) =
+            (db.clone(), stop.clone(), on_replica.clone(), on_primary.clone());
+        load.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match read(db.clone()).await {
+                    Ok(true) => on_replica.fetch_add(1, Ordering::Relaxed),
+                    Ok(false) => on_primary.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => panic!("a read failed while the replica stopped: {e}"),
+                };
+            }
+        }));
+    }
+    eventually(CATCH_UP, "the load reads on the replica", || async {
+        on_replica.load(Ordering::Relaxed) > 50
+    })
+    .await;
+    replica.stop();
+    let before = on_primary.load(Ordering::Relaxed);
+    eventually(CATCH_UP, "the reads move to the primary", || async {
+        on_primary.load(Ordering::Relaxed) > before + 50
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    assert!(
+        !db.replica_status()[0].up,
+        "the read that found it dead took it out of service"
+    );
+}
