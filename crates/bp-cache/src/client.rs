@@ -156,7 +156,7 @@ impl Cache {
                             target: sentinels.describe(),
                             reason,
                         })?;
-                (Link::new(manager, client, addr), Some(sentinels))
+                (Link::new(manager, client, addr, true), Some(sentinels))
             }
             None => {
                 let client = client(url, settings.ca_file.as_deref())?;
@@ -167,7 +167,7 @@ impl Cache {
                         target: target.clone(),
                         reason: e.to_string(),
                     })?;
-                (Link::new(manager, client, target), None)
+                (Link::new(manager, client, target, false), None)
             }
         };
         let nudge = link.nudge_handle();

@@ -35,6 +35,8 @@ pub(crate) struct Link {
     moved: watch::Sender<u64>,
     /// Wakes the Sentinel watcher before its next tick.
     nudge: Arc<Notify>,
+    /// Through Sentinel: the master has a replica that a failover promotes.
+    replicated: bool,
 }
 
 #[derive(Clone)]
@@ -47,7 +49,12 @@ struct Current {
 }
 
 impl Link {
-    pub(crate) fn new(manager: ConnectionManager, client: redis::Client, addr: String) -> Self {
+    pub(crate) fn new(
+        manager: ConnectionManager,
+        client: redis::Client,
+        addr: String,
+        replicated: bool,
+    ) -> Self {
         Self {
             current: RwLock::new(Current {
                 manager,
@@ -56,7 +63,13 @@ impl Link {
             }),
             moved: watch::channel(0).0,
             nudge: Arc::new(Notify::new()),
+            replicated,
         }
+    }
+
+    /// True through Sentinel, where a failover promotes a replica.
+    pub(crate) fn replicated(&self) -> bool {
+        self.replicated
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {

@@ -110,7 +110,26 @@ impl Cache {
     pub async fn delete_session(&self, session_id: &str) -> Result<bool, CacheError> {
         let (key, _) = self.session_key(session_id);
         let n: u64 = self.query(redis::cmd("UNLINK").arg(key)).await?;
+        self.await_replica("a session's deletion").await;
         Ok(n > 0)
+    }
+
+    /// With Sentinel, waits (within half the call bound) until a replica
+    /// has the writes so far, so that a failover cannot bring back a
+    /// session that was ended (`WAIT 1`). A replica that does not confirm
+    /// in time is logged, not an error: the deletion is on the master.
+    async fn await_replica(&self, what: &str) {
+        if !self.inner.link.replicated() {
+            return;
+        }
+        let bound = (self.inner.settings.op_timeout / 2).as_millis().max(1) as u64;
+        match self.query::<u64>(redis::cmd("WAIT").arg(1).arg(bound)).await {
+            Ok(0) => tracing::warn!(
+                "{what} is not on a Redis replica yet (WAIT timed out); a failover now could undo it"
+            ),
+            Ok(_) => {}
+            Err(e) => self.degraded("replica confirmation", &e),
+        }
     }
 
     /// Gives the session a fresh TTL (`ttl` or the configured 24 h); false
@@ -132,6 +151,7 @@ impl Cache {
             // meanwhile stays indexed and is not lost.
             let hashes: Vec<String> = self.query(redis::cmd("SPOP").arg(&index).arg(500)).await?;
             if hashes.is_empty() {
+                self.await_replica("a user's sessions' deletion").await;
                 return Ok(deleted);
             }
             let keys: Vec<String> = hashes

@@ -171,3 +171,37 @@ async fn the_cache_suite_passes_through_sentinel() {
         .and_then(|n| n.parse::<u32>().ok());
     assert!(passed.is_some_and(|n| n >= 20), "{report}");
 }
+
+#[tokio::test]
+async fn a_logout_through_sentinel_waits_until_the_replica_has_it() {
+    let set = SentinelSet::start().await;
+    let cache = Cache::connect_with(&set.url(), CacheSettings::new("logout"))
+        .await
+        .unwrap();
+    cache.set_session("ended", "u1", &1, None).await.unwrap();
+    cache.set_session("ended-too", "u2", &2, None).await.unwrap();
+    let waits = async || {
+        let master = bp_cache::link::current_server(&set.url()).await.unwrap();
+        let mut conn = master.get_multiplexed_async_connection().await.unwrap();
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_wait:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    let before = waits().await;
+    assert!(cache.delete_session("ended").await.unwrap());
+    assert_eq!(cache.delete_user_sessions("u2").await.unwrap(), 1);
+    assert_eq!(waits().await, before + 2, "each logout waited for the replica");
+    // And the replica, which a failover would promote, has both deletions.
+    let replica = Cache::connect(&format!("redis://127.0.0.1:{}", set.replica_port()), "logout")
+        .await
+        .unwrap();
+    assert_eq!(replica.get_session::<i32>("ended").await.unwrap(), None);
+    assert_eq!(replica.get_session::<i32>("ended-too").await.unwrap(), None);
+}
