@@ -299,7 +299,23 @@ const ROLES: &[Entry] = &[
         role: "a children's author",
         topic: &[
             "bedtime story",
-            "story for my",
+            // For a child of theirs, not "a story for my creative writing
+            // class".
+            "story for my son",
+            "story for my daughter",
+            "story for my kid",
+            "story for my kids",
+            "story for my child",
+            "story for my children",
+            "story for my grandson",
+            "story for my granddaughter",
+            "story for my grandkids",
+            "story for my nephew",
+            "story for my nephews",
+            "story for my niece",
+            "story for my nieces",
+            "story for my sons",
+            "story for my daughters",
             "kids story",
             "children s story",
             "childrens story",
@@ -536,6 +552,14 @@ mod tests {
         assert_eq!(role_for(fault, false, None), Some("an experienced car mechanic"));
         let sql = "I help my aunt run a bakery; she bakes too much bread. Write a SQLite query over products and sales for the lowest daily sales per location.";
         assert_ne!(role_for(sql, true, None), Some("a professional chef"));
+    }
+
+    #[test]
+    fn a_story_for_a_class_gets_no_childrens_author_but_one_for_a_child_does() {
+        let class = "I'm writing a fantasy story for my creative writing class about a girl who keeps a sky lighthouse. Write the opening paragraph.";
+        assert_ne!(role_for(class, false, None), Some("a children's author"));
+        let child = "Write a short story for my daughter about a girl who keeps a sky lighthouse.";
+        assert_eq!(role_for(child, false, None), Some("a children's author"));
     }
 
     #[test]

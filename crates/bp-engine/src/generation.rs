@@ -342,10 +342,20 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         // about a few numbers or an answer in a format of the user's own.
         // Nor "method and assumptions first" for a reader who says they
         // are not a statistician: they asked for the meaning.
+        // Nor for wording a result already in hand ("can I say it causes
+        // ...? how should I phrase this?").
         Intent::DataAnalysis => {
             c.slots.format.is_none()
                 && c.slots.audience.is_none()
                 && !c.slots.lay
+                && !any(&[
+                    " phrase",
+                    " wording",
+                    " word this",
+                    " can i say",
+                    " can i claim",
+                    " write this up",
+                ])
                 && any(&[
                     " analy",
                     " significan",
@@ -910,6 +920,15 @@ mod tests {
         assert!(!fits(
             "I teach Year 4 (ages 8-9). Write a short story about a lighthouse keeper for my class",
             Intent::CreativeWriting
+        ));
+        // Wording a result in hand is not an analysis to lay out method-first.
+        assert!(!fits(
+            "My survey (n=54) found r = 0.31 between sleep and GPA, p = 0.02. Can I say more sleep causes better grades? How should I phrase this in my results section?",
+            Intent::DataAnalysis
+        ));
+        assert!(fits(
+            "Here are my survey results (n=54). Run a correlation analysis between sleep and GPA.",
+            Intent::DataAnalysis
         ));
     }
 
