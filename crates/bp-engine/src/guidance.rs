@@ -524,6 +524,13 @@ const GENRES: &[Genre] = &[
             "keeps going out",
             "flickering",
             "stuck on",
+            // A bake or a print that keeps failing the same way.
+            "keeps coming out",
+            "keep coming out",
+            "keeps turning out",
+            "keep turning out",
+            "wont rise",
+            "didnt rise",
         ],
         intents: &[ProblemSolving],
         // A child who will not sleep is not a fault to find: the parents
@@ -1172,6 +1179,12 @@ mod tests {
         );
         let boiler = "Heat pump at SCOP 3.1 and 24.5p/kWh vs a new gas boiler at 6.2p/kWh: walk me through the running costs and the payback period.";
         assert_eq!(line(boiler, Intent::Reasoning), None);
+    }
+
+    #[test]
+    fn a_bake_that_keeps_coming_out_wrong_is_a_fault_to_find() {
+        let bread = "sourdough keeps coming out flat and dense, starter looks fine. why";
+        assert!(line(bread, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
     }
 
     #[test]
