@@ -355,6 +355,9 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
                     " can i say",
                     " can i claim",
                     " write this up",
+                    " present this",
+                    " present it",
+                    " present the",
                 ])
                 && any(&[
                     " analy",
@@ -924,6 +927,10 @@ mod tests {
         // Wording a result in hand is not an analysis to lay out method-first.
         assert!(!fits(
             "My survey (n=54) found r = 0.31 between sleep and GPA, p = 0.02. Can I say more sleep causes better grades? How should I phrase this in my results section?",
+            Intent::DataAnalysis
+        ));
+        assert!(!fits(
+            "Our PTA survey got 214 responses, 45% for Friday and 38% for Saturday. How should I present this at the meeting without cherry-picking?",
             Intent::DataAnalysis
         ));
         assert!(fits(

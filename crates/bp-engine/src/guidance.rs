@@ -425,6 +425,9 @@ const GENRES: &[Genre] = &[
             "cliffhanger",
             "open ending",
             "to be continued",
+            // Several ideas to choose from, not one story to write.
+            "ideas for",
+            "story ideas",
         ],
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
         ..PLAIN
@@ -525,6 +528,11 @@ const GENRES: &[Genre] = &[
             "flickering",
             "stuck on",
             // A bake or a print that keeps failing the same way.
+            "drains slowly",
+            "draining slowly",
+            "drains super slowly",
+            "drains really slowly",
+            "clogged",
             "keeps coming out",
             "keep coming out",
             "keeps turning out",
@@ -648,6 +656,9 @@ const GENRES: &[Genre] = &[
             "what order",
             "what should i tell",
             "what should i say",
+            // "What should I try next?" asks for things to try.
+            "what should i try",
+            "should i try next",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
@@ -1185,6 +1196,15 @@ mod tests {
     fn a_bake_that_keeps_coming_out_wrong_is_a_fault_to_find() {
         let bread = "sourdough keeps coming out flat and dense, starter looks fine. why";
         assert!(line(bread, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
+        // "What should I try next?" asks for things to try, not a decision.
+        let sink = "Bathroom sink drains super slowly. I've already poured Drano down it twice. What should I try next?";
+        assert!(line(sink, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
+    }
+
+    #[test]
+    fn ideas_for_a_story_are_options_not_one_story() {
+        let ideas = "ideas for a spooky story to tell around a campfire with a bunch of 10 year olds?";
+        assert!(!line(ideas, Intent::CreativeWriting).is_some_and(|l| l.contains("turning point")));
     }
 
     #[test]
