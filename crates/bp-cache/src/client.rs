@@ -235,6 +235,31 @@ impl Cache {
         self.settle(result)
     }
 
+    /// A connection of its own to the server in use, for `WAIT`, which
+    /// blocks its connection: on the shared one it would stall every other
+    /// call of the process.
+    pub(crate) async fn own_connection(&self) -> Result<redis::aio::MultiplexedConnection, CacheError> {
+        let client = self.inner.link.client();
+        let result = tokio::time::timeout(
+            self.inner.settings.op_timeout,
+            client.get_multiplexed_async_connection(),
+        )
+        .await;
+        self.settle(result)
+    }
+
+    /// Runs one command on `conn` (from [`Cache::own_connection`]) within
+    /// `bound`, keeping the health state.
+    pub(crate) async fn query_on<T: FromRedisValue>(
+        &self,
+        conn: &mut redis::aio::MultiplexedConnection,
+        cmd: &redis::Cmd,
+        bound: Duration,
+    ) -> Result<T, CacheError> {
+        let result = tokio::time::timeout(bound, cmd.query_async(conn)).await;
+        self.settle(result)
+    }
+
     /// Runs a Lua script (EVALSHA, loading it once) within the call bound.
     pub(crate) async fn invoke<T: FromRedisValue>(
         &self,
@@ -255,7 +280,10 @@ impl Cache {
                 self.inner.health.up();
                 Ok(value)
             }
-            Ok(Err(e)) if is_connection_error(&e) || e.code() == Some("READONLY") => {
+            Ok(Err(e))
+                if is_connection_error(&e)
+                    || self.inner.link.replicated() && e.code() == Some("READONLY") =>
+            {
                 // A dead master, or one demoted to a replica: with Sentinel
                 // the watcher looks for the new one now.
                 self.inner.health.down();
@@ -318,7 +346,8 @@ impl Health {
         self.available.store(false, Ordering::Relaxed);
     }
 
-    fn should_warn(&self) -> bool {
+    /// True at most once every 10 s: whether to log a warning now.
+    pub(crate) fn should_warn(&self) -> bool {
         // +1 so the first warning (at 0 ms) is not mistaken for "never".
         let now = self.started.elapsed().as_millis() as u64 + 1;
         let last = self.last_warn_ms.load(Ordering::Relaxed);

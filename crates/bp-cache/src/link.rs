@@ -7,7 +7,9 @@
 //! is refused as `READONLY` (the old master came back as a replica). When
 //! the address changes and the server there answers `ROLE` as a master, the
 //! connection is replaced and the change events listener resubscribes on
-//! it. Until then calls fail fast and the cache is in degraded mode, as
+//! it. When a call failed but the Sentinel still names the server in use,
+//! and that server says it is no master, the next Sentinel is asked from
+//! then on (the first may be behind, or cut off from the others). Until then calls fail fast and the cache is in degraded mode, as
 //! with any outage: a failover costs the seconds Sentinel takes to agree,
 //! and no restart.
 
@@ -27,6 +29,27 @@ pub const SENTINEL_CHECK: Duration = Duration::from_millis(200);
 /// The bound on one question to one Sentinel, or on connecting to a newly
 /// named master.
 const SENTINEL_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The least time between two of the watcher's checks.
+const MIN_GAP: Duration = Duration::from_millis(50);
+
+/// Whether the server behind `manager` answers `ROLE` as a master.
+async fn is_master(mut manager: ConnectionManager) -> bool {
+    let role = tokio::time::timeout(
+        SENTINEL_TIMEOUT,
+        redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut manager),
+    )
+    .await;
+    matches!(role, Ok(Ok(v)) if is_master_role(v.first()))
+}
+
+fn is_master_role(first: Option<&redis::Value>) -> bool {
+    match first {
+        Some(redis::Value::BulkString(b)) => b == b"master",
+        Some(redis::Value::SimpleString(s)) => s == "master",
+        _ => false,
+    }
+}
 
 /// The connection in use and how to replace it.
 pub(crate) struct Link {
@@ -122,6 +145,8 @@ pub(crate) struct Sentinels {
     clients: Vec<redis::Client>,
     /// A connection to the Sentinel that last answered, and its index.
     open: Option<(usize, MultiplexedConnection)>,
+    /// Which Sentinel to ask first when none is open.
+    start: usize,
 }
 
 impl Sentinels {
@@ -138,6 +163,7 @@ impl Sentinels {
             url,
             clients,
             open: None,
+            start: 0,
         })
     }
 
@@ -155,7 +181,7 @@ impl Sentinels {
     /// The master's address as the first Sentinel that answers names it.
     async fn master_addr(&mut self) -> Result<(String, u16), String> {
         let mut last = String::from("no Sentinel answered");
-        let start = self.open.as_ref().map_or(0, |(i, _)| *i);
+        let start = self.open.as_ref().map_or(self.start, |(i, _)| *i);
         for step in 0..self.clients.len() {
             let index = (start + step) % self.clients.len();
             let conn = match self.open.take() {
@@ -197,6 +223,14 @@ impl Sentinels {
         Err(last)
     }
 
+    /// Asks the next Sentinel from now on: the one that answered named a
+    /// server that is not the master (it may be behind, or cut off).
+    fn rotate(&mut self) {
+        if let Some((i, _)) = self.open.take() {
+            self.start = (i + 1) % self.clients.len();
+        }
+    }
+
     /// Connects to the master the Sentinels name, once it says it is one.
     pub(crate) async fn connect_master(
         &mut self,
@@ -212,11 +246,8 @@ impl Sentinels {
             Ok::<_, redis::RedisError>((manager, role))
         };
         match tokio::time::timeout(SENTINEL_TIMEOUT.max(Duration::from_secs(1)), connect).await {
-            Ok(Ok((manager, role))) => match role.first() {
-                Some(redis::Value::BulkString(b)) if b == b"master" => Ok((manager, client, addr)),
-                Some(redis::Value::SimpleString(s)) if s == "master" => Ok((manager, client, addr)),
-                _ => Err(format!("{addr}, named master by Sentinel, is not a master yet")),
-            },
+            Ok(Ok((manager, role))) if is_master_role(role.first()) => Ok((manager, client, addr)),
+            Ok(Ok(_)) => Err(format!("{addr}, named master by Sentinel, is not a master yet")),
             Ok(Err(e)) => Err(format!("{addr}: {e}")),
             Err(_) => Err(format!("{addr}: no answer in time")),
         }
@@ -232,13 +263,21 @@ pub(crate) fn spawn_watcher(
     mut stop: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
+        let mut last = tokio::time::Instant::now();
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(SENTINEL_CHECK) => {}
-                _ = nudge.notified() => {}
+            let nudged = tokio::select! {
+                _ = tokio::time::sleep(SENTINEL_CHECK) => false,
+                _ = nudge.notified() => true,
                 _ = stop.changed() => return,
-            }
-            let Some(current) = weak.upgrade().map(|inner| inner.link.addr()) else {
+            };
+            // A burst of failing calls nudges many times: one check per
+            // MIN_GAP at most.
+            tokio::time::sleep_until(last + MIN_GAP).await;
+            last = tokio::time::Instant::now();
+            let Some((current, manager)) = weak
+                .upgrade()
+                .map(|inner| (inner.link.addr(), inner.link.manager()))
+            else {
                 return;
             };
             let named = match sentinels.master_addr().await {
@@ -249,6 +288,12 @@ pub(crate) fn spawn_watcher(
                 }
             };
             if named == current {
+                // A call failed, yet the Sentinel names the server in use:
+                // if that server says it is no master, this Sentinel is
+                // behind; ask the next one from now on.
+                if nudged && !is_master(manager).await {
+                    sentinels.rotate();
+                }
                 continue;
             }
             match sentinels.connect_master(&config).await {

@@ -107,26 +107,47 @@ impl Cache {
 
     /// Deletes one session; true when it existed. (Its index entry goes
     /// when the user's sessions are next deleted, or with the index.)
+    /// Through Sentinel it also waits for a replica ([`Cache::await_replica`]).
     pub async fn delete_session(&self, session_id: &str) -> Result<bool, CacheError> {
         let (key, _) = self.session_key(session_id);
-        let n: u64 = self.query(redis::cmd("UNLINK").arg(key)).await?;
-        self.await_replica("a session's deletion").await;
+        let mut unlink = redis::cmd("UNLINK");
+        unlink.arg(key);
+        if !self.inner.link.replicated() {
+            let n: u64 = self.query(&unlink).await?;
+            return Ok(n > 0);
+        }
+        let mut own = self.own_connection().await?;
+        let n: u64 = self
+            .query_on(&mut own, &unlink, self.inner.settings.op_timeout)
+            .await?;
+        self.await_replica(&mut own, "a session's deletion").await;
         Ok(n > 0)
     }
 
     /// With Sentinel, waits (within half the call bound) until a replica
-    /// has the writes so far, so that a failover cannot bring back a
-    /// session that was ended (`WAIT 1`). A replica that does not confirm
-    /// in time is logged, not an error: the deletion is on the master.
-    async fn await_replica(&self, what: &str) {
-        if !self.inner.link.replicated() {
-            return;
-        }
-        let bound = (self.inner.settings.op_timeout / 2).as_millis().max(1) as u64;
-        match self.query::<u64>(redis::cmd("WAIT").arg(1).arg(bound)).await {
-            Ok(0) => tracing::warn!(
-                "{what} is not on a Redis replica yet (WAIT timed out); a failover now could undo it"
-            ),
+    /// has the writes made on `own` (`WAIT 1` covers its own connection's
+    /// writes only, and blocks that connection, so both happen on one of
+    /// their own), so that a failover is unlikely to bring back a session
+    /// that was ended. `WAIT 1` is any one replica, not necessarily the one
+    /// Sentinel would promote. A replica that does not confirm in time is
+    /// logged (at most every 10 s), not an error: the deletion is on the
+    /// master.
+    async fn await_replica(&self, own: &mut redis::aio::MultiplexedConnection, what: &str) {
+        let half = self.inner.settings.op_timeout / 2;
+        let bound = half.as_millis().max(1) as u64;
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(1).arg(bound);
+        match self
+            .query_on::<u64>(own, &wait, self.inner.settings.op_timeout + half)
+            .await
+        {
+            Ok(0) => {
+                if self.inner.health.should_warn() {
+                    tracing::warn!(
+                        "{what} is not confirmed by a Redis replica yet (WAIT 1 timed out); a failover now could undo it"
+                    );
+                }
+            }
             Ok(_) => {}
             Err(e) => self.degraded("replica confirmation", &e),
         }
@@ -143,22 +164,41 @@ impl Cache {
     }
 
     /// Deletes every session of `user_id`; returns how many existed.
+    /// Through Sentinel the deletions are made on a connection of their own
+    /// and then wait for a replica ([`Cache::await_replica`]).
     pub async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, CacheError> {
         let index = self.user_sessions_key(user_id);
+        let mut own = match self.inner.link.replicated() {
+            true => Some(self.own_connection().await?),
+            false => None,
+        };
+        let bound = self.inner.settings.op_timeout;
         let mut deleted = 0;
         loop {
             // SPOP takes members out as it reads them, so a session added
             // meanwhile stays indexed and is not lost.
-            let hashes: Vec<String> = self.query(redis::cmd("SPOP").arg(&index).arg(500)).await?;
+            let mut spop = redis::cmd("SPOP");
+            spop.arg(&index).arg(500);
+            let hashes: Vec<String> = match own.as_mut() {
+                Some(conn) => self.query_on(conn, &spop, bound).await?,
+                None => self.query(&spop).await?,
+            };
             if hashes.is_empty() {
-                self.await_replica("a user's sessions' deletion").await;
+                if let Some(conn) = own.as_mut() {
+                    self.await_replica(conn, "a user's sessions' deletion").await;
+                }
                 return Ok(deleted);
             }
             let keys: Vec<String> = hashes
                 .iter()
                 .map(|h| self.ns_key(Namespace::Sessions, h))
                 .collect();
-            let n: u64 = self.query(redis::cmd("UNLINK").arg(keys)).await?;
+            let mut unlink = redis::cmd("UNLINK");
+            unlink.arg(keys);
+            let n: u64 = match own.as_mut() {
+                Some(conn) => self.query_on(conn, &unlink, bound).await?,
+                None => self.query(&unlink).await?,
+            };
             deleted += n;
         }
     }

@@ -35,3 +35,13 @@ pub async fn raw() -> redis::aio::MultiplexedConnection {
         .await
         .unwrap()
 }
+
+/// When the suite is run through Sentinel (`sentinel::the_cache_suite_passes_through_sentinel`),
+/// every test above talks to it: the URL under test is the Sentinel's.
+#[test]
+fn the_redis_under_test_is_the_one_asked_for() {
+    if std::env::var_os("BP_TEST_EXPECT_SENTINEL").is_some() {
+        let url = &bp_testkit::test_env().redis_url;
+        assert!(url.starts_with("redis+sentinel://"), "the suite runs on {url}");
+    }
+}

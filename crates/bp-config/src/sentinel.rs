@@ -64,11 +64,14 @@ pub fn parse_sentinel_url(url: &str) -> Result<Option<SentinelUrl>, String> {
     else {
         return Ok(None);
     };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((user, hosts)) => (Some(user.to_owned()), hosts),
-        None => (None, authority),
+    // The credentials end at the last `@` (a master name or a database
+    // number has none), so that a password holding `/`, `?` or `#` is
+    // never mistaken for a host or a path, nor quoted in an error.
+    let (userinfo, rest) = match rest.rsplit_once('@') {
+        Some((user, rest)) => (Some(user.to_owned()), rest),
+        None => (None, rest),
     };
+    let (hosts, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut sentinels = Vec::new();
     for node in hosts.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let (host, port) = match node.strip_prefix('[') {
@@ -147,6 +150,13 @@ mod tests {
         );
         assert_eq!(url.master_url("::2", 6379), "redis://:s3cret@[::2]:6379/2");
         assert!(!format!("{url:?}").contains("s3cret"));
+        let slash = parse_sentinel_url("redis+sentinel://:pa/ss@h:26379/m")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (slash.userinfo.as_deref(), slash.master.as_str()),
+            (Some(":pa/ss"), "m")
+        );
     }
 
     #[test]
@@ -168,10 +178,15 @@ mod tests {
             ("redis+sentinel://:pw@h:1/m/x", "not a database"),
             ("redis+sentinel://:pw@h:1/m/0/extra", "more than"),
             ("redis+sentinel://:pw@[::1:1/m", "IPv6"),
+            ("redis+sentinel://:p/w@h:port/m", "not a port"),
+            ("redis+sentinel://u:p?w#/x@/m", "no Sentinel"),
         ] {
             let err = parse_sentinel_url(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
-            assert!(!err.contains("pw"), "{bad}: {err}");
+            assert!(
+                !err.contains("pw") && !err.contains("p/w") && !err.contains("p?w"),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -269,20 +269,32 @@ impl Db {
     }
 
     /// After a read on replica `index` failed with `error`: true when the
-    /// failure was the replica's (unreachable, shut down, the connection
-    /// broke, no connection in time), which takes it out of service until
-    /// it answers again; the read can run again on the primary.
-    pub fn replica_failed(&self, index: usize, error: &StoreError) -> bool {
+    /// failure was the replica's, which takes it out of service until it
+    /// answers again, so that the read can run again on the primary. An
+    /// unavailability error is the replica's only when the replica then
+    /// gives no answer to `SELECT 1` within 500 ms: a statement timeout, a
+    /// serialization failure or a lock wait on a live replica is the
+    /// read's own, returned as it is (not repeated on the primary).
+    pub async fn replica_failed(&self, index: usize, error: &StoreError) -> bool {
         let unavailable = matches!(
             error,
             StoreError::Unavailable(_)
                 | StoreError::ConnectionRefused { .. }
                 | StoreError::Unreachable { .. }
         );
-        if unavailable && let Some(replicas) = &self.replicas {
+        let Some(replicas) = self.replicas.as_ref().filter(|_| unavailable) else {
+            return false;
+        };
+        let Some(pool) = replicas.pool(index) else {
+            return false;
+        };
+        let answers = tokio::time::timeout(REPLICA_ACQUIRE, sqlx::query("SELECT 1").execute(pool))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if !answers {
             replicas.mark_down(index, &error.to_string());
         }
-        unavailable
+        !answers
     }
 
     /// True when reads may go to replicas.

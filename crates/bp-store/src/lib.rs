@@ -12,9 +12,9 @@
 
 /// Runs a read that may lag a little (history pages, stats, analytics,
 /// search, templates) on [`Db::read`]'s pool, and once more on the primary
-/// when a replica fails it as unavailable (it died since the monitor's last
-/// check, also mid-statement): reads are idempotent, so a dead replica
-/// costs time, never an error. `$read` is written once and expanded for
+/// when a replica fails it because the replica is gone (it died since the
+/// monitor's last check, also mid-statement; see [`Db::replica_failed`]):
+/// reads are idempotent, so a dead replica costs time, never an error. `$read` is written once and expanded for
 /// each attempt, so it may borrow freely (its by-value arguments must be
 /// `Copy`):
 ///
@@ -27,9 +27,13 @@ macro_rules! reading {
         let db: &$crate::Db = &$db;
         match db.read_replica() {
             Some((index, $pool)) => match $read.await {
-                Err(e) if db.replica_failed(index, &e) => {
-                    let $pool = db.pool();
-                    $read.await
+                Err(e) => {
+                    if db.replica_failed(index, &e).await {
+                        let $pool = db.pool();
+                        $read.await
+                    } else {
+                        Err(e)
+                    }
                 }
                 done => done,
             },

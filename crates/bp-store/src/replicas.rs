@@ -154,6 +154,11 @@ impl Replicas {
             .map(|i| (i, &self.members[i].pool))
     }
 
+    /// Replica `index`'s pool.
+    pub fn pool(&self, index: usize) -> Option<&PgPool> {
+        self.members.get(index).map(|m| &m.pool)
+    }
+
     /// Takes replica `index` out of service until the monitor's next good
     /// check: a read just failed to get a connection from it.
     pub fn mark_down(&self, index: usize, why: &str) {

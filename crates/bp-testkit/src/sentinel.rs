@@ -5,8 +5,8 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// The name the Sentinels know the master by.
 pub const MASTER_NAME: &str = "bpmaster";
@@ -27,8 +27,7 @@ impl Node {
     }
 }
 
-/// Master, replica and three Sentinels (quorum 2, a master is down after
-/// 300 ms without an answer).
+/// Master, replica and three Sentinels (quorum 2).
 #[derive(Debug)]
 pub struct SentinelSet {
     dir: PathBuf,
@@ -43,14 +42,42 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-fn spawn(args: &[String]) -> Child {
+/// Starts `redis-server` with `args(port)` on a free port and waits until it
+/// accepts connections. A port taken by another test between the probe
+/// and the server's bind makes the server exit: a new port is tried. Its
+/// output goes to `log`.
+fn start_node(log: &std::path::Path, args: impl Fn(u16) -> Vec<String>) -> Node {
     let bin = std::env::var("BP_REDIS_BIN").unwrap_or_else(|_| "redis-server".into());
-    Command::new(bin)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("redis-server (BP_REDIS_BIN or PATH; make test installs it): {e}"))
+    for _ in 0..5 {
+        let port = free_port();
+        let out = std::fs::File::create(log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
+        let err = out.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let mut child = Command::new(&bin)
+            .args(args(port))
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("redis-server (BP_REDIS_BIN or PATH; make test installs it): {e}"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Node {
+                    port,
+                    child: Some(child),
+                };
+            }
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start; see {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    panic!("redis-server exited five times; see {}", log.display())
 }
 
 async fn ask(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
@@ -60,9 +87,18 @@ async fn ask(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
 }
 
 impl SentinelSet {
-    /// Starts the set and waits until every Sentinel knows the replica and
-    /// the two other Sentinels, so that a failover can be agreed at once.
+    /// A set for tests that do not fail over: the Sentinels wait 5 s
+    /// before they call the master down, so that a slow moment of a loaded
+    /// machine is not taken for a crash.
     pub async fn start() -> Self {
+        Self::start_with(Duration::from_secs(5)).await
+    }
+
+    /// Starts the set, the Sentinels calling the master down after
+    /// `down_after` without an answer, and waits until every Sentinel knows
+    /// the replica and the two other Sentinels, so that a failover can be
+    /// agreed at once.
+    pub async fn start_with(down_after: Duration) -> Self {
         let dir = std::env::temp_dir().join(format!("bp-sentinel-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
         let mut set = Self {
@@ -70,34 +106,36 @@ impl SentinelSet {
             servers: Vec::new(),
             sentinels: Vec::new(),
         };
-        let master = free_port();
-        for (i, replica_of) in [None, Some(master)].into_iter().enumerate() {
-            let port = if i == 0 { master } else { free_port() };
+        let mut master: Option<u16> = None;
+        for i in 0..2 {
             let data = set.dir.join(format!("server{i}"));
             std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
-            let mut args: Vec<String> = [
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                &data.to_string_lossy(),
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            if let Some(of) = replica_of {
-                args.extend(["--replicaof".into(), "127.0.0.1".into(), of.to_string()]);
-            }
-            set.servers.push(Node {
-                port,
-                child: Some(spawn(&args)),
+            let replica_of = master;
+            let node = start_node(&set.dir.join(format!("server{i}.log")), |port| {
+                let mut args: Vec<String> = [
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    &data.to_string_lossy(),
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                if let Some(of) = replica_of {
+                    args.extend(["--replicaof".into(), "127.0.0.1".into(), of.to_string()]);
+                }
+                args
             });
+            master.get_or_insert(node.port);
+            set.servers.push(node);
         }
+        let master = set.servers[0].port;
         let replica = set.servers[1].port;
         crate::eventually(
             Duration::from_secs(20),
@@ -115,19 +153,20 @@ impl SentinelSet {
         )
         .await;
         for i in 0..3 {
-            let port = free_port();
             let conf = set.dir.join(format!("sentinel{i}.conf"));
-            let text = format!(
-                "port {port}\nbind 127.0.0.1\ndir {dir}\nsentinel monitor {MASTER_NAME} 127.0.0.1 {master} 2\n\
-                 sentinel down-after-milliseconds {MASTER_NAME} 300\nsentinel failover-timeout {MASTER_NAME} 3000\n\
-                 sentinel parallel-syncs {MASTER_NAME} 1\n",
-                dir = set.dir.display()
-            );
-            std::fs::write(&conf, text).unwrap_or_else(|e| panic!("writing {}: {e}", conf.display()));
-            set.sentinels.push(Node {
-                port,
-                child: Some(spawn(&[conf.to_string_lossy().into_owned(), "--sentinel".into()])),
+            let dir = set.dir.clone();
+            let node = start_node(&set.dir.join(format!("sentinel{i}.log")), |port| {
+                let text = format!(
+                    "port {port}\nbind 127.0.0.1\ndir {dir}\nsentinel monitor {MASTER_NAME} 127.0.0.1 {master} 2\n\
+                     sentinel down-after-milliseconds {MASTER_NAME} {down}\nsentinel failover-timeout {MASTER_NAME} 3000\n\
+                     sentinel parallel-syncs {MASTER_NAME} 1\n",
+                    dir = dir.display(),
+                    down = down_after.as_millis()
+                );
+                std::fs::write(&conf, text).unwrap_or_else(|e| panic!("writing {}: {e}", conf.display()));
+                vec![conf.to_string_lossy().into_owned(), "--sentinel".into()]
             });
+            set.sentinels.push(node);
         }
         for port in set.sentinel_ports() {
             crate::eventually(

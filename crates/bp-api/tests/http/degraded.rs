@@ -88,7 +88,7 @@ async fn with_redis_stopped_the_api_degrades_and_recovers_without_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_a_sentinel_failover_the_api_keeps_answering_and_then_caches_on_the_new_master() {
-    let mut set = bp_testkit::sentinel::SentinelSet::start().await;
+    let mut set = bp_testkit::sentinel::SentinelSet::start_with(Duration::from_millis(1000)).await;
     let cache = Cache::connect_with(&set.url(), CacheSettings::new("failover"))
         .await
         .unwrap();

@@ -143,6 +143,22 @@ async fn a_replica_stopped_under_load_costs_no_read_an_error() {
     let primary = TestDb::new().await;
     let replica = TestReplica::start().await;
     let id = super::user_id(&primary, "steady").await;
+    // The replica may have just been started again: a monitor that checks
+    // often says when it serves and has replayed the user.
+    let watched = replica_db(
+        primary.pool(),
+        &replica,
+        primary.name(),
+        Duration::from_millis(200),
+        Duration::from_millis(20),
+    );
+    eventually(CATCH_UP, "the replica catches up", || async {
+        serving(&watched).await
+            && users::get_user_by_id(watched.read_replica().map_or(primary.pool(), |(_, p)| p), id)
+                .await
+                .is_ok()
+    })
+    .await;
     // A monitor that would not notice for an hour: only the reads find out.
     let db = Arc::new(replica_db(
         primary.pool(),
