@@ -108,7 +108,10 @@ const ROLES: &[Entry] = &[
             "advert",
             "product description",
             "marketing",
-            "landing page",
+            // Copy for a landing page; a page in a launch plan, an A/B test
+            // or a funnel is no copywriter's.
+            "landing page copy",
+            "copy for my landing page",
             "campaign",
             "brand",
         ],
@@ -560,6 +563,15 @@ mod tests {
         assert_ne!(role_for(class, false, None), Some("a children's author"));
         let child = "Write a short story for my daughter about a girl who keeps a sky lighthouse.";
         assert_eq!(role_for(child, false, None), Some("a children's author"));
+    }
+
+    #[test]
+    fn a_landing_page_in_a_plan_or_a_funnel_gets_no_copywriter() {
+        let plan = "We launch on 2 September. Still to do: billing, docs, a demo video, set up a landing page. Tom does sales and marketing. Lay out a week-by-week plan.";
+        assert_eq!(role_for(plan, false, None), None);
+        let funnel =
+            "Here's our funnel, where is the biggest drop-off?\nLanding page: 10,000\nSign-up started: 2,400";
+        assert_ne!(role_for(funnel, false, None), Some("a senior copywriter"));
     }
 
     #[test]

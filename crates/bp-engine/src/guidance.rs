@@ -421,6 +421,12 @@ const GENRES: &[Genre] = &[
             "keep going",
             "dont wrap",
             "opening of my",
+            // Only the start of a story ("write the opening of a short
+            // story", "an example opening", "the first paragraph"): no
+            // turning point or ending to pay off.
+            "opening",
+            "first paragraph",
+            "first chapter",
             // The user chose the ending.
             "cliffhanger",
             "open ending",
@@ -533,6 +539,7 @@ const GENRES: &[Genre] = &[
             "drains super slowly",
             "drains really slowly",
             "clogged",
+            "keeps leaving",
             "keeps coming out",
             "keep coming out",
             "keeps turning out",
@@ -659,6 +666,8 @@ const GENRES: &[Genre] = &[
             // "What should I try next?" asks for things to try.
             "what should i try",
             "should i try next",
+            // "What should I do between now and the day?" asks for a plan.
+            "between now",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
@@ -1199,6 +1208,20 @@ mod tests {
         // "What should I try next?" asks for things to try, not a decision.
         let sink = "Bathroom sink drains super slowly. I've already poured Drano down it twice. What should I try next?";
         assert!(line(sink, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
+    }
+
+    #[test]
+    fn the_opening_of_a_story_gets_no_ending_to_pay_off() {
+        let opening = "for english class we have to write the opening of a short story (like 250 words) set in our own town. can you write an example opening so i can see the tone";
+        assert!(!line(opening, Intent::CreativeWriting).is_some_and(|l| l.contains("turning point")));
+        let whole = "Write a short story about a lighthouse keeper who finds a message in a bottle.";
+        assert!(line(whole, Intent::CreativeWriting).is_some_and(|l| l.contains("turning point")));
+    }
+
+    #[test]
+    fn a_plan_until_a_date_and_a_launch_plan_get_no_decision_line() {
+        let sale = "I'm organising a charity bake sale on Saturday 14 June. Budget is £150. What should I do between now (start of May) and the day, and how should I split the budget?";
+        assert!(!line(sale, Intent::ProblemSolving).is_some_and(|l| l.contains("recommendation")));
     }
 
     #[test]
