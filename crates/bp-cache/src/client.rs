@@ -223,9 +223,12 @@ impl Cache {
 
     /// Runs one command within the call bound, keeping the health state.
     pub(crate) async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, CacheError> {
-        let mut conn = self.inner.link.manager();
-        let result = tokio::time::timeout(self.inner.settings.op_timeout, cmd.query_async(&mut conn)).await;
-        self.settle(result)
+        self.query_on(
+            &mut self.inner.link.manager(),
+            cmd,
+            self.inner.settings.op_timeout,
+        )
+        .await
     }
 
     /// Runs a pipeline (one round trip) within the call bound.
@@ -248,11 +251,11 @@ impl Cache {
         self.settle(result)
     }
 
-    /// Runs one command on `conn` (from [`Cache::own_connection`]) within
-    /// `bound`, keeping the health state.
+    /// Runs one command on `conn` (the shared connection, or one from
+    /// [`Cache::own_connection`]) within `bound`, keeping the health state.
     pub(crate) async fn query_on<T: FromRedisValue>(
         &self,
-        conn: &mut redis::aio::MultiplexedConnection,
+        conn: &mut (impl redis::aio::ConnectionLike + Send),
         cmd: &redis::Cmd,
         bound: Duration,
     ) -> Result<T, CacheError> {

@@ -80,7 +80,7 @@ fn start_node(log: &std::path::Path, args: impl Fn(u16) -> Vec<String>) -> Node 
     panic!("redis-server exited five times; see {}", log.display())
 }
 
-async fn ask(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+async fn ask<T: redis::FromRedisValue>(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<T> {
     let client = redis::Client::open(redis::ConnectionAddr::Tcp("127.0.0.1".into(), port))?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     cmd.query_async(&mut conn).await
@@ -141,13 +141,8 @@ impl SentinelSet {
             Duration::from_secs(20),
             "the replica syncs with the master",
             || async move {
-                let info: redis::RedisResult<String> = async {
-                    let client =
-                        redis::Client::open(redis::ConnectionAddr::Tcp("127.0.0.1".into(), replica))?;
-                    let mut conn = client.get_multiplexed_async_connection().await?;
-                    redis::cmd("INFO").arg("replication").query_async(&mut conn).await
-                }
-                .await;
+                let info: redis::RedisResult<String> =
+                    ask(replica, redis::cmd("INFO").arg("replication")).await;
                 info.is_ok_and(|i| i.contains("master_link_status:up"))
             },
         )
@@ -173,10 +168,11 @@ impl SentinelSet {
                 Duration::from_secs(30),
                 "each Sentinel knows the replica and the other two Sentinels",
                 || async move {
-                    let others = ask(port, redis::cmd("SENTINEL").arg("sentinels").arg(MASTER_NAME)).await;
-                    let replicas = ask(port, redis::cmd("SENTINEL").arg("replicas").arg(MASTER_NAME)).await;
-                    matches!(others, Ok(redis::Value::Array(v)) if v.len() == 2)
-                        && matches!(replicas, Ok(redis::Value::Array(v)) if v.len() == 1)
+                    let others: redis::RedisResult<Vec<redis::Value>> =
+                        ask(port, redis::cmd("SENTINEL").arg("sentinels").arg(MASTER_NAME)).await;
+                    let replicas: redis::RedisResult<Vec<redis::Value>> =
+                        ask(port, redis::cmd("SENTINEL").arg("replicas").arg(MASTER_NAME)).await;
+                    others.is_ok_and(|v| v.len() == 2) && replicas.is_ok_and(|v| v.len() == 1)
                 },
             )
             .await;
@@ -211,15 +207,12 @@ impl SentinelSet {
     /// The master's port as the first answering Sentinel names it.
     pub async fn master_port(&self) -> Option<u16> {
         for port in self.sentinel_ports() {
-            let named: redis::RedisResult<(String, u16)> = async {
-                let client = redis::Client::open(redis::ConnectionAddr::Tcp("127.0.0.1".into(), port))?;
-                let mut conn = client.get_multiplexed_async_connection().await?;
+            let named: redis::RedisResult<(String, u16)> = ask(
+                port,
                 redis::cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
-                    .arg(MASTER_NAME)
-                    .query_async(&mut conn)
-                    .await
-            }
+                    .arg(MASTER_NAME),
+            )
             .await;
             if let Ok((_, master)) = named {
                 return Some(master);
@@ -231,9 +224,10 @@ impl SentinelSet {
     /// Waits until every write the master has taken is on the replica
     /// (`WAIT 1`): the replication point a failover keeps.
     pub async fn wait_replicated(&self) {
-        let replicas = ask(self.servers[0].port, redis::cmd("WAIT").arg(1).arg(5000)).await;
+        let replicas: redis::RedisResult<u64> =
+            ask(self.servers[0].port, redis::cmd("WAIT").arg(1).arg(5000)).await;
         assert!(
-            matches!(replicas, Ok(redis::Value::Int(1))),
+            matches!(replicas, Ok(1)),
             "the replica did not acknowledge within 5 s: {replicas:?}"
         );
     }
