@@ -427,6 +427,10 @@ const DEVELOPERS: &[(&str, &str)] = &[
 /// The roles of [`ROLES`] that may answer a task about code.
 const TECHNICAL: &[&str] = &["a data analyst", "a database engineer"];
 
+/// The roles a poem or a song may get: its subject ("roses and tomatoes"
+/// for a gardening grandmother) is no gardener's job.
+const WRITERS: &[&str] = &["a children's author", "a poet", "a songwriter", "a speechwriter"];
+
 /// The shell expert for a Mac.
 const MAC_SHELL: &str = "an experienced macOS shell scripter";
 
@@ -522,9 +526,11 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
     // words, or one phrase of several words, or one topic word with one of
     // its companions. Code is a developer's job whatever it is about: a
     // query over a bakery's sales wants no chef.
+    let verse = lower.has_any(&["poem", "poems", "sonnet", "limerick", "haiku", "lyrics", "song"]);
     ROLES
         .iter()
         .filter(|e| !code || TECHNICAL.contains(&e.role))
+        .filter(|e| !verse || WRITERS.contains(&e.role))
         .find(|e| {
             let hits = e.topic.iter().filter(|w| has(w)).count();
             let phrase = e.topic.iter().any(|w| w.contains(' ') && has(w));
@@ -572,6 +578,13 @@ mod tests {
         let funnel =
             "Here's our funnel, where is the biggest drop-off?\nLanding page: 10,000\nSign-up started: 2,400";
         assert_ne!(role_for(funnel, false, None), Some("a senior copywriter"));
+    }
+
+    #[test]
+    fn a_poem_about_a_gardener_gets_no_gardener() {
+        let poem =
+            "write me a poem for my grandmas 90th birthday shes super into gardening esp roses and tomatoes";
+        assert_ne!(role_for(poem, false, None), Some("an experienced gardener"));
     }
 
     #[test]

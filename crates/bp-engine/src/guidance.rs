@@ -466,7 +466,11 @@ const GENRES: &[Genre] = &[
             "is it legal",
             "is that legal",
             "is this legal",
-            "illegal",
+            // Not "done things that should honestly be illegal" in passing.
+            "is it illegal",
+            "is that illegal",
+            "is this illegal",
+            "illegal to",
             "can my landlord",
             "can the landlord",
             "can my employer",
@@ -668,6 +672,8 @@ const GENRES: &[Genre] = &[
             "should i try next",
             // "What should I do between now and the day?" asks for a plan.
             "between now",
+            // "Who should I loop in?" asks for people, not a choice.
+            "who should i",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
@@ -701,6 +707,8 @@ const GENRES: &[Genre] = &[
             "wrong",
         ],
         intents: &[CodeGeneration],
+        // "Port this and test the error cases" names no fault.
+        unless: &["error cases", "error case", "port this", "port it"],
         material: true,
         line: "Say what causes the problem, then give the corrected code with a short note on what changed.",
         ..PLAIN
@@ -1222,6 +1230,23 @@ mod tests {
     fn a_plan_until_a_date_and_a_launch_plan_get_no_decision_line() {
         let sale = "I'm organising a charity bake sale on Saturday 14 June. Budget is £150. What should I do between now (start of May) and the day, and how should I split the budget?";
         assert!(!line(sale, Intent::ProblemSolving).is_some_and(|l| l.contains("recommendation")));
+    }
+
+    #[test]
+    fn illegal_in_passing_who_to_loop_in_and_error_cases_set_off_nothing() {
+        let bike = "I rewired half of it because the previous owner had done things with electrical tape that should honestly be illegal. Is it weird to get this attached to an old machine?";
+        assert!(!line(bike, Intent::QuestionAnswering).is_some_and(|l| l.contains("lawyer")));
+        assert!(
+            line(
+                "is it illegal to park on the pavement in the UK?",
+                Intent::QuestionAnswering
+            )
+            .is_some_and(|l| l.contains("lawyer"))
+        );
+        let offsite = "I need a planning timeline for our offsite: what do I need to book or decide and by when, and who should I loop in at each step?";
+        assert!(!line(offsite, Intent::TaskPlanning).is_some_and(|l| l.contains("recommendation")));
+        let port = "Can you port this Python function to TypeScript and write Jest tests including the error cases?\n\ndef f(s):\n    return int(s)";
+        assert!(!line(port, Intent::CodeGeneration).is_some_and(|l| l.contains("corrected code")));
     }
 
     #[test]

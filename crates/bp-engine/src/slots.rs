@@ -1083,6 +1083,8 @@ const LAY: &[&str] = &[
     "no formulae",
     "no equations",
     "no jargon",
+    "not a statistician",
+    "not a mathematician",
     "not a stats",
     "not a math",
     "not a numbers",
