@@ -211,6 +211,9 @@ pub fn how_to(text: &str) -> bool {
     if wording {
         return false;
     }
+    // "What does that actually mean and how do I fix it?" asks for an
+    // explanation first: the whole answer is not one procedure.
+    let meaning = ["what does", "what do "].iter().any(|w| lower.contains(w)) && lower.contains(" mean");
     // An explicit "step by step" is a procedure whatever else is asked.
     let explicit = ["step by step", "step-by-step", "walk me through"]
         .iter()
@@ -218,6 +221,7 @@ pub fn how_to(text: &str) -> bool {
     explicit && !fault
         || !fault
             && !choices
+            && !meaning
             && [
                 "how do i ",
                 "how do you ",
@@ -550,6 +554,16 @@ mod tests {
         ));
         assert!(!how_to("how do you pronounce Worcestershire"));
         assert!(how_to("how do I replace the washer in a dripping tap"));
+    }
+
+    #[test]
+    fn a_meaning_to_explain_is_not_a_procedure() {
+        assert!(!how_to(
+            "my advisor wrote 'lacks a throughline' on my chapter. what does that actually mean and how do i fix it"
+        ));
+        assert!(how_to(
+            "what does a hard reset mean? walk me through doing one on my router, step by step"
+        ));
     }
 
     #[test]

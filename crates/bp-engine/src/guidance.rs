@@ -52,6 +52,16 @@ use Intent::{
     Summarization, TaskPlanning, Translation,
 };
 
+/// Words of a choice being weighed, which name the decision genre without
+/// "should I" and rule out a plan's line.
+const WEIGHING: &[&str] = &[
+    "going back and forth",
+    "two offers",
+    "both offers",
+    "help me think through",
+    "help me think this through",
+];
+
 /// What rules out a comparison: figures to test for significance ("2.1%
 /// vs 2.4%, significant?"), or maybe one thing under two names ("or is
 /// there none").
@@ -254,6 +264,9 @@ const GENRES: &[Genre] = &[
     Genre {
         names: &["party", "baby shower", "reunion", "festival", "fundraiser"],
         intents: &[TaskPlanning],
+        // "Two offers for the same Saturday ... they might have me do their
+        // New Year's Eve party": a choice to weigh, not a party to plan.
+        unless: WEIGHING,
         line: "Say what to prepare the day before, and include a backup for what is most likely to go wrong.",
         ..PLAIN
     },
@@ -434,6 +447,12 @@ const GENRES: &[Genre] = &[
             // Several ideas to choose from, not one story to write.
             "ideas for",
             "story ideas",
+            // Reporting, not fiction; and a word for one, not a story.
+            "news story",
+            "word besides",
+            "a word for",
+            "another word",
+            "synonym",
         ],
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
         ..PLAIN
@@ -648,6 +667,13 @@ const GENRES: &[Genre] = &[
             "which would you choose",
             "which way would you go",
             "which would you go with",
+            // Not "torn between": that may be someone else's choice, to
+            // explain without pushing them either way.
+            "going back and forth",
+            "two offers",
+            "both offers",
+            "help me think through",
+            "help me think this through",
         ],
         // "Say what would change the answer" is the "it depends" they refused.
         // "How should I analyse this" asks for a method, not a decision.
@@ -1207,6 +1233,26 @@ mod tests {
         );
         let boiler = "Heat pump at SCOP 3.1 and 24.5p/kWh vs a new gas boiler at 6.2p/kWh: walk me through the running costs and the payback period.";
         assert_eq!(line(boiler, Intent::Reasoning), None);
+    }
+
+    #[test]
+    fn a_word_for_a_news_story_and_a_choice_between_gigs_get_no_story_or_party_line() {
+        let word = "need a word besides 'said' for a news story that doesnt sound like im taking sides";
+        assert!(!line(word, CreativeWriting).is_some_and(|l| l.contains("turning point")));
+        assert!(
+            line("write a short story about a lighthouse keeper", CreativeWriting)
+                .is_some_and(|l| l.contains("turning point")),
+            "a story to write keeps its line"
+        );
+        let gigs = "Got two offers for the same Saturday: the band gig pays $450, the hotel $300 and they might have me do their New Year's Eve party. I keep going back and forth. Can you help me think through this, not just the money?";
+        let got = line(gigs, TaskPlanning);
+        assert!(!got.is_some_and(|l| l.contains("day before")), "{got:?}");
+        assert!(got.is_some_and(|l| l.contains("recommendation")), "{got:?}");
+        assert!(
+            line("help me plan a surprise party for my wife's 40th", TaskPlanning)
+                .is_some_and(|l| l.contains("day before")),
+            "a party to plan keeps its line"
+        );
     }
 
     #[test]

@@ -1956,6 +1956,15 @@ const SHORT_CREATIVE: &[&str] = &[
     "pickup line",
     "pick up line",
     "acrostic",
+    // A word or two to use ("a word besides 'said'", "another word for
+    // cheap"): the answer is a short list, not a piece of writing.
+    "word besides",
+    "a word for",
+    "a better word",
+    "other words for",
+    "another word",
+    "synonym",
+    "synonyms",
 ];
 
 const QUESTION_WORDS: &[&str] = &[
@@ -2764,6 +2773,15 @@ mod tests {
             TaskKind::Open
         );
         assert_eq!(k("who wrote pride and prejudice?"), TaskKind::FactLookup);
+        assert_eq!(
+            k("need a word besides 'said' for a news story that doesnt sound like im taking sides"),
+            TaskKind::ShortCreative
+        );
+        assert_ne!(
+            k("Write a bedtime story of about 250 words for my daughter about a hedgehog"),
+            TaskKind::ShortCreative,
+            "a length in words is no word to find"
+        );
         assert_eq!(
             k("Rewrite this so it sounds more polite: hey send me the file now"),
             TaskKind::Rewrite
