@@ -91,7 +91,84 @@ pub async fn check(state: &AppState, identifier: &str, limit: RateLimit) -> Resu
 
 /// Middleware for the limited routes (after [`crate::auth::principal::authenticate`]).
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (identifier, limit) = match req.extensions().get::<AuthOutcome>() {
+    let (identifier, limit) = identify(&state, &req);
+    match check(&state, &identifier, limit).await {
+        Ok(decision) => {
+            let mut response = next.run(req).await;
+            set_headers(response.headers_mut(), &decision);
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A rate-limit check left to the handler (a route declared with
+/// [`crate::routes::Endpoint::limited_in_handler`]): it makes the check
+/// together with its own first round trip, e.g. `/enhance`'s response-cache
+/// lookup, and records the decision here.
+#[derive(Debug)]
+pub struct PendingLimit {
+    /// Whose requests are counted (`user:…`, `key:…`, `ip:…`).
+    pub identifier: String,
+    /// Their limit.
+    pub limit: RateLimit,
+    decided: std::sync::Mutex<Option<RateDecision>>,
+}
+
+impl PendingLimit {
+    /// Records `decision`; a refusal is counted and returned as 429.
+    pub fn decide(&self, state: &AppState, decision: RateDecision) -> Result<(), ApiError> {
+        if let Ok(mut slot) = self.decided.lock() {
+            *slot = Some(decision);
+        }
+        if decision.allowed {
+            Ok(())
+        } else {
+            state.metrics.rate_limited();
+            Err(ApiError::RateLimited(decision))
+        }
+    }
+
+    /// The check on its own (for a caller with nothing to join it with).
+    pub async fn check(&self, state: &AppState) -> Result<(), ApiError> {
+        let decision = state.cache.check_rate_limit(&self.identifier, self.limit).await?;
+        self.decide(state, decision)
+    }
+
+    fn decision(&self) -> Option<RateDecision> {
+        self.decided.lock().ok().and_then(|slot| *slot)
+    }
+}
+
+/// Middleware for the routes that check their limit in the handler: hands
+/// it a [`PendingLimit`], and makes the check after the handler when it
+/// answered without one (a refused scope, a malformed body), so every
+/// request counts and one over the limit is answered 429 as on the other
+/// limited routes.
+pub async fn limit_after(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let (identifier, limit) = identify(&state, &req);
+    let pending = std::sync::Arc::new(PendingLimit {
+        identifier,
+        limit,
+        decided: std::sync::Mutex::new(None),
+    });
+    req.extensions_mut().insert(pending.clone());
+    let mut response = next.run(req).await;
+    let decision = match pending.decision() {
+        Some(decision) => decision,
+        None => match check(&state, &pending.identifier, pending.limit).await {
+            Ok(decision) => decision,
+            Err(e) => return e.into_response(),
+        },
+    };
+    set_headers(response.headers_mut(), &decision);
+    response
+}
+
+/// Whom a request counts for, and their limit: the user, else the API key
+/// (with the key's own limit when it has one), else the client address.
+fn identify(state: &AppState, req: &Request) -> (String, RateLimit) {
+    match req.extensions().get::<AuthOutcome>() {
         Some(AuthOutcome::Authenticated(p)) => match &p.via {
             Via::ApiKey { key_id, limit, .. } => (
                 format!("key:{key_id}"),
@@ -104,13 +181,5 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
                 .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
             (format!("ip:{ip}"), state.limits.for_tier("anonymous"))
         }
-    };
-    match check(&state, &identifier, limit).await {
-        Ok(decision) => {
-            let mut response = next.run(req).await;
-            set_headers(response.headers_mut(), &decision);
-            response
-        }
-        Err(e) => e.into_response(),
     }
 }

@@ -108,6 +108,10 @@ pub struct Endpoint {
     pub status: u16,
     /// Rate limited (429 with `Retry-After` when over).
     pub limited: bool,
+    /// The handler makes the rate-limit check itself, through
+    /// [`crate::limits::PendingLimit`] (to join it with its own first round
+    /// trip); the middleware checks after it when the handler did not.
+    pub limit_in_handler: bool,
     /// Takes the larger body limit of `/enhance/batch`.
     pub large_body: bool,
     /// The audit action a refused call is recorded under (admin routes).
@@ -135,6 +139,7 @@ impl Endpoint {
             success: None,
             status: 200,
             limited: false,
+            limit_in_handler: false,
             large_body: false,
             audit: None,
         }
@@ -195,6 +200,14 @@ impl Endpoint {
         self
     }
 
+    /// Counts against the caller's rate limit, checked by the handler
+    /// (see [`Endpoint::limit_in_handler`]).
+    pub fn limited_in_handler(mut self) -> Self {
+        self.limited = true;
+        self.limit_in_handler = true;
+        self
+    }
+
     /// Accepts bodies up to [`crate::startup::BATCH_BODY_LIMIT_BYTES`].
     pub fn large_body(mut self) -> Self {
         self.large_body = true;
@@ -202,12 +215,15 @@ impl Endpoint {
     }
 }
 
-/// The endpoints and their handlers, in three routers layered apart: rate
-/// limited, rate limited with the large body limit, and the rest.
+/// The endpoints and their handlers, in four routers layered apart: rate
+/// limited, rate limited by the handler, rate limited with the large body
+/// limit, and the rest.
 #[derive(Default)]
 pub struct Table {
     /// Rate-limited handlers.
     pub limited: Router<AppState>,
+    /// Handlers that make their own rate-limit check.
+    pub limited_in_handler: Router<AppState>,
     /// Rate-limited handlers with the large body limit.
     pub large: Router<AppState>,
     /// Everything else.
@@ -227,10 +243,11 @@ impl Table {
             on(endpoint.verb.filter(), handler).route_layer(axum::middleware::from_fn(move |req, next| {
                 crate::auth::access::enforce(access, audit, req, next)
             }));
-        let router = match (endpoint.limited, endpoint.large_body) {
-            (true, true) => &mut self.large,
-            (true, false) => &mut self.limited,
-            (false, _) => &mut self.open,
+        let router = match (endpoint.limited, endpoint.large_body, endpoint.limit_in_handler) {
+            (true, true, _) => &mut self.large,
+            (true, false, true) => &mut self.limited_in_handler,
+            (true, false, false) => &mut self.limited,
+            (false, _, _) => &mut self.open,
         };
         *router = std::mem::take(router).route(endpoint.path, route);
         self.endpoints.push(endpoint);

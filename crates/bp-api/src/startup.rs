@@ -31,9 +31,16 @@ pub fn router(state: AppState) -> Router {
         .limited
         .merge(large)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit));
+    let limited_in_handler = table
+        .limited_in_handler
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_after,
+        ));
     let v1 = table
         .open
         .merge(limited)
+        .merge(limited_in_handler)
         .route("/openapi.json", get(openapi::serve))
         .route_layer(axum::middleware::from_fn(observe::mark_route));
     Router::new()

@@ -24,14 +24,19 @@ const TAG_LZ4: u8 = b'z';
 /// Encodes `value` for storage.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CacheError> {
     let json = serde_json::to_vec(value).map_err(|e| invalid("value", format!("does not serialise: {e}")))?;
+    encode_json(&json)
+}
+
+/// Encodes JSON already serialised (the caller vouches that it is JSON).
+pub fn encode_json(json: &[u8]) -> Result<Vec<u8>, CacheError> {
     let out = if json.len() > COMPRESS_ABOVE {
         let mut out = vec![TAG_LZ4];
-        out.extend_from_slice(&lz4_flex::compress_prepend_size(&json));
+        out.extend_from_slice(&lz4_flex::compress_prepend_size(json));
         out
     } else {
         let mut out = Vec::with_capacity(json.len() + 1);
         out.push(TAG_JSON);
-        out.extend_from_slice(&json);
+        out.extend_from_slice(json);
         out
     };
     if out.len() > MAX_VALUE_BYTES {
@@ -49,17 +54,29 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     let (&tag, body) = bytes.split_first()?;
     match tag {
         TAG_JSON => serde_json::from_slice(body).ok(),
-        TAG_LZ4 => {
-            // The prepended size is untrusted: bound it before allocating.
-            let size = u32::from_le_bytes(body.get(..4)?.try_into().ok()?) as usize;
-            if size > MAX_VALUE_BYTES * 8 {
-                return None;
-            }
-            let json = lz4_flex::decompress_size_prepended(body).ok()?;
-            serde_json::from_slice(&json).ok()
-        }
+        TAG_LZ4 => serde_json::from_slice(&decompress(body)?).ok(),
         _ => None,
     }
+}
+
+/// The stored JSON itself, unparsed (for an answer sent as it was stored);
+/// `None` when the value is not ours or does not decompress.
+pub fn decode_json(bytes: &[u8]) -> Option<Vec<u8>> {
+    let (&tag, body) = bytes.split_first()?;
+    match tag {
+        TAG_JSON => Some(body.to_vec()),
+        TAG_LZ4 => decompress(body),
+        _ => None,
+    }
+}
+
+fn decompress(body: &[u8]) -> Option<Vec<u8>> {
+    // The prepended size is untrusted: bound it before allocating.
+    let size = u32::from_le_bytes(body.get(..4)?.try_into().ok()?) as usize;
+    if size > MAX_VALUE_BYTES * 8 {
+        return None;
+    }
+    lz4_flex::decompress_size_prepended(body).ok()
 }
 
 #[cfg(test)]

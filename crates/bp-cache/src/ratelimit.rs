@@ -15,9 +15,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::client::Cache;
+use crate::codec;
 use crate::error::{CacheError, invalid};
 use crate::keys::hash_parts;
 use crate::namespace::Namespace;
+use crate::typed::ApiResponseKey;
 
 /// The Lua source of the check (`bench cache` runs it under redis-benchmark).
 pub const RATE_LIMIT_SCRIPT: &str = include_str!("ratelimit.lua");
@@ -108,6 +110,32 @@ impl RateDecision {
     }
 }
 
+/// The script's reply: allowed (0/1), limit, remaining, reset (ms), now (ms).
+type ScriptReply = (u8, u32, i64, u64, u64);
+
+fn decision((allowed, limit, remaining, reset_at_ms, now_ms): ScriptReply) -> RateDecision {
+    RateDecision {
+        allowed: allowed == 1,
+        limit,
+        remaining: remaining.max(0) as u32,
+        reset_at_ms,
+        now_ms,
+        degraded: false,
+    }
+}
+
+/// The window in ms, after checking that `limit` is one the script takes.
+fn window_ms(limit: RateLimit) -> Result<u64, CacheError> {
+    let window_ms = limit.window.as_millis();
+    if limit.max == 0 || window_ms == 0 || window_ms > u128::from(u32::MAX) {
+        return Err(invalid(
+            "limit",
+            "needs at least 1 request per window of 1 ms to 49 days",
+        ));
+    }
+    Ok(window_ms as u64)
+}
+
 impl Cache {
     /// Checks and counts one request of `identifier` against `limit`.
     /// With Redis down the configured policy decides (fail-open unless
@@ -117,42 +145,100 @@ impl Cache {
         identifier: &str,
         limit: RateLimit,
     ) -> Result<RateDecision, CacheError> {
-        let window_ms = limit.window.as_millis();
-        if limit.max == 0 || window_ms == 0 || window_ms > u128::from(u32::MAX) {
-            return Err(invalid(
-                "limit",
-                "needs at least 1 request per window of 1 ms to 49 days",
-            ));
-        }
+        let window_ms = window_ms(limit)?;
         let key = self.ns_key(Namespace::RateLimits, &hash_parts(&[identifier]));
         let mut invocation = SCRIPT.prepare_invoke();
-        invocation.key(key).arg(limit.max).arg(window_ms as u64);
-        match self.invoke::<(u8, u32, i64, u64, u64)>(&invocation).await {
-            Ok((allowed, limit, remaining, reset_at_ms, now_ms)) => Ok(RateDecision {
-                allowed: allowed == 1,
-                limit,
-                remaining: remaining.max(0) as u32,
-                reset_at_ms,
-                now_ms,
-                degraded: false,
-            }),
+        invocation.key(key).arg(limit.max).arg(window_ms);
+        match self.invoke::<ScriptReply>(&invocation).await {
+            Ok(reply) => Ok(decision(reply)),
             Err(e) if e.is_unavailable() => {
                 self.degraded("rate limit check", &e);
-                let now_ms = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0);
-                let allowed = !self.inner.settings.rate_limit_fail_closed;
-                Ok(RateDecision {
-                    allowed,
-                    limit: limit.max,
-                    remaining: if allowed { limit.max } else { 0 },
-                    reset_at_ms: now_ms + window_ms as u64,
-                    now_ms,
-                    degraded: true,
-                })
+                Ok(self.fail_policy(limit, window_ms))
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// [`Cache::check_rate_limit`] and the stored JSON of an API response
+    /// (see [`Cache::cache_api_response_json`]) in one round trip: a
+    /// pipeline of the script's EVALSHA and a GET. The answer of a warm
+    /// `/enhance` costs no second round trip and no JSON work. The GET is
+    /// made whatever the decision; a refused caller's hit is dropped here.
+    /// With Redis down the fail policy decides and the lookup misses.
+    pub async fn check_rate_limit_and_fetch(
+        &self,
+        identifier: &str,
+        limit: RateLimit,
+        response: &ApiResponseKey,
+    ) -> Result<(RateDecision, Option<Vec<u8>>), CacheError> {
+        let window_ms = window_ms(limit)?;
+        let ns = Namespace::ApiResponses;
+        let fetched = async {
+            let value_key = self.hashed_key(ns, response.hash()).await?;
+            let rate_key = self.ns_key(Namespace::RateLimits, &hash_parts(&[identifier]));
+            let mut invocation = SCRIPT.prepare_invoke();
+            invocation.key(rate_key).arg(limit.max).arg(window_ms);
+            let mut pipe = redis::pipe();
+            pipe.invoke_script(&invocation).cmd("GET").arg(&value_key);
+            let reply = match self.query_pipe::<(ScriptReply, Option<Vec<u8>>)>(&pipe).await {
+                Err(CacheError::Redis(e)) if e.code() == Some("NOSCRIPT") => {
+                    // First use on this server (or after SCRIPT FLUSH / a
+                    // failover): nothing ran, so load and repeat once.
+                    let mut load = redis::pipe();
+                    load.load_script(&SCRIPT).ignore();
+                    self.query_pipe::<()>(&load).await?;
+                    self.query_pipe(&pipe).await?
+                }
+                other => other?,
+            };
+            Ok::<_, CacheError>((reply, value_key))
+        };
+        match fetched.await {
+            Ok(((reply, stored), value_key)) => {
+                let decision = decision(reply);
+                let json = match stored {
+                    None => None,
+                    Some(bytes) => match codec::decode_json(&bytes) {
+                        Some(json) => Some(json),
+                        None => {
+                            tracing::debug!(namespace = ns.name(), "undecodable cache value deleted");
+                            let _ = self.query::<u64>(redis::cmd("UNLINK").arg(&value_key)).await;
+                            None
+                        }
+                    },
+                };
+                let json = json.filter(|_| decision.allowed);
+                match json {
+                    Some(_) => self.inner.counters.hit(ns),
+                    None if decision.allowed => self.inner.counters.miss(ns),
+                    None => {}
+                }
+                Ok((decision, json))
+            }
+            Err(e) if e.is_unavailable() => {
+                self.degraded("rate limit check", &e);
+                self.inner.counters.miss(ns);
+                Ok((self.fail_policy(limit, window_ms), None))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The decision with Redis unreachable: fail-open unless
+    /// `BP_RATE_LIMIT_FAIL_CLOSED`, marked `degraded`.
+    fn fail_policy(&self, limit: RateLimit, window_ms: u64) -> RateDecision {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let allowed = !self.inner.settings.rate_limit_fail_closed;
+        RateDecision {
+            allowed,
+            limit: limit.max,
+            remaining: if allowed { limit.max } else { 0 },
+            reset_at_ms: now_ms + window_ms,
+            now_ms,
+            degraded: true,
         }
     }
 

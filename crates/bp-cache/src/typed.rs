@@ -30,6 +30,11 @@ impl ApiResponseKey {
     pub fn new(endpoint: &str, params: &str) -> Self {
         ApiResponseKey(hash_parts(&[endpoint, &canonical_params(params)]))
     }
+
+    /// The hash of endpoint and parameters (the key's last part).
+    pub(crate) fn hash(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Cache {
@@ -39,7 +44,7 @@ impl Cache {
     }
 
     /// [`Cache::typed_key`] for parts already hashed.
-    async fn hashed_key(&self, ns: Namespace, hash: &str) -> Result<String, CacheError> {
+    pub(crate) async fn hashed_key(&self, ns: Namespace, hash: &str) -> Result<String, CacheError> {
         if ns.is_versioned() {
             let generation = self.generation(ns).await?;
             Ok(self.ns_key(ns, &format!("g{generation}:{hash}")))
@@ -55,7 +60,12 @@ impl Cache {
     }
 
     async fn put_hashed<T: Serialize + ?Sized>(&self, ns: Namespace, hash: &str, value: &T) -> bool {
-        match self.try_put(ns, hash, value).await {
+        self.put_settled(ns, self.try_put(ns, hash, value).await)
+    }
+
+    /// True when stored; a refused or dropped write is logged, not raised.
+    fn put_settled(&self, ns: Namespace, stored: Result<(), CacheError>) -> bool {
+        match stored {
             Ok(()) => true,
             Err(e) if e.is_unavailable() => {
                 self.degraded("write", &e);
@@ -74,10 +84,14 @@ impl Cache {
         hash: &str,
         value: &T,
     ) -> Result<(), CacheError> {
+        self.try_put_bytes(ns, hash, codec::encode(value)?).await
+    }
+
+    /// Stores encoded `bytes` under `hash` in `ns` with the namespace's TTL.
+    async fn try_put_bytes(&self, ns: Namespace, hash: &str, bytes: Vec<u8>) -> Result<(), CacheError> {
         let ttl = ns
             .ttl(&self.inner.settings.ttls)
             .ok_or_else(|| invalid("namespace", format!("{} has no value TTL", ns.name())))?;
-        let bytes = codec::encode(value)?;
         let key = self.hashed_key(ns, hash).await?;
         let cmd = redis::cmd("SET")
             .arg(key)
@@ -187,6 +201,17 @@ impl Cache {
         response: &T,
     ) -> bool {
         self.put_hashed(Namespace::ApiResponses, &key.0, response).await
+    }
+
+    /// Stores an answer's JSON as it is to be sent again (see
+    /// [`Cache::check_rate_limit_and_fetch`]); false when not stored.
+    pub async fn cache_api_response_json(&self, key: &ApiResponseKey, json: &[u8]) -> bool {
+        let ns = Namespace::ApiResponses;
+        let stored = match codec::encode_json(json) {
+            Ok(bytes) => self.try_put_bytes(ns, key.hash(), bytes).await,
+            Err(e) => Err(e),
+        };
+        self.put_settled(ns, stored)
     }
 
     /// Caches an intent prediction by (model version, normalised text).

@@ -7,10 +7,13 @@
 //! minutes inside the service.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Extension;
 use axum::Json as JsonOut;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bp_engine::{Complexity, EnhanceRequest, Intent, Level, PromptText, TechniqueLimit, TechniqueList};
 use bp_service::catalogue::Catalogue;
@@ -22,6 +25,7 @@ use serde_json::{Value, json};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::extract::{Client, Id, Json};
+use crate::limits::PendingLimit;
 use crate::routes::{Access, Endpoint, Table, Verb};
 use crate::state::AppState;
 
@@ -104,6 +108,7 @@ pub async fn enhance(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     client: Client,
+    Extension(pending): Extension<Arc<PendingLimit>>,
     Json(body): Json<EnhanceBody>,
 ) -> Result<Response, ApiError> {
     if let Some(p) = &caller {
@@ -112,16 +117,24 @@ pub async fn enhance(
     let service = state.service()?;
     let req = body.request()?;
     // Only anonymous answers are cached; the key is computed once for the
-    // lookup and the write after a miss.
+    // lookup and the write after a miss. The lookup shares the rate-limit
+    // check's round trip, and a hit is the stored JSON, sent as it is.
     let key = caller.is_none().then(|| {
         let params = serde_json::to_string(&body).unwrap_or_default();
         bp_cache::typed::ApiResponseKey::new("/api/v1/enhance", &params)
     });
-    if let Some(key) = &key
-        && let Some(mut hit) = state.cache.get_cached_api_response_at::<EnhanceAnswer>(key).await
-    {
-        hit.metadata.cached = true;
-        return Ok(JsonOut(hit).into_response());
+    match &key {
+        Some(key) => {
+            let (decision, hit) = state
+                .cache
+                .check_rate_limit_and_fetch(&pending.identifier, pending.limit, key)
+                .await?;
+            pending.decide(&state, decision)?;
+            if let Some(json) = hit {
+                return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
+            }
+        }
+        None => pending.check(&state).await?,
     }
     let started = Instant::now();
     let outcome = service
@@ -132,7 +145,12 @@ pub async fn enhance(
     match &caller {
         None => {
             if let Some(key) = &key {
-                let _ = state.cache.cache_api_response_at(key, &answer).await;
+                // Stored as a later hit answers it: marked cached.
+                let mut stored = answer.clone();
+                stored.metadata.cached = true;
+                if let Ok(json) = serde_json::to_vec(&stored) {
+                    let _ = state.cache.cache_api_response_json(key, &json).await;
+                }
             }
         }
         Some(p) => state.recorder.activity(bp_store::analytics::NewActivity {
@@ -400,7 +418,7 @@ pub(crate) fn routes(t: &mut Table) {
             "Enhance a prompt",
         )
         .body::<EnhanceBody>()
-        .limited()
+        .limited_in_handler()
         .returns::<EnhanceAnswer>(),
         enhance,
     );

@@ -72,6 +72,69 @@ async fn anonymous_enhance_answers_the_contract_saves_history_and_caches_the_ans
 }
 
 #[tokio::test]
+async fn enhance_counts_every_request_once_cached_or_malformed_and_refuses_the_101st() {
+    // /enhance makes its rate-limit check in the handler, together with
+    // the response-cache lookup; a request the handler refuses before that
+    // (a malformed body) is checked after it, so it counts all the same.
+    let app = TestApp::init().await;
+    let body = json!({ "text": PROMPT });
+    let remaining = |res: &bp_testkit::TestResponse| -> u32 {
+        res.headers["x-ratelimit-remaining"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let first = app.json(Method::POST, "/api/v1/enhance", &body, &[]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+    assert_eq!(remaining(&first), 99);
+    let hit = app.json(Method::POST, "/api/v1/enhance", &body, &[]).await;
+    assert_eq!(hit.json["metadata"]["cached"], true);
+    assert_eq!(hit.json["id"], first.json["id"]);
+    assert_eq!(hit.headers["content-type"], "application/json");
+    assert_eq!(remaining(&hit), 98);
+    let malformed = app
+        .raw(
+            Method::POST,
+            "/api/v1/enhance",
+            "application/json",
+            b"{\"text\":".to_vec(),
+            &[],
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{}", malformed.text);
+    assert_eq!(remaining(&malformed), 97, "a malformed body counts too");
+    for i in 0..97 {
+        let res = app.json(Method::POST, "/api/v1/enhance", &body, &[]).await;
+        assert_eq!(res.status, StatusCode::OK, "request {} of 100", i + 4);
+    }
+    let refused = app.json(Method::POST, "/api/v1/enhance", &body, &[]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.json);
+    assert_eq!(refused.json["error"], "Rate limit exceeded");
+    assert!(refused.headers.contains_key("retry-after"));
+    assert_eq!(remaining(&refused), 0);
+    let malformed = app
+        .raw(
+            Method::POST,
+            "/api/v1/enhance",
+            "application/json",
+            b"{".to_vec(),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        malformed.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "over the limit, malformed or not"
+    );
+    assert_eq!(
+        count(&app, "prompts.history").await,
+        1,
+        "one row: every other answer was the cached one"
+    );
+}
+
+#[tokio::test]
 async fn preferences_and_exclusions_are_honoured_for_signed_in_users() {
     let app = TestApp::init().await;
     let ann = register(&app, "ann").await;

@@ -127,3 +127,80 @@ async fn an_impossible_limit_is_refused() {
         Err(bp_cache::CacheError::Invalid { field: "limit", .. })
     ));
 }
+
+/// Drops every loaded script on the server, as a restart or a failover to a
+/// fresh master would. (Every client here reloads on NOSCRIPT, so the
+/// other tests running meanwhile are not disturbed.)
+async fn flush_scripts() {
+    // The server itself, also when the suite runs through Sentinel.
+    let client = bp_cache::link::current_server(&bp_testkit::test_env().redis_url)
+        .await
+        .unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_check_and_a_stored_answer_come_in_one_call_byte_for_byte_and_survive_a_script_flush() {
+    use bp_cache::typed::ApiResponseKey;
+    let redis = TestRedis::new().await;
+    let cache = redis.cache();
+    let limit = RateLimit::new(3, Duration::from_secs(60));
+    let small = ApiResponseKey::new("/api/v1/enhance", r#"{"text":"hi"}"#);
+    let large = ApiResponseKey::new("/api/v1/enhance", r#"{"text":"a long one"}"#);
+
+    // No script on the server: the call loads it and repeats itself.
+    flush_scripts().await;
+    let (first, hit) = cache
+        .check_rate_limit_and_fetch("ip:a", limit, &small)
+        .await
+        .unwrap();
+    assert!(first.allowed && !first.degraded, "{first:?}");
+    assert_eq!(first.remaining, 2);
+    assert_eq!(hit, None, "nothing stored yet");
+
+    let small_json = br#"{"enhanced":"hi","metadata":{"cached":true}}"#.to_vec();
+    let large_json = serde_json::to_vec(&serde_json::json!({ "enhanced": "step ".repeat(1000) })).unwrap();
+    assert!(cache.cache_api_response_json(&small, &small_json).await);
+    assert!(cache.cache_api_response_json(&large, &large_json).await);
+
+    let (second, hit) = cache
+        .check_rate_limit_and_fetch("ip:a", limit, &small)
+        .await
+        .unwrap();
+    assert_eq!(second.remaining, 1, "each call counts");
+    assert_eq!(
+        hit.as_deref(),
+        Some(&small_json[..]),
+        "the stored JSON as it was stored"
+    );
+    let (_, hit) = cache
+        .check_rate_limit_and_fetch("ip:b", limit, &large)
+        .await
+        .unwrap();
+    assert_eq!(
+        hit.as_deref(),
+        Some(&large_json[..]),
+        "a compressed value comes back whole"
+    );
+    let typed: Option<serde_json::Value> = cache.get_cached_api_response_at(&small).await;
+    assert_eq!(
+        typed,
+        Some(serde_json::json!({"enhanced":"hi","metadata":{"cached":true}}))
+    );
+
+    let (_, _) = cache
+        .check_rate_limit_and_fetch("ip:a", limit, &small)
+        .await
+        .unwrap();
+    let (refused, hit) = cache
+        .check_rate_limit_and_fetch("ip:a", limit, &small)
+        .await
+        .unwrap();
+    assert!(!refused.allowed, "the 4th of 3");
+    assert_eq!(hit, None, "a refused caller gets no answer, cached or not");
+}
