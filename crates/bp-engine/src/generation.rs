@@ -319,21 +319,28 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         ]),
         // Something broken, not a people problem ("they keep swapping
         // shifts" wants options, not a diagnosis).
-        Intent::ProblemSolving => any(&[
-            " error",
-            " crash",
-            " broken",
-            " not working",
-            " doesnt work",
-            " doesn't work",
-            " wont start",
-            " won't start",
-            " leak",
-            " slow",
-            " fails",
-            " failed",
-            " stopped working",
-            " stuck",
+        // Whole words: "explain step by step, slowly" is no slow machine.
+        Intent::ProblemSolving => crate::slots::Lower::new(c.text).has_any(&[
+            "error",
+            "errors",
+            "crash",
+            "crashes",
+            "crashed",
+            "crashing",
+            "broken",
+            "not working",
+            "doesnt work",
+            "wont start",
+            "leak",
+            "leaks",
+            "leaking",
+            "slow",
+            "slower",
+            "fails",
+            "failed",
+            "failing",
+            "stopped working",
+            "stuck",
         ]),
         // "State every assumption" is for a puzzle or a calculation, not
         // for pointing out where someone else's argument fails.
@@ -923,6 +930,15 @@ mod tests {
         assert!(!fits(
             "I teach Year 4 (ages 8-9). Write a short story about a lighthouse keeper for my class",
             Intent::CreativeWriting
+        ));
+        // Troubleshooting rules for something broken, found by whole words.
+        assert!(!fits(
+            "I want to send a photo on WhatsApp but I only see a camera symbol and a paper clip. Please explain step by step, slowly. I am 78.",
+            Intent::ProblemSolving
+        ));
+        assert!(fits(
+            "my laptop got really slow after the update, what can I check?",
+            Intent::ProblemSolving
         ));
         // Wording a result in hand is not an analysis to lay out method-first.
         assert!(!fits(

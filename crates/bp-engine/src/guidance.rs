@@ -287,6 +287,13 @@ const GENRES: &[Genre] = &[
             "show your reasoning",
             "show the working",
             "show your working",
+            // "Show how you calculated so I can explain it to the
+            // chairman": the working is what they will show.
+            "show how",
+            "show me how you",
+            "show the calculation",
+            "show the calculations",
+            "show the numbers",
         ],
         questions: true,
         line: "Give me the explanation in words I can use with them directly, built on what they already understand, and a quick way to check it landed.",
@@ -1252,6 +1259,16 @@ mod tests {
             line("help me plan a surprise party for my wife's 40th", TaskPlanning)
                 .is_some_and(|l| l.contains("day before")),
             "a party to plan keeps its line"
+        );
+    }
+
+    #[test]
+    fn working_to_show_the_chairman_is_no_lesson_to_explain() {
+        let milk = "Which farmer dropped the most from June to August, in litres and in percent? Please show how you calculated so I can explain it to the chairman, he likes to see the numbers.";
+        assert!(!line(milk, DataAnalysis).is_some_and(|l| l.contains("check it landed")));
+        assert!(
+            crate::slots::read(milk).wants_reasoning,
+            "the working is asked for"
         );
     }
 
