@@ -706,7 +706,7 @@ pub fn generate(c: &Compose<'_>, techniques: &[Technique], templates: &Templates
             fallbacks: Vec::new(),
         };
     }
-    let genre = crate::guidance::guidance(&crate::slots::Lower::new(c.text), c.slots, c.intent, c.level);
+    let genre = crate::guidance::guidance(c.text, c.slots, c.intent, c.level);
     let vars = Variables::new(c, genre.is_some(), |name| {
         let needle = format!("{{{{{name}}}}}");
         techniques.iter().any(|t| templates.text(*t).contains(&needle))

@@ -43,13 +43,18 @@ struct Genre {
     opening: bool,
     /// Whether it needs supplied material (a fix needs the code to fix).
     material: bool,
+    /// Feedback on supplied prose: it also applies to a short request over
+    /// the text (read as a rewrite of it) and to one the classifier took for
+    /// a chat ("what do you think of this paragraph? be honest"), never to
+    /// code.
+    feedback: bool,
     /// The guidance, in the user's voice.
     line: &'static str,
 }
 
 use Intent::{
-    CodeGeneration, CreativeWriting, DataAnalysis, ProblemSolving, QuestionAnswering, Reasoning,
-    Summarization, TaskPlanning, Translation,
+    CodeGeneration, Conversation, CreativeWriting, DataAnalysis, ProblemSolving, QuestionAnswering,
+    Reasoning, Summarization, TaskPlanning, Translation,
 };
 
 /// Words of a choice being weighed, which name the decision genre without
@@ -109,11 +114,103 @@ const PLAIN: Genre = Genre {
     short: false,
     opening: false,
     material: false,
+    feedback: false,
     line: "",
 };
 
 /// Most specific first: the first match is the one used.
 const GENRES: &[Genre] = &[
+    Genre {
+        names: &[
+            "critique my argument",
+            "critique this argument",
+            "critique the argument",
+            "is my argument",
+            "does my argument",
+            "is this argument",
+            "does this argument",
+            "holes in my argument",
+            "holes in this argument",
+            "poke holes",
+            "flaws in my argument",
+            "flaws in this argument",
+            "flaws in the argument",
+            "flaws in my reasoning",
+            "strongest objections",
+            "logical fallacies",
+            "any fallacies",
+        ],
+        intents: &[Reasoning, QuestionAnswering, ProblemSolving, CreativeWriting],
+        questions: true,
+        line: "Take each claim in turn: say what it assumes, whether it follows, and the strongest objection to it, then what would make the argument hold up.",
+        ..PLAIN
+    },
+    Genre {
+        // Before the genres of writing: feedback on a blog post's opening
+        // is no blog post to write.
+        names: &[
+            "feedback",
+            "critique",
+            "what do you think of",
+            "what do you think about",
+            "honest opinion",
+            "review my",
+            "tear it apart",
+            "how does this sound",
+            "how does it sound",
+            "does this work",
+            "is this any good",
+            "is it any good",
+        ],
+        // A new version asked for, not an opinion on this one.
+        unless: &[
+            "rewrite",
+            "rewritten",
+            "reword",
+            "proofread",
+            "fix it",
+            "fix this",
+            "edit it",
+            "edit this",
+            "shorten",
+            "make it",
+            "polish",
+            "only the",
+            "just the",
+        ],
+        // Not figures or code to judge: those have their own genres.
+        intents: &[
+            CreativeWriting,
+            Conversation,
+            QuestionAnswering,
+            ProblemSolving,
+            Reasoning,
+            TaskPlanning,
+        ],
+        material: true,
+        feedback: true,
+        line: "Start with what works, then the changes that would improve it most, in order of importance, quoting the lines you mean and showing how one of them could read instead.",
+        ..PLAIN
+    },
+    Genre {
+        names: &[
+            "make a budget",
+            "making a budget",
+            "create a budget",
+            "build a budget",
+            "set up a budget",
+            "plan a budget",
+            "do a budget",
+            "help me budget",
+            "monthly budget",
+            "household budget",
+            "family budget",
+        ],
+        intents: &[TaskPlanning, ProblemSolving, DataAnalysis, QuestionAnswering],
+        structural: true,
+        line: "Use the figures I gave (and ask for any missing one that matters), group the spending into a few categories, and name the two or three changes that would free the most money each month.",
+        ..PLAIN
+    },
     Genre {
         names: &["cover letter", "motivation letter", "letter of motivation"],
         line: "Match two or three of my concrete achievements to what the job asks for, close with a clear next step, and use only facts I gave ([placeholders] for the rest).",
@@ -836,18 +933,20 @@ fn figures(slots: &Slots) -> bool {
 
 /// The guidance line for this prompt, if a genre it names calls for one
 /// (see the module docs for when none is given).
-pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Level) -> Option<&'static str> {
+pub(crate) fn guidance(text: &str, slots: &Slots, intent: Intent, level: Level) -> Option<&'static str> {
+    let lower = &Lower::new(text);
     if level == Level::Light
         || slots.terse
         || slots.persona.is_some()
         || slots.kind == TaskKind::ShortCreative
-        // A short question over pasted figures reads as a rewrite of them,
-        // but it asks for an analysis.
-        || slots.kind == TaskKind::Rewrite && intent != DataAnalysis
-        || matches!(intent, Intent::Conversation | Translation)
+        || intent == Translation
     {
         return None;
     }
+    // A short question over pasted figures reads as a rewrite of them, but
+    // it asks for an analysis. Otherwise a rewrite or a chat gets a line
+    // only when it asks for feedback on the text.
+    let feedback_only = slots.kind == TaskKind::Rewrite && intent != DataAnalysis || intent == Conversation;
     // A tight limit leaves no room for more parts: the user's own
     // shape wins.
     let tight = slots.length.is_some_and(|l| {
@@ -871,6 +970,8 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
     GENRES
         .iter()
         .filter(|g| g.intents.is_empty() || g.intents.contains(&intent))
+        .filter(|g| g.feedback || !feedback_only)
+        .filter(|g| !g.feedback || !slots.content_is_code())
         .filter(|g| !(g.structural && slots.format.is_some()))
         .filter(|g| g.questions || !question)
         .filter(|g| !(g.short && long))
@@ -879,7 +980,15 @@ pub(crate) fn guidance(lower: &Lower, slots: &Slots, intent: Intent, level: Leve
         // brownout is not it.
         .filter(|g| !g.material || !g.intents.contains(&CodeGeneration) || slots.content_is_code())
         .filter(|g| !g.intents.contains(&DataAnalysis) || !g.material || figures(slots))
-        .find(|g| lower.has_any(g.names) && !lower.has_any(g.unless) && opens(g))
+        .find(|g| {
+            // Feedback is asked for in the user's own words, not in the
+            // text to judge ("feedback" in pasted meeting notes).
+            let said = match (g.feedback, slots.content.as_deref()) {
+                (true, Some(content)) => &Lower::new(&text.replacen(content, " ", 1)),
+                _ => lower,
+            };
+            said.has_any(g.names) && !said.has_any(g.unless) && opens(g)
+        })
         .map(|g| g.line)
 }
 
@@ -889,7 +998,7 @@ mod tests {
     use crate::slots::read;
 
     fn line(text: &str, intent: Intent) -> Option<&'static str> {
-        guidance(&Lower::new(text), &read(text), intent, Level::Standard)
+        guidance(text, &read(text), intent, Level::Standard)
     }
 
     #[test]
@@ -977,7 +1086,7 @@ mod tests {
     fn no_line_for_light_terse_role_play_lookups_or_a_set_format() {
         assert_eq!(
             guidance(
-                &Lower::new("Write a cover letter for a nurse job"),
+                "Write a cover letter for a nurse job",
                 &read("Write a cover letter for a nurse job"),
                 CreativeWriting,
                 Level::Light
@@ -1260,6 +1369,40 @@ mod tests {
                 .is_some_and(|l| l.contains("day before")),
             "a party to plan keeps its line"
         );
+    }
+
+    #[test]
+    fn feedback_on_pasted_prose_gets_an_ordered_critique_but_not_on_code_figures_or_a_rewrite() {
+        let statement = "Can you give me feedback on my personal statement? I'm applying to nursing school.\n\nEver since I was twelve and watched a nurse calm my grandmother in the ER, I have wanted to do that for other people. I worked as a CNA for two years.";
+        assert!(line(statement, CreativeWriting).is_some_and(|l| l.contains("what works")));
+        // Taken for a chat, still feedback on the text.
+        let blog = "what do you think of this opening paragraph for my blog post about composting?\n\nComposting is something everyone should do. It is good for the earth and it is easy. In this post I will tell you why.";
+        assert!(line(blog, Conversation).is_some_and(|l| l.contains("what works")));
+        // A new version asked for.
+        let rewrite = "Give me feedback and then rewrite it:\n\nComposting is something everyone should do. It is good for the earth and it is easy.";
+        assert!(!line(rewrite, CreativeWriting).is_some_and(|l| l.contains("what works")));
+        // The word in the material, not in the ask.
+        let notes = "Summarise these notes:\n\n- Rosa: customer feedback on checkout is bad\n- Keith: will look at the iframe\n- Amara: launch moved to May";
+        assert!(!line(notes, Summarization).is_some_and(|l| l.contains("what works")));
+        let code = "Review my function and tell me what you think:\n\n```python\ndef avg(xs):\n    return sum(xs) / len(xs)\n```";
+        assert!(!line(code, CodeGeneration).is_some_and(|l| l.contains("what works")));
+        // No text to judge.
+        assert!(!line("what do you think of remote work?", Conversation).is_some_and(|l| l.contains("what works")));
+    }
+
+    #[test]
+    fn a_budget_to_make_and_an_argument_to_judge_get_their_lines() {
+        let budget = "We make about $5,200 a month after tax, rent is $1,650, car $410, and we never seem to have anything left. Can you help me make a budget?";
+        assert!(line(budget, TaskPlanning).is_some_and(|l| l.contains("free the most money")));
+        assert!(
+            !line("3 days in lisbon on a tight budget, plan it", TaskPlanning)
+                .is_some_and(|l| l.contains("free the most money")),
+            "a trip on a budget is no budget to make"
+        );
+        let format = "Numbered list, maximum 7 steps: how to make a monthly family budget in Excel.";
+        assert!(!line(format, TaskPlanning).is_some_and(|l| l.contains("free the most money")));
+        let argument = "Is this argument actually valid? My manager says: all our top reps use the CRM daily, so if everyone uses it daily, sales will go up.";
+        assert!(line(argument, Reasoning).is_some_and(|l| l.contains("strongest objection")));
     }
 
     #[test]
