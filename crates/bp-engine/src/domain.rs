@@ -460,6 +460,15 @@ const CRITIQUE: &[&str] = &[
     "flaws",
     "flawed",
     "debunk",
+    "good argument",
+    "valid argument",
+    "sound argument",
+    "bad argument",
+    "weak argument",
+    "argument hold up",
+    "argument holds up",
+    "reasoning hold up",
+    "reasoning holds up",
 ];
 
 /// Whether the prompt asks where an argument's logic fails. That is a

@@ -33,6 +33,9 @@ pub struct GateInput<'a> {
     pub has_role: bool,
     /// Whether the prompt asks how to do something ("how do I", "steps to").
     pub how_to: bool,
+    /// Whether it is about installing or setting something up (see
+    /// [`setup`]): a procedure also when the task is code.
+    pub setup: bool,
     /// Whether the prompt holds something to work out: figures, a puzzle,
     /// a proof, an argument to check (see [`reasoning_evidence`]).
     pub reasoning_evidence: bool,
@@ -162,6 +165,23 @@ pub fn questions(text: &str) -> usize {
         .count()
 }
 
+/// Whether `text` is about installing, configuring or deploying something:
+/// a procedure of steps even when the task is code.
+pub fn setup(text: &str) -> bool {
+    crate::slots::Lower::new(text).has_any(&[
+        "install",
+        "installing",
+        "set up",
+        "setup",
+        "configure",
+        "configuring",
+        "deploy",
+        "deploying",
+        "upgrade",
+        "migrate",
+    ])
+}
+
 /// Whether `text` asks how to do something, step by step.
 pub fn how_to(text: &str) -> bool {
     let lower = text.to_lowercase();
@@ -191,6 +211,10 @@ pub fn how_to(text: &str) -> bool {
         "awkward",
         "without it turning",
         "defensive",
+        // "I don't know how to think about this": a decision, not a procedure.
+        "how to think",
+        "how to decide",
+        "how to approach",
     ]
     .iter()
     .any(|w| lower.contains(w));
@@ -334,6 +358,10 @@ fn why_not(t: Technique, g: &GateInput<'_>) -> Option<&'static str> {
                     Some("the user already asks for the working, step by step")
                 } else if s.kind == TaskKind::MultiPart {
                     Some("a request of several parts is answered part by part, not as one procedure")
+                } else if g.intent == Intent::CodeGeneration && !g.setup {
+                    // "How do I remove duplicates but keep the order?" is
+                    // answered with a few lines of code, not a procedure.
+                    Some("a coding question is answered with code, not numbered steps")
                 } else if g.how_to && s.format.is_none() && !s.own_list {
                     None
                 } else {
@@ -438,6 +466,7 @@ mod tests {
             has_role: crate::domain::role_for(text, false, None).is_some(),
             reasoning_evidence: reasoning_evidence(text),
             how_to: how_to(text),
+            setup: setup(text),
             fault: fault(text),
             questions: questions(text),
             words: text.split_whitespace().count(),
@@ -545,6 +574,19 @@ mod tests {
             !gate_at(analyst, Intent::DataAnalysis, 0.95, Complexity::Complex)
                 .contains(&Technique::ChainOfThought)
         );
+    }
+
+    #[test]
+    fn a_coding_question_gets_no_numbered_steps_but_a_setup_does_and_a_decision_is_no_procedure() {
+        let dedupe = "python: how do I remove duplicates from a list but keep the original order? list(set(x)) scrambles it";
+        let f = gate_at(dedupe, Intent::CodeGeneration, 0.95, Complexity::Simple);
+        assert!(f.contains(&Technique::StepByStep), "{f:?}");
+        let venv = "I'm new to Python on Windows. How do I set up a virtual environment for my project and install the requests library in it?";
+        let f = gate_at(venv, Intent::CodeGeneration, 0.95, Complexity::Simple);
+        assert!(!f.contains(&Technique::StepByStep), "{f:?}");
+        assert!(!how_to(
+            "Do I pay cash for something cheaper, put most of it down, or finance the whole thing? I don't really know how to think about this."
+        ));
     }
 
     #[test]
@@ -689,6 +731,7 @@ mod tests {
                     has_role: true,
                     reasoning_evidence: false,
                     how_to: false,
+                    setup: false,
                     fault: false,
                     questions: 1,
                     words: text.split_whitespace().count(),
@@ -725,6 +768,7 @@ mod tests {
             has_role: true,
             reasoning_evidence: false,
             how_to: false,
+            setup: false,
             fault: false,
             questions: 0,
             words: 20,

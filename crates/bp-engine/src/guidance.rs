@@ -139,6 +139,13 @@ const GENRES: &[Genre] = &[
             "strongest objections",
             "logical fallacies",
             "any fallacies",
+            "a good argument",
+            "a valid argument",
+            "a sound argument",
+            "argument hold up",
+            "argument holds up",
+            "reasoning hold up",
+            "reasoning holds up",
         ],
         intents: &[Reasoning, QuestionAnswering, ProblemSolving, CreativeWriting],
         questions: true,
@@ -1387,7 +1394,10 @@ mod tests {
         let code = "Review my function and tell me what you think:\n\n```python\ndef avg(xs):\n    return sum(xs) / len(xs)\n```";
         assert!(!line(code, CodeGeneration).is_some_and(|l| l.contains("what works")));
         // No text to judge.
-        assert!(!line("what do you think of remote work?", Conversation).is_some_and(|l| l.contains("what works")));
+        assert!(
+            !line("what do you think of remote work?", Conversation)
+                .is_some_and(|l| l.contains("what works"))
+        );
     }
 
     #[test]
@@ -1401,6 +1411,12 @@ mod tests {
         );
         let format = "Numbered list, maximum 7 steps: how to make a monthly family budget in Excel.";
         assert!(!line(format, TaskPlanning).is_some_and(|l| l.contains("free the most money")));
+        let oped = "Found this in an op-ed and it rubbed me the wrong way but I can't put my finger on why:\n\n\"If we allow the city to ban cars from Main Street on Sundays, next they'll ban them on Saturdays, then every weekend, and before long nobody will be allowed to drive downtown at all. Local businesses will die, and our town will become a ghost town. We must stop this before it starts.\"\n\nIs this a good argument?";
+        assert!(line(oped, Reasoning).is_some_and(|l| l.contains("strongest objection")));
+        assert!(
+            crate::domain::critiques_an_argument(&Lower::new(oped)),
+            "no puzzle's standing rules"
+        );
         let argument = "Is this argument actually valid? My manager says: all our top reps use the CRM daily, so if everyone uses it daily, sales will go up.";
         assert!(line(argument, Reasoning).is_some_and(|l| l.contains("strongest objection")));
     }

@@ -2356,8 +2356,11 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> 
         };
         // A long prompt carries details of its own ("translate this for my
         // grandma: tell her we're coming saturday..."); only short ones are
-        // asked.
-        let supplied = supplied || lower.words().count() > 40;
+        // asked. Nor is a budget asked of a trip described in detail (when,
+        // with whom, what they like) down to the table it wants.
+        let supplied = supplied
+            || lower.words().count() > 40
+            || question.contains("budget") && lower.words().count() > 25;
         // A haiku about a leaf blower that won't start needs no error message.
         let moot = question.contains("error message") && kind == TaskKind::ShortCreative;
         if !(supplied || moot || out.iter().any(|q| q == question)) {
@@ -2824,6 +2827,20 @@ mod tests {
         );
         assert!(s.missing.is_empty(), "{:?}", s.missing);
         assert!(read("plan a trip").missing.len() >= 2);
+        assert!(
+            read("plan a trip to Lisbon")
+                .missing
+                .iter()
+                .any(|q| q.contains("budget"))
+        );
+        let described = read(
+            "Planning 3 days in Lisbon in late April with my partner. We like food, walking, and views, not big on museums. Put the itinerary in a table with columns for day, morning, afternoon, evening.",
+        );
+        assert!(
+            !described.missing.iter().any(|q| q.contains("budget")),
+            "{:?}",
+            described.missing
+        );
     }
 
     #[test]
