@@ -166,8 +166,34 @@ const GENRES: &[Genre] = &[
             "how does this sound",
             "how does it sound",
             "does this work",
+            "does it work",
             "is this any good",
             "is it any good",
+            "is this good",
+            "is it good",
+            "thoughts",
+            "your thoughts",
+            "what would you change",
+            "what should i change",
+            "what would you improve",
+            "how can i improve",
+            "how could i improve",
+            "how do i improve",
+            "too generic",
+            "too blunt",
+            "too formal",
+            "too casual",
+            "too stiff",
+            "too much",
+            "does this sound",
+            "does it sound",
+            "how does this read",
+            "how does it read",
+            "come across",
+            "comes across",
+            "am i missing",
+            "or is it flat",
+            "or are they flat",
         ],
         // A new version asked for, not an opinion on this one.
         unless: &[
@@ -1385,6 +1411,11 @@ mod tests {
         // Taken for a chat, still feedback on the text.
         let blog = "what do you think of this opening paragraph for my blog post about composting?\n\nComposting is something everyone should do. It is good for the earth and it is easy. In this post I will tell you why.";
         assert!(line(blog, Conversation).is_some_and(|l| l.contains("what works")));
+        // Asked without the word "feedback".
+        let resignation = "I need to send this resignation email tomorrow. Too blunt?\n\n\"Hi Karen, I'm writing to let you know I'm resigning from my position. My last day will be March 14. Thanks, Leo\"";
+        assert!(line(resignation, Conversation).is_some_and(|l| l.contains("what works")));
+        let listing = "Here's my Etsy listing, what would you change?\n\n\"Cozy Cabin Candle - 8oz. Made with 100% soy wax and a cotton wick. Scent notes: cedar, smoked vanilla and orange peel.\"";
+        assert!(line(listing, ProblemSolving).is_some_and(|l| l.contains("what works")));
         // A new version asked for.
         let rewrite = "Give me feedback and then rewrite it:\n\nComposting is something everyone should do. It is good for the earth and it is easy.";
         assert!(!line(rewrite, CreativeWriting).is_some_and(|l| l.contains("what works")));
