@@ -469,6 +469,12 @@ const CRITIQUE: &[&str] = &[
     "argument holds up",
     "reasoning hold up",
     "reasoning holds up",
+    // A claim someone keeps making, to check: "is it true?"
+    "is it true",
+    "is that true",
+    "is this true",
+    "keeps insisting",
+    "keeps claiming",
 ];
 
 /// Whether the prompt asks where an argument's logic fails. That is a

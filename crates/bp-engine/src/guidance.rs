@@ -1448,6 +1448,11 @@ mod tests {
             crate::domain::critiques_an_argument(&Lower::new(oped)),
             "no puzzle's standing rules"
         );
+        let uncle = "my uncle keeps insisting at every family dinner that humans only use 10% of our brains and thats why some people have psychic abilities. is that true?";
+        assert!(
+            crate::domain::critiques_an_argument(&Lower::new(uncle)),
+            "a claim to check, no puzzle"
+        );
         let argument = "Is this argument actually valid? My manager says: all our top reps use the CRM daily, so if everyone uses it daily, sales will go up.";
         assert!(line(argument, Reasoning).is_some_and(|l| l.contains("strongest objection")));
     }
