@@ -153,6 +153,27 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // A claim heard somewhere, to check; before the explanation genre
+        // ("is it true that ... and why?").
+        names: &[
+            "is it true",
+            "is that true",
+            "is this true",
+            "any truth",
+            "a myth",
+            "myth that",
+            "true or false",
+            "keeps insisting",
+            "keeps claiming",
+            "actually true",
+        ],
+        intents: &[QuestionAnswering, Reasoning, ProblemSolving],
+        // A bare fact ("is it true octopuses have three hearts?") has no
+        // belief behind it to trace.
+        line: "Say plainly whether it is true and what the evidence actually shows, and, if it is a common belief, where it comes from.",
+        ..PLAIN
+    },
+    Genre {
         // Before the genres of writing: feedback on a blog post's opening
         // is no blog post to write.
         names: &[
@@ -706,6 +727,20 @@ const GENRES: &[Genre] = &[
             "keep turning out",
             "wont rise",
             "didnt rise",
+            // A noise or a symptom of a machine or a plant.
+            "clicking sound",
+            "clicking noise",
+            "makes a clicking",
+            "grinding noise",
+            "grinding sound",
+            "squealing",
+            "squeaking",
+            "rattling",
+            "makes a noise",
+            "makes a sound",
+            "turning yellow",
+            "brown spots",
+            "wilting",
         ],
         intents: &[ProblemSolving],
         // A child who will not sleep is not a fault to find: the parents
@@ -1453,6 +1488,9 @@ mod tests {
             crate::domain::critiques_an_argument(&Lower::new(uncle)),
             "a claim to check, no puzzle"
         );
+        let brains =
+            "Is it true we only use 10 percent of our brains? My kid came home from school saying that.";
+        assert!(line(brains, QuestionAnswering).is_some_and(|l| l.contains("evidence actually shows")));
         let argument = "Is this argument actually valid? My manager says: all our top reps use the CRM daily, so if everyone uses it daily, sales will go up.";
         assert!(line(argument, Reasoning).is_some_and(|l| l.contains("strongest objection")));
     }
@@ -1474,6 +1512,9 @@ mod tests {
         // "What should I try next?" asks for things to try, not a decision.
         let sink = "Bathroom sink drains super slowly. I've already poured Drano down it twice. What should I try next?";
         assert!(line(sink, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
+        // A noise with no word of failure is a fault all the same.
+        let civic = "My 2015 Honda Civic makes a clicking sound when I turn sharply, mostly going left out of parking lots. Gets faster when I speed up. What could it be?";
+        assert!(line(civic, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
     }
 
     #[test]
