@@ -103,9 +103,9 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// A rate-limit check left to the handler (a route declared with
-/// [`crate::routes::Endpoint::limited_in_handler`]): it makes the check
-/// together with its own first round trip, e.g. `/enhance`'s response-cache
-/// lookup, and records the decision here.
+/// [`crate::routes::Endpoint::limited_in_handler`]): an anonymous caller's
+/// check goes together with the handler's own first round trip (the
+/// response-cache lookup of `/enhance`), and the decision is recorded here.
 #[derive(Debug)]
 pub struct PendingLimit {
     /// Whose requests are counted (`user:…`, `key:…`, `ip:…`).
@@ -113,26 +113,65 @@ pub struct PendingLimit {
     /// Their limit.
     pub limit: RateLimit,
     decided: std::sync::Mutex<Option<RateDecision>>,
+    /// Set before the handler's check is sent: a check that failed may
+    /// still have counted, so the middleware does not make another.
+    attempted: std::sync::atomic::AtomicBool,
 }
 
 impl PendingLimit {
-    /// Records `decision`; a refusal is counted and returned as 429.
-    pub fn decide(&self, state: &AppState, decision: RateDecision) -> Result<(), ApiError> {
-        if let Ok(mut slot) = self.decided.lock() {
-            *slot = Some(decision);
-        }
-        if decision.allowed {
-            Ok(())
-        } else {
-            state.metrics.rate_limited();
-            Err(ApiError::RateLimited(decision))
+    fn new(identifier: String, limit: RateLimit) -> Self {
+        Self {
+            identifier,
+            limit,
+            decided: std::sync::Mutex::new(None),
+            attempted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// The check on its own (for a caller with nothing to join it with).
+    /// Records `decision`; a refusal is counted and returned as 429.
+    fn decide(&self, state: &AppState, decision: RateDecision) -> Result<(), ApiError> {
+        if let Ok(mut slot) = self.decided.lock() {
+            *slot = Some(decision);
+        }
+        refusal(state, decision)
+    }
+
+    /// The check on its own (a caller with nothing to join it with); the
+    /// decision already made when there is one.
     pub async fn check(&self, state: &AppState) -> Result<(), ApiError> {
+        if let Some(decision) = self.decision() {
+            // Made and counted up front: a refusal never reached here.
+            return if decision.allowed {
+                Ok(())
+            } else {
+                Err(ApiError::RateLimited(decision))
+            };
+        }
+        self.attempted.store(true, std::sync::atomic::Ordering::Relaxed);
         let decision = state.cache.check_rate_limit(&self.identifier, self.limit).await?;
         self.decide(state, decision)
+    }
+
+    /// The check and the stored answer under `key` in one round trip
+    /// ([`bp_cache::Cache::check_rate_limit_and_fetch`]): the answer's
+    /// JSON on a hit, `None` on a miss, 429 over the limit.
+    pub async fn check_and_fetch(
+        &self,
+        state: &AppState,
+        key: &bp_cache::typed::ApiResponseKey,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        if self.decision().is_some() {
+            // Checked up front (a signed-in caller): nothing to join.
+            self.check(state).await?;
+            return Ok(None);
+        }
+        self.attempted.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (decision, hit) = state
+            .cache
+            .check_rate_limit_and_fetch(&self.identifier, self.limit, key)
+            .await?;
+        self.decide(state, decision)?;
+        Ok(hit)
     }
 
     fn decision(&self) -> Option<RateDecision> {
@@ -140,22 +179,46 @@ impl PendingLimit {
     }
 }
 
-/// Middleware for the routes that check their limit in the handler: hands
-/// it a [`PendingLimit`], and makes the check after the handler when it
-/// answered without one (a refused scope, a malformed body), so every
-/// request counts and one over the limit is answered 429 as on the other
-/// limited routes.
+/// `Ok` when `decision` allows the request; a refusal is counted in the
+/// metrics (once: only where the decision is first made).
+fn refusal(state: &AppState, decision: RateDecision) -> Result<(), ApiError> {
+    if decision.allowed {
+        Ok(())
+    } else {
+        state.metrics.rate_limited();
+        Err(ApiError::RateLimited(decision))
+    }
+}
+
+/// Middleware for the routes that check their limit in the handler. A
+/// signed-in caller (for whom there is no response cache to join) is
+/// checked up front, as on the other limited routes; an anonymous one is
+/// handed a [`PendingLimit`]. When the handler answered without a check (a
+/// malformed body, a refused scope) it is made after, so every request
+/// counts once and one over the limit is answered 429.
 pub async fn limit_after(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let (identifier, limit) = identify(&state, &req);
-    let pending = std::sync::Arc::new(PendingLimit {
-        identifier,
-        limit,
-        decided: std::sync::Mutex::new(None),
-    });
+    let pending = std::sync::Arc::new(PendingLimit::new(identifier, limit));
+    if matches!(
+        req.extensions().get::<AuthOutcome>(),
+        Some(AuthOutcome::Authenticated(_))
+    ) {
+        match check(&state, &pending.identifier, pending.limit).await {
+            Ok(decision) => {
+                if let Ok(mut slot) = pending.decided.lock() {
+                    *slot = Some(decision);
+                }
+            }
+            Err(e) => return e.into_response(),
+        }
+    }
     req.extensions_mut().insert(pending.clone());
     let mut response = next.run(req).await;
     let decision = match pending.decision() {
         Some(decision) => decision,
+        // The handler's check failed (its error is the answer) and may
+        // have counted: no second one.
+        None if pending.attempted.load(std::sync::atomic::Ordering::Relaxed) => return response,
         None => match check(&state, &pending.identifier, pending.limit).await {
             Ok(decision) => decision,
             Err(e) => return e.into_response(),

@@ -238,6 +238,13 @@ impl Table {
         H: Handler<T, AppState>,
         T: 'static,
     {
+        // The large-body router checks limits up front and hands no
+        // PendingLimit: a handler that wants one would fail every call.
+        debug_assert!(
+            !(endpoint.large_body && endpoint.limit_in_handler),
+            "{}: a large-body route cannot check its limit in the handler",
+            endpoint.path
+        );
         let (access, audit) = (endpoint.access, endpoint.audit);
         let route =
             on(endpoint.verb.filter(), handler).route_layer(axum::middleware::from_fn(move |req, next| {

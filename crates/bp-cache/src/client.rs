@@ -274,6 +274,12 @@ impl Cache {
         self.settle(result)
     }
 
+    /// One reply of a pipeline run with `ignore_errors`, settled as a
+    /// command's own result would be (health state, failover nudge).
+    pub(crate) fn settle_reply<T>(&self, reply: redis::RedisResult<T>) -> Result<T, CacheError> {
+        self.settle(Ok(reply))
+    }
+
     fn settle<T>(
         &self,
         result: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,

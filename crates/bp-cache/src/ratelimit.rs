@@ -160,45 +160,72 @@ impl Cache {
     }
 
     /// [`Cache::check_rate_limit`] and the stored JSON of an API response
-    /// (see [`Cache::cache_api_response_json`]) in one round trip: a
-    /// pipeline of the script's EVALSHA and a GET. The answer of a warm
-    /// `/enhance` costs no second round trip and no JSON work. The GET is
-    /// made whatever the decision; a refused caller's hit is dropped here.
-    /// With Redis down the fail policy decides and the lookup misses.
+    /// (see [`Cache::cache_api_response_json`]) in one pipeline: the
+    /// script's EVALSHA and a GET, so a warm `/enhance` makes one round trip
+    /// (two when this process must first re-read the namespace's
+    /// generation) and no work on the answer's JSON. The GET is made
+    /// whatever the decision; a refused caller's hit is dropped here.
+    ///
+    /// A failed read of the answer is a miss, never a failed check; a
+    /// script the server does not have (a restart, `SCRIPT FLUSH`, a
+    /// failover) ran nothing, and is loaded and repeated in one more
+    /// pipeline, on the same connection. With Redis down the fail policy
+    /// decides and the lookup misses.
     pub async fn check_rate_limit_and_fetch(
         &self,
         identifier: &str,
         limit: RateLimit,
         response: &ApiResponseKey,
     ) -> Result<(RateDecision, Option<Vec<u8>>), CacheError> {
+        type Replies = (
+            redis::RedisResult<ScriptReply>,
+            redis::RedisResult<Option<Vec<u8>>>,
+        );
         let window_ms = window_ms(limit)?;
         let ns = Namespace::ApiResponses;
-        let fetched = async {
-            let value_key = self.hashed_key(ns, response.hash()).await?;
-            let rate_key = self.ns_key(Namespace::RateLimits, &hash_parts(&[identifier]));
-            let mut invocation = SCRIPT.prepare_invoke();
-            invocation.key(rate_key).arg(limit.max).arg(window_ms);
-            let mut pipe = redis::pipe();
-            pipe.invoke_script(&invocation).cmd("GET").arg(&value_key);
-            let reply = match self.query_pipe::<(ScriptReply, Option<Vec<u8>>)>(&pipe).await {
-                Err(CacheError::Redis(e)) if e.code() == Some("NOSCRIPT") => {
-                    // First use on this server (or after SCRIPT FLUSH / a
-                    // failover): nothing ran, so load and repeat once.
-                    let mut load = redis::pipe();
-                    load.load_script(&SCRIPT).ignore();
-                    self.query_pipe::<()>(&load).await?;
-                    self.query_pipe(&pipe).await?
+        let value_key = match self.hashed_key(ns, response.hash()).await {
+            Ok(key) => key,
+            Err(e) => {
+                // The namespace's generation could not be read: the check
+                // on its own (it follows the fail policy), and a miss.
+                tracing::debug!(error = %e, "response cache lookup skipped");
+                let decision = self.check_rate_limit(identifier, limit).await?;
+                if decision.allowed {
+                    self.inner.counters.miss(ns);
                 }
-                other => other?,
-            };
-            Ok::<_, CacheError>((reply, value_key))
+                return Ok((decision, None));
+            }
         };
-        match fetched.await {
-            Ok(((reply, stored), value_key)) => {
+        let rate_key = self.ns_key(Namespace::RateLimits, &hash_parts(&[identifier]));
+        let mut invocation = SCRIPT.prepare_invoke();
+        invocation.key(rate_key).arg(limit.max).arg(window_ms);
+        let sent = async {
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors()
+                .invoke_script(&invocation)
+                .cmd("GET")
+                .arg(&value_key);
+            let (mut script, mut stored) = self.query_pipe::<Replies>(&pipe).await?;
+            if script.as_ref().err().and_then(|e| e.code()) == Some("NOSCRIPT") {
+                let mut again = redis::pipe();
+                again
+                    .ignore_errors()
+                    .load_script(&SCRIPT)
+                    .ignore()
+                    .invoke_script(&invocation)
+                    .cmd("GET")
+                    .arg(&value_key);
+                (script, stored) = self.query_pipe::<Replies>(&again).await?;
+            }
+            // The script's own error (READONLY on a demoted master) keeps
+            // the health state as any command's does.
+            Ok::<_, CacheError>((self.settle_reply(script)?, stored))
+        };
+        match sent.await {
+            Ok((reply, stored)) => {
                 let decision = decision(reply);
                 let json = match stored {
-                    None => None,
-                    Some(bytes) => match codec::decode_json(&bytes) {
+                    Ok(Some(bytes)) => match codec::decode_json(&bytes) {
                         Some(json) => Some(json),
                         None => {
                             tracing::debug!(namespace = ns.name(), "undecodable cache value deleted");
@@ -206,6 +233,11 @@ impl Cache {
                             None
                         }
                     },
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::debug!(error = %e, namespace = ns.name(), "cache read failed; a miss");
+                        None
+                    }
                 };
                 let json = json.filter(|_| decision.allowed);
                 match json {
@@ -217,8 +249,11 @@ impl Cache {
             }
             Err(e) if e.is_unavailable() => {
                 self.degraded("rate limit check", &e);
-                self.inner.counters.miss(ns);
-                Ok((self.fail_policy(limit, window_ms), None))
+                let decision = self.fail_policy(limit, window_ms);
+                if decision.allowed {
+                    self.inner.counters.miss(ns);
+                }
+                Ok((decision, None))
             }
             Err(e) => Err(e),
         }

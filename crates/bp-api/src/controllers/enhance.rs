@@ -103,6 +103,11 @@ fn requester(caller: Option<&crate::auth::Principal>, client: &Client) -> Reques
     }
 }
 
+/// What the response-cache key of `/enhance` is made from besides the
+/// body: the endpoint, and the stored format's version (the JSON a hit
+/// sends as it is). A new version leaves the old entries unread.
+const RESPONSE_KEY: &str = "/api/v1/enhance#sent-json-v1";
+
 /// `POST /enhance`.
 pub async fn enhance(
     State(state): State<AppState>,
@@ -121,16 +126,11 @@ pub async fn enhance(
     // check's round trip, and a hit is the stored JSON, sent as it is.
     let key = caller.is_none().then(|| {
         let params = serde_json::to_string(&body).unwrap_or_default();
-        bp_cache::typed::ApiResponseKey::new("/api/v1/enhance", &params)
+        bp_cache::typed::ApiResponseKey::new(RESPONSE_KEY, &params)
     });
     match &key {
         Some(key) => {
-            let (decision, hit) = state
-                .cache
-                .check_rate_limit_and_fetch(&pending.identifier, pending.limit, key)
-                .await?;
-            pending.decide(&state, decision)?;
-            if let Some(json) = hit {
+            if let Some(json) = pending.check_and_fetch(&state, key).await? {
                 return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
             }
         }

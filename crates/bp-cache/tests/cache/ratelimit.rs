@@ -204,3 +204,45 @@ async fn the_check_and_a_stored_answer_come_in_one_call_byte_for_byte_and_surviv
     assert!(!refused.allowed, "the 4th of 3");
     assert_eq!(hit, None, "a refused caller gets no answer, cached or not");
 }
+
+#[tokio::test]
+async fn a_stored_answer_that_cannot_be_read_is_a_miss_and_the_request_counts_once() {
+    use bp_cache::typed::ApiResponseKey;
+    let redis = TestRedis::new().await;
+    let cache = redis.cache();
+    let limit = RateLimit::new(5, Duration::from_secs(60));
+    let key = ApiResponseKey::new("/api/v1/enhance", r#"{"text":"broken"}"#);
+    assert!(cache.cache_api_response_json(&key, br#"{"a":1}"#).await);
+    // Replace the stored value by a list: its GET fails with WRONGTYPE.
+    let client = bp_cache::link::current_server(&bp_testkit::test_env().redis_url)
+        .await
+        .unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let pattern = format!("{}:api:response:*", cache.prefix());
+    let stored: Vec<String> = redis::cmd("KEYS")
+        .arg(&pattern)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "one stored answer: {stored:?}");
+    let _: () = redis::cmd("DEL")
+        .arg(&stored[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("RPUSH")
+        .arg(&stored[0])
+        .arg("x")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let (decision, hit) = cache
+        .check_rate_limit_and_fetch("ip:c", limit, &key)
+        .await
+        .unwrap();
+    assert!(decision.allowed, "{decision:?}");
+    assert_eq!(hit, None, "an unreadable answer is a miss, not an error");
+    let next = cache.check_rate_limit("ip:c", limit).await.unwrap();
+    assert_eq!(next.remaining, 3, "the failed read's request counted once");
+}
