@@ -671,6 +671,23 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // "Is it safe to drive / can it wait until next month?" about a
+        // fault: the answer the person needs first is how urgent it is.
+        names: &[
+            "safe to drive",
+            "safe to keep driving",
+            "safe to use",
+            "can it wait",
+            "can this wait",
+            "deal with right away",
+            "deal with it now",
+            "right away or",
+        ],
+        intents: &[ProblemSolving],
+        line: "Say first whether it can safely wait and what would make it urgent, then the most likely causes with a quick check for each.",
+        ..PLAIN
+    },
+    Genre {
         names: &[
             "error",
             "crash",
@@ -872,6 +889,16 @@ const GENRES: &[Genre] = &[
             "between now",
             // "Who should I loop in?" asks for people, not a choice.
             "who should i",
+            // "What temp should I set my fridge to?" asks for a value.
+            "temp should i",
+            "temperature should i",
+            "size should i",
+            "setting should i",
+            "what time should i",
+            "how much should i",
+            "how often should i",
+            "how long should i",
+            "how many should i",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
@@ -1512,6 +1539,14 @@ mod tests {
         // "What should I try next?" asks for things to try, not a decision.
         let sink = "Bathroom sink drains super slowly. I've already poured Drano down it twice. What should I try next?";
         assert!(line(sink, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
+        // How urgent comes first when that is what is asked.
+        let wait = "My car makes a squealing noise for the first minute on cold mornings. Is this something I need to deal with right away or can it wait until my next oil change?";
+        assert!(line(wait, Intent::ProblemSolving).is_some_and(|l| l.contains("safely wait")));
+        // A value to set is no decision.
+        assert_eq!(
+            line("what temp should i set my fridge to", Intent::ProblemSolving),
+            None
+        );
         // A noise with no word of failure is a fault all the same.
         let civic = "My 2015 Honda Civic makes a clicking sound when I turn sharply, mostly going left out of parking lots. Gets faster when I speed up. What could it be?";
         assert!(line(civic, Intent::ProblemSolving).is_some_and(|l| l.contains("most likely causes")));
