@@ -215,11 +215,32 @@ const GENRES: &[Genre] = &[
             "am i missing",
             "or is it flat",
             "or are they flat",
+            "fall flat",
+            "falls flat",
+            "check this",
+            "check my",
+            "look over",
+            "look this over",
+            "read over",
+            "ending works",
         ],
         // A new version asked for, not an opinion on this one.
+        // ("I don't want it rewritten" is still feedback.)
         unless: &[
-            "rewrite",
-            "rewritten",
+            "rewrite it",
+            "rewrite this",
+            "rewrite my",
+            "rewrite the",
+            "a rewrite",
+            "suggested rewrite",
+            "rewritten version",
+            // Something new to write ("can you write it for me?"), not what
+            // they were made to write before.
+            "can you write",
+            "could you write",
+            "please write",
+            "write it for me",
+            "write me",
             "reword",
             "proofread",
             "fix it",
@@ -232,13 +253,13 @@ const GENRES: &[Genre] = &[
             "only the",
             "just the",
         ],
-        // Not figures or code to judge: those have their own genres.
+        // Not figures or code to judge: those have their own genres; nor a
+        // proof or a sum to check ("check my reasoning: ...").
         intents: &[
             CreativeWriting,
             Conversation,
             QuestionAnswering,
             ProblemSolving,
-            Reasoning,
             TaskPlanning,
         ],
         material: true,
@@ -1478,6 +1499,8 @@ mod tests {
         assert!(line(resignation, Conversation).is_some_and(|l| l.contains("what works")));
         let listing = "Here's my Etsy listing, what would you change?\n\n\"Cozy Cabin Candle - 8oz. Made with 100% soy wax and a cotton wick. Scent notes: cedar, smoked vanilla and orange peel.\"";
         assert!(line(listing, ProblemSolving).is_some_and(|l| l.contains("what works")));
+        let speech = "Here is my maid of honor speech. Can you tell me if it's too long, if any parts fall flat, and if the ending works? I don't want it rewritten completely.\n\n\"Hi everyone, for those who don't know me I'm Jess, and I've known Maria since we were seven.\"";
+        assert!(line(speech, Conversation).is_some_and(|l| l.contains("what works")));
         // A new version asked for.
         let rewrite = "Give me feedback and then rewrite it:\n\nComposting is something everyone should do. It is good for the earth and it is easy.";
         assert!(!line(rewrite, CreativeWriting).is_some_and(|l| l.contains("what works")));
