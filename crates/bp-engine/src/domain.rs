@@ -52,7 +52,9 @@ const ROLES: &[Entry] = &[
             "trip",
             "vacation",
             "holiday",
-            "road trip",
+            // Not "road trip": as a phrase it named the subject alone, and
+            // "a road trip to my parents' twice a year" in a question about
+            // a car repair is no trip to plan.
             "backpacking",
         ],
         with: &[],
@@ -523,7 +525,8 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         let within = |k: &str| match k {
             "regex" => named.len() > 1,
             // A pandas traceback that mentions Excel is a Python question.
-            "excel" => has("vba") || has("pandas") || has("traceback"),
+            // "This is Google Sheets, not Excel": the sheet's own expert.
+            "excel" => has("vba") || has("pandas") || has("traceback") || has("google sheets"),
             "javascript" | "typescript" => has("react"),
             _ => false,
         };
@@ -576,6 +579,25 @@ mod tests {
         assert_eq!(role_for(fault, false, None), Some("an experienced car mechanic"));
         let sql = "I help my aunt run a bakery; she bakes too much bread. Write a SQLite query over products and sales for the lowest daily sales per location.";
         assert_ne!(role_for(sql, true, None), Some("a professional chef"));
+    }
+
+    #[test]
+    fn a_sheet_in_google_sheets_and_a_trip_in_passing_get_no_wrong_expert() {
+        let sheets = "I have dates in column A and sale amounts in column B. What formula gives the monthly totals? This is Google Sheets not Excel if that matters";
+        assert_eq!(
+            role_for(sheets, true, None),
+            None,
+            "no Excel expert on Google Sheets"
+        );
+        let civic = "My 2014 Civic's transmission is starting to slip; the rebuild is $3,400. I do a 25 minute commute plus a road trip to my parents' twice a year. Fix it, buy used or lease?";
+        assert_ne!(
+            role_for(civic, false, None),
+            Some("an experienced travel planner")
+        );
+        assert_eq!(
+            role_for("Plan a vacation itinerary for Lisbon with two kids", false, None),
+            Some("an experienced travel planner")
+        );
     }
 
     #[test]

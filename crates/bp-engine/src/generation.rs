@@ -344,7 +344,21 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         ]),
         // "State every assumption" is for a puzzle or a calculation, not
         // for pointing out where someone else's argument fails.
-        Intent::Reasoning => !crate::domain::critiques_an_argument(&crate::slots::Lower::new(c.text)),
+        // Nor for someone who cannot make sense of an idea ("0.999...
+        // equals 1 still feels wrong"): they want it explained, not a
+        // derivation's checks.
+        Intent::Reasoning => {
+            !crate::domain::critiques_an_argument(&crate::slots::Lower::new(c.text))
+                && !crate::slots::Lower::new(c.text).has_any(&[
+                    "feels wrong",
+                    "doesnt make sense",
+                    "dont get it",
+                    "dont understand",
+                    "cant wrap my head",
+                    "intuitively",
+                    "intuition",
+                ])
+        }
         // Method and confidence for an analysis, not for a casual question
         // about a few numbers or an answer in a format of the user's own.
         // Nor "method and assumptions first" for a reader who says they
@@ -930,6 +944,10 @@ mod tests {
         assert!(!fits(
             "I teach Year 4 (ages 8-9). Write a short story about a lighthouse keeper for my class",
             Intent::CreativeWriting
+        ));
+        assert!(!fits(
+            "my math teacher said 0.999 repeating is exactly equal to 1 and showed a proof with fractions but it still feels wrong. how can it be equal?",
+            Intent::Reasoning
         ));
         // Troubleshooting rules for something broken, found by whole words.
         assert!(!fits(

@@ -243,8 +243,11 @@ const GENRES: &[Genre] = &[
             "write me",
             "reword",
             "proofread",
-            "fix it",
-            "fix this",
+            // ("I don't know how to fix it" still asks for feedback.)
+            "can you fix",
+            "please fix",
+            "just fix",
+            "fix it for me",
             "edit it",
             "edit this",
             "shorten",

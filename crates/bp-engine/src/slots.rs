@@ -1085,6 +1085,8 @@ const LAY: &[&str] = &[
     "no jargon",
     "not a statistician",
     "not a mathematician",
+    "so go easy",
+    "go easy on",
     "not a stats",
     "not a math",
     "not a numbers",
@@ -1390,7 +1392,15 @@ fn without_request_paragraphs(block: &str) -> &str {
         // After a table, the prose paragraph is the request, in any
         // language; after a verse, a paragraph of one long line is.
         let words = last.split_whitespace().count();
+        // After a quoted passage, a paragraph in the user's own voice ("I
+        // put up a fence last spring and got it approved") is theirs.
+        let own_voice = material.ends_with(['"', '”', '»'])
+            && Lower::new(last)
+                .words()
+                .next()
+                .is_some_and(|w| ["i", "im", "ive", "id", "my", "we", "our", "were"].contains(&w));
         let asks = asks_for_the_answer(last)
+            || own_voice
             || table_end(material) && words >= 8
             || verse_end(material) && words >= 8 && last.trim().lines().count() == 1;
         let about = depth == 0 && about_the_answer(last);
@@ -2703,6 +2713,23 @@ mod tests {
         let content = read(text).content.unwrap_or_default();
         assert!(content.starts_with("\"Section 4.2"), "{content}");
         assert!(content.ends_with("calendar days.\""), "{content}");
+    }
+
+    #[test]
+    fn go_easy_on_the_stats_marks_a_lay_reader() {
+        assert!(
+            read(
+                "is that a meaningful increase or just noise? I took one stats class 10 years ago so go easy"
+            )
+            .lay
+        );
+    }
+
+    #[test]
+    fn the_users_own_situation_after_a_quoted_passage_is_not_material() {
+        let text = "can u summarize this for me, its from my HOA newsletter and I can't tell if it actually affects me:\n\n\"Pursuant to the amended Section 7.3(b), all exterior modifications including fencing and solar installations shall require an Architectural Review Request. Modifications previously approved shall be grandfathered.\"\n\nI put up a fence last spring and I did get it approved back then. Also thinking about solar next year";
+        let content = read(text).content.unwrap_or_default();
+        assert!(content.ends_with("grandfathered.\""), "{content}");
     }
 
     #[test]
