@@ -257,8 +257,10 @@ const GENRES: &[Genre] = &[
             "just the",
         ],
         // Not figures or code to judge: those have their own genres; nor a
-        // proof or a sum to check ("check my reasoning: ...").
+        // proof or a sum to check ("check my reasoning: ..."). An email to
+        // check is often taken for a summary.
         intents: &[
+            Summarization,
             CreativeWriting,
             Conversation,
             QuestionAnswering,
@@ -469,6 +471,9 @@ const GENRES: &[Genre] = &[
             "show the calculation",
             "show the calculations",
             "show the numbers",
+            // A figure to report and how to word it, not a lesson.
+            "to report",
+            "report to",
         ],
         questions: true,
         line: "Give me the explanation in words I can use with them directly, built on what they already understand, and a quick way to check it landed.",
@@ -494,6 +499,12 @@ const GENRES: &[Genre] = &[
             "how to respond to",
             "how do i say no",
             "how do i talk to",
+            "what do i say",
+            "what do i actually say",
+            "how should i open the conversation",
+            "how do i open the conversation",
+            "how do i start the conversation",
+            "how should i start the conversation",
         ],
         // "How do I tell if that's a real difference?" asks for a method.
         unless: &[
@@ -866,6 +877,24 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // "Help me think it through instead of just picking one for me":
+        // the weighing, without the verdict they declined.
+        names: &[
+            "instead of just picking",
+            "instead of picking",
+            "not just pick",
+            "dont just pick",
+            "dont pick for me",
+            "without picking",
+            "dont tell me what to do",
+            "not tell me what to do",
+            "without telling me what to do",
+        ],
+        intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
+        line: "Weigh the factors that matter in my situation and say what would tip it one way or the other, without choosing for me.",
+        ..PLAIN
+    },
+    Genre {
         names: &[
             "should i",
             "is it worth",
@@ -913,6 +942,11 @@ const GENRES: &[Genre] = &[
             "between now",
             // "Who should I loop in?" asks for people, not a choice.
             "who should i",
+            // "How should I open the conversation?" asks for words.
+            "how should i open",
+            "how should i start",
+            "what do i say",
+            "what do i actually say",
             // "What temp should I set my fridge to?" asks for a value.
             "temp should i",
             "temperature should i",
@@ -1546,6 +1580,21 @@ mod tests {
         assert!(line(brains, QuestionAnswering).is_some_and(|l| l.contains("evidence actually shows")));
         let argument = "Is this argument actually valid? My manager says: all our top reps use the CRM daily, so if everyone uses it daily, sales will go up.";
         assert!(line(argument, Reasoning).is_some_and(|l| l.contains("strongest objection")));
+    }
+
+    #[test]
+    fn a_choice_not_to_be_made_for_me_words_for_a_talk_and_a_figure_to_report() {
+        let offers = "Trying to decide between two job offers. A) $58k, fully remote. B) $64k, 3 days in office. Can you help me think it through instead of just picking one for me?";
+        let got = line(offers, Reasoning);
+        assert!(
+            got.is_some_and(|l| l.contains("without choosing for me")),
+            "{got:?}"
+        );
+        let talk = "I have a 1:1 with him on Thursday and I don't want it to feel like an ambush, but I can't ignore the numbers. What do I actually say? How should I open the conversation?";
+        let got = line(talk, ProblemSolving);
+        assert!(got.is_some_and(|l| l.contains("actual words")), "{got:?}");
+        let report = "weekly ticket counts: 42, 38, 51, 47, 90, 44, 40. the 90 was an outage. what's a fair typical week to report to my manager, and how should i explain it?";
+        assert!(!line(report, DataAnalysis).is_some_and(|l| l.contains("check it landed")));
     }
 
     #[test]
