@@ -98,10 +98,20 @@ fn role(text: &str, slots: &Slots, intent: crate::Intent, code: bool) -> Option<
         None => text.to_string(),
     };
     // Code is code even when the intent is not certain: a topic's expert
-    // (a chef for a bakery's SQL) never fits it.
+    // (a chef for a bakery's SQL, a lawyer for a Secret Santa script with
+    // "rules") never fits it. A request that names a language or a script
+    // is code whatever the classifier said.
+    let asks_for_code = crate::slots::Lower::new(&instruction).has_any(&[
+        "python script",
+        "bash script",
+        "shell script",
+        "write a script",
+        "sql query",
+        "apps script",
+    ]);
     role_for(
         &instruction,
-        code || intent == crate::Intent::CodeGeneration,
+        code || intent == crate::Intent::CodeGeneration || asks_for_code,
         slots.format.as_ref(),
     )
 }
@@ -254,5 +264,18 @@ impl Engine {
     pub fn enhance(&self, req: &EnhanceRequest, ctx: EnhanceContext<'_>) -> Enhancement {
         let analysis = self.analyze(&req.text);
         self.enhance_analyzed(req, analysis, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_asked_for_gets_a_developer_whatever_the_intent() {
+        let text = "can you write a python script for our family secret santa. 9 people. rules: nobody gets themselves, couples can't get each other, and nobody gets who they had last year. it should just print who gets who.";
+        let slots = crate::slots::read(text);
+        let got = role(text, &slots, crate::Intent::CreativeWriting, false);
+        assert_eq!(got, Some("a senior Python developer"));
     }
 }

@@ -612,6 +612,10 @@ const GENRES: &[Genre] = &[
             "titles",
             "headline",
             "outline",
+            // "Write them like a funny 29-year-old, not like a LinkedIn
+            // post": a style to avoid, not the piece to write.
+            "not like a",
+            "not like an",
         ],
         line: "Open with a hook, make each point concrete with an example, and end with a clear takeaway.",
         ..PLAIN
@@ -942,6 +946,11 @@ const GENRES: &[Genre] = &[
             "between now",
             // "Who should I loop in?" asks for people, not a choice.
             "who should i",
+            // "Realistic ways people make friends, concretely what should I
+            // do this month": options to act on, not one choice to weigh.
+            "ways to",
+            "ways people",
+            "what should i do this",
             // "How should I open the conversation?" asks for words.
             "how should i open",
             "how should i start",
@@ -1595,6 +1604,14 @@ mod tests {
         assert!(got.is_some_and(|l| l.contains("actual words")), "{got:?}");
         let report = "weekly ticket counts: 42, 38, 51, 47, 90, 44, 40. the 90 was an outage. what's a fair typical week to report to my manager, and how should i explain it?";
         assert!(!line(report, DataAnalysis).is_some_and(|l| l.contains("check it landed")));
+    }
+
+    #[test]
+    fn ways_to_act_this_month_and_a_style_to_avoid_get_no_decision_or_post_line() {
+        let friends = "i moved to denver 4 months ago and don't know anyone. what are realistic ways people actually make friends as adults in a new city, like concretely what should i do this month";
+        assert!(!line(friends, ProblemSolving).is_some_and(|l| l.contains("recommendation")));
+        let hinge = "I wrote this opener for a guy on Hinge. Give me 3 better ones. Write them like a funny 29 year old woman would, not like a LinkedIn post.";
+        assert!(!line(hinge, CreativeWriting).is_some_and(|l| l.contains("hook")));
     }
 
     #[test]

@@ -1395,10 +1395,12 @@ fn without_request_paragraphs(block: &str) -> &str {
         // After a quoted passage, a paragraph in the user's own voice ("I
         // put up a fence last spring and got it approved") is theirs.
         let own_voice = material.ends_with(['"', '”', '»'])
-            && Lower::new(last)
-                .words()
-                .next()
-                .is_some_and(|w| ["i", "im", "ive", "id", "my", "we", "our", "were"].contains(&w));
+            && Lower::new(last).words().next().is_some_and(|w| {
+                [
+                    "i", "im", "ive", "id", "my", "we", "our", "were", "sorry", "also", "ps", "btw", "fyi",
+                ]
+                .contains(&w)
+            });
         let asks = asks_for_the_answer(last)
             || own_voice
             || table_end(material) && words >= 8
@@ -2713,6 +2715,13 @@ mod tests {
         let content = read(text).content.unwrap_or_default();
         assert!(content.starts_with("\"Section 4.2"), "{content}");
         assert!(content.ends_with("calendar days.\""), "{content}");
+    }
+
+    #[test]
+    fn an_aside_after_a_quoted_passage_is_the_users() {
+        let text = "This is the middle part of my dad's memorial speech. Does it sound okay to read out loud?\n\n\"Dad wasn't a man of big speeches. He showed love by checking your tire pressure.\"\n\nsorry this is hard to even type";
+        let content = read(text).content.unwrap_or_default();
+        assert!(content.ends_with("tire pressure.\""), "{content}");
     }
 
     #[test]
