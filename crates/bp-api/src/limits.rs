@@ -128,11 +128,16 @@ impl PendingLimit {
         }
     }
 
-    /// Records `decision`; a refusal is counted and returned as 429.
-    fn decide(&self, state: &AppState, decision: RateDecision) -> Result<(), ApiError> {
+    /// Records `decision` for the middleware's headers.
+    fn record(&self, decision: RateDecision) {
         if let Ok(mut slot) = self.decided.lock() {
             *slot = Some(decision);
         }
+    }
+
+    /// Records `decision`; a refusal is counted and returned as 429.
+    fn decide(&self, state: &AppState, decision: RateDecision) -> Result<(), ApiError> {
+        self.record(decision);
         refusal(state, decision)
     }
 
@@ -204,11 +209,7 @@ pub async fn limit_after(State(state): State<AppState>, mut req: Request, next: 
         Some(AuthOutcome::Authenticated(_))
     ) {
         match check(&state, &pending.identifier, pending.limit).await {
-            Ok(decision) => {
-                if let Ok(mut slot) = pending.decided.lock() {
-                    *slot = Some(decision);
-                }
-            }
+            Ok(decision) => pending.record(decision),
             Err(e) => return e.into_response(),
         }
     }

@@ -228,8 +228,7 @@ impl Cache {
                     Ok(Some(bytes)) => match codec::decode_json(&bytes) {
                         Some(json) => Some(json),
                         None => {
-                            tracing::debug!(namespace = ns.name(), "undecodable cache value deleted");
-                            let _ = self.query::<u64>(redis::cmd("UNLINK").arg(&value_key)).await;
+                            self.drop_undecodable(ns, &value_key).await;
                             None
                         }
                     },

@@ -128,11 +128,17 @@ impl Cache {
             }
             None => {
                 self.inner.counters.miss(ns);
-                tracing::debug!(namespace = ns.name(), "undecodable cache value deleted");
-                let _ = self.query::<u64>(redis::cmd("UNLINK").arg(&key)).await;
+                self.drop_undecodable(ns, &key).await;
                 None
             }
         }
+    }
+
+    /// Deletes a stored value that is not ours or does not decode, so the
+    /// next write replaces it.
+    pub(crate) async fn drop_undecodable(&self, ns: Namespace, key: &str) {
+        tracing::debug!(namespace = ns.name(), "undecodable cache value deleted");
+        let _ = self.query::<u64>(redis::cmd("UNLINK").arg(key)).await;
     }
 
     fn fetch_failed<T>(&self, ns: Namespace, e: &CacheError) -> Option<T> {

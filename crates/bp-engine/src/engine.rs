@@ -99,8 +99,10 @@ fn role(text: &str, slots: &Slots, intent: crate::Intent, code: bool) -> Option<
     };
     // Code is code even when the intent is not certain: a topic's expert
     // (a chef for a bakery's SQL, a lawyer for a Secret Santa script with
-    // "rules") never fits it. A request that names a language or a script
-    // is code whatever the classifier said.
+    // "rules") never fits it. A request that names a script or a query is
+    // code whatever the classifier said. (The composer's broader test,
+    // `shows_code && writes_code`, is too wide for roles: "code P0420" and
+    // "data analyst" would take a mechanic or a recruiter away.)
     let asks_for_code = crate::slots::Lower::new(&instruction).has_any(&[
         "python script",
         "bash script",

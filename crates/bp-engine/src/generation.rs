@@ -348,8 +348,9 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         // equals 1 still feels wrong"): they want it explained, not a
         // derivation's checks.
         Intent::Reasoning => {
-            !crate::domain::critiques_an_argument(&crate::slots::Lower::new(c.text))
-                && !crate::slots::Lower::new(c.text).has_any(&[
+            let lower = crate::slots::Lower::new(c.text);
+            !crate::domain::critiques_an_argument(&lower)
+                && !lower.has_any(&[
                     "feels wrong",
                     "doesnt make sense",
                     "dont get it",
