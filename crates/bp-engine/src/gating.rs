@@ -207,6 +207,7 @@ pub fn how_to(text: &str) -> bool {
         "tell her",
         "tell him",
         "tell them",
+        "tell my",
         "confront",
         "awkward",
         "without it turning",
@@ -584,6 +585,9 @@ mod tests {
         let venv = "I'm new to Python on Windows. How do I set up a virtual environment for my project and install the requests library in it?";
         let f = gate_at(venv, Intent::CodeGeneration, 0.95, Complexity::Simple);
         assert!(!f.contains(&Technique::StepByStep), "{f:?}");
+        assert!(!how_to(
+            "how do i tell my bf i dont wanna go to his familys thanksgiving w/o it becoming a whole thing"
+        ));
         assert!(!how_to(
             "Do I pay cash for something cheaper, put most of it down, or finance the whole thing? I don't really know how to think about this."
         ));

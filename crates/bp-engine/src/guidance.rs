@@ -234,6 +234,9 @@ const GENRES: &[Genre] = &[
             "a rewrite",
             "suggested rewrite",
             "rewritten version",
+            // "Can you make this email sound more professional?"
+            "make this",
+            "sound more",
             // Something new to write ("can you write it for me?"), not what
             // they were made to write before.
             "can you write",
@@ -682,6 +685,9 @@ const GENRES: &[Genre] = &[
             "is it legal",
             "is that legal",
             "is this legal",
+            "is it even legal",
+            "is that even legal",
+            "is this even legal",
             // Not "done things that should honestly be illegal" in passing.
             "is it illegal",
             "is that illegal",
@@ -1612,6 +1618,14 @@ mod tests {
         assert!(!line(friends, ProblemSolving).is_some_and(|l| l.contains("recommendation")));
         let hinge = "I wrote this opener for a guy on Hinge. Give me 3 better ones. Write them like a funny 29 year old woman would, not like a LinkedIn post.";
         assert!(!line(hinge, CreativeWriting).is_some_and(|l| l.contains("hook")));
+    }
+
+    #[test]
+    fn a_rewrite_asked_for_is_no_feedback_and_is_that_even_legal_is_a_legal_question() {
+        let email = "Can you make this email sound more professional? I don't want to come across as demanding.\n\n\"hi, i need the invoice paid this week, its been 60 days. thanks\"";
+        assert!(!line(email, Conversation).is_some_and(|l| l.contains("what works")));
+        let landlord = "hey so my landlord says i have to pay for the dishwasher repair is that even legal?? its been broken since i moved in";
+        assert!(line(landlord, ProblemSolving).is_some_and(|l| l.contains("lawyer")));
     }
 
     #[test]

@@ -2503,6 +2503,17 @@ pub fn read(text: &str) -> Slots {
         "stay in role",
         "in character",
         "lets play a game where you",
+        // "I want to practice negotiating before I call him. Play my
+        // landlord": a scene to play, not a problem to work through.
+        "pretend to be",
+        "pretend you are",
+        "pretend youre",
+        "you play",
+        "youll play",
+        "you will play",
+        "play the part",
+        "play the role",
+        "i want to practice",
     ]);
     let has_examples = lower.has_any(&["for example", "eg", "e g", "such as", "like these", "examples"])
         && content.is_some()
@@ -2722,6 +2733,12 @@ mod tests {
         let text = "This is the middle part of my dad's memorial speech. Does it sound okay to read out loud?\n\n\"Dad wasn't a man of big speeches. He showed love by checking your tire pressure.\"\n\nsorry this is hard to even type";
         let content = read(text).content.unwrap_or_default();
         assert!(content.ends_with("tire pressure.\""), "{content}");
+    }
+
+    #[test]
+    fn a_scene_to_practise_is_a_role_play() {
+        let text = "I want to practice negotiating before I call him. Play my landlord, Mr. Patel: polite but firm. Don't cave easily.";
+        assert!(read(text).plays_a_part());
     }
 
     #[test]
