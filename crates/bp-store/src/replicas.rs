@@ -207,7 +207,12 @@ impl Replicas {
     /// One round of checks: the primary's position, then each replica's
     /// replay position (each within `timeout`). A replica that fails is
     /// marked down; a primary that fails leaves the lag as it was.
-    pub async fn check(&self, primary: &PgPool, timeout: Duration) {
+    ///
+    /// Returns whether every replica that answered could be measured: one
+    /// behind even the oldest sample, while that sample is younger than the
+    /// lag limit, cannot be (it is kept out of service until it can), and
+    /// the monitor checks again soon rather than a whole interval later.
+    pub async fn check(&self, primary: &PgPool, timeout: Duration) -> bool {
         self.monitored.store(true, Ordering::Relaxed);
         let now = Instant::now();
         if let Ok(Ok(position)) = tokio::time::timeout(timeout, position(primary, PRIMARY_WRITTEN)).await {
@@ -235,10 +240,12 @@ impl Replicas {
             .iter()
             .map(|m| tokio::time::timeout(timeout, position(&m.pool, REPLAY_POSITION)));
         let results = futures_util::future::join_all(checks).await;
+        let mut measured = true;
         for (m, result) in self.members.iter().zip(results) {
             match result {
                 Ok(Ok(replayed)) => {
                     let lag = self.lag_of(replayed, now);
+                    measured &= self.measurable(replayed, now);
                     m.health.replayed.store(replayed, Ordering::Relaxed);
                     m.health.lag_ms.store(
                         u64::try_from(lag.as_millis()).unwrap_or(u64::MAX),
@@ -257,6 +264,20 @@ impl Replicas {
                     }
                 }
             }
+        }
+        measured
+    }
+
+    /// Whether a replica at `replayed` has a known lag: it has replayed a
+    /// sample, or is behind one older than the limit (so surely beyond it).
+    fn measurable(&self, replayed: u64, now: Instant) -> bool {
+        let samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match samples.front() {
+            Some((first, t)) if *first > replayed => now.saturating_duration_since(*t) > self.max_lag,
+            _ => true,
         }
     }
 
@@ -293,8 +314,18 @@ impl Replicas {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let Some(replicas) = weak.upgrade() else { return };
-                replicas.check(&primary, interval.max(CHECK_TIMEOUT)).await;
+                // While a replica cannot be measured yet (just after start,
+                // on a primary that keeps writing, it is usually behind the
+                // only sample), check again soon: otherwise it would wait a
+                // whole interval to serve.
+                loop {
+                    let Some(replicas) = weak.upgrade() else { return };
+                    if replicas.check(&primary, interval.max(CHECK_TIMEOUT)).await {
+                        break;
+                    }
+                    drop(replicas);
+                    tokio::time::sleep(interval.min(SETTLE_PACE)).await;
+                }
             }
         });
     }
@@ -303,6 +334,9 @@ impl Replicas {
 /// How long one check waits for an answer: a busy two-core machine may take
 /// a while; a dead server refuses at once.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often the monitor checks while a replica cannot be measured yet.
+const SETTLE_PACE: Duration = Duration::from_millis(100);
 
 pub(crate) async fn position(pool: &PgPool, sql: &str) -> Result<u64, StoreError> {
     let value: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
@@ -349,5 +383,10 @@ mod tests {
         // within the limit while that age is.
         assert_eq!(r.lag_of(50, now), Duration::from_millis(1001));
         assert_eq!(r.lag_of(50, t0 + Duration::from_secs(5)), Duration::from_secs(5));
+        // Only that last case cannot be measured yet, and only while the
+        // oldest sample is within the limit.
+        assert!(r.measurable(150, now));
+        assert!(!r.measurable(50, now));
+        assert!(r.measurable(50, t0 + Duration::from_secs(5)));
     }
 }
