@@ -73,17 +73,36 @@ const ROLES: &[Entry] = &[
         ],
         with: &[],
     },
+    // Before the chef: a meal plan for a health condition or a nutrition
+    // goal is a dietitian's, even with "meals" and "cook" in it; a family's
+    // week of dinners, or meals for a reunion, stays the cook's. (A topic
+    // word is no companion of itself: "protein" in a food drive's
+    // donations asks for no dietitian.)
+    Entry {
+        role: "a registered dietitian",
+        topic: &["meal plan", "diet", "calories", "protein", "nutrition", "macros"],
+        with: &[
+            "diabetes",
+            "diabetic",
+            "prediabetes",
+            "blood pressure",
+            "cholesterol",
+            "lose weight",
+            "weight loss",
+            "fiber",
+            "carbs",
+            "vitamins",
+            "nutrients",
+            "dairy free",
+            "gluten free",
+        ],
+    },
     Entry {
         role: "a professional chef",
         topic: &[
             "recipe", "recipes", "cook", "cooking", "bake", "baking", "dinner", "meal", "meals", "dish",
             "sauce",
         ],
-        with: &[],
-    },
-    Entry {
-        role: "a registered dietitian",
-        topic: &["meal plan", "diet", "calories", "protein", "nutrition", "macros"],
         with: &[],
     },
     Entry {

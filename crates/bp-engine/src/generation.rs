@@ -308,6 +308,18 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
                     .iter()
                     .any(|w| lower.contains(w))
         }
+        // "Lead with the answer in one or two sentences" is for a question,
+        // not for a plan or a list the classifier heard as one ("could you
+        // put together a 7-day meal plan with a shopping list").
+        Intent::QuestionAnswering => !any(&[
+            " put together a",
+            " make me a",
+            " meal plan",
+            " shopping list",
+            " grocery list",
+            " itinerary",
+            " checklist",
+        ]),
         Intent::TaskPlanning => any(&[
             " project",
             " launch",
@@ -365,12 +377,24 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         // Nor "method and assumptions first" for a reader who says they
         // are not a statistician: they asked for the meaning.
         // Nor for wording a result already in hand ("can I say it causes
-        // ...? how should I phrase this?").
+        // ...? how should I phrase this?"), nor for choosing a method before
+        // there are results ("what statistical approach would you
+        // recommend?").
         Intent::DataAnalysis => {
             c.slots.format.is_none()
                 && c.slots.audience.is_none()
                 && !c.slots.lay
                 && !any(&[
+                    " approach would you",
+                    " approach should i",
+                    " what statistical",
+                    " which statistical",
+                    " which test",
+                    " what test should",
+                    " which method",
+                    " what method should",
+                    " which model should",
+                    " what analysis should",
                     " phrase",
                     " wording",
                     " word this",
@@ -970,6 +994,11 @@ mod tests {
         ));
         assert!(fits(
             "Here are my survey results (n=54). Run a correlation analysis between sleep and GPA.",
+            Intent::DataAnalysis
+        ));
+        // Choosing a method has no results yet to lay out method-first.
+        assert!(!fits(
+            "My thesis has 24 temperature sensors and land cover data; some sensors have gaps. What statistical approach would you recommend for which land cover variables explain nighttime temperature, and how should I handle the missing data?",
             Intent::DataAnalysis
         ));
     }

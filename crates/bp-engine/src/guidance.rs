@@ -174,6 +174,31 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // A method to choose before there are results: one recommendation
+        // with its reasons and its checks, not a survey of every test.
+        names: &[
+            "what statistical approach",
+            "which statistical approach",
+            "what statistical test",
+            "which statistical test",
+            "what statistical method",
+            "which statistical method",
+            "which test should i use",
+            "what test should i use",
+            "which test do i use",
+            "what test do i use",
+            "what analysis should i",
+            "which analysis should i",
+            "approach would you recommend",
+            "method would you recommend",
+            "test would you recommend",
+        ],
+        intents: &[DataAnalysis, QuestionAnswering, ProblemSolving, Reasoning],
+        questions: true,
+        line: "Recommend one approach and say why it suits this data, what it assumes, and how to check that it holds.",
+        ..PLAIN
+    },
+    Genre {
         // Before the genres of writing: feedback on a blog post's opening
         // is no blog post to write.
         names: &[
@@ -677,6 +702,9 @@ const GENRES: &[Genre] = &[
         ],
         intents: &[QuestionAnswering, ProblemSolving, Reasoning],
         questions: true,
+        // A meal plan or a shopping list for someone with a condition asks
+        // for the plan, not for the condition's warning signs.
+        unless: &["meal plan", "meal plans", "shopping list", "grocery list", "recipe", "recipes"],
         line: "Give the general guidance plainly, say what depends on age, weight or other conditions, and list the signs that mean calling a doctor now.",
         ..PLAIN
     },
@@ -1191,6 +1219,29 @@ mod tests {
                 ProblemSolving
             )
             .is_some_and(|l| l.contains("likely causes"))
+        );
+    }
+
+    #[test]
+    fn a_question_of_method_gets_one_recommendation() {
+        let survey = "I ran a survey with 230 people on a 1 to 5 scale. For my thesis, should I report the mean or the median? And what statistical test do I use to compare nurses and doctors?";
+        for intent in [DataAnalysis, QuestionAnswering] {
+            assert!(line(survey, intent).is_some_and(|l| l.starts_with("Recommend one approach")));
+        }
+        assert!(
+            !line("Run a t-test on these two columns: 3,4,5 and 6,7,8", DataAnalysis)
+                .is_some_and(|l| l.starts_with("Recommend one approach"))
+        );
+    }
+
+    #[test]
+    fn a_meal_plan_for_a_condition_gets_no_warning_signs_line() {
+        let plan = "My dad was just diagnosed with type 2 diabetes and also has high blood pressure. Could you put together a simple 7-day meal plan with a shopping list that he could cook himself?";
+        assert!(!line(plan, TaskPlanning).is_some_and(|l| l.contains("calling a doctor")));
+        assert!(!line(plan, ProblemSolving).is_some_and(|l| l.contains("calling a doctor")));
+        assert_eq!(
+            crate::domain::role_for(plan, false, None),
+            Some("a registered dietitian")
         );
     }
 
