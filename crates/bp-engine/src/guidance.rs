@@ -248,6 +248,13 @@ const GENRES: &[Genre] = &[
             "look this over",
             "read over",
             "ending works",
+            "if it works",
+            "whether it works",
+            "weak or missing",
+            "whats weak",
+            "what is weak",
+            "whats missing",
+            "what is missing",
         ],
         // A new version asked for, not an opinion on this one.
         // ("I don't want it rewritten" is still feedback.)
@@ -704,7 +711,14 @@ const GENRES: &[Genre] = &[
         questions: true,
         // A meal plan or a shopping list for someone with a condition asks
         // for the plan, not for the condition's warning signs.
-        unless: &["meal plan", "meal plans", "shopping list", "grocery list", "recipe", "recipes"],
+        unless: &[
+            "meal plan",
+            "meal plans",
+            "shopping list",
+            "grocery list",
+            "recipe",
+            "recipes",
+        ],
         line: "Give the general guidance plainly, say what depends on age, weight or other conditions, and list the signs that mean calling a doctor now.",
         ..PLAIN
     },
@@ -933,6 +947,26 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // "Is it normal...? Should I be worried?": a worry to settle, not a
+        // choice to weigh (before the decision genre, which "should i"
+        // names). Symptoms with a doctor's signs come earlier.
+        names: &[
+            "is it normal",
+            "is this normal",
+            "is that normal",
+            "should i be worried",
+            "should i be concerned",
+            "cause for concern",
+        ],
+        // "Should I stop running or is this normal?" is a choice to weigh;
+        // "should I worry about voltage drop?" a technical question.
+        unless: &["or is this normal", "or is it normal", "or is that normal"],
+        intents: &[QuestionAnswering, ProblemSolving, Reasoning, Conversation],
+        questions: true,
+        line: "Say plainly whether this is usual, what signs would make it a real concern and who could check it, and what I can do meanwhile.",
+        ..PLAIN
+    },
+    Genre {
         names: &[
             "should i",
             "is it worth",
@@ -943,6 +977,9 @@ const GENRES: &[Genre] = &[
             "deciding between",
             "trying to decide",
             "which would you pick",
+            "what would you pick",
+            "what would you choose",
+            "help deciding",
             "which one youd pick",
             "which would you choose",
             "which way would you go",
@@ -1015,6 +1052,7 @@ const GENRES: &[Genre] = &[
             "gift ideas",
             "what are some good",
             "any good",
+            "brainstorm",
         ],
         intents: &[QuestionAnswering, TaskPlanning, CreativeWriting, ProblemSolving],
         line: "Give a few specific options, each with a line on why it fits what I described, and say which you would pick.",
@@ -1131,10 +1169,13 @@ fn figures(slots: &Slots) -> bool {
 /// (see the module docs for when none is given).
 pub(crate) fn guidance(text: &str, slots: &Slots, intent: Intent, level: Level) -> Option<&'static str> {
     let lower = &Lower::new(text);
+    // A short piece to write gets no line; one pasted for an opinion ("I
+    // wrote this toast, tell me honestly if it works") may get feedback.
+    let verse = slots.kind == TaskKind::ShortCreative;
     if level == Level::Light
         || slots.terse
         || slots.persona.is_some()
-        || slots.kind == TaskKind::ShortCreative
+        || verse && slots.content.is_none()
         || intent == Translation
     {
         return None;
@@ -1142,7 +1183,8 @@ pub(crate) fn guidance(text: &str, slots: &Slots, intent: Intent, level: Level) 
     // A short question over pasted figures reads as a rewrite of them, but
     // it asks for an analysis. Otherwise a rewrite or a chat gets a line
     // only when it asks for feedback on the text.
-    let feedback_only = slots.kind == TaskKind::Rewrite && intent != DataAnalysis || intent == Conversation;
+    let feedback_only =
+        verse || slots.kind == TaskKind::Rewrite && intent != DataAnalysis || intent == Conversation;
     // A tight limit leaves no room for more parts: the user's own
     // shape wins.
     let tight = slots.length.is_some_and(|l| {
@@ -1219,6 +1261,41 @@ mod tests {
                 ProblemSolving
             )
             .is_some_and(|l| l.contains("likely causes"))
+        );
+    }
+
+    #[test]
+    fn a_worry_a_choice_feedback_and_a_brainstorm_get_their_lines() {
+        assert!(
+            line(
+                "Is it normal that my 2 year old only says about 15 words? Should I be worried",
+                ProblemSolving
+            )
+            .is_some_and(|l| l.starts_with("Say plainly whether this is usual"))
+        );
+        assert!(
+            line("need help deciding. summer option A: lifeguard, $16/hr. option B: unpaid research assistant, could turn paid. could i do both?? what would you pick", ProblemSolving)
+                .is_some_and(|l| l.contains("clear recommendation"))
+        );
+        assert!(
+            line(
+                "Can you brainstorm some ways to make our volunteers feel valued that cost nothing?",
+                CreativeWriting
+            )
+            .is_some_and(|l| l.starts_with("Give a few specific options"))
+        );
+    }
+
+    #[test]
+    fn a_short_piece_pasted_for_an_opinion_gets_feedback_and_one_to_write_gets_nothing() {
+        let toast = "I'm 74 and I wrote this for my granddaughter's wedding toast next month. I'm no poet. Can you tell me honestly if it works and suggest small fixes?\n\nWhen you were small you held my hand\nAnd walked with me along the sand\nYou asked me why the sea was blue\nI didn't know, I still don't too";
+        assert!(line(toast, Conversation).is_some_and(|l| l.starts_with("Start with what works")));
+        assert_eq!(
+            line(
+                "Write a short toast for my granddaughter's wedding",
+                CreativeWriting
+            ),
+            None
         );
     }
 

@@ -492,7 +492,18 @@ fn length(lower: &Lower) -> Option<Length> {
                 "list" | "set" | "series" | "total" | "top" | "maximum" | "max" | "minimum"
             )
             // "about 4000 words left": work the user still has to do.
-            || matches!(after, "left" | "remaining" | "written" | "done" | "already");
+            || matches!(after, "left" | "remaining" | "written" | "done" | "already")
+            // "my 2 year old only says about 15 words": what someone says
+            // or knows, not the answer's length.
+            || [before, before2, if i > 2 { words[i - 3] } else { "" }]
+                .iter()
+                .take_while(|w| !matches!(**w, "in" | "under" | "within" | "to" | "than"))
+                .any(|w| {
+                    matches!(
+                        *w,
+                        "says" | "said" | "knows" | "knew" | "speaks" | "spoke" | "understands" | "types" | "reads"
+                    )
+                });
         // "a table followed by a 3-sentence verdict": the length of one
         // part of the answer, not of the whole.
         let part = before == "a" && matches!(before2, "by" | "then" | "plus" | "with" | "and");
@@ -2685,6 +2696,12 @@ mod tests {
             Some("at least 500 words")
         );
         assert_eq!(l("tell me a story about a dog"), None);
+        assert_eq!(
+            l("Is it normal that my 2 year old only says about 15 words? Should I be worried"),
+            None,
+            "words a child says are no limit on the answer"
+        );
+        assert_eq!(l("say it in about 15 words").as_deref(), Some("about 15 words"));
     }
 
     #[test]
