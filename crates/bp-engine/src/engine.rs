@@ -113,7 +113,9 @@ fn role(text: &str, slots: &Slots, intent: crate::Intent, code: bool) -> Option<
     ]);
     role_for(
         &instruction,
-        code || intent == crate::Intent::CodeGeneration || asks_for_code,
+        // Pasted code is what the question is about: a garden app's bug
+        // wants a developer, not a gardener.
+        code || intent == crate::Intent::CodeGeneration || asks_for_code || slots.content_is_code(),
         slots.format.as_ref(),
     )
 }
@@ -279,5 +281,14 @@ mod tests {
         let slots = crate::slots::read(text);
         let got = role(text, &slots, crate::Intent::CreativeWriting, false);
         assert_eq!(got, Some("a senior Python developer"));
+    }
+
+    #[test]
+    fn pasted_code_about_a_garden_gets_no_gardener() {
+        let text = "My little garden watering reminder keeps saying every plant needs water even when I watered it yesterday. What's wrong?\n\n```js\nconst plants = [{ name: 'tomato', everyDays: 2, lastWatered: '2024-06-10' }];\nfunction needsWater(plant) {\n  const daysSince = new Date() - new Date(plant.lastWatered);\n  return daysSince >= plant.everyDays;\n}\n```";
+        let slots = crate::slots::read(text);
+        assert!(slots.content_is_code());
+        let got = role(text, &slots, crate::Intent::ProblemSolving, false);
+        assert_ne!(got, Some("an experienced gardener"));
     }
 }

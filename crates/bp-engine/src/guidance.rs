@@ -290,6 +290,17 @@ const GENRES: &[Genre] = &[
             "polish",
             "only the",
             "just the",
+            // Someone else's message to read and answer ("my coworker sent
+            // me this... how do I reply?"), not the user's own to improve.
+            "sent me",
+            "texted me",
+            "emailed me",
+            "messaged me",
+            "wrote to me",
+            "how do i reply",
+            "how should i reply",
+            "how do i respond",
+            "how should i respond",
         ],
         // Not figures or code to judge: those have their own genres; nor a
         // proof or a sum to check ("check my reasoning: ..."). An email to
@@ -947,6 +958,25 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // Something happening now ("water dripping next to the light, what
+        // should I do right now?"): the immediate steps come first, not a
+        // weighing of options (before the decision genre, which "should i"
+        // names).
+        names: &[
+            "what should i do right now",
+            "what do i do right now",
+            "what should i do now",
+            "what do i do now",
+            "what should i do tonight",
+            "what do i do tonight",
+            "what to do right now",
+        ],
+        intents: &[QuestionAnswering, ProblemSolving, TaskPlanning, Reasoning],
+        questions: true,
+        line: "Start with what to do right now, in order, to stay safe and limit the damage, then what to do next.",
+        ..PLAIN
+    },
+    Genre {
         // "Is it normal...? Should I be worried?": a worry to settle, not a
         // choice to weigh (before the decision genre, which "should i"
         // names). Symptoms with a doctor's signs come earlier.
@@ -1262,6 +1292,14 @@ mod tests {
             )
             .is_some_and(|l| l.contains("likely causes"))
         );
+    }
+
+    #[test]
+    fn something_happening_now_gets_steps_first_and_someone_elses_message_no_feedback() {
+        let leak = "there's water dripping from the ceiling next to the light fixture, the landlord isn't picking up and it's 11pm. What should I do right now, and what should I do tomorrow?";
+        assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
+        let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
+        assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
     }
 
     #[test]
