@@ -380,7 +380,18 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         // ...? how should I phrase this?"), nor for choosing a method before
         // there are results ("what statistical approach would you
         // recommend?").
+        // The user's own words, not the pasted text's ("Junior Data
+        // Analyst" in a job ad asks for no analysis).
         Intent::DataAnalysis => {
+            let own = format!(
+                " {} ",
+                match c.slots.content.as_deref() {
+                    Some(content) => c.text.replacen(content, " ", 1),
+                    None => c.text.to_owned(),
+                }
+                .to_lowercase()
+            );
+            let any = |words: &[&str]| words.iter().any(|w| own.contains(w));
             c.slots.format.is_none()
                 && c.slots.audience.is_none()
                 && !c.slots.lay
@@ -996,6 +1007,9 @@ mod tests {
             "Here are my survey results (n=54). Run a correlation analysis between sleep and GPA.",
             Intent::DataAnalysis
         ));
+        // "Analyst" in a pasted job ad asks for no analysis.
+        let ad = "Here's a job ad. Am I realistically a fit?\n\nJunior Data Analyst\nYou will build dashboards and present findings; survey design a plus.";
+        assert!(!fits(ad, Intent::DataAnalysis));
         // Choosing a method has no results yet to lay out method-first.
         assert!(!fits(
             "My thesis has 24 temperature sensors and land cover data; some sensors have gaps. What statistical approach would you recommend for which land cover variables explain nighttime temperature, and how should I handle the missing data?",

@@ -71,6 +71,14 @@ const WEIGHING: &[&str] = &[
 /// vs 2.4%, significant?"), or maybe one thing under two names ("or is
 /// there none").
 const NOT_TWO_THINGS: &[&str] = &[
+    // A way to tell two words apart ("affect vs effect, is there a trick
+    // to remember which is the verb?") asks for the trick, not a table.
+    "trick to remember",
+    "trick for remembering",
+    "how to remember",
+    "how do i remember",
+    "remember which",
+    "mnemonic",
     "significant",
     "significance",
     "p value",
@@ -355,6 +363,17 @@ const GENRES: &[Genre] = &[
             "linkedin summary",
             "linkedin profile",
         ],
+        // A question about the CV's layout ("can a bootcamp go under
+        // Education on my CV, or its own section?") is no bullets to write.
+        unless: &[
+            "section",
+            "go under",
+            "goes under",
+            "its own",
+            "where should",
+            "where do i put",
+            "how long should",
+        ],
         line: "Lead each point with a strong verb and the result it had, using only facts I gave; mark any figure you would need from me as a [placeholder].",
         ..PLAIN
     },
@@ -481,6 +500,15 @@ const GENRES: &[Genre] = &[
         ],
         intents: &[TaskPlanning],
         structural: true,
+        // A plan over days ("3 exams in the next 9 days") has no weeks.
+        unless: &[
+            "days left",
+            "in the next",
+            "day by day",
+            "tomorrow",
+            "tonight",
+            "this week",
+        ],
         line: "Break it into stages with a concrete goal for each week, and say how I can check my progress.",
         ..PLAIN
     },
@@ -958,6 +986,29 @@ const GENRES: &[Genre] = &[
         ..PLAIN
     },
     Genre {
+        // "What questions should I be asking myself?": the questions are
+        // the answer, with what their answers would mean (before the
+        // decision genre, which "should i" names).
+        names: &[
+            "questions should i ask",
+            "questions should i be asking",
+            "questions do i ask",
+            "questions to ask",
+            "what should i ask",
+            "what should i be asking",
+        ],
+        intents: &[
+            QuestionAnswering,
+            ProblemSolving,
+            Reasoning,
+            TaskPlanning,
+            Conversation,
+        ],
+        questions: true,
+        line: "List the questions worth asking, most important first, and for each say what a reassuring answer and a worrying one would sound like.",
+        ..PLAIN
+    },
+    Genre {
         // Something happening now ("water dripping next to the light, what
         // should I do right now?"): the immediate steps come first, not a
         // weighing of options (before the decision genre, which "should i"
@@ -1047,6 +1098,12 @@ const GENRES: &[Genre] = &[
             "between now",
             // "Who should I loop in?" asks for people, not a choice.
             "who should i",
+            // "What questions should I be asking myself?" wants the
+            // questions, not a verdict.
+            "questions should i",
+            "questions to ask",
+            "what should i ask",
+            "should i be asking",
             // "Realistic ways people make friends, concretely what should I
             // do this month": options to act on, not one choice to weigh.
             "ways to",
@@ -1300,6 +1357,22 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn round_41_losses_get_no_line_that_misfits() {
+        let offers = "Need help deciding between two offers. Offer A: a bank, 92k. Offer B: a remote startup, 78k + equity. What questions should I be asking myself?";
+        assert!(
+            line(offers, ProblemSolving).is_some_and(|l| l.starts_with("List the questions worth asking"))
+        );
+        let trick = "Affect vs effect — is there a trick to remember which one is the verb?";
+        assert!(!line(trick, QuestionAnswering).is_some_and(|l| l.starts_with("Compare")));
+        let exams = "I have 3 exams in the next 9 days: organic chemistry (day 4), statistics (day 7). Help me make a study plan.";
+        assert!(!line(exams, TaskPlanning).is_some_and(|l| l.contains("each week")));
+        let weeks = "I can run 10k in about 58 minutes. Make me a 12 week plan to run my first marathon, I can train 4 days a week max.";
+        assert!(line(weeks, TaskPlanning).is_some_and(|l| l.contains("each week")));
+        let cv = "Can a coding bootcamp go under Education on my CV, or should it be its own section?";
+        assert_eq!(line(cv, ProblemSolving), None);
     }
 
     #[test]

@@ -2366,10 +2366,32 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> 
         return Vec::new();
     }
     let raw = format!(" {} ", text.to_lowercase());
+    // Words the user quotes are not their request ("no 'I hope this email
+    // finds you well'" refers to no email to paste).
+    let unquoted = Lower::new(&without_quotes(text));
+    // A question about a CV ("can a bootcamp go under Education on my
+    // CV?") asks for no experience to write up.
+    let writes = lower.has_any(&[
+        "write",
+        "draft",
+        "make",
+        "create",
+        "improve",
+        "update",
+        "tailor",
+        "rewrite",
+        "polish",
+        "fix",
+        "help me with",
+        "help with",
+    ]);
     let mut out: Vec<String> = Vec::new();
     for (task, given, question) in ESSENTIALS {
         // Whole words: "stripped" is not a "trip".
-        if !task.iter().any(|t| lower.has(t.trim())) {
+        if !task.iter().any(|t| unquoted.has(t.trim())) {
+            continue;
+        }
+        if question.starts_with("What experience and skills") && !writes {
             continue;
         }
         let supplied = if given.is_empty() {
@@ -2389,6 +2411,39 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> 
         if !(supplied || moot || out.iter().any(|q| q == question)) {
             out.push((*question).to_string());
         }
+    }
+    out
+}
+
+/// `text` without the spans it puts in quotes: double quotes of either
+/// kind, and single quotes that open after a space and close before one
+/// (an apostrophe inside a word is no quote).
+fn without_quotes(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let opens_single = (c == '\'' || c == '‘') && (i == 0 || chars[i - 1].is_whitespace());
+        let close: &[char] = match c {
+            '"' => &['"'],
+            '“' => &['”', '"'],
+            _ if opens_single => &['\'', '’'],
+            _ => &[],
+        };
+        if !close.is_empty() {
+            let end = (i + 1..chars.len()).find(|&j| {
+                close.contains(&chars[j])
+                    && (!opens_single || chars.get(j + 1).is_none_or(|n| !n.is_alphanumeric()))
+            });
+            if let Some(end) = end {
+                out.push(' ');
+                i = end + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
     }
     out
 }
@@ -2882,6 +2937,30 @@ mod tests {
         assert_eq!(s.tone.as_deref(), Some("friendly"));
         assert_eq!(s.language, Some("Spanish"));
         assert_eq!(s.constraints, vec!["Don't use any numbers".to_string()]);
+    }
+
+    #[test]
+    fn quoted_words_and_a_question_about_a_cv_ask_for_nothing() {
+        let email = read(
+            "write a polite but firm email declining a recurring friday 4pm meeting invite. max 80 words, and please no 'I hope this email finds you well'",
+        );
+        assert!(
+            !email.missing.iter().any(|q| q.contains("paste")),
+            "{:?}",
+            email.missing
+        );
+        let cv = read("Can a coding bootcamp go under Education on my CV, or should it be its own section?");
+        assert!(cv.missing.is_empty(), "{:?}", cv.missing);
+        assert!(
+            read("summarize this email for me")
+                .missing
+                .iter()
+                .any(|q| q.contains("paste"))
+        );
+        assert_eq!(
+            without_quotes("say \"hi there\" and don't 'quote me' ok"),
+            "say   and don't   ok"
+        );
     }
 
     #[test]
