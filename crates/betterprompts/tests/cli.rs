@@ -449,6 +449,8 @@ fn bench_all_runs_every_stage_end_to_end() {
     for stage in [
         "engine_ops",
         "history_batch_insert",
+        // PgBouncer is installed by `make test`: the pooler stage runs.
+        "pooler_key_read_c8",
         "cache_get",
         "api_enhance_uncached",
     ] {

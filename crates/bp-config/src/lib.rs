@@ -108,6 +108,11 @@ pub struct DatabaseConfig {
     /// (`BP_DB_ROW_SECURITY`, off: it costs three round trips a request;
     /// see docs/benchmarks.md).
     pub row_security: bool,
+    /// `DATABASE_URL` leads to PgBouncer in transaction pooling mode
+    /// (`BP_DB_POOLER=transaction`): every statement runs inside a
+    /// transaction of its own, with no statement cache, so that one
+    /// statement's prepare and execute share a server connection.
+    pub transaction_pooler: bool,
 }
 
 /// Redis connection settings.
@@ -361,6 +366,7 @@ impl Settings {
             slow_statement: Duration::from_millis(number(&get, "BP_DB_SLOW_STATEMENT_MS", 200)?),
             app_role: app_role(get("BP_DB_APP_ROLE"))?,
             row_security: flag(&get, "BP_DB_ROW_SECURITY")?,
+            transaction_pooler: pooler(get("BP_DB_POOLER"))?,
         };
         if database.max_connections == 0 || database.min_connections > database.max_connections {
             return Err(ConfigError {
@@ -578,6 +584,19 @@ fn app_role(value: Option<String>) -> Result<Option<String>, ConfigError> {
     Ok(Some(value))
 }
 
+/// `BP_DB_POOLER`: `none` (the default: PostgreSQL itself, or PgBouncer in
+/// session mode) or `transaction` (PgBouncer in transaction mode).
+fn pooler(value: Option<String>) -> Result<bool, ConfigError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("none" | "session") => Ok(false),
+        Some("transaction") => Ok(true),
+        Some(other) => Err(ConfigError {
+            var: "BP_DB_POOLER",
+            reason: format!("`{other}` is not `none`, `session` or `transaction`"),
+        }),
+    }
+}
+
 fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
     match get(var).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(false),
@@ -654,6 +673,26 @@ mod tests {
         assert_eq!(s.home.home, PathBuf::from("/home/a/.local/share/betterprompts"));
         assert_eq!(s.home.instance, "default");
         assert_eq!(s.server.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_pooler_mode_is_read_and_checked() {
+        assert!(!settings(&[]).unwrap().database.transaction_pooler);
+        assert!(
+            !settings(&[("BP_DB_POOLER", "session")])
+                .unwrap()
+                .database
+                .transaction_pooler
+        );
+        assert!(
+            settings(&[("BP_DB_POOLER", " Transaction ")])
+                .unwrap()
+                .database
+                .transaction_pooler
+        );
+        let e = settings(&[("BP_DB_POOLER", "statement")]).unwrap_err();
+        assert_eq!(e.var, "BP_DB_POOLER");
+        assert!(e.reason.contains("statement"), "{}", e.reason);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 mod bundle;
 mod error;
 pub mod model;
+pub mod pgbouncer;
 mod postgres;
 mod process;
 mod redis;

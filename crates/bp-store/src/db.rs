@@ -40,6 +40,127 @@ pub struct Db {
     replicas: Option<Arc<Replicas>>,
     waiting: Arc<AtomicUsize>,
     row_security: bool,
+    transaction_pooler: bool,
+}
+
+/// A pool as an executor, what [`Db::pool`] and [`Db::read`] hand out.
+///
+/// On PostgreSQL itself it is the pool. Behind PgBouncer in transaction
+/// mode (`BP_DB_POOLER=transaction`) each statement runs in a transaction
+/// of its own: sqlx prepares a statement (`Parse`, `Describe`, `Sync`)
+/// before it executes it (`Bind`, `Execute`, `Sync`), and PgBouncer 1.18
+/// hands the server connection back at every `Sync` outside a
+/// transaction, so the two halves could land on different server
+/// connections. The `COMMIT` is awaited before the statement's result is
+/// returned: a write is durable when its caller sees it. It costs two
+/// round trips a statement (`bench store`'s `pooled` stage measures them).
+#[derive(Debug, Clone, Copy)]
+pub struct Exec<'a> {
+    pool: &'a PgPool,
+    pinned: bool,
+}
+
+impl<'a> Exec<'a> {
+    /// The pool itself, for what pins its own connection: a transaction
+    /// ([`PgPool::begin`]) or a connection held for several statements
+    /// inside one.
+    pub fn raw(self) -> &'a PgPool {
+        self.pool
+    }
+
+    /// A transaction on this pool (one server connection throughout,
+    /// whatever the pooler).
+    pub async fn begin(self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+/// For functions that open their own transaction on what they are given:
+/// a transaction pins one server connection whatever the pooler.
+impl<'c> sqlx::Acquire<'c> for Exec<'c> {
+    type Database = Postgres;
+    type Connection = PoolConnection<Postgres>;
+
+    fn acquire(self) -> futures_util::future::BoxFuture<'c, Result<Self::Connection, sqlx::Error>> {
+        <&PgPool as sqlx::Acquire<'c>>::acquire(self.pool)
+    }
+
+    fn begin(self) -> futures_util::future::BoxFuture<'c, Result<Transaction<'c, Postgres>, sqlx::Error>> {
+        <&PgPool as sqlx::Acquire<'c>>::begin(self.pool)
+    }
+}
+
+impl<'c> sqlx::Executor<'c> for Exec<'c> {
+    type Database = Postgres;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> futures_util::stream::BoxStream<
+        'e,
+        Result<sqlx::Either<sqlx::postgres::PgQueryResult, sqlx::postgres::PgRow>, sqlx::Error>,
+    >
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Postgres>,
+    {
+        use futures_util::{StreamExt, TryStreamExt};
+        if !self.pinned {
+            return self.pool.fetch_many(query);
+        }
+        let pool = self.pool;
+        futures_util::stream::once(async move {
+            let mut tx = pool.begin().await?;
+            let items: Vec<_> = (&mut *tx).fetch_many(query).try_collect().await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(futures_util::stream::iter(items.into_iter().map(Ok)))
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> futures_util::future::BoxFuture<'e, Result<Option<sqlx::postgres::PgRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Postgres>,
+    {
+        use futures_util::FutureExt;
+        if !self.pinned {
+            return self.pool.fetch_optional(query);
+        }
+        let pool = self.pool;
+        async move {
+            let mut tx = pool.begin().await?;
+            let row = (&mut *tx).fetch_optional(query).await?;
+            tx.commit().await?;
+            Ok(row)
+        }
+        .boxed()
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [sqlx::postgres::PgTypeInfo],
+    ) -> futures_util::future::BoxFuture<'e, Result<sqlx::postgres::PgStatement<'q>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.pool.prepare_with(sql, parameters)
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> futures_util::future::BoxFuture<'e, Result<sqlx::Describe<Postgres>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.pool.describe(sql)
+    }
 }
 
 /// A connection acting for one user ([`Db::for_user`]): a transaction with
@@ -127,7 +248,18 @@ impl Db {
             replicas: replica.map(|r| Arc::new(Replicas::new(vec![r], Duration::MAX))),
             waiting: Arc::new(AtomicUsize::new(0)),
             row_security: false,
+            transaction_pooler: false,
         }
+    }
+
+    /// Marks the primary's URL as PgBouncer in transaction mode
+    /// (`BP_DB_POOLER=transaction`): every statement, and every connection
+    /// acting for a user, runs inside a transaction ([`Exec`]). The pools
+    /// must have been opened without a statement cache
+    /// ([`crate::PoolSettings::transaction_pooler`]).
+    pub fn with_transaction_pooler(mut self, on: bool) -> Self {
+        self.transaction_pooler = on;
+        self
     }
 
     /// Reads that may lag go to these replicas, each used while it answers,
@@ -175,7 +307,8 @@ impl Db {
         }
         Ok(Self::new(primary, None)
             .with_replicas(replicas, config.max_replica_lag, config.replica_check)
-            .with_row_security(config.row_security))
+            .with_row_security(config.row_security)
+            .with_transaction_pooler(config.transaction_pooler))
     }
 
     /// The primary's WAL position now: at or past every commit made before
@@ -197,8 +330,21 @@ impl Db {
     }
 
     /// The primary pool: every write, and reads that must see them.
-    pub fn pool(&self) -> &PgPool {
+    pub fn pool(&self) -> Exec<'_> {
+        self.exec(&self.primary)
+    }
+
+    /// The primary pool itself, for what pins a connection of its own (a
+    /// transaction) or needs the pool (its numbers, closing it).
+    pub fn primary(&self) -> &PgPool {
         &self.primary
+    }
+
+    fn exec<'a>(&self, pool: &'a PgPool) -> Exec<'a> {
+        Exec {
+            pool,
+            pinned: self.transaction_pooler,
+        }
     }
 
     /// A transaction on the primary.
@@ -221,7 +367,7 @@ impl Db {
     /// trips more: `BEGIN`, the setting, `COMMIT`), else a pooled
     /// connection as [`Db::pool`] would use.
     pub async fn for_user(&self, user: Uuid) -> Result<UserConn, StoreError> {
-        Self::user_conn(&self.primary, self.row_security, user).await
+        self.user_conn(&self.primary, user).await
     }
 
     /// [`Db::for_user`] on a replica that may serve the current request
@@ -232,20 +378,23 @@ impl Db {
         if let Some(replicas) = &self.replicas
             && let Some((index, pool)) = replicas.pick(consistency::required())
         {
-            match tokio::time::timeout(REPLICA_ACQUIRE, Self::user_conn(pool, self.row_security, user)).await
-            {
+            match tokio::time::timeout(REPLICA_ACQUIRE, self.user_conn(pool, user)).await {
                 Ok(Ok(conn)) => return Ok(conn),
                 Ok(Err(e)) => replicas.mark_down(index, &e.to_string()),
                 Err(_) => replicas.mark_down(index, "no connection in time"),
             }
         }
-        Self::user_conn(&self.primary, self.row_security, user).await
+        self.user_conn(&self.primary, user).await
     }
 
-    async fn user_conn(pool: &PgPool, row_security: bool, user: Uuid) -> Result<UserConn, StoreError> {
-        if row_security {
+    /// Behind a transaction pooler the connection is a transaction even
+    /// without row security: its statements must share a server connection.
+    async fn user_conn(&self, pool: &PgPool, user: Uuid) -> Result<UserConn, StoreError> {
+        if self.row_security || self.transaction_pooler {
             let mut tx = pool.begin().await?;
-            scope_to_user(&mut tx, user).await?;
+            if self.row_security {
+                scope_to_user(&mut tx, user).await?;
+            }
             Ok(UserConn(UserConnInner::Scoped(tx)))
         } else {
             Ok(UserConn(UserConnInner::Plain(pool.acquire().await?)))
@@ -257,15 +406,16 @@ impl Db {
     /// primary. A statement on it fails when the replica died since the
     /// monitor's last check; [`crate::reading!`] runs such a read once more
     /// on the primary instead, and is what callers use.
-    pub fn read(&self) -> &PgPool {
-        self.read_replica().map_or(&self.primary, |(_, pool)| pool)
+    pub fn read(&self) -> Exec<'_> {
+        self.read_replica().map_or(self.pool(), |(_, pool)| pool)
     }
 
     /// The replica [`Db::read`] would use, with its index, if any.
-    pub fn read_replica(&self) -> Option<(usize, &PgPool)> {
+    pub fn read_replica(&self) -> Option<(usize, Exec<'_>)> {
         self.replicas
             .as_ref()
             .and_then(|r| r.pick(consistency::required()))
+            .map(|(index, pool)| (index, self.exec(pool)))
     }
 
     /// After a read on replica `index` failed with `error`: true when the

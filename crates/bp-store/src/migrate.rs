@@ -62,8 +62,13 @@ pub async fn applied(conn: &mut PgConnection) -> Result<Vec<(i64, DateTime<Utc>)
 }
 
 /// Every known migration with its applied time, oldest first.
+///
+/// Read in a transaction, so that it also runs through PgBouncer in
+/// transaction mode (`serve`'s check at start).
 pub async fn status(pool: &PgPool, migrator: &Migrator) -> Result<Vec<MigrationStatus>, StoreError> {
-    let applied = applied(&mut *pool.acquire().await?).await?;
+    let mut tx = pool.begin().await?;
+    let applied = applied(&mut tx).await?;
+    tx.commit().await?;
     Ok(up_migrations(migrator)
         .map(|m| MigrationStatus {
             version: m.version,

@@ -31,6 +31,10 @@ pub struct PoolSettings {
     /// privilege role `bp_app` (migration 0010), one-shot owner commands
     /// with `None`.
     pub role: Option<String>,
+    /// The URL leads to PgBouncer in transaction mode: no statement cache
+    /// (a statement prepared in one transaction may be gone, or another
+    /// client's, in the next; see [`crate::Db::pool`]).
+    pub transaction_pooler: bool,
 }
 
 impl PoolSettings {
@@ -43,6 +47,7 @@ impl PoolSettings {
             statement_timeout: cfg.statement_timeout,
             slow_statement: cfg.slow_statement,
             role: cfg.app_role.clone(),
+            transaction_pooler: cfg.transaction_pooler,
         }
     }
 
@@ -55,6 +60,7 @@ impl PoolSettings {
             statement_timeout: Duration::from_secs(60),
             slow_statement: Duration::from_millis(200),
             role: None,
+            transaction_pooler: false,
         }
     }
 }
@@ -89,7 +95,11 @@ fn with_settings(options: PgConnectOptions, settings: &PoolSettings) -> PgConnec
     let timeout_ms = settings.statement_timeout.as_millis().to_string();
     let options = options
         .options([("statement_timeout", timeout_ms.as_str())])
-        .statement_cache_capacity(STATEMENT_CACHE)
+        .statement_cache_capacity(if settings.transaction_pooler {
+            0
+        } else {
+            STATEMENT_CACHE
+        })
         .log_slow_statements(log::LevelFilter::Warn, settings.slow_statement);
     match &settings.role {
         Some(role) => options.options([("role", role.as_str())]),

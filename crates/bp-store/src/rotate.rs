@@ -333,7 +333,7 @@ pub async fn key_use(pool: &PgPool) -> Result<Vec<KeyUse>, StoreError> {
 /// True while some account has no email blind index: rows from before
 /// migration 0009 that [`run`] has not converted yet. Such accounts cannot
 /// log in by email, so the service refuses to start until they are.
-pub async fn unconverted_accounts(pool: &PgPool) -> Result<bool, StoreError> {
+pub async fn unconverted_accounts<'e>(pool: impl sqlx::PgExecutor<'e>) -> Result<bool, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth.users WHERE email_bidx IS NULL)")
             .fetch_one(pool)

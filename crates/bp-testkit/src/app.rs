@@ -20,6 +20,8 @@ pub struct TestApp {
     db: Option<TestDb>,
     /// The per-test prefix, cleaned up on drop (absent with a given cache).
     _redis: Option<TestRedis>,
+    /// The pooler the app's connections go through, if any.
+    _bouncer: Option<crate::pgbouncer::TestPgBouncer>,
 }
 
 /// A response with its body parsed as JSON (`Null` when empty or not JSON).
@@ -83,6 +85,31 @@ impl TestApp {
         Self::build_on(store, Some(db), cache, Some(redis)).await
     }
 
+    /// A fresh database and Redis prefix behind the full router, whose
+    /// connections go through a real PgBouncer in transaction mode with
+    /// two server connections for eight clients, as `serve` runs with
+    /// `BP_DB_POOLER=transaction`. PgBouncer ignores the startup `role`
+    /// option, so the app acts as the login role here (docs/scaling.md).
+    pub async fn through_pgbouncer() -> Self {
+        use crate::pgbouncer::{PoolMode, TestPgBouncer};
+        let db = TestDb::new().await;
+        let bouncer = TestPgBouncer::start(db.name(), PoolMode::Transaction, 2);
+        let settings = bp_store::PoolSettings {
+            max_connections: 8,
+            transaction_pooler: true,
+            ..bp_store::PoolSettings::small()
+        };
+        let pool = bp_store::connect(&bouncer.url(), &settings)
+            .await
+            .unwrap_or_else(|e| panic!("connecting through pgbouncer: {e}"));
+        let redis = TestRedis::new().await;
+        let cache = redis.cache().clone();
+        let store = bp_store::Db::new(pool, None).with_transaction_pooler(true);
+        let mut app = Self::build_on(store, Some(db), cache, Some(redis)).await;
+        app._bouncer = Some(bouncer);
+        app
+    }
+
     async fn build(pool: PgPool, db: Option<TestDb>, cache: Cache, redis: Option<TestRedis>) -> Self {
         Self::build_on(bp_store::Db::new(pool, None), db, cache, redis).await
     }
@@ -118,6 +145,7 @@ impl TestApp {
             state,
             db,
             _redis: redis,
+            _bouncer: None,
         }
     }
 

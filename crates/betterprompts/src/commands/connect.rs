@@ -48,7 +48,7 @@ pub async fn platform(
         ..settings.database.clone()
     };
     let db = Db::connect(endpoints.database_url.expose(), &owner_config).await?;
-    let pending = migrate::status(db.pool(), &MIGRATOR)
+    let pending = migrate::status(db.primary(), &MIGRATOR)
         .await?
         .iter()
         .filter(|m| m.applied_at.is_none())
@@ -57,7 +57,7 @@ pub async fn platform(
         match source {
             // The embedded default is a development instance: keep it current.
             Source::Embedded => {
-                migrate::run_up(db.pool(), &MIGRATOR).await?;
+                migrate::run_up(db.primary(), &MIGRATOR).await?;
             }
             Source::Configured => anyhow::bail!(
                 "{pending} migrations are pending on DATABASE_URL's database; run `betterprompts migrate up` first"
@@ -68,7 +68,7 @@ pub async fn platform(
     if bp_store::rotate::unconverted_accounts(db.pool()).await? {
         match source {
             Source::Embedded => {
-                let done = super::keys::convert_legacy_rows(settings, db.pool()).await?;
+                let done = super::keys::convert_legacy_rows(settings, db.primary()).await?;
                 tracing::info!(
                     summary = done.as_deref().unwrap_or(""),
                     "encrypted rows from before PII encryption"

@@ -12,6 +12,7 @@ mod history;
 mod keys;
 mod library;
 mod openapi;
+mod pooler;
 mod web;
 
 use axum::http::{Method, StatusCode};

@@ -116,7 +116,7 @@ async fn the_pool_reconnects_by_itself_after_postgres_restarts() {
     let before = started(db.clone()).await.unwrap();
 
     infra.down(false).unwrap();
-    let err = bp_store::health::ping(db.pool()).await.unwrap_err();
+    let err = bp_store::health::ping(db.primary()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Unavailable(_)),
         "a stopped server is Unavailable, typed: {err:?}"

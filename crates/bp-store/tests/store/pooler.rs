@@ -1,8 +1,9 @@
-//! The store through a real PgBouncer (Debian's 1.18) in session pooling
-//! mode: concurrent writes, reads and transactions with the driver's
-//! prepared statements, nothing lost. Transaction pooling needs a driver
-//! change first (docs/scaling.md: sqlx prepares named statements across a
-//! `Sync`, which PgBouncer 1.18 does not track).
+//! The store through a real PgBouncer (Debian's 1.18): concurrent writes,
+//! reads and transactions, nothing lost, in session pooling mode with the
+//! driver's prepared statements, and in transaction pooling mode with
+//! `bp_store::Db`'s pooler mode (every statement in a transaction of its
+//! own, no statement cache; docs/scaling.md), many clients sharing two
+//! server connections.
 
 use bp_store::PoolSettings;
 use bp_store::history;
@@ -76,5 +77,83 @@ async fn the_store_works_through_pgbouncer_in_session_mode() {
     .unwrap();
     assert_eq!((rows, favourites), (40, 40));
     pool.close().await;
+    drop(bouncer);
+}
+
+#[tokio::test]
+async fn the_store_works_through_pgbouncer_in_transaction_mode_with_clients_sharing_servers() {
+    let db = TestDb::new().await;
+    // Two server connections for twelve clients: every client's statements
+    // run on whichever server connection is free at that moment.
+    let bouncer = TestPgBouncer::start(db.name(), PoolMode::Transaction, 2);
+    let settings = PoolSettings {
+        max_connections: 12,
+        min_connections: 0,
+        transaction_pooler: true,
+        ..PoolSettings::small()
+    };
+    let pool = bp_store::connect(&bouncer.url(), &settings).await.unwrap();
+    let store = bp_store::Db::new(pool, None).with_transaction_pooler(true);
+    let user = Uuid::new_v4();
+    sqlx::query("INSERT INTO auth.users (id, email, username, password_hash) VALUES ($1, $2, $3, 'x')")
+        .bind(user)
+        .bind(format!("{user}@example.com"))
+        .bind(format!("u{}", &user.simple().to_string()[..12]))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let text = format!("prompt {i} through the transaction pooler");
+                let saved = history::save_history(
+                    store.pool(),
+                    &item(Some(user), &text, "reasoning", &["chain_of_thought"]),
+                )
+                .await
+                .unwrap();
+                // Several statements on one connection acting for the user.
+                let mut conn = store.for_user(user).await.unwrap();
+                let read = history::get_history(&mut conn, saved.id, user).await.unwrap();
+                assert_eq!(read.original_input, text);
+                history::set_favorite(&mut *conn, saved.id, user, Some(true))
+                    .await
+                    .unwrap();
+                conn.finish().await.unwrap();
+                // A read straight after the write sees it: the statement's
+                // own transaction committed before it returned.
+                let again = history::history_stats(store.pool(), user, 30).await.unwrap();
+                assert!(again.total >= 1 && again.favorites >= 1, "{again:?}");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stats = history::history_stats(store.pool(), user, 30).await.unwrap();
+    assert_eq!((stats.total, stats.favorites), (60, 60), "{stats:?}");
+    // A failed statement leaves nothing behind on the shared server
+    // connections: the next statements on them work.
+    let err = sqlx::query("SELECT 1/0").execute(store.pool()).await;
+    assert!(err.is_err());
+    for _ in 0..4 {
+        let one: i32 = sqlx::query_scalar("SELECT $1::int")
+            .bind(1)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+    // The same rows, read directly.
+    let (rows, favourites): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE is_favorite) FROM prompts.history WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!((rows, favourites), (60, 60));
+    store.close().await;
     drop(bouncer);
 }

@@ -8,6 +8,7 @@ mod cache;
 mod crypto;
 mod engine;
 mod pgbench;
+mod pooler;
 mod redis_benchmark;
 mod rls;
 mod store;

@@ -1,6 +1,7 @@
 //! `bench store`: history inserts (1/8/32 callers), batched inserts, the
-//! cost of PII encryption ([`super::crypto`]) and of row-level security
-//! ([`super::rls`]), history
+//! cost of PII encryption ([`super::crypto`]), of row-level security
+//! ([`super::rls`]) and of PgBouncer in transaction mode ([`super::pooler`]),
+//! history
 //! pages at 1M rows (keyset and deep offset), and HNSW top-10 search at
 //! 100k x 768, each against pgbench running the same SQL on the same server.
 
@@ -175,6 +176,7 @@ pub async fn run(url: &str, pgbench: &Pgbench, args: &BenchArgs) -> anyhow::Resu
         )
         .await?,
     );
+    figures.extend(super::pooler::run(url, &sample_row(users[5]), scale.run, &progress).await?);
     figures.extend(vectors(&pool, pgbench, &scale, &progress).await?);
     progress.finish_on_stderr(&format!("bench store: measured {} figures", figures.len()));
     pool.close().await;
