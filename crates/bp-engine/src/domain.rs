@@ -448,6 +448,9 @@ const DEVELOPERS: &[(&str, &str)] = &[
 /// The roles of [`ROLES`] that may answer a task about code.
 const TECHNICAL: &[&str] = &["a data analyst", "a database engineer"];
 
+/// Roles that fit making a show, whatever it is about.
+const SHOW_MAKERS: &[&str] = &["an experienced project manager", "a senior copywriter"];
+
 /// The roles a poem or a song may get: its subject ("roses and tomatoes"
 /// for a gardening grandmother) is no gardener's job.
 const WRITERS: &[&str] = &["a children's author", "a poet", "a songwriter", "a speechwriter"];
@@ -559,6 +562,26 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
             return Some(role);
         }
     }
+    // A show the user makes (a podcast about local history, a channel
+    // about cooking) asks how to make the show: its topic's expert does
+    // not fit, a planner or a copywriter may. One they listen to does not
+    // count ("for a history podcast I listen to").
+    let makes_a_show = lower.has_any(&[
+        "our podcast",
+        "my podcast",
+        "start a podcast",
+        "started a podcast",
+        "starting a podcast",
+        "my channel",
+        "our channel",
+        "youtube channel",
+        "our episodes",
+        "my episodes",
+        "my newsletter",
+        "our newsletter",
+        "my blog",
+        "our blog",
+    ]);
     // The subject must be the prompt's, not a word in passing: two topic
     // words, or one phrase of several words, or one topic word with one of
     // its companions. Code is a developer's job whatever it is about: a
@@ -568,6 +591,7 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         .iter()
         .filter(|e| !code || TECHNICAL.contains(&e.role))
         .filter(|e| !verse || WRITERS.contains(&e.role))
+        .filter(|e| code || !makes_a_show || SHOW_MAKERS.contains(&e.role))
         .find(|e| {
             let hits = e.topic.iter().filter(|w| has(w)).count();
             let phrase = e.topic.iter().any(|w| w.contains(' ') && has(w));
@@ -598,6 +622,14 @@ mod tests {
         assert_eq!(role_for(fault, false, None), Some("an experienced car mechanic"));
         let sql = "I help my aunt run a bakery; she bakes too much bread. Write a SQLite query over products and sales for the lowest daily sales per location.";
         assert_ne!(role_for(sql, true, None), Some("a professional chef"));
+    }
+
+    #[test]
+    fn a_podcast_about_history_gets_no_historian_but_one_listened_to_does() {
+        let pod = "Me and my friend started a podcast about weird local history in our town (about 15 episodes in). Episodes run 80-90 mins and people drop off at minute 25. How should we restructure?";
+        assert_eq!(role_for(pod, false, None), None);
+        let walls = "I've been reading about the fall of Constantinople for a history podcast I listen to, and they keep mentioning the Theodosian Walls. What made those walls so hard to break for so many centuries?";
+        assert_eq!(role_for(walls, false, None), Some("a historian"));
     }
 
     #[test]

@@ -240,6 +240,24 @@ impl Variables {
     }
 }
 
+/// Whether `text` writes a sum: an operator between two numbers ("3 + 4",
+/// "2*5", "x = 12") or a percentage ("15%"); not "(in-laws + nephews)".
+fn arithmetic(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().filter(|c| *c != ' ').collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        let before = i.checked_sub(1).and_then(|j| chars.get(j));
+        let after = chars.get(i + 1);
+        match c {
+            '%' => before.is_some_and(char::is_ascii_digit),
+            '+' | '-' | '*' | '/' | '=' | '^' | '×' | '÷' => {
+                before.is_some_and(|b| b.is_ascii_digit() || b.is_ascii_alphabetic() && *c == '=')
+                    && after.is_some_and(char::is_ascii_digit)
+            }
+            _ => false,
+        }
+    })
+}
+
 /// Whether the intent's standing constraints fit this prompt: fiction
 /// advice only for fiction, troubleshooting advice only for something
 /// broken, and none for a conversation (it follows the user's lead).
@@ -359,9 +377,71 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         // Nor for someone who cannot make sense of an idea ("0.999...
         // equals 1 still feels wrong"): they want it explained, not a
         // derivation's checks.
+        // Nor for an evening to plan that the classifier heard as a
+        // puzzle ("what should game night look like so nobody sits out?"):
+        // the rules are for something to work out, a figure, a proof, a
+        // puzzle or a deduction.
         Intent::Reasoning => {
             let lower = crate::slots::Lower::new(c.text);
-            !crate::domain::critiques_an_argument(&lower)
+            let worked_out = arithmetic(c.text)
+                || lower.has_any(&[
+                    "prove",
+                    "proof",
+                    "puzzle",
+                    "riddle",
+                    "logic",
+                    "logically",
+                    "probability",
+                    "odds",
+                    "how many",
+                    "how much",
+                    "calculate",
+                    "solve",
+                    "deduce",
+                    "paradox",
+                    "if",
+                    "then",
+                    "therefore",
+                    "equation",
+                    "math",
+                    "maths",
+                    "percent",
+                    "average",
+                    "true or false",
+                    "which is true",
+                    "who is",
+                    "must be",
+                    // Constraints to satisfy: a rota, an order, a schedule.
+                    "must",
+                    "cant",
+                    "cannot",
+                    "only if",
+                    "at least",
+                    "at most",
+                    "exactly",
+                    "either",
+                    "neither",
+                    "which orders",
+                    "possible",
+                    "impossible",
+                    // Whether it can be done in the time.
+                    "can i make",
+                    "will i make",
+                    "make it in time",
+                    "enough time",
+                    "is this realistic",
+                    "worst case",
+                    // A word problem.
+                    "show your work",
+                    "show your working",
+                    "how far",
+                    "how fast",
+                    "when do they",
+                    "km h",
+                    "mph",
+                ]);
+            worked_out
+                && !crate::domain::critiques_an_argument(&lower)
                 && !lower.has_any(&[
                     "feels wrong",
                     "doesnt make sense",
@@ -1006,6 +1086,19 @@ mod tests {
         assert!(fits(
             "Here are my survey results (n=54). Run a correlation analysis between sleep and GPA.",
             Intent::DataAnalysis
+        ));
+        assert!(arithmetic("what is 3 + 4") && arithmetic("x=12") && arithmetic("up 15%"));
+        assert!(!arithmetic(
+            "10 people (my in-laws + teenage nephews), ages 14 to 70ish"
+        ));
+        // An evening to plan is no puzzle.
+        assert!(!fits(
+            "hosting game night saturday, 10 people, ages 14 to 70ish (my in-laws + teenage nephews + some friends). I own codenames, catan and a deck of cards. what should the evening look like so nobody sits out bored? about 4 hours total incl food",
+            Intent::Reasoning
+        ));
+        assert!(fits(
+            "A bat and a ball cost $1.10 in total. The bat costs $1.00 more than the ball. How much does the ball cost?",
+            Intent::Reasoning
         ));
         // "Analyst" in a pasted job ad asks for no analysis.
         let ad = "Here's a job ad. Am I realistically a fit?\n\nJunior Data Analyst\nYou will build dashboards and present findings; survey design a plus.";

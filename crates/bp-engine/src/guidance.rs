@@ -902,6 +902,14 @@ const GENRES: &[Genre] = &[
             "deciding its not working",
             "if its not working",
             "if it isnt working",
+            // A speech's stories ("him crashing our dad's car at 17") are
+            // no fault to find.
+            "best man",
+            "maid of honor",
+            "speech",
+            "toast",
+            "eulogy",
+            "stories",
         ],
         line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
         ..PLAIN
@@ -1006,6 +1014,34 @@ const GENRES: &[Genre] = &[
         ],
         questions: true,
         line: "List the questions worth asking, most important first, and for each say what a reassuring answer and a worrying one would sound like.",
+        ..PLAIN
+    },
+    Genre {
+        // A message to check ("got this text, is it legit?? should I click
+        // it?"): the verdict and its signs, not a weighing of options
+        // (before the decision genre, which "should i" names).
+        names: &[
+            "is it legit",
+            "is this legit",
+            "is that legit",
+            "legit or",
+            "is this a scam",
+            "is it a scam",
+            "is that a scam",
+            "a scam or",
+            "scam or not",
+            "is this phishing",
+            "phishing",
+        ],
+        intents: &[
+            QuestionAnswering,
+            ProblemSolving,
+            Reasoning,
+            Conversation,
+            Summarization,
+        ],
+        questions: true,
+        line: "Say plainly whether it looks genuine or a scam and which signs show it, then what to do now, and what not to click or share.",
         ..PLAIN
     },
     Genre {
@@ -1188,6 +1224,19 @@ const GENRES: &[Genre] = &[
             // Telling causes apart is a diagnosis, not a procedure.
             "how do i tell",
             "going on",
+            // A setting in an app ("freeze the top row in Google Sheets")
+            // is a menu path: nothing to get ready, no step to get wrong.
+            "google sheets",
+            "excel",
+            "in word",
+            "gmail",
+            "outlook",
+            "iphone",
+            "android",
+            "on my phone",
+            "in chrome",
+            "windows 11",
+            "windows 10",
         ],
         short: true,
         line: "Say what I need before I start, and flag the step people most often get wrong.",
@@ -1357,6 +1406,16 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn round_42_losses_get_the_line_that_fits_or_none() {
+        let scam = "Got this text just now, is it legit??\n\n\"Apple ID: Your iCloud storage payment has failed. Update your billing details: icloud-support-billing.com/verify\"\n\nI do pay for icloud. Should I click it?";
+        assert!(line(scam, ProblemSolving).is_some_and(|l| l.contains("genuine or a scam")));
+        let sheets = "How do I freeze the top row in google sheets so the headers stay visible when I scroll";
+        assert_eq!(line(sheets, ProblemSolving), None);
+        let best_man = "My little brother is getting married in June and I'm the best man. I've got stories: him crashing our dad's car at 17. Can you help me figure out a structure and which stories to use?";
+        assert!(!line(best_man, ProblemSolving).is_some_and(|l| l.contains("likely causes")));
     }
 
     #[test]
