@@ -115,7 +115,7 @@ pub async fn direct_database_url(
         anyhow::bail!(
             "{what} needs a direct connection to PostgreSQL, and DATABASE_URL reaches it through a pooler or proxy \
              (the URL's port is {}, the server listens on {server_port}): a transaction pooler breaks session \
-             advisory locks and a backup's single snapshot. Set DATABASE_DIRECT_URL to PostgreSQL itself \
+             advisory locks, a backup's single snapshot and statements prepared outside a transaction. Set DATABASE_DIRECT_URL to PostgreSQL itself \
              (to the same URL if the port is only forwarded).",
             options.get_port()
         );

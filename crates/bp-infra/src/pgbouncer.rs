@@ -68,8 +68,34 @@ fn password_of(url: &str) -> String {
         .unwrap_or("");
     userinfo
         .split_once(':')
-        .map(|(_, p)| p.to_owned())
+        .map(|(_, p)| percent_decode(p))
         .unwrap_or_default()
+}
+
+/// `%XX` escapes decoded (a URL's password may hold any byte that way).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                // Two hex digits: at most 255.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl std::fmt::Debug for Upstream {
@@ -127,10 +153,12 @@ impl PgBouncer {
                 "server_reset_query = DEALLOCATE ALL\nserver_reset_query_always = 1",
             ),
         };
+        let log = dir.join("pgbouncer.log");
         let ini = format!(
             "[databases]\n\
-             {database} = host={host} port={upstream_port} dbname={database} user={user} password={password}\n\
+             {database} = host={host} port={upstream_port} dbname={database} user={user} password='{password}'\n\
              [pgbouncer]\n\
+             logfile = {log}\n\
              listen_addr = 127.0.0.1\n\
              listen_port = {port}\n\
              unix_socket_dir =\n\
@@ -144,7 +172,9 @@ impl PgBouncer {
             host = upstream.host,
             upstream_port = upstream.port,
             user = upstream.user,
-            password = upstream.password,
+            // A quoted connection-string value: backslashes and quotes escaped.
+            password = upstream.password.replace('\\', "\\\\").replace('\'', "\\'"),
+            log = log.display(),
         );
         let config = dir.join("pgbouncer.ini");
         std::fs::write(&config, ini).map_err(InfraError::io("writing", &config))?;
@@ -176,7 +206,7 @@ impl PgBouncer {
                     what: "PgBouncer",
                     action: "start",
                     secs: 10,
-                    log: config,
+                    log,
                 });
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -226,6 +256,12 @@ mod tests {
         assert_eq!(
             Upstream::from_url("postgres://bp@localhost/x").unwrap().password,
             ""
+        );
+        assert_eq!(
+            Upstream::from_url("postgres://bp:p%40ss%2F1@localhost/x")
+                .unwrap()
+                .password,
+            "p@ss/1"
         );
     }
 }

@@ -40,7 +40,37 @@ pub struct Db {
     replicas: Option<Arc<Replicas>>,
     waiting: Arc<AtomicUsize>,
     row_security: bool,
-    transaction_pooler: bool,
+    /// Behind a transaction pooler: the statement that opens each
+    /// transaction on the primary (`BEGIN` plus the session's settings).
+    pooler_begin: Option<Arc<str>>,
+}
+
+/// What each transaction sets for itself behind a transaction pooler
+/// (`BP_DB_POOLER=transaction`): PgBouncer drops the startup options that
+/// carry the statement timeout and the application role on a direct
+/// connection, so every transaction opens with `BEGIN; SET LOCAL
+/// statement_timeout = ...; SET LOCAL ROLE ...` in one round trip.
+#[derive(Debug, Clone)]
+pub struct PoolerSession {
+    /// `statement_timeout` for every statement.
+    pub statement_timeout: Duration,
+    /// The role to act as (`bp_app`); `None` keeps the login role.
+    pub role: Option<String>,
+}
+
+impl PoolerSession {
+    fn begin_statement(&self) -> String {
+        let mut sql = format!(
+            "BEGIN; SET LOCAL statement_timeout = {}",
+            self.statement_timeout.as_millis()
+        );
+        if let Some(role) = &self.role {
+            // An identifier, quoted: the configured role is checked as a
+            // plain name (`bp_config`), and a quote in it is doubled.
+            sql.push_str(&format!("; SET LOCAL ROLE \"{}\"", role.replace('"', "\"\"")));
+        }
+        sql
+    }
 }
 
 /// A pool as an executor, what [`Db::pool`] and [`Db::read`] hand out.
@@ -53,30 +83,51 @@ pub struct Db {
 /// transaction, so the two halves could land on different server
 /// connections. The `COMMIT` is awaited before the statement's result is
 /// returned: a write is durable when its caller sees it. It costs two
-/// round trips a statement (`bench store`'s `pooled` stage measures them).
+/// round trips a statement (`bench store`'s `pooler_*` figures measure them).
 #[derive(Debug, Clone, Copy)]
 pub struct Exec<'a> {
     pool: &'a PgPool,
-    pinned: bool,
+    /// The statement that opens each statement's transaction; `None`: no
+    /// transaction (a direct connection).
+    begin: Option<&'a str>,
+}
+
+/// A new connection to `pool`'s server, pinged.
+async fn probe_new_connection(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let options = pool.connect_options();
+    let mut conn: PgConnection = sqlx::ConnectOptions::connect(&*options).await?;
+    sqlx::Connection::ping(&mut conn).await?;
+    let _ = sqlx::Connection::close(conn).await;
+    Ok(())
+}
+
+/// A transaction on `pool`, opened with `begin` when given.
+async fn begin_on(pool: &PgPool, begin: Option<&str>) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    match begin {
+        Some(sql) => pool.begin_with(sql.to_owned()).await,
+        None => pool.begin().await,
+    }
 }
 
 impl<'a> Exec<'a> {
-    /// The pool itself, for what pins its own connection: a transaction
-    /// ([`PgPool::begin`]) or a connection held for several statements
-    /// inside one.
+    /// The pool itself. Behind a transaction pooler only a transaction
+    /// opened with [`Exec::begin`] (or the simple protocol,
+    /// `sqlx::raw_sql`) may run on it.
     pub fn raw(self) -> &'a PgPool {
         self.pool
     }
 
-    /// A transaction on this pool (one server connection throughout,
-    /// whatever the pooler).
+    /// A transaction on this pool: one server connection throughout,
+    /// with the session's settings behind a transaction pooler.
     pub async fn begin(self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin().await
+        begin_on(self.pool, self.begin).await
     }
 }
 
 /// For functions that open their own transaction on what they are given:
-/// a transaction pins one server connection whatever the pooler.
+/// a transaction pins one server connection whatever the pooler. (A bare
+/// connection from `acquire` is the pool's: behind a transaction pooler,
+/// use it only inside a transaction.)
 impl<'c> sqlx::Acquire<'c> for Exec<'c> {
     type Database = Postgres;
     type Connection = PoolConnection<Postgres>;
@@ -86,7 +137,8 @@ impl<'c> sqlx::Acquire<'c> for Exec<'c> {
     }
 
     fn begin(self) -> futures_util::future::BoxFuture<'c, Result<Transaction<'c, Postgres>, sqlx::Error>> {
-        <&PgPool as sqlx::Acquire<'c>>::begin(self.pool)
+        use futures_util::FutureExt;
+        async move { begin_on(self.pool, self.begin).await }.boxed()
     }
 }
 
@@ -105,12 +157,15 @@ impl<'c> sqlx::Executor<'c> for Exec<'c> {
         E: 'q + sqlx::Execute<'q, Postgres>,
     {
         use futures_util::{StreamExt, TryStreamExt};
-        if !self.pinned {
+        let Some(begin) = self.begin else {
             return self.pool.fetch_many(query);
-        }
+        };
         let pool = self.pool;
+        // The rows are collected before the COMMIT: fine for the store's
+        // statements, which page their results (an export streams on a
+        // connection of its own, `Db::read_for`).
         futures_util::stream::once(async move {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_on(pool, Some(begin)).await?;
             let items: Vec<_> = (&mut *tx).fetch_many(query).try_collect().await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(futures_util::stream::iter(items.into_iter().map(Ok)))
@@ -128,12 +183,12 @@ impl<'c> sqlx::Executor<'c> for Exec<'c> {
         E: 'q + sqlx::Execute<'q, Postgres>,
     {
         use futures_util::FutureExt;
-        if !self.pinned {
+        let Some(begin) = self.begin else {
             return self.pool.fetch_optional(query);
-        }
+        };
         let pool = self.pool;
         async move {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_on(pool, Some(begin)).await?;
             let row = (&mut *tx).fetch_optional(query).await?;
             tx.commit().await?;
             Ok(row)
@@ -141,6 +196,8 @@ impl<'c> sqlx::Executor<'c> for Exec<'c> {
         .boxed()
     }
 
+    /// Not wrapped: nothing in the service prepares or describes through
+    /// the pool (behind a transaction pooler, do it inside a transaction).
     fn prepare_with<'e, 'q: 'e>(
         self,
         sql: &'q str,
@@ -248,17 +305,19 @@ impl Db {
             replicas: replica.map(|r| Arc::new(Replicas::new(vec![r], Duration::MAX))),
             waiting: Arc::new(AtomicUsize::new(0)),
             row_security: false,
-            transaction_pooler: false,
+            pooler_begin: None,
         }
     }
 
     /// Marks the primary's URL as PgBouncer in transaction mode
-    /// (`BP_DB_POOLER=transaction`): every statement, and every connection
-    /// acting for a user, runs inside a transaction ([`Exec`]). The pools
-    /// must have been opened without a statement cache
-    /// ([`crate::PoolSettings::transaction_pooler`]).
-    pub fn with_transaction_pooler(mut self, on: bool) -> Self {
-        self.transaction_pooler = on;
+    /// (`BP_DB_POOLER=transaction`; `None` for a direct connection): every
+    /// statement on the primary, and every primary connection acting for a
+    /// user, runs inside a transaction ([`Exec`]) that sets `session`'s
+    /// settings. The primary pool must have been opened without a
+    /// statement cache ([`crate::PoolSettings::transaction_pooler`]).
+    /// Replicas are read directly.
+    pub fn with_transaction_pooler(mut self, session: Option<PoolerSession>) -> Self {
+        self.pooler_begin = session.map(|s| Arc::from(s.begin_statement()));
         self
     }
 
@@ -295,9 +354,12 @@ impl Db {
         let settings = PoolSettings::from_config(config);
         let primary = connect(url, &settings).await?;
         // A replica that stops answering fails a read in half a second, not
-        // after the primary's acquire timeout.
+        // after the primary's acquire timeout. Replicas are read directly
+        // (a transaction pooler fronts the primary only), with the
+        // statement cache.
         let replica_settings = PoolSettings {
             acquire_timeout: REPLICA_ACQUIRE,
+            transaction_pooler: false,
             ..settings.clone()
         };
         let mut replicas = Vec::with_capacity(config.read_urls.len());
@@ -308,7 +370,10 @@ impl Db {
         Ok(Self::new(primary, None)
             .with_replicas(replicas, config.max_replica_lag, config.replica_check)
             .with_row_security(config.row_security)
-            .with_transaction_pooler(config.transaction_pooler))
+            .with_transaction_pooler(config.transaction_pooler.then(|| PoolerSession {
+                statement_timeout: config.statement_timeout,
+                role: config.app_role.clone(),
+            })))
     }
 
     /// The primary's WAL position now: at or past every commit made before
@@ -331,7 +396,10 @@ impl Db {
 
     /// The primary pool: every write, and reads that must see them.
     pub fn pool(&self) -> Exec<'_> {
-        self.exec(&self.primary)
+        Exec {
+            pool: &self.primary,
+            begin: self.pooler_begin.as_deref(),
+        }
     }
 
     /// The primary pool itself, for what pins a connection of its own (a
@@ -340,22 +408,15 @@ impl Db {
         &self.primary
     }
 
-    fn exec<'a>(&self, pool: &'a PgPool) -> Exec<'a> {
-        Exec {
-            pool,
-            pinned: self.transaction_pooler,
-        }
-    }
-
     /// A transaction on the primary.
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        Ok(self.primary.begin().await?)
+        Ok(self.pool().begin().await?)
     }
 
     /// A transaction on the primary for work done on `user`'s behalf:
     /// scoped to `user`'s rows ([`scope_to_user`]) when row security is on.
     pub async fn begin_for(&self, user: Uuid) -> Result<Transaction<'static, Postgres>, StoreError> {
-        let mut tx = self.primary.begin().await?;
+        let mut tx = self.pool().begin().await?;
         if self.row_security {
             scope_to_user(&mut tx, user).await?;
         }
@@ -367,7 +428,7 @@ impl Db {
     /// trips more: `BEGIN`, the setting, `COMMIT`), else a pooled
     /// connection as [`Db::pool`] would use.
     pub async fn for_user(&self, user: Uuid) -> Result<UserConn, StoreError> {
-        self.user_conn(&self.primary, user).await
+        self.user_conn(self.pool(), user).await
     }
 
     /// [`Db::for_user`] on a replica that may serve the current request
@@ -378,26 +439,27 @@ impl Db {
         if let Some(replicas) = &self.replicas
             && let Some((index, pool)) = replicas.pick(consistency::required())
         {
-            match tokio::time::timeout(REPLICA_ACQUIRE, self.user_conn(pool, user)).await {
+            let replica = Exec { pool, begin: None };
+            match tokio::time::timeout(REPLICA_ACQUIRE, self.user_conn(replica, user)).await {
                 Ok(Ok(conn)) => return Ok(conn),
                 Ok(Err(e)) => replicas.mark_down(index, &e.to_string()),
                 Err(_) => replicas.mark_down(index, "no connection in time"),
             }
         }
-        self.user_conn(&self.primary, user).await
+        self.user_conn(self.pool(), user).await
     }
 
     /// Behind a transaction pooler the connection is a transaction even
     /// without row security: its statements must share a server connection.
-    async fn user_conn(&self, pool: &PgPool, user: Uuid) -> Result<UserConn, StoreError> {
-        if self.row_security || self.transaction_pooler {
-            let mut tx = pool.begin().await?;
+    async fn user_conn(&self, exec: Exec<'_>, user: Uuid) -> Result<UserConn, StoreError> {
+        if self.row_security || exec.begin.is_some() {
+            let mut tx = exec.begin().await?;
             if self.row_security {
                 scope_to_user(&mut tx, user).await?;
             }
             Ok(UserConn(UserConnInner::Scoped(tx)))
         } else {
-            Ok(UserConn(UserConnInner::Plain(pool.acquire().await?)))
+            Ok(UserConn(UserConnInner::Plain(exec.pool.acquire().await?)))
         }
     }
 
@@ -415,16 +477,17 @@ impl Db {
         self.replicas
             .as_ref()
             .and_then(|r| r.pick(consistency::required()))
-            .map(|(index, pool)| (index, self.exec(pool)))
+            .map(|(index, pool)| (index, Exec { pool, begin: None }))
     }
 
     /// After a read on replica `index` failed with `error`: true when the
     /// failure was the replica's, which takes it out of service until it
     /// answers again, so that the read can run again on the primary. An
     /// unavailability error is the replica's only when the replica then
-    /// gives no answer to `SELECT 1` within 500 ms: a statement timeout, a
-    /// serialization failure or a lock wait on a live replica is the
-    /// read's own, returned as it is (not repeated on the primary).
+    /// gives no answer on a new connection within 500 ms: a
+    /// statement timeout, a serialization failure or a lock wait on a live
+    /// replica is the read's own, returned as it is (not repeated on the
+    /// primary).
     pub async fn replica_failed(&self, index: usize, error: &StoreError) -> bool {
         let unavailable = matches!(
             error,
@@ -438,7 +501,12 @@ impl Db {
         let Some(pool) = replicas.pool(index) else {
             return false;
         };
-        let answers = tokio::time::timeout(REPLICA_ACQUIRE, sqlx::query("SELECT 1").execute(pool))
+        // A new connection, not a pooled one: while a replica shuts down
+        // (its backends "terminating connection due to administrator
+        // command" one by one), a pooled connection may still answer for a
+        // moment, but the server already refuses new ones.
+        let probe = probe_new_connection(pool);
+        let answers = tokio::time::timeout(REPLICA_ACQUIRE, probe)
             .await
             .is_ok_and(|r| r.is_ok());
         if !answers {

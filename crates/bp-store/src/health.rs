@@ -13,9 +13,10 @@ pub struct ServerVersions {
     pub pgvector: Option<String>,
 }
 
-/// One round trip: `SELECT 1`.
+/// One round trip: `SELECT 1`, over the simple protocol, so that it also
+/// answers through PgBouncer in transaction mode (no statement to prepare).
 pub async fn ping(pool: &PgPool) -> Result<(), StoreError> {
-    sqlx::query("SELECT 1").execute(pool).await?;
+    sqlx::raw_sql("SELECT 1").execute(pool).await?;
     Ok(())
 }
 

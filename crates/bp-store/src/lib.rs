@@ -71,7 +71,7 @@ mod sql_split;
 pub mod templates;
 pub mod users;
 
-pub use db::{Db, Exec, PoolStats, UserConn, scope_to_user};
+pub use db::{Db, Exec, PoolStats, PoolerSession, UserConn, scope_to_user};
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
 pub use pool::{PoolSettings, connect, connect_lazy, connect_options};

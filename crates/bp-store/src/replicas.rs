@@ -338,8 +338,11 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often the monitor checks while a replica cannot be measured yet.
 const SETTLE_PACE: Duration = Duration::from_millis(100);
 
-pub(crate) async fn position(pool: &PgPool, sql: &str) -> Result<u64, StoreError> {
-    let value: i64 = sqlx::query_scalar(sql).fetch_one(pool).await?;
+/// One position, over the simple protocol (one round trip, nothing
+/// prepared): the primary may be behind PgBouncer in transaction mode.
+pub(crate) async fn position(pool: &PgPool, sql: &'static str) -> Result<u64, StoreError> {
+    let row = sqlx::raw_sql(sql).fetch_one(pool).await?;
+    let value: i64 = sqlx::Row::try_get(&row, 0)?;
     Ok(u64::try_from(value).unwrap_or(0))
 }
 

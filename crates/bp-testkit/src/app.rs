@@ -88,8 +88,9 @@ impl TestApp {
     /// A fresh database and Redis prefix behind the full router, whose
     /// connections go through a real PgBouncer in transaction mode with
     /// two server connections for eight clients, as `serve` runs with
-    /// `BP_DB_POOLER=transaction`. PgBouncer ignores the startup `role`
-    /// option, so the app acts as the login role here (docs/scaling.md).
+    /// `BP_DB_POOLER=transaction`: each transaction takes the `bp_app`
+    /// role and the statement timeout itself (PgBouncer drops the startup
+    /// options that carry them on a direct connection).
     pub async fn through_pgbouncer() -> Self {
         use crate::pgbouncer::{PoolMode, TestPgBouncer};
         let db = TestDb::new().await;
@@ -104,7 +105,10 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("connecting through pgbouncer: {e}"));
         let redis = TestRedis::new().await;
         let cache = redis.cache().clone();
-        let store = bp_store::Db::new(pool, None).with_transaction_pooler(true);
+        let store = bp_store::Db::new(pool, None).with_transaction_pooler(Some(bp_store::PoolerSession {
+            statement_timeout: settings.statement_timeout,
+            role: Some("bp_app".into()),
+        }));
         let mut app = Self::build_on(store, Some(db), cache, Some(redis)).await;
         app._bouncer = Some(bouncer);
         app

@@ -55,7 +55,9 @@ async fn growth(
 ) -> anyhow::Result<u8> {
     use bp_store::capacity;
     let server = cache.server_stats().await?;
-    let url = resolve::database_url(settings, instance).await?;
+    // Maintenance statements on a plain pool: PostgreSQL itself, not a
+    // transaction pooler (DATABASE_DIRECT_URL when DATABASE_URL is one).
+    let url = resolve::direct_database_url(settings, instance, "`cache stats --growth`").await?;
     let pool = bp_store::connect(url.expose(), &bp_store::PoolSettings::small()).await?;
     let today = chrono::Utc::now().date_naive();
     capacity::record_redis(&pool, today, server.used_memory).await?;

@@ -19,7 +19,9 @@ use crate::resolve;
 
 /// Runs one `db` subcommand.
 pub async fn run(settings: &Settings, instance: Option<&str>, command: DbCommand) -> anyhow::Result<u8> {
-    let url = resolve::database_url(settings, instance).await?;
+    // Maintenance statements on a plain pool: PostgreSQL itself, not a
+    // transaction pooler (DATABASE_DIRECT_URL when DATABASE_URL is one).
+    let url = resolve::direct_database_url(settings, instance, "`db`").await?;
     let pool = bp_store::connect(url.expose(), &PoolSettings::small()).await?;
     let code = match command {
         DbCommand::Health { json } => health_report(settings, &pool, json).await?,

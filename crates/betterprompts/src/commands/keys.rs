@@ -193,7 +193,9 @@ pub async fn run(settings: &Settings, instance: Option<&str>, command: KeysComma
         _ => {}
     }
     let keys = keyring(settings, embedded(settings))?;
-    let url = resolve::database_url(settings, instance).await?;
+    // Maintenance statements on a plain pool: PostgreSQL itself, not a
+    // transaction pooler (DATABASE_DIRECT_URL when DATABASE_URL is one).
+    let url = resolve::direct_database_url(settings, instance, "`keys`").await?;
     let pool = bp_store::connect(url.expose(), &bp_store::PoolSettings::small()).await?;
     let code = match command {
         KeysCommand::Status => {

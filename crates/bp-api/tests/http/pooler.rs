@@ -1,7 +1,8 @@
 //! The whole API through a real PgBouncer in transaction mode (two server
 //! connections shared by the app's eight clients), as `serve` runs with
-//! `BP_DB_POOLER=transaction`: signed-in users enhancing, paging their
-//! history, rating, saving favourites and searching at the same time.
+//! `BP_DB_POOLER=transaction`, acting as `bp_app` under row security:
+//! signed-in users enhancing, paging their history, rating, saving
+//! favourites and searching at the same time.
 
 use axum::http::{Method, StatusCode};
 use bp_testkit::TestApp;
@@ -12,6 +13,9 @@ use super::{call, get, register};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_work_concurrently_through_pgbouncer_in_transaction_mode() {
     let app = std::sync::Arc::new(TestApp::through_pgbouncer().await);
+    // Readiness pings the database through the pooler too.
+    let ready = app.get("/api/v1/ready").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.json);
     let users = futures_util::future::join_all((0..4).map(|u| {
         let app = app.clone();
         async move { register(&app, &format!("pooled{u}")).await }

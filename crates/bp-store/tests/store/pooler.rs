@@ -93,13 +93,35 @@ async fn the_store_works_through_pgbouncer_in_transaction_mode_with_clients_shar
         ..PoolSettings::small()
     };
     let pool = bp_store::connect(&bouncer.url(), &settings).await.unwrap();
-    let store = bp_store::Db::new(pool, None).with_transaction_pooler(true);
+    let store = bp_store::Db::new(pool, None).with_transaction_pooler(Some(bp_store::PoolerSession {
+        statement_timeout: std::time::Duration::from_millis(4321),
+        role: Some("bp_app".into()),
+    }));
+    // It is PgBouncer in transaction mode with its reset: a prepared
+    // statement outside a transaction fails there (sqlx's prepare and
+    // execute straddle a Sync), which is what the pooler mode is for.
+    assert!(
+        sqlx::query_scalar::<_, i32>("SELECT $1::int")
+            .bind(1)
+            .fetch_one(store.primary())
+            .await
+            .is_err(),
+        "a bare prepared statement worked: this is not a transaction pooler"
+    );
+    // Each transaction sets what PgBouncer drops from the startup options:
+    // the application role and the statement timeout.
+    let (role, timeout): (String, String) =
+        sqlx::query_as("SELECT current_user::text, current_setting('statement_timeout')")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!((role.as_str(), timeout.as_str()), ("bp_app", "4321ms"));
     let user = Uuid::new_v4();
     sqlx::query("INSERT INTO auth.users (id, email, username, password_hash) VALUES ($1, $2, $3, 'x')")
         .bind(user)
         .bind(format!("{user}@example.com"))
         .bind(format!("u{}", &user.simple().to_string()[..12]))
-        .execute(store.pool())
+        .execute(db.pool())
         .await
         .unwrap();
     let tasks: Vec<_> = (0..60)
@@ -121,10 +143,9 @@ async fn the_store_works_through_pgbouncer_in_transaction_mode_with_clients_shar
                     .await
                     .unwrap();
                 conn.finish().await.unwrap();
-                // A read straight after the write sees it: the statement's
-                // own transaction committed before it returned.
-                let again = history::history_stats(store.pool(), user, 30).await.unwrap();
-                assert!(again.total >= 1 && again.favorites >= 1, "{again:?}");
+                // This task's own row, read again in another transaction.
+                let again = history::get_history_any(store.pool(), saved.id).await.unwrap();
+                assert_eq!(again.is_favorite, Some(true), "{again:?}");
             })
         })
         .collect();
@@ -133,18 +154,34 @@ async fn the_store_works_through_pgbouncer_in_transaction_mode_with_clients_shar
     }
     let stats = history::history_stats(store.pool(), user, 30).await.unwrap();
     assert_eq!((stats.total, stats.favorites), (60, 60), "{stats:?}");
-    // A failed statement leaves nothing behind on the shared server
-    // connections: the next statements on them work.
-    let err = sqlx::query("SELECT 1/0").execute(store.pool()).await;
-    assert!(err.is_err());
+    // A failed statement leaves nothing behind: the next statements on the
+    // same client connection (a pool of one) work.
+    let single = bp_store::Db::new(
+        bp_store::connect(
+            &bouncer.url(),
+            &PoolSettings {
+                max_connections: 1,
+                ..settings.clone()
+            },
+        )
+        .await
+        .unwrap(),
+        None,
+    )
+    .with_transaction_pooler(Some(bp_store::PoolerSession {
+        statement_timeout: std::time::Duration::from_secs(60),
+        role: None,
+    }));
+    assert!(sqlx::query("SELECT 1/0").execute(single.pool()).await.is_err());
     for _ in 0..4 {
         let one: i32 = sqlx::query_scalar("SELECT $1::int")
             .bind(1)
-            .fetch_one(store.pool())
+            .fetch_one(single.pool())
             .await
             .unwrap();
         assert_eq!(one, 1);
     }
+    single.close().await;
     // The same rows, read directly.
     let (rows, favourites): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE is_favorite) FROM prompts.history WHERE user_id = $1",

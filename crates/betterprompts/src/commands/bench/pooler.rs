@@ -84,7 +84,10 @@ pub async fn run(
             .context("connecting through pgbouncer")?,
         None,
     )
-    .with_transaction_pooler(true);
+    .with_transaction_pooler(Some(bp_store::PoolerSession {
+        statement_timeout: pooled_settings.statement_timeout,
+        role: None,
+    }));
     let id = history::save_history(direct.pool(), row).await?.id;
     // A short warm-up opens both pools' connections.
     rates(&pooled, row, id, Duration::from_millis(500)).await?;
