@@ -71,6 +71,10 @@ const WEIGHING: &[&str] = &[
 /// vs 2.4%, significant?"), or maybe one thing under two names ("or is
 /// there none").
 const NOT_TWO_THINGS: &[&str] = &[
+    // "What do I actually need vs what's a scam": a list to sort, not two
+    // things to compare.
+    "actually need",
+    "a scam",
     // A way to tell two words apart ("affect vs effect, is there a trick
     // to remember which is the verb?") asks for the trick, not a table.
     "trick to remember",
@@ -1177,6 +1181,15 @@ const GENRES: &[Genre] = &[
             "any good",
             "brainstorm",
         ],
+        // One corrected thing asked for ("suggest a fixed version that
+        // changes as few assignments as possible"), not options.
+        unless: &[
+            "fixed version",
+            "corrected version",
+            "revised version",
+            "as few",
+            "minimal change",
+        ],
         intents: &[QuestionAnswering, TaskPlanning, CreativeWriting, ProblemSolving],
         line: "Give a few specific options, each with a line on why it fits what I described, and say which you would pick.",
         ..PLAIN
@@ -1406,6 +1419,14 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn round_43_losses_get_no_line_that_misfits() {
+        let paints = "want to get into watercolor but the supply aisle overwhelmed me. budget like 60 bucks. what do i actually need vs what's a scam";
+        assert!(!line(paints, QuestionAnswering).is_some_and(|l| l.starts_with("Compare")));
+        let fix = "Can you spot any conflicts in this schedule?\n\nMon AM: Priya, Tom\nMon PM: Tom\n\nIf you can, suggest a fixed version that changes as few assignments as possible.";
+        assert!(!line(fix, TaskPlanning).is_some_and(|l| l.starts_with("Give a few specific options")));
     }
 
     #[test]

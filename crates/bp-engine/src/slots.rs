@@ -1473,6 +1473,14 @@ fn asks_for_the_answer(paragraph: &str) -> bool {
     paragraph.contains(['?', '¿'])
         || [
             "give me",
+            "tell me",
+            "show me",
+            "help me",
+            "let me know",
+            "if you can",
+            "if possible",
+            "suggest a",
+            "suggest an",
             "rules:",
             "please ",
             "can you",
@@ -2394,6 +2402,14 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> 
         if question.starts_with("What experience and skills") && !writes {
             continue;
         }
+        // "Can my landlord keep my deposit?" is answered in general terms,
+        // with what depends on the place (the legal line says so); only a
+        // letter or a notice to write needs the place first.
+        if question.starts_with("Which country or state")
+            && !lower.has_any(&["write", "draft", "letter", "email", "notice", "message", "reply"])
+        {
+            continue;
+        }
         let supplied = if given.is_empty() {
             content.is_some()
         } else {
@@ -2937,6 +2953,29 @@ mod tests {
         assert_eq!(s.tone.as_deref(), Some("friendly"));
         assert_eq!(s.language, Some("Spanish"));
         assert_eq!(s.constraints, vec!["Don't use any numbers".to_string()]);
+    }
+
+    #[test]
+    fn a_question_of_law_asks_for_no_place_and_a_closing_wish_is_no_material() {
+        let deposit = read("can my landlord keep my deposit for normal wear and tear??");
+        assert!(deposit.missing.is_empty(), "{:?}", deposit.missing);
+        let letter = read("write a letter to my landlord asking for my deposit back");
+        assert!(
+            letter.missing.iter().any(|q| q.contains("country")),
+            "{:?}",
+            letter.missing
+        );
+        let schedule = read(
+            "Here's next week's volunteer schedule. Can you spot any conflicts?\n\nMon AM: Priya, Tom\nMon PM: Tom\nTue AM: Lena, Marcus\n\nIf you can, suggest a fixed version that changes as few assignments as possible.",
+        );
+        assert!(
+            schedule
+                .content
+                .as_deref()
+                .is_some_and(|c| !c.contains("If you can")),
+            "{:?}",
+            schedule.content
+        );
     }
 
     #[test]
