@@ -1408,7 +1408,24 @@ fn without_request_paragraphs(block: &str) -> &str {
         let own_voice = material.ends_with(['"', '”', '»'])
             && Lower::new(last).words().next().is_some_and(|w| {
                 [
-                    "i", "im", "ive", "id", "my", "we", "our", "were", "sorry", "also", "ps", "btw", "fyi",
+                    "i",
+                    "im",
+                    "ive",
+                    "id",
+                    "my",
+                    "we",
+                    "our",
+                    "were",
+                    "sorry",
+                    "also",
+                    "ps",
+                    "btw",
+                    "fyi",
+                    "context",
+                    "background",
+                    "note",
+                    "edit",
+                    "for",
                 ]
                 .contains(&w)
             });
@@ -2953,6 +2970,20 @@ mod tests {
         assert_eq!(s.tone.as_deref(), Some("friendly"));
         assert_eq!(s.language, Some("Spanish"));
         assert_eq!(s.constraints, vec!["Don't use any numbers".to_string()]);
+    }
+
+    #[test]
+    fn context_after_a_quoted_message_is_the_users_own() {
+        let s = read(
+            "My manager sent me this. Can you help me write a reply?\n\n\"Hi Dana, we're putting together a working group, 4-5 hrs/week. Let me know if you're in! - Greg\"\n\nContext: I'm already on two product launches this quarter.",
+        );
+        assert!(
+            s.content
+                .as_deref()
+                .is_some_and(|c| c.starts_with('"') && !c.contains("Context:")),
+            "{:?}",
+            s.content
+        );
     }
 
     #[test]
