@@ -562,6 +562,18 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
             return Some(role);
         }
     }
+    // Grades to work out ("A- in history, C in calc, what's my GPA?") name
+    // school subjects, not a subject's expert.
+    if lower.has_any(&[
+        "gpa",
+        "grade point",
+        "credits",
+        "credit hours",
+        "transcript",
+        "report card",
+    ]) {
+        return None;
+    }
     // A show the user makes (a podcast about local history, a channel
     // about cooking) asks how to make the show: its topic's expert does
     // not fit, a planner or a copywriter may. One they listen to does not
@@ -622,6 +634,12 @@ mod tests {
         assert_eq!(role_for(fault, false, None), Some("an experienced car mechanic"));
         let sql = "I help my aunt run a bakery; she bakes too much bread. Write a SQLite query over products and sales for the lowest daily sales per location.";
         assert_ne!(role_for(sql, true, None), Some("a professional chef"));
+    }
+
+    #[test]
+    fn a_gpa_with_history_in_it_gets_no_historian() {
+        let gpa = "how do u calculate gpa when some classes r 4 credits and some r 3. i got A in bio, B+ in english, A- in history and a C in calc";
+        assert_eq!(role_for(gpa, false, None), None);
     }
 
     #[test]

@@ -322,9 +322,25 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         Intent::Summarization => {
             let lower = c.text.to_lowercase();
             !c.text.contains('?')
-                && !["explain", "what does", "mean", "worried", "scared"]
-                    .iter()
-                    .any(|w| lower.contains(w))
+                && ![
+                    "explain",
+                    "what does",
+                    "mean",
+                    "worried",
+                    "scared",
+                    // A judgement asked over the source ("tell me if it
+                    // sounds right for my situation") needs more than it.
+                    "tell me if",
+                    "whether",
+                    "deciding",
+                    "right for",
+                    "good for",
+                    "worth it",
+                    "should i",
+                    "recommend",
+                ]
+                .iter()
+                .any(|w| lower.contains(w))
         }
         // "Lead with the answer in one or two sentences" is for a question,
         // not for a plan or a list the classifier heard as one ("could you

@@ -1321,9 +1321,12 @@ pub(crate) fn guidance(text: &str, slots: &Slots, intent: Intent, level: Level) 
     // A short piece to write gets no line; one pasted for an opinion ("I
     // wrote this toast, tell me honestly if it works") may get feedback.
     let verse = slots.kind == TaskKind::ShortCreative;
+    // A scene to play ("play Detective Hale while I play Vera; stay in
+    // character") answers turn by turn: no line shapes a turn.
     if level == Level::Light
         || slots.terse
         || slots.persona.is_some()
+        || slots.role_play
         || verse && slots.content.is_none()
         || intent == Translation
     {
@@ -1419,6 +1422,12 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn a_scene_to_play_gets_no_line() {
+        let noir = "I'm writing a noir short story set in Chicago in 1952. Can you play Detective Ray Hale, a tired homicide cop, while I play Vera Lind, a nightclub singer? Interrogate me. Keep your lines clipped, and stay in character unless I type OOC.";
+        assert_eq!(line(noir, CreativeWriting), None);
     }
 
     #[test]
