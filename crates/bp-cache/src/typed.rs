@@ -37,6 +37,20 @@ impl ApiResponseKey {
     }
 }
 
+/// An intent prediction's cache key: the model version and the normalised
+/// text, hashed once for the lookup and the write after a miss (each
+/// hash is a visible share of an uncached `/enhance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PredictionKey(String);
+
+impl PredictionKey {
+    /// The key of `text` (normalised: case and runs of whitespace do not
+    /// matter) under `model_version`.
+    pub fn new(model_version: &str, text: &str) -> Self {
+        PredictionKey(hash_parts(&[model_version, &normalise_text(text)]))
+    }
+}
+
 impl Cache {
     /// The full key of `parts` in `ns`, with the generation when `ns` is versioned.
     pub(crate) async fn typed_key(&self, ns: Namespace, parts: &[&str]) -> Result<String, CacheError> {
@@ -227,8 +241,7 @@ impl Cache {
         text: &str,
         prediction: &T,
     ) -> bool {
-        let text = normalise_text(text);
-        self.put(Namespace::Predictions, &[model_version, &text], prediction)
+        self.cache_prediction_at(&PredictionKey::new(model_version, text), prediction)
             .await
     }
 
@@ -238,8 +251,22 @@ impl Cache {
         model_version: &str,
         text: &str,
     ) -> Option<T> {
-        let text = normalise_text(text);
-        self.fetch(Namespace::Predictions, &[model_version, &text]).await
+        self.get_cached_prediction_at(&PredictionKey::new(model_version, text))
+            .await
+    }
+
+    /// [`Cache::cache_prediction`] under a key computed once.
+    pub async fn cache_prediction_at<T: Serialize + ?Sized>(
+        &self,
+        key: &PredictionKey,
+        prediction: &T,
+    ) -> bool {
+        self.put_hashed(Namespace::Predictions, &key.0, prediction).await
+    }
+
+    /// [`Cache::get_cached_prediction`] under a key computed once.
+    pub async fn get_cached_prediction_at<T: DeserializeOwned>(&self, key: &PredictionKey) -> Option<T> {
+        self.fetch_hashed(Namespace::Predictions, &key.0).await
     }
 
     /// Caches a technique selection by (model version, the selection's inputs).

@@ -103,10 +103,8 @@ struct CachedPrediction {
 pub(super) async fn analyze_cached(cache: &Cache, engine: &Engine, text: &str) -> (Analysis, bool) {
     let version = engine.model().version();
     let complexity = bp_engine::complexity::analyze(text);
-    if let Some(hit) = cache
-        .get_cached_prediction::<CachedPrediction>(version, text)
-        .await
-    {
+    let key = bp_cache::typed::PredictionKey::new(version, text);
+    if let Some(hit) = cache.get_cached_prediction_at::<CachedPrediction>(&key).await {
         let scores: Vec<(Intent, f64)> = hit
             .scores
             .iter()
@@ -136,7 +134,13 @@ pub(super) async fn analyze_cached(cache: &Cache, engine: &Engine, text: &str) -
             .map(|(i, p)| (i.as_str().to_string(), *p))
             .collect(),
     };
-    cache.cache_prediction(version, text, &record).await;
+    // Not waited for: the answer does not depend on it, and a write that
+    // is lost costs one more classification later. The request saves a
+    // Redis round trip.
+    let cache = cache.clone();
+    tokio::spawn(async move {
+        cache.cache_prediction_at(&key, &record).await;
+    });
     (
         Analysis {
             prediction,

@@ -65,11 +65,15 @@ async fn predictions_are_keyed_by_model_version_and_normalised_text() {
     let hit: Option<Value> = cache
         .get_cached_prediction("v1", "write a poem about the sea")
         .await;
-    assert_eq!(hit, Some(prediction));
+    assert_eq!(hit, Some(prediction.clone()));
     let other_model: Option<Value> = cache
         .get_cached_prediction("v2", "write a poem about the sea")
         .await;
     assert_eq!(other_model, None);
+    // A key computed once names the same entry.
+    let key = bp_cache::typed::PredictionKey::new("v1", "WRITE a poem about the sea ");
+    let again: Option<Value> = cache.get_cached_prediction_at(&key).await;
+    assert_eq!(again.as_ref(), hit.as_ref());
     let ttl: i64 = redis::cmd("TTL")
         .arg(&keys(cache, Namespace::Predictions).await[0])
         .query_async(&mut raw().await)
