@@ -85,7 +85,12 @@ impl From<bp_store::StoreError> for ApiError {
             StoreError::Forbidden { .. } => Self::Forbidden,
             StoreError::Conflict { constraint } => Self::Conflict(format!("conflict on {constraint}")),
             StoreError::Invalid { field, reason } => Self::BadRequest(format!("invalid {field}: {reason}")),
-            StoreError::Unavailable(_) => Self::Unavailable("database unavailable".into()),
+            StoreError::Unavailable(cause) => {
+                // The caller sees only "database unavailable"; the log says
+                // why (a pool timeout, a refused connection, a deadlock).
+                tracing::warn!(%cause, "database unavailable");
+                Self::Unavailable("database unavailable".into())
+            }
             other => Self::Internal(Box::new(other)),
         }
     }

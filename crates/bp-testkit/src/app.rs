@@ -87,16 +87,21 @@ impl TestApp {
 
     /// A fresh database and Redis prefix behind the full router, whose
     /// connections go through a real PgBouncer in transaction mode with
-    /// two server connections for eight clients, as `serve` runs with
+    /// three server connections for eight clients, as `serve` runs with
     /// `BP_DB_POOLER=transaction`: each transaction takes the `bp_app`
     /// role and the statement timeout itself (PgBouncer drops the startup
     /// options that carry them on a direct connection).
     pub async fn through_pgbouncer() -> Self {
         use crate::pgbouncer::{PoolMode, TestPgBouncer};
         let db = TestDb::new().await;
-        let bouncer = TestPgBouncer::start(db.name(), PoolMode::Transaction, 2);
+        // Fewer server connections than clients, the point of the pooler;
+        // on a loaded two-core machine the clients may queue at PgBouncer
+        // for a while, so they wait long for a connection (nothing here is
+        // timed).
+        let bouncer = TestPgBouncer::start(db.name(), PoolMode::Transaction, 3);
         let settings = bp_store::PoolSettings {
             max_connections: 8,
+            acquire_timeout: std::time::Duration::from_secs(60),
             transaction_pooler: true,
             ..bp_store::PoolSettings::small()
         };

@@ -1,5 +1,5 @@
-//! The whole API through a real PgBouncer in transaction mode (two server
-//! connections shared by the app's eight clients), as `serve` runs with
+//! The whole API through a real PgBouncer in transaction mode (three
+//! server connections shared by the app's eight clients), as `serve` runs with
 //! `BP_DB_POOLER=transaction`, acting as `bp_app` under row security:
 //! signed-in users enhancing, paging their history, rating, saving
 //! favourites and searching at the same time.

@@ -89,6 +89,9 @@ async fn the_store_works_through_pgbouncer_in_transaction_mode_with_clients_shar
     let settings = PoolSettings {
         max_connections: 12,
         min_connections: 0,
+        // Clients queue at PgBouncer for its two server connections; on a
+        // loaded machine that can take a while (nothing here is timed).
+        acquire_timeout: std::time::Duration::from_secs(60),
         transaction_pooler: true,
         ..PoolSettings::small()
     };
