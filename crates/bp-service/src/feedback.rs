@@ -162,7 +162,13 @@ pub async fn record(
     .await?;
     let intent = before.intent.clone().unwrap_or_else(|| "unknown".into());
     let date = before.created_at.map(|t| t.date_naive());
-    for technique in before.techniques_used.clone().unwrap_or_default() {
+    // In one order for every caller: two ratings recorded at once update
+    // the same techniques' rows, and rows locked in different orders
+    // deadlock (a 503 for one of them).
+    let mut techniques = before.techniques_used.clone().unwrap_or_default();
+    techniques.sort();
+    techniques.dedup();
+    for technique in techniques {
         let rating = technique
             .parse::<Technique>()
             .ok()
