@@ -2111,7 +2111,39 @@ fn kind(
 /// (words naming the task, words that show the fact was given, question).
 /// A prompt with more than 200 characters of supplied content is taken to
 /// carry its own details.
-const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
+/// Words of a request to write up a CV or a letter of one's own.
+const WRITES_CV: &[&str] = &[
+    "write",
+    "draft",
+    "make",
+    "create",
+    "improve",
+    "update",
+    "tailor",
+    "rewrite",
+    "polish",
+    "fix",
+    "help me with",
+    "help with",
+];
+
+/// Words of a request to write to someone (a landlord, an employer).
+const WRITES_TO_SOMEONE: &[&str] = &["write", "draft", "letter", "email", "notice", "message", "reply"];
+
+/// Essentials a request may lack, each as (the task's words, words that
+/// show it is given, the question to ask, words without one of which it
+/// is not asked: empty for always). A question about a CV's sections asks
+/// for no experience to write up; "can my landlord keep my deposit?" is
+/// answered in general terms, with what depends on the place, and only a
+/// letter or a notice to write needs the place first.
+type Essential = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static str,
+    &'static [&'static str],
+);
+
+const ESSENTIALS: &[Essential] = &[
     (
         &["cover letter"],
         &[
@@ -2127,6 +2159,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "opening",
         ],
         "Which job and company is it for?",
+        &[],
     ),
     (
         &["cover letter", "resume", "cv"],
@@ -2146,6 +2179,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "managed",
         ],
         "What experience and skills should it highlight?",
+        WRITES_CV,
     ),
     (
         &[
@@ -2161,6 +2195,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             " to ", " in ", "visit", "around", "japan", "paris", "italy", "spain", "france", "london",
         ],
         "Where are you going?",
+        &[],
     ),
     (
         &[
@@ -2182,6 +2217,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "budget", "$", "€", "£", "usd", "eur", "cheap", "luxury", "afford", "paid", "spent", "cost",
         ],
         "What is the budget?",
+        &[],
     ),
     (
         &[
@@ -2206,6 +2242,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "at my",
         ],
         "How many guests, and where and when is it?",
+        &[],
     ),
     (
         &[
@@ -2231,6 +2268,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "always",
         ],
         "Who is it for, and what details or stories about them should it include?",
+        &[],
     ),
     (
         &[
@@ -2250,6 +2288,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             " for my ",
         ],
         "What should it be about?",
+        &[],
     ),
     (
         &[
@@ -2278,6 +2317,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "eu ",
         ],
         "Which country or state are you in?",
+        WRITES_TO_SOMEONE,
     ),
     (
         &[
@@ -2301,6 +2341,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             "log",
         ],
         "What exactly happens (the error message or the symptoms), when, and on what device or setup?",
+        &[],
     ),
     (
         &[
@@ -2313,6 +2354,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
         ],
         &["columns", "fields", "rows", ","],
         "Please share the data, or at least its columns, and the question it should answer.",
+        &[],
     ),
     (
         &[
@@ -2335,6 +2377,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
         ],
         &[],
         "Please paste the text you mean.",
+        &[],
     ),
     (
         &["translate"],
@@ -2358,6 +2401,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
             " to ",
         ],
         "Into which language?",
+        &[],
     ),
     (
         &[
@@ -2371,6 +2415,7 @@ const ESSENTIALS: &[(&[&str], &[&str], &str)] = &[
         ],
         &["that ", "which ", "using", "in python", "in javascript", "for my"],
         "What should it do, and on which platform or in which language?",
+        &[],
     ),
 ];
 
@@ -2394,36 +2439,11 @@ fn missing(lower: &Lower, text: &str, content: Option<&str>, kind: TaskKind) -> 
     // Words the user quotes are not their request ("no 'I hope this email
     // finds you well'" refers to no email to paste).
     let unquoted = Lower::new(&without_quotes(text));
-    // A question about a CV ("can a bootcamp go under Education on my
-    // CV?") asks for no experience to write up.
-    let writes = lower.has_any(&[
-        "write",
-        "draft",
-        "make",
-        "create",
-        "improve",
-        "update",
-        "tailor",
-        "rewrite",
-        "polish",
-        "fix",
-        "help me with",
-        "help with",
-    ]);
     let mut out: Vec<String> = Vec::new();
-    for (task, given, question) in ESSENTIALS {
+    for (task, given, question, asked_when) in ESSENTIALS {
         // Whole words: "stripped" is not a "trip".
-        if !task.iter().any(|t| unquoted.has(t.trim())) {
-            continue;
-        }
-        if question.starts_with("What experience and skills") && !writes {
-            continue;
-        }
-        // "Can my landlord keep my deposit?" is answered in general terms,
-        // with what depends on the place (the legal line says so); only a
-        // letter or a notice to write needs the place first.
-        if question.starts_with("Which country or state")
-            && !lower.has_any(&["write", "draft", "letter", "email", "notice", "message", "reply"])
+        if !task.iter().any(|t| unquoted.has(t.trim()))
+            || !asked_when.is_empty() && !lower.has_any(asked_when)
         {
             continue;
         }

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use percent_encoding::percent_decode_str;
+
 use crate::error::{InfraError, Result};
 use crate::service_user::RunAs;
 
@@ -51,51 +53,17 @@ impl Upstream {
             port: options.get_port(),
             database: options.get_database().unwrap_or("postgres").to_owned(),
             user: options.get_username().to_owned(),
-            password: password_of(url),
+            // sqlx keeps the password to itself: read it from the URL,
+            // percent-decoded, as `backup` does.
+            password: url::Url::parse(url)
+                .ok()
+                .and_then(|u| {
+                    u.password()
+                        .map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned())
+                })
+                .unwrap_or_default(),
         })
     }
-}
-
-/// The password in a `postgres://user:password@host/db` URL ("" if none).
-fn password_of(url: &str) -> String {
-    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
-        return String::new();
-    };
-    let userinfo = rest
-        .split('@')
-        .next()
-        .filter(|_| rest.contains('@'))
-        .unwrap_or("");
-    userinfo
-        .split_once(':')
-        .map(|(_, p)| percent_decode(p))
-        .unwrap_or_default()
-}
-
-/// `%XX` escapes decoded (a URL's password may hold any byte that way).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                // Two hex digits: at most 255.
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl std::fmt::Debug for Upstream {

@@ -82,8 +82,10 @@ impl PoolerSession {
 /// hands the server connection back at every `Sync` outside a
 /// transaction, so the two halves could land on different server
 /// connections. The `COMMIT` is awaited before the statement's result is
-/// returned: a write is durable when its caller sees it. It costs two
-/// round trips a statement (`bench store`'s `pooler_*` figures measure them).
+/// returned: a write is durable when its caller sees it. It costs two more
+/// round trips a statement, `BEGIN` and `COMMIT`, and the prepare the
+/// missing statement cache would have saved (`bench store`'s `pooler_*`
+/// figures measure them).
 #[derive(Debug, Clone, Copy)]
 pub struct Exec<'a> {
     pool: &'a PgPool,
@@ -109,14 +111,7 @@ async fn begin_on(pool: &PgPool, begin: Option<&str>) -> Result<Transaction<'sta
     }
 }
 
-impl<'a> Exec<'a> {
-    /// The pool itself. Behind a transaction pooler only a transaction
-    /// opened with [`Exec::begin`] (or the simple protocol,
-    /// `sqlx::raw_sql`) may run on it.
-    pub fn raw(self) -> &'a PgPool {
-        self.pool
-    }
-
+impl Exec<'_> {
     /// A transaction on this pool: one server connection throughout,
     /// with the session's settings behind a transaction pooler.
     pub async fn begin(self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

@@ -13,6 +13,17 @@ use uuid::Uuid;
 
 use super::history::item;
 
+/// The user's history rows and favourites, read on PostgreSQL directly.
+async fn rows_and_favourites(db: &TestDb, user: Uuid) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE is_favorite) FROM prompts.history WHERE user_id = $1",
+    )
+    .bind(user)
+    .fetch_one(db.pool())
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn the_store_works_through_pgbouncer_in_session_mode() {
     let db = TestDb::new().await;
@@ -27,14 +38,7 @@ async fn the_store_works_through_pgbouncer_in_session_mode() {
         ..PoolSettings::small()
     };
     let pool = bp_store::connect(&bouncer.url(), &settings).await.unwrap();
-    let user = Uuid::new_v4();
-    sqlx::query("INSERT INTO auth.users (id, email, username, password_hash) VALUES ($1, $2, $3, 'x')")
-        .bind(user)
-        .bind(format!("{user}@example.com"))
-        .bind(format!("u{}", &user.simple().to_string()[..12]))
-        .execute(db.pool())
-        .await
-        .unwrap();
+    let user = super::user_id(&db, "session").await;
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let pool = pool.clone();
@@ -68,13 +72,7 @@ async fn the_store_works_through_pgbouncer_in_session_mode() {
     let stats = history::history_stats(&pool, user, 30).await.unwrap();
     assert_eq!((stats.total, stats.favorites), (40, 40), "{stats:?}");
     // The same rows, read directly.
-    let (rows, favourites): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(*) FILTER (WHERE is_favorite) FROM prompts.history WHERE user_id = $1",
-    )
-    .bind(user)
-    .fetch_one(db.pool())
-    .await
-    .unwrap();
+    let (rows, favourites) = rows_and_favourites(&db, user).await;
     assert_eq!((rows, favourites), (40, 40));
     pool.close().await;
     drop(bouncer);
@@ -119,14 +117,7 @@ async fn the_store_works_through_pgbouncer_in_transaction_mode_with_clients_shar
             .await
             .unwrap();
     assert_eq!((role.as_str(), timeout.as_str()), ("bp_app", "4321ms"));
-    let user = Uuid::new_v4();
-    sqlx::query("INSERT INTO auth.users (id, email, username, password_hash) VALUES ($1, $2, $3, 'x')")
-        .bind(user)
-        .bind(format!("{user}@example.com"))
-        .bind(format!("u{}", &user.simple().to_string()[..12]))
-        .execute(db.pool())
-        .await
-        .unwrap();
+    let user = super::user_id(&db, "pooled").await;
     let tasks: Vec<_> = (0..60)
         .map(|i| {
             let store = store.clone();
@@ -186,13 +177,7 @@ async fn the_store_works_through_pgbouncer_in_transaction_mode_with_clients_shar
     }
     single.close().await;
     // The same rows, read directly.
-    let (rows, favourites): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(*) FILTER (WHERE is_favorite) FROM prompts.history WHERE user_id = $1",
-    )
-    .bind(user)
-    .fetch_one(db.pool())
-    .await
-    .unwrap();
+    let (rows, favourites) = rows_and_favourites(&db, user).await;
     assert_eq!((rows, favourites), (60, 60));
     store.close().await;
     drop(bouncer);
