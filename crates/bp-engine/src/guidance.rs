@@ -753,7 +753,9 @@ const GENRES: &[Genre] = &[
         intents: &[QuestionAnswering, ProblemSolving, Reasoning],
         questions: true,
         // A meal plan or a shopping list for someone with a condition asks
-        // for the plan, not for the condition's warning signs.
+        // for the plan, not for the condition's warning signs. Nor are a
+        // house's or a machine's "symptoms" a body's (a musty basement's
+        // readings are a fault to find).
         unless: &[
             "meal plan",
             "meal plans",
@@ -761,6 +763,14 @@ const GENRES: &[Genre] = &[
             "grocery list",
             "recipe",
             "recipes",
+            "basement",
+            "house",
+            "roof",
+            "engine",
+            "laptop",
+            "computer",
+            "sump pump",
+            "leaves",
         ],
         line: "Give the general guidance plainly, say what depends on age, weight or other conditions, and list the signs that mean calling a doctor now.",
         ..PLAIN
@@ -1152,6 +1162,8 @@ const GENRES: &[Genre] = &[
             // "How should I open the conversation?" asks for words.
             "how should i open",
             "how should i start",
+            // "How should I structure that conversation?" asks for a way.
+            "how should i structure",
             "what do i say",
             "what do i actually say",
             // "What temp should I set my fridge to?" asks for a value.
@@ -1422,6 +1434,18 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn a_way_to_structure_a_talk_gets_no_decision_line() {
+        let talk = "My dad was diagnosed with early-stage Alzheimer's. My brother and sister live far away. I'd like to set up a family video call. How should I structure that conversation, and what tasks can siblings who live far away take on?";
+        assert!(!line(talk, ProblemSolving).is_some_and(|l| l.contains("clear recommendation")));
+    }
+
+    #[test]
+    fn a_houses_symptoms_are_no_health_question() {
+        let basement = "We bought a 1960s house and the basement smells musty after rain. Humidity is 68% to 82%, there's white residue on the block walls. Based on these readings and symptoms, what's the most likely cause, and what should I try first?";
+        assert!(!line(basement, ProblemSolving).is_some_and(|l| l.contains("calling a doctor")));
     }
 
     #[test]

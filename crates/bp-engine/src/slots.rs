@@ -1363,8 +1363,13 @@ fn without_request_paragraphs(block: &str) -> &str {
     // Ends beyond doubt: a quotation closes, a fence closes, a table's
     // rows, a chat line. Needed before more than one paragraph is taken
     // out (a semicolon in a letter's sentence is not code).
+    // A separator line ("---") closing a pasted message ends it too.
     let surely_ends = |m: &str| {
-        m.ends_with(['"', '”', '»', '`']) || table_end(m) || verse_end(m) || chat_line(last_line(m))
+        m.ends_with(['"', '”', '»', '`'])
+            || last_line(m).trim() == "---"
+            || table_end(m)
+            || verse_end(m)
+            || chat_line(last_line(m))
     };
     // A schema line ("courts(id, name, surface)  -- surface 'clay'") is
     // code though it reads as words.
@@ -1403,9 +1408,10 @@ fn without_request_paragraphs(block: &str) -> &str {
         // After a table, the prose paragraph is the request, in any
         // language; after a verse, a paragraph of one long line is.
         let words = last.split_whitespace().count();
-        // After a quoted passage, a paragraph in the user's own voice ("I
-        // put up a fence last spring and got it approved") is theirs.
-        let own_voice = material.ends_with(['"', '”', '»'])
+        // After a quoted passage (or one closed by a "---" line), a
+        // paragraph in the user's own voice ("I put up a fence last spring
+        // and got it approved") is theirs.
+        let own_voice = (material.ends_with(['"', '”', '»']) || last_line(material).trim() == "---")
             && Lower::new(last).words().next().is_some_and(|w| {
                 [
                     "i",
@@ -2990,6 +2996,18 @@ mod tests {
         assert_eq!(s.tone.as_deref(), Some("friendly"));
         assert_eq!(s.language, Some("Spanish"));
         assert_eq!(s.constraints, vec!["Don't use any numbers".to_string()]);
+    }
+
+    #[test]
+    fn context_after_a_message_closed_by_dashes_is_the_users_own() {
+        let s = read(
+            "Can you help me reply to this without sounding defensive?\n\n---\nHi Jordan,\n\nJust circling back AGAIN on the Q3 vendor report. Going forward it would be great if deadlines were treated as actual deadlines.\n\nThanks,\nPriya\n---\n\nContext: I didn't get the data export until Thursday night. Keep the reply under 120 words.",
+        );
+        assert!(
+            s.content.as_deref().is_some_and(|c| !c.contains("Context:")),
+            "{:?}",
+            s.content
+        );
     }
 
     #[test]
