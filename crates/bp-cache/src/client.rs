@@ -1,5 +1,6 @@
-//! [`Cache`]: one multiplexed, auto-reconnecting connection with a service
-//! key prefix, a bound on every call, and degraded mode when Redis is down.
+//! [`Cache`]: one multiplexed, auto-reconnecting connection (to one server,
+//! the master Sentinel names, or a Redis Cluster) with a service key
+//! prefix, a bound on every call, and degraded mode when Redis is down.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,7 +15,7 @@ use crate::error::{CacheError, invalid, is_connection_error};
 use crate::events;
 use crate::flags::FlagCache;
 use crate::generations::Generations;
-use crate::link::{Link, Sentinels};
+use crate::link::{Conn, Link, Sentinels, Topology};
 use crate::namespace::Namespace;
 use crate::stats::Counters;
 
@@ -139,36 +140,55 @@ impl Cache {
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(200));
         let sentinel = bp_config::parse_sentinel_url(url).map_err(CacheError::InvalidUrl)?;
-        let (link, sentinels) = match sentinel {
-            Some(parsed) => {
+        let cluster = bp_config::parse_cluster_url(url).map_err(CacheError::InvalidUrl)?;
+        let (link, sentinels) = match (cluster, sentinel) {
+            (Some(cluster), _) => {
                 if settings.ca_file.is_some() {
                     return Err(CacheError::InvalidUrl(
-                        "TLS through Sentinel is not supported; a CA file applies to rediss:// URLs only"
+                        "TLS to a Redis Cluster is not supported; a CA file applies to rediss:// URLs only"
                             .into(),
                     ));
                 }
-                let mut sentinels = Sentinels::new(parsed)?;
-                let (manager, client, addr) =
-                    sentinels
-                        .connect_master(&config)
-                        .await
-                        .map_err(|reason| CacheError::Unreachable {
-                            target: sentinels.describe(),
-                            reason,
+                let (conn, seed, target) = crate::link::connect_cluster(&cluster, bound).await?;
+                (Link::new(conn, seed, target, Topology::Cluster), None)
+            }
+            (None, sentinel) => match sentinel {
+                Some(parsed) => {
+                    if settings.ca_file.is_some() {
+                        return Err(CacheError::InvalidUrl(
+                            "TLS through Sentinel is not supported; a CA file applies to rediss:// URLs only"
+                                .into(),
+                        ));
+                    }
+                    let mut sentinels = Sentinels::new(parsed)?;
+                    let (manager, client, addr) =
+                        sentinels.connect_master(&config).await.map_err(|reason| {
+                            CacheError::Unreachable {
+                                target: sentinels.describe(),
+                                reason,
+                            }
                         })?;
-                (Link::new(manager, client, addr, true), Some(sentinels))
-            }
-            None => {
-                let client = client(url, settings.ca_file.as_deref())?;
-                let target = client.get_connection_info().addr().to_string();
-                let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config.clone())
-                    .await
-                    .map_err(|e| CacheError::Unreachable {
-                        target: target.clone(),
-                        reason: e.to_string(),
-                    })?;
-                (Link::new(manager, client, target, false), None)
-            }
+                    (
+                        Link::new(Conn::Single(manager), client, addr, Topology::Sentinel),
+                        Some(sentinels),
+                    )
+                }
+                None => {
+                    let client = client(url, settings.ca_file.as_deref())?;
+                    let target = client.get_connection_info().addr().to_string();
+                    let manager =
+                        redis::aio::ConnectionManager::new_with_config(client.clone(), config.clone())
+                            .await
+                            .map_err(|e| CacheError::Unreachable {
+                                target: target.clone(),
+                                reason: e.to_string(),
+                            })?;
+                    (
+                        Link::new(Conn::Single(manager), client, target, Topology::Single),
+                        None,
+                    )
+                }
+            },
         };
         let nudge = link.nudge_handle();
         let (stop, stopped) = watch::channel(false);
@@ -261,6 +281,35 @@ impl Cache {
     ) -> Result<T, CacheError> {
         let result = tokio::time::timeout(bound, cmd.query_async(conn)).await;
         self.settle(result)
+    }
+
+    /// A pipeline whose commands must run in their order and all or none:
+    /// a transaction (`MULTI`) on one server. On a cluster, where the keys
+    /// of one transaction must share a slot and these do not (a session
+    /// and its user's index; a write and the change event published after
+    /// it), the commands run one by one in their order instead, each
+    /// written so that stopping between them leaves nothing wrong.
+    pub(crate) fn ordered_pipe(&self) -> Pipeline {
+        let mut pipe = redis::pipe();
+        if !self.inner.link.cluster() {
+            pipe.atomic();
+        }
+        pipe
+    }
+
+    /// Awaits `call` (made on [`Cache::conn`]) within the call bound,
+    /// keeping the health state.
+    pub(crate) async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, CacheError> {
+        let result = tokio::time::timeout(self.inner.settings.op_timeout, call).await;
+        self.settle(result)
+    }
+
+    /// The connection in use (a cheap clone).
+    pub(crate) fn conn(&self) -> Conn {
+        self.inner.link.manager()
     }
 
     /// Runs a Lua script (EVALSHA, loading it once) within the call bound.

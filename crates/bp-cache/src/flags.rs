@@ -141,9 +141,8 @@ impl Cache {
     }
 
     async fn flag_changed(&self, cmd: redis::Cmd) -> Result<u64, CacheError> {
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .add_command(cmd)
+        let mut pipe = self.ordered_pipe();
+        pipe.add_command(cmd)
             .cmd("PUBLISH")
             .arg(self.events_channel())
             .arg("flags")

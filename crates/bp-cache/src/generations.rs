@@ -89,9 +89,8 @@ impl Cache {
 
     /// Invalidates every key of `ns` at once and tells the other processes.
     pub(crate) async fn bump_generation(&self, ns: Namespace) -> Result<u64, CacheError> {
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("INCR")
+        let mut pipe = self.ordered_pipe();
+        pipe.cmd("INCR")
             .arg(self.generation_key(ns))
             .cmd("PUBLISH")
             .arg(self.events_channel())

@@ -1,6 +1,7 @@
 //! Where the cache's connection points: one fixed server (`redis://`,
-//! `rediss://`), or the master that Redis Sentinel names
-//! (`redis+sentinel://`, see [`bp_config::SentinelUrl`]).
+//! `rediss://`), the master that Redis Sentinel names
+//! (`redis+sentinel://`, see [`bp_config::SentinelUrl`]), or a Redis
+//! Cluster (`redis+cluster://`, see [`bp_config::ClusterUrl`] and [`Conn`]).
 //!
 //! With Sentinel, a watcher asks a Sentinel for the master's address every
 //! [`SENTINEL_CHECK`], and at once when a call fails on the connection or
@@ -17,7 +18,9 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use bp_config::SentinelUrl;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokio::sync::{Notify, watch};
 
 use crate::client::Inner;
@@ -33,8 +36,104 @@ const SENTINEL_TIMEOUT: Duration = Duration::from_millis(500);
 /// The least time between two of the watcher's checks.
 const MIN_GAP: Duration = Duration::from_millis(50);
 
+/// The connection a cache's calls go through: one server's multiplexed,
+/// auto-reconnecting connection, or a Redis Cluster's, which routes each
+/// command to the node that holds its keys' slot and follows the slot map
+/// as it changes.
+///
+/// In a cluster, a pipeline whose commands touch keys of more than one
+/// slot cannot go to one node. A transaction (`MULTI`) must keep its keys
+/// in one slot (the cache's own do: each touches one key, or keys sharing
+/// a hash tag), and fails with `CROSSSLOT` otherwise. A plain pipeline is
+/// sent as one when its keys share a slot, and otherwise command by
+/// command, in order, each to its own node: the same replies, at the cost
+/// of a round trip per command.
+#[derive(Clone)]
+pub enum Conn {
+    /// One server (or the master Sentinel names).
+    Single(ConnectionManager),
+    /// A Redis Cluster.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => {
+                if pipeline.is_transaction() {
+                    return c.req_packed_commands(pipeline, offset, count);
+                }
+                // A clone shares the cluster's connections.
+                let mut c = c.clone();
+                Box::pin(async move {
+                    match c.req_packed_commands(pipeline, offset, count).await {
+                        // Refused by the client before anything was sent
+                        // (the commands' keys are in several slots): one
+                        // by one.
+                        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::CrossSlot) => {
+                            let mut replies = Vec::with_capacity(pipeline.len());
+                            for cmd in pipeline.cmd_iter() {
+                                replies.push(match c.req_packed_command(cmd).await {
+                                    Ok(value) => value,
+                                    // As in a pipeline's replies: a command's
+                                    // own error is its reply; a lost
+                                    // connection fails the whole.
+                                    Err(e) => match redis::ServerError::try_from(e) {
+                                        Ok(server) => Value::ServerError(server),
+                                        Err(e) => return Err(e),
+                                    },
+                                });
+                            }
+                            Ok(replies.into_iter().skip(offset).take(count).collect())
+                        }
+                        other => other,
+                    }
+                })
+            }
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+impl Conn {
+    /// Runs `cmd` on the cluster node at `host:port` (a key scan goes to
+    /// each master in turn); on one server, on that server.
+    pub(crate) async fn on_node(&mut self, cmd: Cmd, host: &str, port: u16) -> redis::RedisResult<Value> {
+        match self {
+            Self::Single(c) => cmd.query_async(c).await,
+            Self::Cluster(c) => {
+                use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+                let to = SingleNodeRoutingInfo::ByAddress {
+                    host: host.to_owned(),
+                    port,
+                };
+                c.route_command(cmd, RoutingInfo::SingleNode(to)).await
+            }
+        }
+    }
+}
+
 /// Whether the server behind `manager` answers `ROLE` as a master.
-async fn is_master(mut manager: ConnectionManager) -> bool {
+async fn is_master(mut manager: Conn) -> bool {
     let role = tokio::time::timeout(
         SENTINEL_TIMEOUT,
         redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut manager),
@@ -60,11 +159,24 @@ pub(crate) struct Link {
     nudge: Arc<Notify>,
     /// Through Sentinel: the master has a replica that a failover promotes.
     replicated: bool,
+    /// On a Redis Cluster.
+    cluster: bool,
+}
+
+/// What a [`Link`] connects to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Topology {
+    /// One server, fixed.
+    Single,
+    /// The master Sentinel names, with a replica a failover promotes.
+    Sentinel,
+    /// A Redis Cluster.
+    Cluster,
 }
 
 #[derive(Clone)]
 struct Current {
-    manager: ConnectionManager,
+    manager: Conn,
     /// For the change events listener's own (pub/sub) connection.
     client: redis::Client,
     /// `host:port`, for logs and comparison.
@@ -72,12 +184,7 @@ struct Current {
 }
 
 impl Link {
-    pub(crate) fn new(
-        manager: ConnectionManager,
-        client: redis::Client,
-        addr: String,
-        replicated: bool,
-    ) -> Self {
+    pub(crate) fn new(manager: Conn, client: redis::Client, addr: String, topology: Topology) -> Self {
         Self {
             current: RwLock::new(Current {
                 manager,
@@ -86,8 +193,15 @@ impl Link {
             }),
             moved: watch::channel(0).0,
             nudge: Arc::new(Notify::new()),
-            replicated,
+            replicated: topology == Topology::Sentinel,
+            cluster: topology == Topology::Cluster,
         }
+    }
+
+    /// True on a Redis Cluster, where the keys of one transaction must
+    /// share a slot.
+    pub(crate) fn cluster(&self) -> bool {
+        self.cluster
     }
 
     /// True through Sentinel, where a failover promotes a replica.
@@ -104,7 +218,7 @@ impl Link {
     }
 
     /// The multiplexed connection to use now (a cheap clone).
-    pub(crate) fn manager(&self) -> ConnectionManager {
+    pub(crate) fn manager(&self) -> Conn {
         self.read().manager.clone()
     }
 
@@ -301,7 +415,7 @@ pub(crate) fn spawn_watcher(
                     let Some(inner) = weak.upgrade() else { return };
                     tracing::warn!(from = %current, to = %addr, "Redis master moved (Sentinel failover); the cache follows it");
                     inner.link.replace(Current {
-                        manager,
+                        manager: Conn::Single(manager),
                         client,
                         addr,
                     });
@@ -320,10 +434,103 @@ impl Link {
     }
 }
 
+/// A connection to the Redis Cluster `url` names, through its first seed
+/// node that answers, with each call bounded by `bound`; also a client of
+/// one seed node (the change events' pub/sub connection: a cluster passes
+/// every `PUBLISH` to all its nodes) and the URL without its password.
+pub(crate) async fn connect_cluster(
+    url: &bp_config::ClusterUrl,
+    bound: Duration,
+) -> Result<(Conn, redis::Client, String), CacheError> {
+    let target = url.redacted();
+    let nodes = url.node_urls();
+    let invalid = |e: redis::RedisError| CacheError::InvalidUrl(e.to_string());
+    let client = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+        .connection_timeout(bound.max(Duration::from_secs(1)))
+        .response_timeout(bound)
+        .retries(1)
+        .min_retry_wait(10)
+        .max_retry_wait(200)
+        .build()
+        .map_err(invalid)?;
+    let conn = tokio::time::timeout(bound.max(Duration::from_secs(2)), client.get_async_connection())
+        .await
+        .map_err(|_| CacheError::Unreachable {
+            target: target.clone(),
+            reason: "no answer in time".into(),
+        })?
+        .map_err(|e| CacheError::Unreachable {
+            target: target.clone(),
+            reason: e.to_string(),
+        })?;
+    // `node_urls` has one URL per node and a parsed cluster URL has at
+    // least one node, so the first exists; its form is checked by
+    // `Client::open` all the same.
+    let first = nodes
+        .first()
+        .ok_or_else(|| CacheError::InvalidUrl("a cluster URL names no node".into()))?;
+    let seed = redis::Client::open(first.as_str()).map_err(invalid)?;
+    Ok((Conn::Cluster(conn), seed, target))
+}
+
+/// The masters of the cluster behind `conn`, as `(host, port)`, from
+/// `CLUSTER SLOTS`: where a key scan must look, since each holds its own
+/// keys.
+pub(crate) async fn cluster_masters(conn: &mut Conn) -> redis::RedisResult<Vec<(String, u16)>> {
+    let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
+    let mut masters: Vec<(String, u16)> = Vec::new();
+    for range in slots {
+        // [start, end, [host, port, id, …], replicas…]
+        if let Some(master) = range.into_iter().nth(2) {
+            let (host, port): (String, u16) = match master {
+                redis::Value::Array(parts) => {
+                    let mut parts = parts.into_iter();
+                    (
+                        redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?,
+                        redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?,
+                    )
+                }
+                other => redis::from_redis_value(other)?,
+            };
+            if !masters.contains(&(host.clone(), port)) {
+                masters.push((host, port));
+            }
+        }
+    }
+    masters.sort();
+    Ok(masters)
+}
+
+/// A connection of its own to what `url` names: for tools and tests that
+/// look behind a [`crate::Cache`] (TTLs, stored bytes) on any topology.
+pub async fn raw_connection(url: &str) -> Result<Conn, CacheError> {
+    if let Some(cluster) = bp_config::parse_cluster_url(url).map_err(CacheError::InvalidUrl)? {
+        return connect_cluster(&cluster, Duration::from_secs(2))
+            .await
+            .map(|(conn, _, _)| conn);
+    }
+    let client = current_server(url).await?;
+    let target = client.get_connection_info().addr().to_string();
+    ConnectionManager::new(client)
+        .await
+        .map(Conn::Single)
+        .map_err(|e| CacheError::Unreachable {
+            target,
+            reason: e.to_string(),
+        })
+}
+
 /// A client for the server `url` points at now: for `redis+sentinel://`,
 /// the master its Sentinels name. For tools and tests that need a plain
 /// connection of their own; a [`crate::Cache`] follows a failover by itself.
+/// For `redis+cluster://`, its first seed node (one node of several: use
+/// [`raw_connection`] to reach every key).
 pub async fn current_server(url: &str) -> Result<redis::Client, CacheError> {
+    if let Some(cluster) = bp_config::parse_cluster_url(url).map_err(CacheError::InvalidUrl)? {
+        let first = cluster.node_urls().into_iter().next();
+        let first = first.ok_or_else(|| CacheError::InvalidUrl("a cluster URL names no node".into()))?;
+        return redis::Client::open(first.as_str()).map_err(|e| CacheError::InvalidUrl(e.to_string()));
+    }
     match bp_config::parse_sentinel_url(url).map_err(CacheError::InvalidUrl)? {
         None => redis::Client::open(url).map_err(|e| CacheError::InvalidUrl(e.to_string())),
         Some(parsed) => {

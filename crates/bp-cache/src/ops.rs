@@ -176,14 +176,21 @@ impl Cache {
         self.query(&cmd).await
     }
 
-    /// Sets every `(key, value)` with one TTL in one atomic round trip.
+    /// Sets every `(key, value)` with one TTL in one atomic round trip; on
+    /// a Redis Cluster, atomic only when the keys share a hash tag
+    /// (`{group}:a`, `{group}:b`), else each key is set on its own.
     pub async fn set_many(&self, items: &[(&str, &str)], ttl: Duration) -> Result<(), CacheError> {
         let secs = ttl_secs(ttl)?;
         if items.is_empty() {
             return Ok(());
         }
         let mut pipe = redis::pipe();
-        pipe.atomic();
+        // A cluster's transaction holds keys of one slot only; there the
+        // SETs are sent one by one unless the keys share a `{hash tag}`.
+        let full: Vec<String> = items.iter().map(|(k, _)| self.key(k)).collect();
+        if !self.inner.link.cluster() || same_slot(full.iter().map(String::as_str)) {
+            pipe.atomic();
+        }
         for (key, value) in items {
             check_key(key)?;
             pipe.cmd("SET")
@@ -210,39 +217,97 @@ impl Cache {
             .await
     }
 
-    /// One SCAN step: the next cursor (0 when done) and up to about
-    /// `count` keys matching the glob `full_pattern`.
+    /// One SCAN step from `at` (which it moves on): up to about `count`
+    /// keys matching the glob `full_pattern`. On a cluster each master is
+    /// scanned in turn, since each holds only its own slots' keys.
     pub(crate) async fn scan_page(
         &self,
-        cursor: u64,
+        at: &mut ScanCursor,
         full_pattern: &str,
         count: usize,
-    ) -> Result<(u64, Vec<String>), CacheError> {
+    ) -> Result<Vec<String>, CacheError> {
         let cmd = redis::cmd("SCAN")
-            .arg(cursor)
+            .arg(at.cursor)
             .arg("MATCH")
             .arg(full_pattern)
             .arg("COUNT")
             .arg(count)
             .to_owned();
-        self.query(&cmd).await
+        if !self.inner.link.cluster() {
+            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            at.cursor = next;
+            at.done = next == 0;
+            return Ok(keys);
+        }
+        let masters = match at.masters.take() {
+            Some(masters) => masters,
+            None => {
+                let mut conn = self.conn();
+                self.bounded(crate::link::cluster_masters(&mut conn)).await?
+            }
+        };
+        let Some((host, port)) = masters.get(at.node).cloned() else {
+            at.done = true;
+            return Ok(Vec::new());
+        };
+        at.masters = Some(masters);
+        let mut conn = self.conn();
+        let reply = self.bounded(conn.on_node(cmd, &host, port)).await?;
+        let (next, keys): (u64, Vec<String>) =
+            redis::from_redis_value(reply).map_err(|e| CacheError::Redis(e.into()))?;
+        at.cursor = next;
+        if next == 0 {
+            at.node += 1;
+            at.done = at.masters.as_ref().is_none_or(|m| at.node >= m.len());
+        }
+        Ok(keys)
     }
 
     pub(crate) async fn scan_delete(&self, full_pattern: &str) -> Result<u64, CacheError> {
-        let mut cursor: u64 = 0;
+        let mut at = ScanCursor::default();
         let mut deleted = 0;
         loop {
-            let (next, keys) = self.scan_page(cursor, full_pattern, 500).await?;
+            let keys = self.scan_page(&mut at, full_pattern, 500).await?;
             if !keys.is_empty() {
                 let n: u64 = self.query(redis::cmd("UNLINK").arg(&keys)).await?;
                 deleted += n;
             }
-            if next == 0 {
+            if at.done {
                 return Ok(deleted);
             }
-            cursor = next;
         }
     }
+}
+
+/// Where a key scan stands: the SCAN cursor, and on a cluster which
+/// master is being scanned.
+#[derive(Default)]
+pub(crate) struct ScanCursor {
+    cursor: u64,
+    /// A cluster's masters, read at the first step.
+    masters: Option<Vec<(String, u16)>>,
+    /// The index in `masters` being scanned.
+    node: usize,
+    /// True once every key has been offered.
+    pub(crate) done: bool,
+}
+
+/// The part of `key` Redis Cluster hashes: the text between the first
+/// `{` and the next `}` when that is not empty, else the whole key.
+fn hash_tag(key: &str) -> &str {
+    key.split_once('{')
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(tag, _)| tag)
+        .filter(|tag| !tag.is_empty())
+        .unwrap_or(key)
+}
+
+/// Whether every key hashes to one cluster slot by a common hash tag
+/// (conservative: untagged keys count as apart).
+fn same_slot<'a>(mut keys: impl Iterator<Item = &'a str>) -> bool {
+    let Some(first) = keys.next() else { return true };
+    let tag = hash_tag(first);
+    tag != first && keys.all(|k| hash_tag(k) == tag)
 }
 
 /// Escapes glob metacharacters so a prefix matches only itself in SCAN MATCH.
@@ -264,6 +329,19 @@ mod tests {
     #[test]
     fn glob_metacharacters_in_a_prefix_are_escaped() {
         assert_eq!(escape_glob("test:a*b?[c]"), "test:a\\*b\\?\\[c\\]");
+    }
+
+    #[test]
+    fn keys_share_a_slot_only_by_a_common_hash_tag() {
+        assert_eq!(hash_tag("{user:1}:a"), "user:1");
+        assert_eq!(hash_tag("plain"), "plain");
+        assert_eq!(hash_tag("a{}b"), "a{}b");
+        assert!(same_slot(["{g}:a", "{g}:b", "x{g}y"].into_iter()));
+        assert!(!same_slot(["{g}:a", "{h}:b"].into_iter()));
+        assert!(
+            !same_slot(["a", "a"].into_iter()),
+            "untagged keys are not assumed to share a slot"
+        );
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl Cache {
     }
 
     /// Stores a session for `user_id` (TTL: `ttl` or the configured 24 h),
-    /// and adds it to the user's index, in one atomic round trip.
+    /// and adds it to the user's index, in one atomic round trip (on a
+    /// cluster: index first, then the session).
     pub async fn set_session<T: Serialize>(
         &self,
         session_id: &str,
@@ -55,15 +56,10 @@ impl Cache {
         })?;
         let (key, hash) = self.session_key(session_id);
         let index = self.user_sessions_key(user_id);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("SET")
-            .arg(&key)
-            .arg(bytes)
-            .arg("EX")
-            .arg(secs)
-            .ignore()
-            .cmd("SADD")
+        // Index first: on a cluster, where these run one by one, a session
+        // is indexed (and a logout everywhere finds it) before it exists.
+        let mut pipe = self.ordered_pipe();
+        pipe.cmd("SADD")
             .arg(&index)
             .arg(&hash)
             .ignore()
@@ -77,6 +73,12 @@ impl Cache {
             .arg(&index)
             .arg(secs)
             .arg("NX")
+            .ignore()
+            .cmd("SET")
+            .arg(&key)
+            .arg(bytes)
+            .arg("EX")
+            .arg(secs)
             .ignore();
         self.query_pipe::<()>(&pipe).await
     }

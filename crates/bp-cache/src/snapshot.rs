@@ -61,9 +61,9 @@ impl Cache {
         let prefix = format!("{}:", self.prefix());
         let pattern = format!("{}*", escape_glob(&prefix));
         let mut out = Vec::new();
-        let mut cursor: u64 = 0;
+        let mut at = crate::ops::ScanCursor::default();
         loop {
-            let (next, keys) = self.scan_page(cursor, &pattern, BATCH).await?;
+            let keys = self.scan_page(&mut at, &pattern, BATCH).await?;
             if !keys.is_empty() {
                 let mut pipe = redis::pipe();
                 for key in &keys {
@@ -89,10 +89,9 @@ impl Cache {
                     });
                 }
             }
-            if next == 0 {
+            if at.done {
                 return Ok(out);
             }
-            cursor = next;
         }
     }
 
@@ -141,7 +140,15 @@ impl Cache {
     /// it to finish successfully and returns the RDB file's path as the
     /// server sees it (`CONFIG GET dir` / `dbfilename`). Fails when the
     /// server refuses CONFIG (managed services) or the save fails.
+    /// A Redis Cluster has one RDB file per master, on each master's
+    /// host: this is refused there with a message that says so.
     pub async fn save_snapshot(&self, within: Duration) -> Result<PathBuf, CacheError> {
+        if self.inner.link.cluster() {
+            return Err(invalid(
+                "BGSAVE",
+                "is per node on a Redis Cluster: snapshot each master on its host (the keys under this prefix are in the backup's key dump)",
+            ));
+        }
         let dir: Vec<String> = self.query(redis::cmd("CONFIG").arg("GET").arg("dir")).await?;
         let file: Vec<String> = self
             .query(redis::cmd("CONFIG").arg("GET").arg("dbfilename"))

@@ -87,6 +87,24 @@ impl ServerStats {
         (total > 0).then(|| self.keyspace_hits as f64 / total as f64)
     }
 
+    /// Adds another cluster node's figures to these. The memory limit is
+    /// the sum of the nodes' limits, or none (0) if any node has none.
+    fn add(&mut self, other: &Self) {
+        self.used_memory += other.used_memory;
+        self.used_memory_peak += other.used_memory_peak;
+        self.max_memory = if self.max_memory == 0 || other.max_memory == 0 {
+            0
+        } else {
+            self.max_memory + other.max_memory
+        };
+        self.connected_clients += other.connected_clients;
+        self.keyspace_hits += other.keyspace_hits;
+        self.keyspace_misses += other.keyspace_misses;
+        self.evicted_keys += other.evicted_keys;
+        self.expired_keys += other.expired_keys;
+        self.keys += other.keys;
+    }
+
     /// Parses the text of `INFO`.
     pub fn parse(info: &str) -> Self {
         let fields: HashMap<&str, &str> = info
@@ -136,9 +154,9 @@ impl Cache {
         let prefix = format!("{}:", self.prefix());
         let pattern = format!("{}*", crate::ops::escape_glob(&prefix));
         let mut counts = [0u64; Namespace::ALL.len()];
-        let (mut other, mut scanned, mut cursor) = (0u64, 0u64, 0u64);
+        let (mut other, mut scanned, mut at) = (0u64, 0u64, crate::ops::ScanCursor::default());
         loop {
-            let (next, keys) = self.scan_page(cursor, &pattern, 1000).await?;
+            let keys = self.scan_page(&mut at, &pattern, 1000).await?;
             for key in &keys {
                 let rest = key.strip_prefix(&prefix).unwrap_or(key);
                 // The longest namespace prefix that matches (`user:pref:` before `user:`).
@@ -152,7 +170,7 @@ impl Cache {
                 }
             }
             scanned += keys.len() as u64;
-            if next == 0 || scanned >= limit {
+            if at.done || scanned >= limit {
                 return Ok(KeyCounts {
                     namespaces: Namespace::ALL
                         .iter()
@@ -160,10 +178,9 @@ impl Cache {
                         .collect(),
                     other,
                     scanned,
-                    complete: next == 0,
+                    complete: at.done,
                 });
             }
-            cursor = next;
         }
     }
 
@@ -235,8 +252,22 @@ impl Cache {
 
     /// The server's memory, clients, hit and eviction figures (INFO).
     pub async fn server_stats(&self) -> Result<ServerStats, CacheError> {
-        let info: String = self.query(&redis::cmd("INFO")).await?;
-        Ok(ServerStats::parse(&info))
+        // A cluster answers with each node's INFO: the figures are summed
+        // over the nodes (the limit too, unless a node has none).
+        let info: redis::Value = self.query(&redis::cmd("INFO")).await?;
+        let texts: Vec<String> = match info {
+            redis::Value::Map(nodes) => nodes
+                .into_iter()
+                .filter_map(|(_, text)| redis::from_redis_value(text).ok())
+                .collect(),
+            other => vec![redis::from_redis_value(other).map_err(|e| CacheError::Redis(e.into()))?],
+        };
+        let mut nodes = texts.iter().map(|t| ServerStats::parse(t));
+        let mut total = nodes.next().unwrap_or_default();
+        for node in nodes {
+            total.add(&node);
+        }
+        Ok(total)
     }
 }
 

@@ -16,7 +16,8 @@
 //!   row-level security)
 //! - `REDIS_URL` (`redis://`, `rediss://` for TLS, or
 //!   `redis+sentinel://host:port[,host:port…]/master[/db]` to follow the
-//!   master Redis Sentinel names), `BP_REDIS_KEY_PREFIX` (`api-gateway`),
+//!   master Redis Sentinel names, or `redis+cluster://host:port[,host:port…]`
+//!   for a Redis Cluster), `BP_REDIS_KEY_PREFIX` (`api-gateway`),
 //!   `BP_REDIS_TIMEOUT_MS` (250, the bound on one cache call),
 //!   `BP_RATE_LIMIT_FAIL_CLOSED` (`false`: requests pass while Redis is down)
 //! - `BP_CACHE_TTL_<NAMESPACE>_SECS` for each cache namespace: `SESSIONS`
@@ -54,9 +55,11 @@
 //! An unset `DATABASE_URL`/`REDIS_URL` means "use the embedded infrastructure
 //! under `BP_HOME`"; the CLI resolves that, not this crate.
 
+mod cluster;
 mod secret;
 mod sentinel;
 
+pub use cluster::{CLUSTER_SCHEME, ClusterUrl, parse_cluster_url};
 pub use sentinel::{SENTINEL_SCHEME, SentinelUrl, parse_sentinel_url};
 
 use std::net::SocketAddr;
@@ -612,9 +615,23 @@ fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool
 /// A `redis://`, `rediss://` or `redis+sentinel://` URL (the last is not
 /// a URL the `url` crate reads: it lists several hosts).
 fn checked_redis_url(value: &str) -> Result<Secret, ConfigError> {
+    match parse_cluster_url(value) {
+        Ok(Some(_)) => return Ok(Secret::new(value)),
+        Ok(None) => {}
+        Err(reason) => {
+            return Err(ConfigError {
+                var: "REDIS_URL",
+                reason,
+            });
+        }
+    }
     match parse_sentinel_url(value) {
         Ok(Some(_)) => Ok(Secret::new(value)),
-        Ok(None) => checked_url("REDIS_URL", value, &["redis", "rediss", SENTINEL_SCHEME]),
+        Ok(None) => checked_url(
+            "REDIS_URL",
+            value,
+            &["redis", "rediss", SENTINEL_SCHEME, CLUSTER_SCHEME],
+        ),
         Err(reason) => Err(ConfigError {
             var: "REDIS_URL",
             reason,

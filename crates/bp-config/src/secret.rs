@@ -36,6 +36,9 @@ impl fmt::Display for Secret {
 pub fn redact_url(url: &str) -> String {
     // Several hosts (`redis+sentinel://:pw@a:26379,b:26379/m`) are not a
     // URL the `url` crate reads: the credentials go whole.
+    if let Ok(Some(cluster)) = crate::parse_cluster_url(url) {
+        return cluster.redacted();
+    }
     if let Ok(Some(sentinel)) = crate::parse_sentinel_url(url) {
         let hosts: Vec<String> = sentinel
             .sentinels
@@ -73,6 +76,10 @@ mod tests {
         assert_eq!(
             redact_url("redis+sentinel://app:hunter2@10.0.0.1:26379,10.0.0.2/cache"),
             "redis+sentinel://***@10.0.0.1:26379,10.0.0.2:26379/cache/0"
+        );
+        assert_eq!(
+            redact_url("redis+cluster://:hunter2@10.0.0.1:7000,10.0.0.2:7001"),
+            "redis+cluster://***@10.0.0.1:7000,10.0.0.2:7001"
         );
     }
 

@@ -45,12 +45,7 @@ impl SentinelUrl {
             .as_ref()
             .map(|u| format!("{u}@"))
             .unwrap_or_default();
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        };
-        format!("redis://{auth}{host}:{port}/{}", self.db)
+        format!("redis://{auth}{}/{}", url_host(host, port), self.db)
     }
 }
 
@@ -58,45 +53,12 @@ impl SentinelUrl {
 /// other scheme, an error naming what is wrong (never the password) for a
 /// malformed Sentinel URL.
 pub fn parse_sentinel_url(url: &str) -> Result<Option<SentinelUrl>, String> {
-    let Some(rest) = url
-        .strip_prefix(SENTINEL_SCHEME)
-        .and_then(|r| r.strip_prefix("://"))
-    else {
+    let Some((userinfo, rest)) = split_scheme(url, SENTINEL_SCHEME) else {
         return Ok(None);
     };
-    // The credentials end at the last `@` (a master name or a database
-    // number has none), so that a password holding `/`, `?` or `#` is
-    // never mistaken for a host or a path, nor quoted in an error.
-    let (userinfo, rest) = match rest.rsplit_once('@') {
-        Some((user, rest)) => (Some(user.to_owned()), rest),
-        None => (None, rest),
-    };
     let (hosts, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut sentinels = Vec::new();
-    for node in hosts.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let (host, port) = match node.strip_prefix('[') {
-            Some(v6) => {
-                let (host, after) = v6.split_once(']').ok_or_else(|| {
-                    format!("`{node}` opens an IPv6 address with `[` but does not close it")
-                })?;
-                (host, after.strip_prefix(':').unwrap_or(""))
-            }
-            None => node.rsplit_once(':').unwrap_or((node, "")),
-        };
-        if host.is_empty() {
-            return Err(format!("`{node}` names no host"));
-        }
-        // 26379 is Sentinel's own default port.
-        let port = if port.is_empty() {
-            26379
-        } else {
-            port.parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("`{port}` in `{node}` is not a port"))?
-        };
-        sentinels.push((host.to_owned(), port));
-    }
+    // 26379 is Sentinel's own default port.
+    let sentinels = parse_nodes(hosts, 26379)?;
     if sentinels.is_empty() {
         return Err("names no Sentinel; expected redis+sentinel://host:port[,host:port…]/master".into());
     }
@@ -122,6 +84,58 @@ pub fn parse_sentinel_url(url: &str) -> Result<Option<SentinelUrl>, String> {
         userinfo: userinfo.filter(|u| !u.is_empty()),
         db,
     }))
+}
+
+/// For a URL of `scheme`: its credentials (`user:password` as written, if
+/// any) and the rest after them; `None` for another scheme. The
+/// credentials end at the last `@` (no host list, master name or database
+/// number has one), so that a password holding `/`, `?` or `#` is never
+/// mistaken for a host or a path, nor quoted in an error.
+pub(crate) fn split_scheme<'a>(url: &'a str, scheme: &str) -> Option<(Option<String>, &'a str)> {
+    let rest = url.strip_prefix(scheme)?.strip_prefix("://")?;
+    Some(match rest.rsplit_once('@') {
+        Some((user, rest)) => (Some(user.to_owned()), rest),
+        None => (None, rest),
+    })
+}
+
+/// The `host[:port]` list of a several-host URL (`a:1,b,[::1]:3`), with
+/// `default_port` where none is given; an error names the bad node.
+pub(crate) fn parse_nodes(hosts: &str, default_port: u16) -> Result<Vec<(String, u16)>, String> {
+    let mut nodes = Vec::new();
+    for node in hosts.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let (host, port) = match node.strip_prefix('[') {
+            Some(v6) => {
+                let (host, after) = v6.split_once(']').ok_or_else(|| {
+                    format!("`{node}` opens an IPv6 address with `[` but does not close it")
+                })?;
+                (host, after.strip_prefix(':').unwrap_or(""))
+            }
+            None => node.rsplit_once(':').unwrap_or((node, "")),
+        };
+        if host.is_empty() {
+            return Err(format!("`{node}` names no host"));
+        }
+        let port = if port.is_empty() {
+            default_port
+        } else {
+            port.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("`{port}` in `{node}` is not a port"))?
+        };
+        nodes.push((host.to_owned(), port));
+    }
+    Ok(nodes)
+}
+
+/// `host:port`, with an IPv6 host in brackets, for a URL.
+pub(crate) fn url_host(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 #[cfg(test)]

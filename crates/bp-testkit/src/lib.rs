@@ -9,12 +9,15 @@
 //! - [`OwnRedis`]: a Redis server of one test's own, to stop and restart.
 //! - [`tls`]: a throw-away certificate authority and a TLS front for PostgreSQL.
 //! - [`replica::TestReplica`]: a real hot standby of the test PostgreSQL.
+//! - [`sentinel::SentinelSet`], [`cluster::TestCluster`]: Redis Sentinel and
+//!   Redis Cluster setups of a test's own.
 //!
 //! Servers come from `DATABASE_URL`/`REDIS_URL` (what `make test` exports),
 //! else from a running embedded instance (`test`, then `default`) under
 //! `BP_HOME` or the workspace's `.bp`.
 
 mod app;
+pub mod cluster;
 mod db;
 mod env;
 mod own_redis;

@@ -13,13 +13,13 @@ pub const MASTER_NAME: &str = "bpmaster";
 
 /// One `redis-server` process.
 #[derive(Debug)]
-struct Node {
-    port: u16,
+pub(crate) struct Node {
+    pub(crate) port: u16,
     child: Option<Child>,
 }
 
 impl Node {
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -35,7 +35,7 @@ pub struct SentinelSet {
     sentinels: Vec<Node>,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -46,7 +46,7 @@ fn free_port() -> u16 {
 /// accepts connections. A port taken by another test between the probe
 /// and the server's bind makes the server exit: a new port is tried. Its
 /// output goes to `log`.
-fn start_node(log: &std::path::Path, args: impl Fn(u16) -> Vec<String>) -> Node {
+pub(crate) fn start_node(log: &std::path::Path, args: impl Fn(u16) -> Vec<String>) -> Node {
     let bin = std::env::var("BP_REDIS_BIN").unwrap_or_else(|_| "redis-server".into());
     for _ in 0..5 {
         let port = free_port();
@@ -80,10 +80,20 @@ fn start_node(log: &std::path::Path, args: impl Fn(u16) -> Vec<String>) -> Node 
     panic!("redis-server exited five times; see {}", log.display())
 }
 
-async fn ask<T: redis::FromRedisValue>(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+pub(crate) async fn ask<T: redis::FromRedisValue>(port: u16, cmd: &redis::Cmd) -> redis::RedisResult<T> {
     let client = redis::Client::open(redis::ConnectionAddr::Tcp("127.0.0.1".into(), port))?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     cmd.query_async(&mut conn).await
+}
+
+/// Waits until every write the server at `port` has taken is on its
+/// replica (`WAIT 1`, within 5 s).
+pub(crate) async fn wait_replicated(port: u16) {
+    let replicas: redis::RedisResult<u64> = ask(port, redis::cmd("WAIT").arg(1).arg(5000)).await;
+    assert!(
+        matches!(replicas, Ok(1)),
+        "the replica did not acknowledge within 5 s: {replicas:?}"
+    );
 }
 
 impl SentinelSet {
@@ -224,12 +234,7 @@ impl SentinelSet {
     /// Waits until every write the master has taken is on the replica
     /// (`WAIT 1`): the replication point a failover keeps.
     pub async fn wait_replicated(&self) {
-        let replicas: redis::RedisResult<u64> =
-            ask(self.servers[0].port, redis::cmd("WAIT").arg(1).arg(5000)).await;
-        assert!(
-            matches!(replicas, Ok(1)),
-            "the replica did not acknowledge within 5 s: {replicas:?}"
-        );
+        wait_replicated(self.servers[0].port).await;
     }
 
     /// Kills the first master, as a crash would.

@@ -214,10 +214,7 @@ async fn a_stored_answer_that_cannot_be_read_is_a_miss_and_the_request_counts_on
     let key = ApiResponseKey::new("/api/v1/enhance", r#"{"text":"broken"}"#);
     assert!(cache.cache_api_response_json(&key, br#"{"a":1}"#).await);
     // Replace the stored value by a list: its GET fails with WRONGTYPE.
-    let client = bp_cache::link::current_server(&bp_testkit::test_env().redis_url)
-        .await
-        .unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = crate::raw().await;
     let pattern = format!("{}:api:response:*", cache.prefix());
     let stored: Vec<String> = redis::cmd("KEYS")
         .arg(&pattern)

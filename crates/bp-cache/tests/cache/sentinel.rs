@@ -2,14 +2,12 @@
 //! answering (degraded) while they fail over, then uses the new master with
 //! no restart, and loses no session written before the replication point.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bp_cache::{Cache, CacheError, CacheSettings, FeatureFlag};
 use bp_testkit::sentinel::SentinelSet;
 
-use crate::eventually;
+use crate::{FailoverLoad, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_under_load_moves_the_cache_to_the_new_master_and_keeps_replicated_sessions() {
@@ -28,38 +26,7 @@ async fn a_sentinel_failover_under_load_moves_the_cache_to_the_new_master_and_ke
     }
     set.wait_replicated().await;
 
-    // Load: writes and reads from two tasks, each call either answered or
-    // refused as Redis unavailable (degraded mode), never anything else.
-    let stop = Arc::new(AtomicBool::new(false));
-    let answered = Arc::new(AtomicU64::new(0));
-    let degraded = Arc::new(AtomicU64::new(0));
-    let mut load = Vec::new();
-    for worker in 0..2 {
-        let (cache, stop, answered, degraded) =
-            (cache.clone(), stop.clone(), answered.clone(), degraded.clone());
-        load.push(tokio::spawn(async move {
-            let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let key = format!("load:{worker}:{n}");
-                let outcome = async {
-                    cache.set(&key, "v", Duration::from_secs(60)).await?;
-                    cache.get(&key).await
-                }
-                .await;
-                match outcome {
-                    Ok(_) => answered.fetch_add(1, Ordering::Relaxed),
-                    Err(CacheError::Unavailable(_)) => degraded.fetch_add(1, Ordering::Relaxed),
-                    Err(e) => panic!("a call during the failover failed otherwise: {e}"),
-                };
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        }));
-    }
-    eventually(Duration::from_secs(10), "the load runs", || async {
-        answered.load(Ordering::Relaxed) > 20
-    })
-    .await;
+    let load = FailoverLoad::start(&cache, u64::MAX, 20).await;
 
     assert_eq!(set.master_port().await, Some(set.first_master_port()));
     set.kill_master();
@@ -71,27 +38,22 @@ async fn a_sentinel_failover_under_load_moves_the_cache_to_the_new_master_and_ke
         || async { set.master_port().await == Some(replica) },
     )
     .await;
-    let before = answered.load(Ordering::Relaxed);
+    let before = load.answered();
     eventually(
         Duration::from_secs(30),
         "the cache answers again, from the new master",
-        || async { answered.load(Ordering::Relaxed) > before + 20 && cache.is_available() },
+        || async { load.answered() > before + 20 && cache.is_available() },
     )
     .await;
     // A figure for docs/scaling.md, not a threshold.
     eprintln!(
         "sentinel failover: the cache answered again {} ms after the master was killed; {} calls refused meanwhile",
         killed.elapsed().as_millis(),
-        degraded.load(Ordering::Relaxed)
+        load.degraded()
     );
-    stop.store(true, Ordering::Relaxed);
-    for task in load {
-        task.await.unwrap();
-    }
-    assert!(
-        degraded.load(Ordering::Relaxed) > 0,
-        "the dead master was noticed"
-    );
+    let degraded = load.degraded();
+    load.finish().await;
+    assert!(degraded > 0, "the dead master was noticed");
 
     for i in 0..20 {
         let data: Option<i32> = cache.get_session(&format!("s{i}")).await.unwrap();
@@ -168,31 +130,7 @@ async fn a_master_name_the_sentinels_do_not_know_is_a_clear_error() {
 #[tokio::test]
 async fn the_cache_suite_passes_through_sentinel() {
     let set = SentinelSet::start().await;
-    let exe = std::env::current_exe().unwrap();
-    let url = set.url();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(exe)
-            .args(["--skip", "sentinel::", "--test-threads", "4"])
-            .env("REDIS_URL", url)
-            .env("DATABASE_URL", &bp_testkit::test_env().database_url)
-            .env("BP_TEST_EXPECT_SENTINEL", "1")
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the suite through Sentinel failed:\n{report}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let passed = report
-        .lines()
-        .find_map(|l| l.strip_prefix("test result: ok. "))
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse::<u32>().ok());
-    assert!(passed.is_some_and(|n| n >= 20), "{report}");
+    crate::run_suite_on(set.url(), "BP_TEST_EXPECT_SENTINEL").await;
 }
 
 #[tokio::test]

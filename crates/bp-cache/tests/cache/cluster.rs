@@ -1,0 +1,131 @@
+//! Redis Cluster: the whole cache suite passes on a 3-master cluster; keys
+//! spread over the masters and a scan finds them on each; a master killed
+//! under load costs degraded calls until its replica takes over, then
+//! nothing, and no session written before the replication point is lost.
+
+use std::time::Duration;
+
+use bp_cache::{Cache, CacheSettings};
+use bp_testkit::cluster::TestCluster;
+
+use crate::{FailoverLoad, eventually};
+
+/// The whole cache suite once more, with `REDIS_URL` naming a cluster:
+/// this test binary runs itself, skipping this module and Sentinel's.
+#[tokio::test]
+async fn the_cache_suite_passes_on_a_cluster() {
+    let cluster = TestCluster::start().await;
+    crate::run_suite_on(cluster.url(), "BP_TEST_EXPECT_CLUSTER").await;
+}
+
+#[tokio::test]
+async fn keys_spread_over_the_masters_and_a_scan_finds_them_on_each() {
+    let cluster = TestCluster::start().await;
+    let cache = Cache::connect(&cluster.url(), "spread").await.unwrap();
+    for i in 0..60 {
+        cache
+            .set(&format!("k{i}"), "v", Duration::from_secs(60))
+            .await
+            .unwrap();
+    }
+    // Each master holds some of them: the keys are spread, not pinned.
+    let mut holding = 0;
+    for port in [cluster.first_master_port()]
+        .into_iter()
+        .chain(other_masters(&cluster).await)
+    {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let n: u64 = redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
+        holding += usize::from(n > 0);
+    }
+    assert_eq!(holding, 3, "every master holds some of the 60 keys");
+    let counts = cache.key_counts(10_000).await.unwrap();
+    assert!(counts.complete);
+    assert_eq!(counts.scanned, 60, "the scan visits every master");
+    let many = cache.get_many(&["k1", "k2", "k3", "nope"]).await.unwrap();
+    assert_eq!(
+        many,
+        vec![Some("v".into()), Some("v".into()), Some("v".into()), None]
+    );
+    assert_eq!(cache.delete_pattern("k1*").await.unwrap(), 11);
+    assert_eq!(cache.delete_all().await.unwrap(), 49);
+    assert_eq!(cache.key_counts(10_000).await.unwrap().scanned, 0);
+}
+
+/// The masters other than the first, from the first's view of the cluster.
+async fn other_masters(cluster: &TestCluster) -> Vec<u16> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}", cluster.first_master_port())).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let nodes: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    nodes
+        .lines()
+        .filter(|l| l.contains("master") && !l.contains("myself"))
+        .filter_map(|l| l.split(' ').nth(1))
+        .filter_map(|addr| addr.split('@').next()?.rsplit(':').next()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_master_costs_degraded_calls_until_its_replica_takes_over_and_keeps_replicated_sessions() {
+    let mut cluster = TestCluster::start_with(true, Duration::from_millis(1000)).await;
+    let cache = Cache::connect_with(&cluster.url(), CacheSettings::new("failover"))
+        .await
+        .unwrap();
+    for i in 0..30 {
+        cache
+            .set_session(&format!("s{i}"), &format!("u{i}"), &i, None)
+            .await
+            .unwrap();
+    }
+    cluster.wait_replicated().await;
+
+    // Load over every slot (50 keys per task).
+    let load = FailoverLoad::start(&cache, 50, 50).await;
+
+    let replica = cluster.replica_port().unwrap();
+    cluster.kill_first_master();
+    let killed = std::time::Instant::now();
+    eventually(
+        Duration::from_secs(60),
+        "the cluster promotes the replica",
+        || async { cluster.is_master(replica).await },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "the load is answered again on every slot",
+        || async {
+            // A quiet window: calls answered and none refused.
+            let (degraded, answered) = (load.degraded(), load.answered());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            load.degraded() == degraded && load.answered() > answered + 20
+        },
+    )
+    .await;
+    // A figure for docs/scaling.md, not a threshold.
+    eprintln!(
+        "cluster failover: every slot answered again {} ms after the master was killed; {} calls refused meanwhile",
+        killed.elapsed().as_millis(),
+        load.degraded()
+    );
+    let degraded = load.degraded();
+    load.finish().await;
+    assert!(degraded > 0, "the dead master was noticed");
+    for i in 0..30 {
+        let data: Option<i32> = cache.get_session(&format!("s{i}")).await.unwrap();
+        assert_eq!(
+            data,
+            Some(i),
+            "session s{i}, replicated before the failover, is kept"
+        );
+    }
+    // And a logout everywhere still finds every session of a user.
+    cache.set_session("extra", "u3", &99, None).await.unwrap();
+    assert_eq!(cache.delete_user_sessions("u3").await.unwrap(), 2);
+    assert_eq!(cache.get_session::<i32>("s3").await.unwrap(), None);
+}
