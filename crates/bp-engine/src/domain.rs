@@ -455,6 +455,12 @@ const SHOW_MAKERS: &[&str] = &["an experienced project manager", "a senior copyw
 /// for a gardening grandmother) is no gardener's job.
 const WRITERS: &[&str] = &["a children's author", "a poet", "a songwriter", "a speechwriter"];
 
+/// Whether `role` is a writer's ([`WRITERS`]): fit for the piece of
+/// writing in a request, not for the other asks beside it.
+pub(crate) fn is_writer(role: &str) -> bool {
+    WRITERS.contains(&role)
+}
+
 /// The shell expert for a Mac.
 const MAC_SHELL: &str = "an experienced macOS shell scripter";
 

@@ -111,13 +111,31 @@ fn role(text: &str, slots: &Slots, intent: crate::Intent, code: bool) -> Option<
         "sql query",
         "apps script",
     ]);
-    role_for(
+    let role = role_for(
         &instruction,
         // Pasted code is what the question is about: a garden app's bug
         // wants a developer, not a gardener.
         code || intent == crate::Intent::CodeGeneration || asks_for_code || slots.content_is_code(),
         slots.format.as_ref(),
-    )
+    )?;
+    // A bedtime story beside a meal plan and rainy-day activities: a
+    // children's author fits one part and would skew the others. (A long
+    // request for the piece alone keeps its writer.)
+    let other_asks = crate::slots::Lower::new(&instruction).has_any(&[
+        "meal plan",
+        "activities",
+        "schedule",
+        "budget",
+        "checklist",
+        "packing list",
+        "shopping list",
+        "itinerary",
+        "study plan",
+    ]);
+    if slots.kind == crate::slots::TaskKind::MultiPart && other_asks && crate::domain::is_writer(role) {
+        return None;
+    }
+    Some(role)
 }
 
 /// A trained model and the templates to fill. Immutable; share it in an
@@ -290,5 +308,19 @@ mod tests {
         assert!(slots.content_is_code());
         let got = role(text, &slots, crate::Intent::ProblemSolving, false);
         assert_ne!(got, Some("an experienced gardener"));
+    }
+
+    #[test]
+    fn a_story_among_other_asks_gets_no_writers_role() {
+        let text = "My grandkids (4 and 9) are staying with me Monday to Wednesday and it will rain the whole time. Could you help with: a simple meal plan for 3 days under $80, a few rainy day activities that work for both ages, and a short bedtime story starring my old beagle Biscuit?";
+        let slots = crate::slots::read(text);
+        assert_eq!(slots.kind, crate::slots::TaskKind::MultiPart);
+        assert_eq!(role(text, &slots, crate::Intent::TaskPlanning, false), None);
+        let story = "Write a bedtime story for my daughter about a beagle who snores.";
+        let slots = crate::slots::read(story);
+        assert_eq!(
+            role(story, &slots, crate::Intent::CreativeWriting, false),
+            Some("a children's author")
+        );
     }
 }

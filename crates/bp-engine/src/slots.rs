@@ -1725,15 +1725,45 @@ fn asks_for_a_list(lead: &str, block: &str) -> bool {
         "i would like",
         "id like",
     ]);
+    // A lead that works on the list ("sort these questions by topic:")
+    // makes it material, whatever it holds.
+    let works_on = lead.has_any(REWRITE_VERBS)
+        || lead.has_any(&[
+            "summarize",
+            "summarise",
+            "sort",
+            "classify",
+            "group",
+            "categorize",
+            "categorise",
+            "translate",
+            "extract",
+        ]);
+    // "Questions:" or "Need help with:" leads the user's own asks, however
+    // long each is ("3) Write a quick text to my baler asking if he can
+    // come Wednesday instead of Friday").
+    let asks_lead = lead.has_any(&["questions", "help with", "help me with", "need help"]);
     let items: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     introduces
+        && !works_on
         && !items.is_empty()
         && items.iter().all(|l| {
-            let marked = l.starts_with(['-', '*', '•'])
-                || l.split_once([')', '.'])
-                    .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-            marked && (l.split_whitespace().count() <= 16 || l.ends_with('?'))
+            let words = l.split_whitespace().count();
+            list_marker(l) && (words <= 16 || l.ends_with('?') || asks_lead && words <= 45)
         })
+}
+
+/// Whether `line` starts as a list item: a bullet, a number ("1)", "2."),
+/// or a letter ("(a)", "b)", "c.").
+fn list_marker(line: &str) -> bool {
+    if line.starts_with(['-', '*', '•']) {
+        return true;
+    }
+    let label = line.strip_prefix('(').unwrap_or(line);
+    label.split_once([')', '.']).is_some_and(|(n, _)| {
+        !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+            || n.len() == 1 && n.chars().all(|c| c.is_ascii_lowercase())
+    })
 }
 
 /// The supplied content: a fenced block, the text after a colon that
@@ -2847,6 +2877,15 @@ mod tests {
     fn the_users_own_list_of_asks_is_not_material_and_a_past_holiday_is_no_trip_to_plan() {
         let t = "My thesis is due in 5 weeks and I work 20 hours a week.\n\nCan you help me with a few things:\n1) a realistic weekly schedule\n2) what I should cut\n3) how not to burn out";
         assert_eq!(read(t).content, None);
+        // Long asks after "Questions:", and lettered ones after "Need help
+        // with:", are the request too.
+        let hay = "Farmer here, 60 acres of hay ready to cut. Questions:\n1) Is it too risky to cut today given it usually takes me 3-4 days to dry down?\n2) What can I do to speed up drying?\n3) Write a quick text to my custom baler asking if he can come Wednesday afternoon instead of Friday.";
+        assert_eq!(read(hay).content, None);
+        let bass = "Session bassist here, booked Thursday. Need help with:\n(a) fastest way to make usable charts from demos in one evening\n(b) what's a fair rate for 2 days\n(c) a reply email confirming, stating my rate, and asking if they're tracking to a click and where to park the car with gear";
+        assert_eq!(read(bass).content, None);
+        // A list the lead works on stays material.
+        let survey = "Sort these questions from our survey by topic:\n1) Why does the app log me out every time I switch to another app and come back later?\n2) Can I export my data?\n3) Where do I change my password?";
+        assert!(read(survey).content.is_some());
         let split = "Four of us shared a holiday house. Ana paid 600 for the house, Ben paid 180 for groceries and Dana paid nothing. Who owes whom?";
         assert!(read(split).missing.is_empty(), "{:?}", read(split).missing);
     }
