@@ -493,6 +493,13 @@ fn length(lower: &Lower) -> Option<Length> {
             )
             // "about 4000 words left": work the user still has to do.
             || matches!(after, "left" | "remaining" | "written" | "done" | "already")
+            // "2000 word sociology essay due friday": an assignment of the
+            // user's, not the answer (a study plan).
+            || words
+                .iter()
+                .skip(unit_index + 1)
+                .take(3)
+                .any(|w| *w == "due")
             // "my 2 year old only says about 15 words": what someone says
             // or knows, not the answer's length.
             || [before, before2, if i > 2 { words[i - 3] } else { "" }]
@@ -2844,6 +2851,17 @@ mod tests {
             l("Is it normal that my 2 year old only says about 15 words? Should I be worried"),
             None,
             "words a child says are no limit on the answer"
+        );
+        assert_eq!(
+            l(
+                "make me a study plan as a table. stats midterm thursday, 2000 word sociology essay due friday noon"
+            ),
+            None,
+            "an essay due is the user's assignment, not the answer's length"
+        );
+        assert_eq!(
+            l("write a 2000 word essay on the causes of the war").as_deref(),
+            Some("about 2000 words")
         );
         assert_eq!(l("say it in about 15 words").as_deref(), Some("about 15 words"));
     }
