@@ -238,6 +238,16 @@ impl TestApp {
         }
     }
 
+    /// Sends `request` and returns the response with its body unread: a
+    /// test of a streamed answer reads it when it chooses, or never.
+    pub async fn send_unread(&self, request: Request<Body>) -> axum::response::Response {
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| match e {})
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> TestResponse {
         self.request(Method::GET, path, &[]).await

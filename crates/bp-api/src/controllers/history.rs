@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use bp_store::PageRequest;
 use bp_store::history::{self, HistoryCursor, HistoryFilter, HistorySort, PromptHistory};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -375,8 +374,10 @@ pub async fn export(
     )
     .await?;
     let user = p.user_id;
-    let conn = state.db.read_for(user).await?;
-    let stream = async_stream(conn, user, csv);
+    // The first page is read here, so that a database fault is a 503
+    // before the headers go out; the rest follow as the client reads.
+    let first = export_page(&state.db, user, None).await?;
+    let stream = async_stream(state.db.clone(), user, csv, first);
     let (content_type, name) = if csv {
         ("text/csv; charset=utf-8", "history.csv")
     } else {
@@ -395,41 +396,82 @@ pub async fn export(
         .into_response())
 }
 
-/// The rows as lines: a task owns the connection and feeds a bounded
+/// Rows per page of an export.
+const EXPORT_PAGE: u32 = bp_store::page::MAX_LIMIT;
+
+/// One page of the caller's history, oldest first, after `cursor`, on a
+/// connection taken for that page alone and released before the rows are
+/// sent: a slow download never holds a database (or, behind a transaction
+/// pooler, a server) connection. The pages together are every row as each
+/// page found it, not one snapshot: an item added during a download is in
+/// it if it is newer than the pages already read.
+async fn export_page(
+    db: &bp_store::Db,
+    user: Uuid,
+    cursor: Option<&HistoryCursor>,
+) -> Result<bp_store::history::KeysetPage<PromptHistory>, bp_store::StoreError> {
+    let mut conn = db.read_for(user).await?;
+    history::page_history_after(
+        &mut *conn,
+        user,
+        &HistoryFilter::default(),
+        history::SortDirection::Asc,
+        cursor,
+        EXPORT_PAGE,
+    )
+    .await
+}
+
+/// The rows as lines: a task reads page after page and feeds a bounded
 /// channel (backpressure from the client's reading), the body reads the
-/// channel.
+/// channel. The task keeps the request's read-your-writes position.
 fn async_stream(
-    mut conn: bp_store::UserConn,
+    db: bp_store::Db,
     user: uuid::Uuid,
     csv: bool,
+    first: bp_store::history::KeysetPage<PromptHistory>,
 ) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(64);
-    tokio::spawn(async move {
+    let position = bp_store::replicas::consistency::required();
+    tokio::spawn(bp_store::replicas::consistency::scope(position, async move {
         if csv {
             let header = "\"id\",\"created_at\",\"intent\",\"complexity\",\"techniques\",\"rating\",\"original_input\",\"enhanced_output\"\n";
             if tx.send(Ok(header.to_owned())).await.is_err() {
                 return;
             }
         }
-        let mut rows = history::export_history(&mut *conn, user);
-        while let Some(row) = rows.next().await {
-            let line = match row {
-                Ok(h) if csv => Ok(csv_line(&h)),
-                Ok(h) => serde_json::to_string(&HistoryItem::from(&h))
-                    .map(|line| line + "\n")
-                    .map_err(std::io::Error::other),
+        let mut page = first;
+        loop {
+            let cursor = if page.next_cursor.is_some() {
+                page.items.last().and_then(HistoryCursor::after)
+            } else {
+                None
+            };
+            for h in &page.items {
+                let line = if csv {
+                    Ok(csv_line(h))
+                } else {
+                    serde_json::to_string(&HistoryItem::from(h))
+                        .map(|line| line + "\n")
+                        .map_err(std::io::Error::other)
+                };
+                let failed = line.is_err();
+                // The client went away: stop reading rows.
+                if tx.send(line).await.is_err() || failed {
+                    return;
+                }
+            }
+            let Some(cursor) = cursor else { return };
+            page = match export_page(&db, user, Some(&cursor)).await {
+                Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "history export failed");
-                    Err(std::io::Error::other("export failed"))
+                    let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+                    return;
                 }
             };
-            let failed = line.is_err();
-            // The client went away: stop reading rows.
-            if tx.send(line).await.is_err() || failed {
-                return;
-            }
         }
-    });
+    }));
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|line| (line, rx)) })
 }
 

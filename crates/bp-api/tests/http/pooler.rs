@@ -89,3 +89,58 @@ async fn users_work_concurrently_through_pgbouncer_in_transaction_mode() {
     .unwrap();
     assert_eq!((rows, favourites, ratings), (12, 4, 4));
 }
+
+/// An export is read page by page, each page on a connection of its own
+/// released before the rows are sent: four downloads that nobody reads
+/// hold none of PgBouncer's three server connections, the app's other
+/// requests go on, and each download then delivers every row once,
+/// oldest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_exports_hold_no_server_connection_and_deliver_every_row() {
+    let app = TestApp::through_pgbouncer().await;
+    let who = register(&app, "exporter").await;
+    let user: uuid::Uuid = who.id.parse().unwrap();
+    let rows: Vec<bp_store::history::NewPromptHistory> = (0..250)
+        .map(|i| bp_store::history::NewPromptHistory {
+            user_id: Some(user),
+            original_input: format!("prompt {i}"),
+            enhanced_output: format!("enhanced {i}"),
+            ..Default::default()
+        })
+        .collect();
+    let pool = app.db().unwrap().pool().clone();
+    bp_store::history::save_history_batch(&pool, &rows).await.unwrap();
+
+    let mut downloads = Vec::new();
+    for _ in 0..4 {
+        let request = axum::http::Request::builder()
+            .uri("/api/v1/history/export?format=json")
+            .header("authorization", who.bearer())
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.send_unread(request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        downloads.push(response);
+    }
+    // Nobody reads the downloads; the app still answers (each of these
+    // needs a server connection within the test app's acquire bound).
+    for _ in 0..6 {
+        let page = get(&app, "/api/v1/history?limit=5", Some(&who)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.json);
+    }
+    for response in downloads {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let items: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(items.len(), 250, "every row, over three pages");
+        let ids: std::collections::HashSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 250, "each row once");
+        let times: Vec<chrono::DateTime<chrono::FixedOffset>> = items
+            .iter()
+            .map(|i| chrono::DateTime::parse_from_rfc3339(i["created_at"].as_str().unwrap()).unwrap())
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    }
+}
