@@ -11,7 +11,7 @@ use redis::aio::ConnectionManagerConfig;
 use redis::{FromRedisValue, Pipeline};
 use tokio::sync::watch;
 
-use crate::error::{CacheError, invalid, is_connection_error};
+use crate::error::{CacheError, invalid, is_cluster_outage, is_connection_error};
 use crate::events;
 use crate::flags::FlagCache;
 use crate::generations::Generations;
@@ -87,8 +87,8 @@ fn client(url: &str, ca_file: Option<&std::path::Path>) -> Result<redis::Client,
     }
 }
 
-/// A prefixed handle on one Redis server (or the master Sentinel names);
-/// cheap to clone. Background tasks (change events, stats flushing, the
+/// A prefixed handle on one Redis server (or the master Sentinel names,
+/// or a Redis Cluster); cheap to clone. Background tasks (change events, stats flushing, the
 /// Sentinel watcher) end when the last clone is dropped.
 #[derive(Clone)]
 pub struct Cache {
@@ -130,7 +130,8 @@ impl Cache {
     /// Connects with `settings`; fails when Redis cannot be reached now
     /// (later outages are degraded mode, not errors of the process). A
     /// `redis+sentinel://` URL connects to the master its Sentinels name
-    /// and follows a failover (see [`crate::link`]).
+    /// and follows a failover; a `redis+cluster://` URL connects to the
+    /// cluster its seed nodes belong to (see [`crate::link`]).
     pub async fn connect_with(url: &str, settings: CacheSettings) -> Result<Self, CacheError> {
         let bound = settings.op_timeout.max(Duration::from_millis(100));
         let config = ConnectionManagerConfig::new()
@@ -149,8 +150,16 @@ impl Cache {
                             .into(),
                     ));
                 }
-                let (conn, seed, target) = crate::link::connect_cluster(&cluster, bound).await?;
-                (Link::new(conn, seed, target, Topology::Cluster), None)
+                let (conn, seeds, target) = crate::link::connect_cluster(&cluster, bound).await?;
+                // A parsed cluster URL names at least one node.
+                let first = seeds
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| CacheError::InvalidUrl("a cluster URL names no node".into()))?;
+                (
+                    Link::new(conn, first, target, Topology::Cluster).with_seeds(seeds),
+                    None,
+                )
             }
             (None, sentinel) => match sentinel {
                 Some(parsed) => {
@@ -251,14 +260,16 @@ impl Cache {
         .await
     }
 
-    /// Runs a pipeline (one round trip) within the call bound.
+    /// Runs a pipeline within the call bound: one round trip, except on a
+    /// cluster when its keys span slots (see [`Conn`]).
     pub(crate) async fn query_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, CacheError> {
         let mut conn = self.inner.link.manager();
         let result = tokio::time::timeout(self.inner.settings.op_timeout, pipe.query_async(&mut conn)).await;
         self.settle(result)
     }
 
-    /// A connection of its own to the server in use, for `WAIT`, which
+    /// A connection of its own to the server in use (on a cluster, a seed
+    /// node; only Sentinel's logouts use it), for `WAIT`, which
     /// blocks its connection: on the shared one it would stall every other
     /// call of the process.
     pub(crate) async fn own_connection(&self) -> Result<redis::aio::MultiplexedConnection, CacheError> {
@@ -283,18 +294,49 @@ impl Cache {
         self.settle(result)
     }
 
-    /// A pipeline whose commands must run in their order and all or none:
-    /// a transaction (`MULTI`) on one server. On a cluster, where the keys
-    /// of one transaction must share a slot and these do not (a session
-    /// and its user's index; a write and the change event published after
-    /// it), the commands run one by one in their order instead, each
-    /// written so that stopping between them leaves nothing wrong.
-    pub(crate) fn ordered_pipe(&self) -> Pipeline {
-        let mut pipe = redis::pipe();
-        if !self.inner.link.cluster() {
-            pipe.atomic();
+    /// Runs `cmds` in their order, all or none: one transaction (`MULTI`)
+    /// on one server. On a cluster, where the keys of one transaction must
+    /// share a slot and these need not, they run one by one and stop at
+    /// the first failure, so each must be written such that stopping
+    /// after any of them leaves nothing wrong.
+    pub(crate) async fn exec_in_order(&self, cmds: Vec<redis::Cmd>) -> Result<(), CacheError> {
+        if self.inner.link.cluster() {
+            for cmd in &cmds {
+                self.query::<redis::Value>(cmd).await?;
+            }
+            return Ok(());
         }
-        pipe
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for cmd in cmds {
+            pipe.add_command(cmd).ignore();
+        }
+        self.query_pipe(&pipe).await
+    }
+
+    /// Runs `cmd`, then publishes `event` on the change events channel for
+    /// the other processes: in one transaction on one server. On a cluster
+    /// the two run one after the other; when the write succeeds and the
+    /// event cannot be published, the write stands (other processes see it
+    /// when their local copy expires) and a warning is logged.
+    pub(crate) async fn write_and_announce<T: FromRedisValue>(
+        &self,
+        cmd: redis::Cmd,
+        event: &str,
+    ) -> Result<T, CacheError> {
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(self.events_channel()).arg(event);
+        if self.inner.link.cluster() {
+            let value = self.query::<T>(&cmd).await?;
+            if let Err(e) = self.query::<redis::Value>(&publish).await {
+                tracing::warn!(error = %e, event, "a cache change was made but its event not published; other processes see it when their copy expires");
+            }
+            return Ok(value);
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic().add_command(cmd).add_command(publish).ignore();
+        let (value,): (T,) = self.query_pipe(&pipe).await?;
+        Ok(value)
     }
 
     /// Awaits `call` (made on [`Cache::conn`]) within the call bound,
@@ -340,10 +382,13 @@ impl Cache {
             }
             Ok(Err(e))
                 if is_connection_error(&e)
-                    || self.inner.link.replicated() && e.code() == Some("READONLY") =>
+                    || self.inner.link.cluster() && is_cluster_outage(&e)
+                    || (self.inner.link.replicated() || self.inner.link.cluster())
+                        && e.code() == Some("READONLY") =>
             {
                 // A dead master, or one demoted to a replica: with Sentinel
-                // the watcher looks for the new one now.
+                // the watcher looks for the new one now (a cluster's client
+                // follows its slot map by itself).
                 self.inner.health.down();
                 self.inner.link.nudge();
                 Err(CacheError::Unavailable(e.to_string()))

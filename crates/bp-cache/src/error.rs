@@ -48,16 +48,18 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> CacheEr
     }
 }
 
-/// True for errors that mean the connection, not the command, failed;
-/// on a cluster also a slot without a reachable master (`CLUSTERDOWN`,
-/// `TRYAGAIN`, `MASTERDOWN`, a redirection still unsettled, or no node to
-/// send to), which a failover ends.
+/// True for errors that mean the connection, not the command, failed.
 pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
-    e.is_io_error()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || e.is_timeout()
-        || e.is_cluster_error()
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
+}
+
+/// On a cluster, true also for a slot without a reachable master
+/// (`CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, a redirection still
+/// unsettled, or no node to send to), which a failover ends. (On one
+/// server these mean the URL names a cluster node: a loud error, not an
+/// outage.)
+pub(crate) fn is_cluster_outage(e: &redis::RedisError) -> bool {
+    e.is_cluster_error()
         || e.kind() == redis::ErrorKind::ClusterConnectionNotFound
         || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::MasterDown)
 }

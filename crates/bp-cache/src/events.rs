@@ -61,7 +61,13 @@ pub(crate) fn spawn_listener(weak: Weak<Inner>, mut stop: watch::Receiver<bool>)
                     }
                 }
             }
-            // Redis is away: try again shortly, unless the cache is gone.
+            // Redis is away, or the connection ended: on a cluster the
+            // next seed node is tried. Again shortly, unless the cache is
+            // gone.
+            match weak.upgrade() {
+                Some(inner) => inner.link.next_seed(),
+                None => return,
+            }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                 _ = stop.changed() => return,

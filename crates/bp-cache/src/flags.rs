@@ -141,13 +141,7 @@ impl Cache {
     }
 
     async fn flag_changed(&self, cmd: redis::Cmd) -> Result<u64, CacheError> {
-        let mut pipe = self.ordered_pipe();
-        pipe.add_command(cmd)
-            .cmd("PUBLISH")
-            .arg(self.events_channel())
-            .arg("flags")
-            .ignore();
-        let (n,): (u64,) = self.query_pipe(&pipe).await?;
+        let n: u64 = self.write_and_announce(cmd, "flags").await?;
         self.inner.flags.forget();
         Ok(n)
     }

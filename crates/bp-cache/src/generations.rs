@@ -89,14 +89,10 @@ impl Cache {
 
     /// Invalidates every key of `ns` at once and tells the other processes.
     pub(crate) async fn bump_generation(&self, ns: Namespace) -> Result<u64, CacheError> {
-        let mut pipe = self.ordered_pipe();
-        pipe.cmd("INCR")
-            .arg(self.generation_key(ns))
-            .cmd("PUBLISH")
-            .arg(self.events_channel())
-            .arg(format!("gen:{}", ns.name()))
-            .ignore();
-        let (value,): (u64,) = self.query_pipe(&pipe).await?;
+        let incr = redis::cmd("INCR").arg(self.generation_key(ns)).to_owned();
+        let value: u64 = self
+            .write_and_announce(incr, &format!("gen:{}", ns.name()))
+            .await?;
         self.inner.generations.apply(ns, value);
         Ok(value)
     }

@@ -45,9 +45,13 @@ const MIN_GAP: Duration = Duration::from_millis(50);
 /// slot cannot go to one node. A transaction (`MULTI`) must keep its keys
 /// in one slot (the cache's own do: each touches one key, or keys sharing
 /// a hash tag), and fails with `CROSSSLOT` otherwise. A plain pipeline is
-/// sent as one when its keys share a slot, and otherwise command by
-/// command, in order, each to its own node: the same replies, at the cost
-/// of a round trip per command.
+/// sent as one when its keys share a slot. When its single-key commands
+/// name several slots the client refuses it before sending anything, and
+/// it is then sent command by command, in order, each to its own node:
+/// the same replies, at the cost of a round trip per command. (The client
+/// routes a pipeline by its single-key commands only: a multi-key command
+/// such as MGET inside a pipeline would go to the first key's node; the
+/// cache sends those on their own.)
 #[derive(Clone)]
 pub enum Conn {
     /// One server (or the master Sentinel names).
@@ -115,17 +119,15 @@ impl ConnectionLike for Conn {
 }
 
 impl Conn {
-    /// Runs `cmd` on the cluster node at `host:port` (a key scan goes to
-    /// each master in turn); on one server, on that server.
-    pub(crate) async fn on_node(&mut self, cmd: Cmd, host: &str, port: u16) -> redis::RedisResult<Value> {
+    /// Runs `cmd` on the master that holds `slot` (a key scan goes to each
+    /// master in turn, named by one of its slots, so that the client's own
+    /// slot map picks the node); on one server, on that server.
+    pub(crate) async fn on_slot(&mut self, cmd: Cmd, slot: u16) -> redis::RedisResult<Value> {
         match self {
             Self::Single(c) => cmd.query_async(c).await,
             Self::Cluster(c) => {
-                use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-                let to = SingleNodeRoutingInfo::ByAddress {
-                    host: host.to_owned(),
-                    port,
-                };
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let to = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
                 c.route_command(cmd, RoutingInfo::SingleNode(to)).await
             }
         }
@@ -161,6 +163,11 @@ pub(crate) struct Link {
     replicated: bool,
     /// On a Redis Cluster.
     cluster: bool,
+    /// On a Redis Cluster, a client of each seed node, for the change
+    /// events' pub/sub connection (a cluster passes every `PUBLISH` to all
+    /// its nodes, so any one will do), and which one is in use.
+    seeds: Vec<redis::Client>,
+    seed: std::sync::atomic::AtomicUsize,
 }
 
 /// What a [`Link`] connects to.
@@ -195,6 +202,22 @@ impl Link {
             nudge: Arc::new(Notify::new()),
             replicated: topology == Topology::Sentinel,
             cluster: topology == Topology::Cluster,
+            seeds: Vec::new(),
+            seed: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Sets a cluster's seed nodes' clients (see [`Link::client`]).
+    pub(crate) fn with_seeds(mut self, seeds: Vec<redis::Client>) -> Self {
+        self.seeds = seeds;
+        self
+    }
+
+    /// Moves the change events to the next seed node (a cluster's; a no-op
+    /// otherwise): the one in use did not answer.
+    pub(crate) fn next_seed(&self) {
+        if !self.seeds.is_empty() {
+            self.seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -222,9 +245,13 @@ impl Link {
         self.read().manager.clone()
     }
 
-    /// The client of the server in use, for a pub/sub connection.
+    /// The client of the server in use, for a pub/sub connection (on a
+    /// cluster, the seed node in use).
     pub(crate) fn client(&self) -> redis::Client {
-        self.read().client.clone()
+        match self.seeds.len() {
+            0 => self.read().client.clone(),
+            n => self.seeds[self.seed.load(std::sync::atomic::Ordering::Relaxed) % n].clone(),
+        }
     }
 
     /// `host:port` of the server in use.
@@ -436,19 +463,21 @@ impl Link {
 
 /// A connection to the Redis Cluster `url` names, through its first seed
 /// node that answers, with each call bounded by `bound`; also a client of
-/// one seed node (the change events' pub/sub connection: a cluster passes
-/// every `PUBLISH` to all its nodes) and the URL without its password.
+/// each seed node (for the change events' pub/sub connection) and the URL
+/// without its password.
 pub(crate) async fn connect_cluster(
     url: &bp_config::ClusterUrl,
     bound: Duration,
-) -> Result<(Conn, redis::Client, String), CacheError> {
+) -> Result<(Conn, Vec<redis::Client>, String), CacheError> {
     let target = url.redacted();
     let nodes = url.node_urls();
     let invalid = |e: redis::RedisError| CacheError::InvalidUrl(e.to_string());
     let client = redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
         .connection_timeout(bound.max(Duration::from_secs(1)))
         .response_timeout(bound)
-        .retries(1)
+        // A redirection (MOVED after a failover) and a slot-map refresh
+        // each take a retry; the call bound caps the whole.
+        .retries(3)
         .min_retry_wait(10)
         .max_retry_wait(200)
         .build()
@@ -463,42 +492,35 @@ pub(crate) async fn connect_cluster(
             target: target.clone(),
             reason: e.to_string(),
         })?;
-    // `node_urls` has one URL per node and a parsed cluster URL has at
-    // least one node, so the first exists; its form is checked by
-    // `Client::open` all the same.
-    let first = nodes
-        .first()
-        .ok_or_else(|| CacheError::InvalidUrl("a cluster URL names no node".into()))?;
-    let seed = redis::Client::open(first.as_str()).map_err(invalid)?;
-    Ok((Conn::Cluster(conn), seed, target))
+    let seeds = nodes
+        .iter()
+        .map(|n| redis::Client::open(n.as_str()).map_err(invalid))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((Conn::Cluster(conn), seeds, target))
 }
 
-/// The masters of the cluster behind `conn`, as `(host, port)`, from
-/// `CLUSTER SLOTS`: where a key scan must look, since each holds its own
-/// keys.
-pub(crate) async fn cluster_masters(conn: &mut Conn) -> redis::RedisResult<Vec<(String, u16)>> {
+/// One slot of each master of the cluster behind `conn`, from `CLUSTER
+/// SLOTS`: where a key scan must look, since each master holds only its
+/// own keys.
+pub(crate) async fn cluster_masters(conn: &mut Conn) -> redis::RedisResult<Vec<u16>> {
     let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
-    let mut masters: Vec<(String, u16)> = Vec::new();
+    let mut masters: Vec<(redis::Value, u16)> = Vec::new();
     for range in slots {
-        // [start, end, [host, port, id, …], replicas…]
-        if let Some(master) = range.into_iter().nth(2) {
-            let (host, port): (String, u16) = match master {
-                redis::Value::Array(parts) => {
-                    let mut parts = parts.into_iter();
-                    (
-                        redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?,
-                        redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?,
-                    )
-                }
-                other => redis::from_redis_value(other)?,
-            };
-            if !masters.contains(&(host.clone(), port)) {
-                masters.push((host, port));
-            }
+        // [start, end, [host, port, id, …], replicas…]: the master's id
+        // tells masters apart, however their addresses are announced.
+        let mut range = range.into_iter();
+        let start: u16 = redis::from_redis_value(range.next().unwrap_or(redis::Value::Nil))?;
+        let master = match range.nth(1) {
+            Some(redis::Value::Array(parts)) => parts.into_iter().nth(2).unwrap_or(redis::Value::Nil),
+            _ => redis::Value::Nil,
+        };
+        if !masters.iter().any(|(id, _)| *id == master) {
+            masters.push((master, start));
         }
     }
-    masters.sort();
-    Ok(masters)
+    let mut slots: Vec<u16> = masters.into_iter().map(|(_, slot)| slot).collect();
+    slots.sort_unstable();
+    Ok(slots)
 }
 
 /// A connection of its own to what `url` names: for tools and tests that

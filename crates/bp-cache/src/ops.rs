@@ -246,13 +246,13 @@ impl Cache {
                 self.bounded(crate::link::cluster_masters(&mut conn)).await?
             }
         };
-        let Some((host, port)) = masters.get(at.node).cloned() else {
+        let Some(slot) = masters.get(at.node).copied() else {
             at.done = true;
             return Ok(Vec::new());
         };
         at.masters = Some(masters);
         let mut conn = self.conn();
-        let reply = self.bounded(conn.on_node(cmd, &host, port)).await?;
+        let reply = self.bounded(conn.on_slot(cmd, slot)).await?;
         let (next, keys): (u64, Vec<String>) =
             redis::from_redis_value(reply).map_err(|e| CacheError::Redis(e.into()))?;
         at.cursor = next;
@@ -284,8 +284,8 @@ impl Cache {
 #[derive(Default)]
 pub(crate) struct ScanCursor {
     cursor: u64,
-    /// A cluster's masters, read at the first step.
-    masters: Option<Vec<(String, u16)>>,
+    /// One slot of each of a cluster's masters, read at the first step.
+    masters: Option<Vec<u16>>,
     /// The index in `masters` being scanned.
     node: usize,
     /// True once every key has been offered.

@@ -170,7 +170,9 @@ impl Cache {
     /// script the server does not have (a restart, `SCRIPT FLUSH`, a
     /// failover) ran nothing, and is loaded and repeated in one more
     /// pipeline, on the same connection. With Redis down the fail policy
-    /// decides and the lookup misses.
+    /// decides and the lookup misses. On a Redis Cluster the two keys live
+    /// on different masters: the check and the read are two calls made at
+    /// once.
     pub async fn check_rate_limit_and_fetch(
         &self,
         identifier: &str,
@@ -200,6 +202,19 @@ impl Cache {
         let mut invocation = SCRIPT.prepare_invoke();
         invocation.key(rate_key).arg(limit.max).arg(window_ms);
         let sent = async {
+            // On a cluster the two keys are in different slots, on
+            // different masters: two calls at once, and a failed read of
+            // the answer (its master down) is a miss, not a failed check.
+            if self.inner.link.cluster() {
+                let get = redis::cmd("GET").arg(&value_key).to_owned();
+                let (script, stored) = tokio::join!(
+                    self.invoke::<ScriptReply>(&invocation),
+                    self.query::<Option<Vec<u8>>>(&get)
+                );
+                let stored =
+                    stored.map_err(|e| redis::RedisError::from(std::io::Error::other(e.to_string())));
+                return Ok::<_, CacheError>((script?, stored));
+            }
             let mut pipe = redis::pipe();
             pipe.ignore_errors()
                 .invoke_script(&invocation)

@@ -58,29 +58,19 @@ impl Cache {
         let index = self.user_sessions_key(user_id);
         // Index first: on a cluster, where these run one by one, a session
         // is indexed (and a logout everywhere finds it) before it exists.
-        let mut pipe = self.ordered_pipe();
-        pipe.cmd("SADD")
-            .arg(&index)
-            .arg(&hash)
-            .ignore()
+        let cmds = vec![
+            redis::cmd("SADD").arg(&index).arg(&hash).to_owned(),
             // The index lives as long as its longest session.
-            .cmd("EXPIRE")
-            .arg(&index)
-            .arg(secs)
-            .arg("GT")
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&index)
-            .arg(secs)
-            .arg("NX")
-            .ignore()
-            .cmd("SET")
-            .arg(&key)
-            .arg(bytes)
-            .arg("EX")
-            .arg(secs)
-            .ignore();
-        self.query_pipe::<()>(&pipe).await
+            redis::cmd("EXPIRE").arg(&index).arg(secs).arg("GT").to_owned(),
+            redis::cmd("EXPIRE").arg(&index).arg(secs).arg("NX").to_owned(),
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(bytes)
+                .arg("EX")
+                .arg(secs)
+                .to_owned(),
+        ];
+        self.exec_in_order(cmds).await
     }
 
     /// The session's data; `None` when it does not exist, has expired, or

@@ -256,10 +256,12 @@ impl Cache {
         // over the nodes (the limit too, unless a node has none).
         let info: redis::Value = self.query(&redis::cmd("INFO")).await?;
         let texts: Vec<String> = match info {
+            // Every node's, or an error: a partial sum would look whole.
             redis::Value::Map(nodes) => nodes
                 .into_iter()
-                .filter_map(|(_, text)| redis::from_redis_value(text).ok())
-                .collect(),
+                .map(|(_, text)| redis::from_redis_value(text))
+                .collect::<Result<_, _>>()
+                .map_err(|e| CacheError::Redis(e.into()))?,
             other => vec![redis::from_redis_value(other).map_err(|e| CacheError::Redis(e.into()))?],
         };
         let mut nodes = texts.iter().map(|t| ServerStats::parse(t));

@@ -114,6 +114,10 @@ mod tests {
         );
         assert_eq!(parse_cluster_url("redis://localhost").unwrap(), None);
         assert!(parse_cluster_url("redis+cluster://a:1/").unwrap().is_some());
+        assert!(
+            parse_cluster_url("REDIS+Cluster://a:1").unwrap().is_some(),
+            "schemes are case-insensitive"
+        );
     }
 
     #[test]

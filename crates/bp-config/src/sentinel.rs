@@ -92,7 +92,12 @@ pub fn parse_sentinel_url(url: &str) -> Result<Option<SentinelUrl>, String> {
 /// number has one), so that a password holding `/`, `?` or `#` is never
 /// mistaken for a host or a path, nor quoted in an error.
 pub(crate) fn split_scheme<'a>(url: &'a str, scheme: &str) -> Option<(Option<String>, &'a str)> {
-    let rest = url.strip_prefix(scheme)?.strip_prefix("://")?;
+    // A scheme is case-insensitive (RFC 3986): `REDIS+CLUSTER://` too.
+    let head = url.get(..scheme.len())?;
+    let rest = head
+        .eq_ignore_ascii_case(scheme)
+        .then(|| &url[scheme.len()..])?
+        .strip_prefix("://")?;
     Some(match rest.rsplit_once('@') {
         Some((user, rest)) => (Some(user.to_owned()), rest),
         None => (None, rest),

@@ -142,7 +142,8 @@ impl TestCluster {
         cluster
     }
 
-    fn ports(&self) -> Vec<u16> {
+    /// Every node's port: the masters in slot order, then the replica.
+    pub fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(|n| n.port).collect()
     }
 

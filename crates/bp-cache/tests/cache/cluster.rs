@@ -76,6 +76,9 @@ async fn a_killed_master_costs_degraded_calls_until_its_replica_takes_over_and_k
     let cache = Cache::connect_with(&cluster.url(), CacheSettings::new("failover"))
         .await
         .unwrap();
+    let other = Cache::connect_with(&cluster.url(), CacheSettings::new("failover"))
+        .await
+        .unwrap();
     for i in 0..30 {
         cache
             .set_session(&format!("s{i}"), &format!("u{i}"), &i, None)
@@ -124,6 +127,67 @@ async fn a_killed_master_costs_degraded_calls_until_its_replica_takes_over_and_k
             "session s{i}, replicated before the failover, is kept"
         );
     }
+    // The change events move off the dead seed node too: once both
+    // listeners are subscribed on live nodes, a flag read here is cached
+    // locally (for 60 s), and a change made through the other client
+    // reaches it within 1 s, through an event.
+    let killed_port = cluster.first_master_port();
+    let live: Vec<u16> = cluster
+        .ports()
+        .into_iter()
+        .filter(|p| *p != killed_port)
+        .collect();
+    eventually(
+        Duration::from_secs(10),
+        "both listeners subscribe on live nodes",
+        || {
+            let live = live.clone();
+            async move {
+                let mut subscribers = 0;
+                for port in live {
+                    let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}")) else {
+                        return false;
+                    };
+                    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+                        return false;
+                    };
+                    let n: redis::RedisResult<(String, u64)> = redis::cmd("PUBSUB")
+                        .arg("NUMSUB")
+                        .arg("failover:events")
+                        .query_async(&mut conn)
+                        .await;
+                    subscribers += n.map_or(0, |(_, n)| n);
+                }
+                subscribers == 2
+            }
+        },
+    )
+    .await;
+    assert!(!cache.is_enabled("after_failover", None).await);
+    // The other client's first call after the failover may still be
+    // refused while its slot map catches up.
+    eventually(
+        Duration::from_secs(10),
+        "the other client writes the flag",
+        || async {
+            other
+                .set_flag(&bp_cache::FeatureFlag {
+                    name: "after_failover".into(),
+                    enabled: true,
+                    rollout_percent: 100,
+                    description: "set after the failover".into(),
+                })
+                .await
+                .is_ok()
+        },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(1),
+        "the flag change reaches the cache",
+        || async { cache.is_enabled("after_failover", None).await },
+    )
+    .await;
     // And a logout everywhere still finds every session of a user.
     cache.set_session("extra", "u3", &99, None).await.unwrap();
     assert_eq!(cache.delete_user_sessions("u3").await.unwrap(), 2);

@@ -132,11 +132,8 @@ async fn an_impossible_limit_is_refused() {
 /// fresh master would. (Every client here reloads on NOSCRIPT, so the
 /// other tests running meanwhile are not disturbed.)
 async fn flush_scripts() {
-    // The server itself, also when the suite runs through Sentinel.
-    let client = bp_cache::link::current_server(&bp_testkit::test_env().redis_url)
-        .await
-        .unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    // The server itself, also through Sentinel; every master of a cluster.
+    let mut conn = crate::raw().await;
     let _: () = redis::cmd("SCRIPT")
         .arg("FLUSH")
         .query_async(&mut conn)
