@@ -271,8 +271,17 @@ pub fn reasoning_evidence(text: &str) -> bool {
         // A hyphen or slash is too common in prose ("9-year-old", "and/or").
         && lower.contains(['+', '*', '%', '=', '$', '€', '£'])
         || lower
-            .split_whitespace()
-            .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .lines()
+            .flat_map(|line| line.split_whitespace().enumerate())
+            // "1." and "2)" opening a line number the user's questions;
+            // they are no figures ("from 42 to 51." is).
+            .filter(|(i, w)| {
+                *i > 0
+                    || !(w.len() <= 3
+                        && w.ends_with(['.', ')'])
+                        && w[..w.len() - 1].chars().all(|c| c.is_ascii_digit()))
+            })
+            .filter(|(_, w)| w.chars().any(|c| c.is_ascii_digit()))
             .count()
             >= 3;
     figures || WORK_OUT.iter().any(|w| lower.contains(w))
@@ -475,6 +484,19 @@ mod tests {
         .into_iter()
         .map(|f| f.technique)
         .collect()
+    }
+
+    #[test]
+    fn numbered_questions_are_no_figures_to_work_out() {
+        let shelf = "Few questions about my first pine bookshelf:\n1. what finish stays light\n2. do I sand between coats\n3. how long before books go on it\n4. how to avoid blotches";
+        assert!(!reasoning_evidence(shelf));
+        assert!(gate(shelf, Intent::ProblemSolving, 0.9).contains(&Technique::ChainOfThought));
+        assert!(reasoning_evidence(
+            "We drive 340 km at 8.5 l per 100 km and fuel is 1.9 a litre"
+        ));
+        assert!(reasoning_evidence(
+            "40 kids took a test. Average score went from 42 to 51."
+        ));
     }
 
     #[test]

@@ -338,6 +338,17 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
                     "worth it",
                     "should i",
                     "recommend",
+                    // "What this letter wants me to do and by when" (with
+                    // its date given) is worked out from the source, not
+                    // copied out of it.
+                    "wants me to",
+                    "want me to",
+                    "by when",
+                    "do i need to",
+                    "do i have to",
+                    "deadline",
+                    "plain english",
+                    "plain language",
                 ]
                 .iter()
                 .any(|w| lower.contains(w))
@@ -1072,6 +1083,16 @@ mod tests {
         assert!(fits(
             "Write a story about a lighthouse keeper in a storm",
             Intent::CreativeWriting
+        ));
+        // A letter to work out ("what it wants me to do and by when"), not
+        // to copy out.
+        assert!(!fits(
+            "can u tell me in plain english what this letter from our HOA wants me to do and by when\n\n\"Owners are afforded a period of fourteen (14) days from the date of this notice to cure the violation or submit a written request for a hearing before the Board.\"\n\nthe letter is dated march 11",
+            Intent::Summarization
+        ));
+        assert!(fits(
+            "Summarize this article in 3 bullets:\n\nThe city council voted on Tuesday to extend the bike lane network by 12 km over the next two years, funded by a state grant.",
+            Intent::Summarization
         ));
         assert!(!fits(
             "I teach Year 4 (ages 8-9). Write a short story about a lighthouse keeper for my class",

@@ -43,6 +43,10 @@ struct Genre {
     opening: bool,
     /// Whether it needs supplied material (a fix needs the code to fix).
     material: bool,
+    /// Whether the line frames one answer to one question (a decision, a
+    /// worry): not for a list of the user's own questions, each of which
+    /// wants its own answer.
+    whole: bool,
     /// Feedback on supplied prose: it also applies to a short request over
     /// the text (read as a rewrite of it) and to one the classifier took for
     /// a chat ("what do you think of this paragraph? be honest"), never to
@@ -126,6 +130,7 @@ const PLAIN: Genre = Genre {
     short: false,
     opening: false,
     material: false,
+    whole: false,
     feedback: false,
     line: "",
 };
@@ -455,6 +460,17 @@ const GENRES: &[Genre] = &[
             "visa",
             "immigration",
             "passport",
+            // A packing list for a trip, or a choice between two trips,
+            // is no day-by-day plan.
+            "packing",
+            "pack",
+            "what to bring",
+            "torn between",
+            "which would you",
+            "what would you pick",
+            "which one",
+            "decide between",
+            "deciding between",
         ],
         line: "Lay it out day by day at a realistic pace, with travel times between places, rough costs, and what to book ahead.",
         ..PLAIN
@@ -1090,10 +1106,25 @@ const GENRES: &[Genre] = &[
             "cause for concern",
         ],
         // "Should I stop running or is this normal?" is a choice to weigh;
-        // "should I worry about voltage drop?" a technical question.
-        unless: &["or is this normal", "or is it normal", "or is that normal"],
+        // "should I worry about voltage drop?" a technical question. A
+        // craft's "is it normal that the yoke looks too wide?" wants the
+        // craft's answer, not signs of a concern and who could check it.
+        unless: &[
+            "or is this normal",
+            "or is it normal",
+            "or is that normal",
+            "knitting",
+            "knit",
+            "crochet",
+            "sewing",
+            "yarn",
+            "stitches",
+            "woodworking",
+            "pottery",
+        ],
         intents: &[QuestionAnswering, ProblemSolving, Reasoning, Conversation],
         questions: true,
+        whole: true,
         line: "Say plainly whether this is usual, what signs would make it a real concern and who could check it, and what I can do meanwhile.",
         ..PLAIN
     },
@@ -1141,9 +1172,13 @@ const GENRES: &[Genre] = &[
             "what order",
             "what should i tell",
             "what should i say",
-            // "What should I try next?" asks for things to try.
+            // "What should I try next?" asks for things to try; "what
+            // should I check first?" for checks in order.
             "what should i try",
             "should i try next",
+            "should i check",
+            "should i look at",
+            "check first",
             // "What should I do between now and the day?" asks for a plan.
             "between now",
             // "Who should I loop in?" asks for people, not a choice.
@@ -1178,6 +1213,7 @@ const GENRES: &[Genre] = &[
             "how many should i",
         ],
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
+        whole: true,
         line: "Weigh the factors that matter in my situation, say what would change the answer, and end with a clear recommendation.",
         ..PLAIN
     },
@@ -1378,6 +1414,9 @@ pub(crate) fn guidance(text: &str, slots: &Slots, intent: Intent, level: Level) 
         .filter(|g| g.questions || !question)
         .filter(|g| !(g.short && long))
         .filter(|g| !g.material || slots.content.is_some())
+        // A list of the user's own questions (not a list pasted to work
+        // on, such as chores to put in order).
+        .filter(|g| !(g.whole && slots.own_list && slots.content.is_none()))
         // "The corrected code" needs code to correct: a serial log of a
         // brownout is not it.
         .filter(|g| !g.material || !g.intents.contains(&CodeGeneration) || slots.content_is_code())
@@ -1434,6 +1473,24 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn round_47_losses_get_no_line_that_misfits() {
+        let bill = "my electric bill went from like $90 to $210 this month and nothing changed in the house that i know of. its winter but we have gas heat. what should i check first";
+        assert!(!line(bill, ProblemSolving).is_some_and(|l| l.contains("clear recommendation")));
+        let shelf = "Few questions about my first woodworking project, a simple pine bookshelf:\n1. what finish should I use if I want it to stay light colored\n2. do I need to sand between coats, and with what grit\n3. how long before I can put books on it\n4. any tips to avoid that blotchy look pine gets";
+        assert!(!line(shelf, ProblemSolving).is_some_and(|l| l.contains("clear recommendation")));
+        let yoke = "ok so im knitting my first sweater and have a few questions. how do i know when to stop the raglan increases? and is it normal that the yoke looks way too wide while its still on the needles??";
+        assert!(
+            !line(yoke, ProblemSolving).is_some_and(|l| l.starts_with("Say plainly whether this is usual"))
+        );
+        let pick = "We have about 2,500 saved and a week off in October, two adults and a 4-year-old. We're torn between a package holiday to the Canaries or driving somewhere in France. Which would you pick and why?";
+        assert!(!line(pick, TaskPlanning).is_some_and(|l| l.contains("day by day")));
+        let packing = "I need a packing list for a 3-day car camping trip in late May with two kids. Group it by category.";
+        assert!(!line(packing, TaskPlanning).is_some_and(|l| l.contains("day by day")));
+        let trip = "Plan a 5 day trip to Lisbon and Porto for two in April, we like food and walking";
+        assert!(line(trip, TaskPlanning).is_some_and(|l| l.contains("day by day")));
     }
 
     #[test]

@@ -579,6 +579,8 @@ pub(crate) const BRIEF: &[&str] = &[
     "keep it brief",
     "short answer",
     "quick answer",
+    "quick opinion",
+    "quick take",
     "briefly",
     "in brief",
     "tldr",
@@ -2309,6 +2311,21 @@ const ESSENTIALS: &[Essential] = &[
             "we met",
             "years ago",
             "always",
+            // "He's obsessed with his lawn and his grill": details given
+            // (matched in the raw lowercase text, apostrophes kept).
+            "he's",
+            "she's",
+            " hes ",
+            " shes ",
+            "he is ",
+            "she is ",
+            "obsessed",
+            " loves ",
+            " likes ",
+            "favorite",
+            "favourite",
+            "hobby",
+            "hobbies",
         ],
         "Who is it for, and what details or stories about them should it include?",
         &[],
@@ -2786,6 +2803,7 @@ mod tests {
             "Give me the single strongest counterargument",
             "keep it short please",
             "tl;dr version?",
+            "Quick opinion: is a Kindle worth it if I already read on my phone?",
         ] {
             assert!(read(text).brief, "{text:?}");
         }
@@ -3154,6 +3172,15 @@ mod tests {
             !described.missing.iter().any(|q| q.contains("budget")),
             "{:?}",
             described.missing
+        );
+        assert!(!read("write a funny poem for my dad").missing.is_empty());
+        let dad = read(
+            "Write a short funny poem for my dad's 70th birthday card. He's obsessed with his lawn and his grill and still can't figure out his phone.",
+        );
+        assert!(
+            dad.missing.is_empty(),
+            "details of him are given: {:?}",
+            dad.missing
         );
     }
 
