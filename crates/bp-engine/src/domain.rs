@@ -461,6 +461,30 @@ pub(crate) fn is_writer(role: &str) -> bool {
     WRITERS.contains(&role)
 }
 
+/// A "history" that is a record of someone's own, not the past.
+const RECORDS: &[&str] = &[
+    "credit history",
+    "medical history",
+    "browser history",
+    "browsing history",
+    "search history",
+    "purchase history",
+    "order history",
+    "payment history",
+    "rental history",
+    "work history",
+    "employment history",
+    "transaction history",
+    "call history",
+    "chat history",
+    "watch history",
+    "viewing history",
+    "version history",
+    "git history",
+    "commit history",
+    "family history",
+];
+
 /// The shell expert for a Mac.
 const MAC_SHELL: &str = "an experienced macOS shell scripter";
 
@@ -610,6 +634,8 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         .filter(|e| !code || TECHNICAL.contains(&e.role))
         .filter(|e| !verse || WRITERS.contains(&e.role))
         .filter(|e| code || !makes_a_show || SHOW_MAKERS.contains(&e.role))
+        // "No credit history here" is a record, not the past.
+        .filter(|e| e.role != "a historian" || !lower.has_any(RECORDS))
         .find(|e| {
             let hits = e.topic.iter().filter(|w| has(w)).count();
             let phrase = e.topic.iter().any(|w| w.contains(' ') && has(w));
@@ -622,6 +648,14 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credit_history_gets_no_historian() {
+        let credit = "I just moved to Canada and have no credit history here. How does a credit score work, and what's the fastest way to build one?";
+        assert_ne!(role_for(credit, false, None), Some("a historian"));
+        let past = "Explain why the Roman Empire fell, in the history of Europe";
+        assert_eq!(role_for(past, false, None), Some("a historian"));
+    }
 
     #[test]
     fn a_one_liner_for_a_mac_gets_no_linux_administrator() {

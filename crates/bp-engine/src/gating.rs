@@ -267,9 +267,12 @@ pub fn how_to(text: &str) -> bool {
 /// Whether `text` holds something to work out (see [`GateInput`]).
 pub fn reasoning_evidence(text: &str) -> bool {
     let lower = text.to_lowercase();
+    // One price ("equipment under $200") is a budget, not a sum; two
+    // ("from $90 to $210") are something to work out.
+    let amounts = lower.matches(['$', '€', '£']).count();
     let figures = lower.chars().filter(char::is_ascii_digit).count() >= 2
         // A hyphen or slash is too common in prose ("9-year-old", "and/or").
-        && lower.contains(['+', '*', '%', '=', '$', '€', '£'])
+        && (lower.contains(['+', '*', '%', '=']) || amounts >= 2)
         || lower
             .lines()
             .flat_map(|line| line.split_whitespace().enumerate())
@@ -490,6 +493,11 @@ mod tests {
     fn numbered_questions_are_no_figures_to_work_out() {
         let shelf = "Few questions about my first pine bookshelf:\n1. what finish stays light\n2. do I sand between coats\n3. how long before books go on it\n4. how to avoid blotches";
         assert!(!reasoning_evidence(shelf));
+        assert!(reasoning_evidence(
+            "my electric bill went from $90 to $210 this month"
+        ));
+        let podcast = "We want to start a podcast. Can you help with:\n1. basic equipment for two people under $200\n2. 10 name ideas\n3. how often we should post";
+        assert!(!reasoning_evidence(podcast));
         assert!(gate(shelf, Intent::ProblemSolving, 0.9).contains(&Technique::ChainOfThought));
         assert!(reasoning_evidence(
             "We drive 340 km at 8.5 l per 100 km and fuel is 1.9 a litre"

@@ -940,6 +940,13 @@ const GENRES: &[Genre] = &[
             "toast",
             "eulogy",
             "stories",
+            // "Failing my stats module ... how do I even decide": a choice,
+            // not a fault.
+            "failing my",
+            "midterm",
+            "semester",
+            "decide",
+            "decision",
         ],
         line: "Start with the most likely causes of what I described, give a quick check that confirms each, then the fix.",
         ..PLAIN
@@ -1138,6 +1145,10 @@ const GENRES: &[Genre] = &[
             "decide between",
             "deciding between",
             "trying to decide",
+            "how do i decide",
+            "how do i even decide",
+            "help me decide",
+            "cant decide",
             "which would you pick",
             "what would you pick",
             "what would you choose",
@@ -1298,6 +1309,19 @@ const GENRES: &[Genre] = &[
             "in chrome",
             "windows 11",
             "windows 10",
+            "whatsapp",
+            "instagram",
+            "facebook",
+            "messenger",
+            "telegram",
+            "tiktok",
+            "snapchat",
+            "spotify",
+            "netflix",
+            "youtube",
+            "zoom",
+            "teams",
+            "slack",
         ],
         short: true,
         line: "Say what I need before I start, and flag the step people most often get wrong.",
@@ -1473,6 +1497,12 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn round_48_losses_get_the_line_that_fits() {
+        let module = "Im failing my stats module (got 38% on the midterm) and the drop deadline is friday. If I drop it I graduate a semester late, if I stay I might fail anyway. how do I even decide this";
+        assert!(line(module, ProblemSolving).is_some_and(|l| l.contains("clear recommendation")));
     }
 
     #[test]

@@ -1688,6 +1688,19 @@ fn leading_code(text: &str) -> Option<&str> {
         if body.is_empty() {
             continue;
         }
+        // "why does this keep saying TypeError: unsupported operand
+        // type(s) for +=" opens with the user's question, not with code.
+        let asks = lines == 0
+            && body.first().is_some_and(|l| {
+                let first = l.split_whitespace().next().unwrap_or("").to_lowercase();
+                matches!(
+                    first.as_str(),
+                    "why" | "how" | "what" | "whats" | "what's" | "can" | "could" | "does" | "is" | "help"
+                )
+            });
+        if asks {
+            return None;
+        }
         let coded = body.iter().filter(|l| code_line(l) && !prose_line(l)).count();
         if coded * 3 >= body.len() * 2 {
             end = start + para.len();
@@ -2351,13 +2364,21 @@ const ESSENTIALS: &[Essential] = &[
         &[],
     ),
     (
+        // A legal claim to write up, not any message to a landlord ("a
+        // text to my landlord about the broken boiler" needs no state).
         &[
             "is it legal",
             "my rights",
-            "my landlord",
             "sue my",
             "deposit back",
             "get my deposit",
+            "my deposit",
+            "security deposit",
+            "evict",
+            "eviction",
+            "withhold rent",
+            "small claims",
+            "legally",
         ],
         &[
             "usa",
@@ -2927,6 +2948,14 @@ mod tests {
     }
 
     #[test]
+    fn a_question_that_quotes_an_error_is_no_leading_code() {
+        let text = "why does this keep saying TypeError: unsupported operand type(s) for +=: 'int' and 'str'\n\nimport csv\n\ntotal = 0\nwith open('expenses.csv') as f:\n    for row in csv.reader(f):\n        total += row[2]\nprint(total)\n\nthe 3rd column is the amount like 12.50";
+        assert!(leading_code(text).is_none());
+        let code_first = "def load(path):\n    with open(path) as f:\n        return [l.split(',') for l in f]\n\nthis crashes on blank rows, can you fix it?";
+        assert!(leading_code(code_first).is_some());
+    }
+
+    #[test]
     fn the_users_questions_after_a_quoted_passage_are_not_material() {
         let text = "Our chain sent us this paragraph and everyone reads it differently:\n\n\"Section 4.2. Systemic antibiotics shall be dispensed only against a prescription issued within the preceding 7 calendar days.\"\n\nPlease answer:\n1. Is a prescription from the 1st valid on the 8th?\n2. What has to go in the log?\n\nShort answer for each, then one line on anything ambiguous.";
         let content = read(text).content.unwrap_or_default();
@@ -3174,6 +3203,20 @@ mod tests {
             described.missing
         );
         assert!(!read("write a funny poem for my dad").missing.is_empty());
+        let boiler = read(
+            "Write a text to my landlord about the boiler that's been broken since Sunday. Polite but firm, under 80 words.",
+        );
+        assert!(
+            !boiler.missing.iter().any(|q| q.contains("country")),
+            "{:?}",
+            boiler.missing
+        );
+        let deposit = read("Write a letter to my landlord asking for my security deposit back");
+        assert!(
+            deposit.missing.iter().any(|q| q.contains("country")),
+            "{:?}",
+            deposit.missing
+        );
         let dad = read(
             "Write a short funny poem for my dad's 70th birthday card. He's obsessed with his lawn and his grill and still can't figure out his phone.",
         );
