@@ -453,6 +453,8 @@ fn bench_all_runs_every_stage_end_to_end() {
         "pooler_key_read_c8",
         "cache_get",
         "api_enhance_uncached",
+        // And the API through it.
+        "api_mixed_pgbouncer",
     ] {
         assert!(names.contains(&stage), "no {stage} figure in {names:?}");
     }

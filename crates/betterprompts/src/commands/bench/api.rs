@@ -99,7 +99,7 @@ pub async fn run(
     bp_store::migrate::run_up(&pool, &bp_store::migrate::MIGRATOR).await?;
     pool.close().await;
     progress.step("starting betterprompts serve");
-    let server = start_server(endpoints, home)?;
+    let server = start_server(endpoints, home, &[], "bench-api-server.log")?;
     wait_ready(&server.addr, Duration::from_secs(120))?;
 
     progress.step("GET /api/v1/health (baseline)");
@@ -139,16 +139,11 @@ pub async fn run(
     progress.step(&format!(
         "mixed load: {MIX_USERS} signed-in users enhancing, paging, searching, rating"
     ));
-    let mut users = Vec::with_capacity(MIX_USERS);
-    for i in 0..MIX_USERS {
-        let token = register_as(&server.addr, &format!("mix{i}"))?;
-        let bearer = format!("Authorization: Bearer {token}");
-        let item = first_item(&server.addr, &bearer)?;
-        users.push((bearer, item));
-    }
+    let users = mix_users(&server.addr, "mix")?;
     let mixed = loadgen_mix(&server.addr, &users, warmup, seconds)?;
     let rss_mb = peak_rss_mb(server.child.id())?;
     drop(server);
+    let pooled = through_pgbouncer(endpoints, home, &progress, warmup, seconds)?;
     progress.finish_on_stderr(&format!(
         "bench api: {:.0} warm and {:.0} uncached enhancements/s vs {:.0} health checks/s",
         warm.rps, uncached.rps, health.rps
@@ -197,6 +192,40 @@ pub async fn run(
         fig("api_mixed", "req/s", mixed.rps, Some(health.rps)),
         fig("api_mixed_p99_ms", "ms", mixed.p99_ms, Some(health.p99_ms)),
     ])
+    .chain(pooled.iter().flat_map(|(uncached_pooled, mixed_pooled)| {
+        // Each against the same figure on a direct connection, same run.
+        let direct = |name: &str, value: f64, baseline: f64| Figure {
+            name: name.into(),
+            unit: "req/s",
+            value,
+            baseline: Some(baseline),
+            baseline_label: format!(
+                "the same load on a direct connection, same run, {CONNECTIONS} connections"
+            ),
+        };
+        let history = |m: &Load| {
+            m.routes
+                .iter()
+                .find(|(r, _, _)| r == "history")
+                .map_or(0.0, |(_, _, p99)| *p99)
+        };
+        [
+            direct(
+                "api_enhance_uncached_pgbouncer",
+                uncached_pooled.rps,
+                uncached.rps,
+            ),
+            direct("api_mixed_pgbouncer", mixed_pooled.rps, mixed.rps),
+            Figure {
+                unit: "ms",
+                ..direct(
+                    "api_mixed_history_p99_ms_pgbouncer",
+                    history(mixed_pooled),
+                    history(&mixed),
+                )
+            },
+        ]
+    }))
     .chain(mixed.routes.iter().flat_map(|(route, p50, p99)| {
         [
             fig(
@@ -216,11 +245,19 @@ pub async fn run(
     .collect())
 }
 
-fn start_server(endpoints: &Endpoints, home: &std::path::Path) -> anyhow::Result<Server> {
+/// Starts `serve` on the bench instance; `database` overrides its
+/// database settings (through PgBouncer), `log` names its log file under
+/// `home`.
+fn start_server(
+    endpoints: &Endpoints,
+    home: &std::path::Path,
+    database: &[(&str, String)],
+    log: &str,
+) -> anyhow::Result<Server> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let addr = format!("127.0.0.1:{port}");
     let exe = std::env::current_exe().context("locating the betterprompts binary")?;
-    let log = std::fs::File::create(home.join("bench-api-server.log"))?;
+    let log = std::fs::File::create(home.join(log))?;
     let secret: String = {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -236,12 +273,71 @@ fn start_server(endpoints: &Endpoints, home: &std::path::Path) -> anyhow::Result
         .env("BP_RATE_LIMIT_ANONYMOUS", unlimited)
         .env("BP_RATE_LIMIT_FREE", unlimited)
         .env("RUST_LOG", "warn")
+        .envs(database.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .context("starting betterprompts serve")?;
     Ok(Server { child, addr })
+}
+
+/// Registers the mixed load's users on the server at `addr` (`{prefix}0`,
+/// ...), each with one enhancement of their own to rate.
+fn mix_users(addr: &str, prefix: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut users = Vec::with_capacity(MIX_USERS);
+    for i in 0..MIX_USERS {
+        let token = register_as(addr, &format!("{prefix}{i}"))?;
+        let bearer = format!("Authorization: Bearer {token}");
+        let item = first_item(addr, &bearer)?;
+        users.push((bearer, item));
+    }
+    Ok(users)
+}
+
+/// The uncached and mixed loads again, on a second `serve` whose database
+/// is reached through PgBouncer in transaction mode (`BP_DB_POOLER=transaction`,
+/// 8 server connections; migrations and maintenance on the direct URL):
+/// what the pooler costs a request. `None`, with a note, where `pgbouncer`
+/// is not installed.
+fn through_pgbouncer(
+    endpoints: &Endpoints,
+    home: &std::path::Path,
+    progress: &Progress,
+    warmup: f64,
+    seconds: f64,
+) -> anyhow::Result<Option<(Load, Load)>> {
+    use bp_infra::pgbouncer::{PgBouncer, PoolMode, Upstream};
+    if !bp_infra::pgbouncer::binary().is_file() {
+        progress.step("through PgBouncer: skipped, pgbouncer is not installed (Debian's pgbouncer package)");
+        return Ok(None);
+    }
+    progress.step("POST /api/v1/enhance, uncached, and the mixed load, through PgBouncer (transaction mode)");
+    let direct = endpoints.database_url.expose();
+    let upstream = Upstream::from_url(direct)?;
+    let dir = tempfile::tempdir()?;
+    let bouncer = PgBouncer::start(&upstream, PoolMode::Transaction, 8, dir.path())?;
+    let database = [
+        ("DATABASE_URL", bouncer.url(&upstream.user)),
+        ("DATABASE_DIRECT_URL", direct.to_owned()),
+        ("BP_DB_POOLER", "transaction".to_owned()),
+    ];
+    let server = start_server(endpoints, home, &database, "bench-api-pgbouncer-server.log")?;
+    wait_ready(&server.addr, Duration::from_secs(120))?;
+    let uncached = loadgen(
+        &server.addr,
+        "POST",
+        "/api/v1/enhance",
+        Some(UNCACHED_BODY),
+        warmup,
+        seconds,
+        None,
+    )?;
+    let users = mix_users(&server.addr, "pooledmix")?;
+    let mixed = loadgen_mix(&server.addr, &users, warmup, seconds)?;
+    drop(server);
+    drop(bouncer);
+    Ok(Some((uncached, mixed)))
 }
 
 /// Polls GET /api/v1/ready until 200 or the deadline.
