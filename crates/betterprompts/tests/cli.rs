@@ -453,8 +453,10 @@ fn bench_all_runs_every_stage_end_to_end() {
         "pooler_key_read_c8",
         "cache_get",
         "api_enhance_uncached",
-        // And the API through it.
+        // And the API through it, with a replica, and over two processes.
         "api_mixed_pgbouncer",
+        "api_mixed_replica",
+        "api_mixed_two_processes",
     ] {
         assert!(names.contains(&stage), "no {stage} figure in {names:?}");
     }

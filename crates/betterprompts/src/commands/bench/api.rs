@@ -85,6 +85,7 @@ pub async fn run(
     endpoints: &Endpoints,
     home: &std::path::Path,
     args: &BenchArgs,
+    infra: Option<&bp_infra::Infra>,
 ) -> anyhow::Result<Vec<Figure>> {
     let (warmup, seconds) = if args.smoke {
         (0.5, 1.0)
@@ -144,6 +145,13 @@ pub async fn run(
     let rss_mb = peak_rss_mb(server.child.id())?;
     drop(server);
     let pooled = through_pgbouncer(endpoints, home, &progress, warmup, seconds)?;
+    let scaled = match infra {
+        Some(infra) => Some(scale_out(endpoints, home, infra, &progress, warmup, seconds).await?),
+        None => {
+            progress.step("replica and two processes: skipped on configured servers");
+            None
+        }
+    };
     progress.finish_on_stderr(&format!(
         "bench api: {:.0} warm and {:.0} uncached enhancements/s vs {:.0} health checks/s",
         warm.rps, uncached.rps, health.rps
@@ -224,6 +232,39 @@ pub async fn run(
                     history(&mixed),
                 )
             },
+        ]
+    }))
+    .chain(scaled.iter().flat_map(|(replica, two)| {
+        let against = |name: &str, unit: &'static str, value: f64, baseline: f64| Figure {
+            name: name.into(),
+            unit,
+            value,
+            baseline: Some(baseline),
+            baseline_label: format!(
+                "the same mixed load on one process, no replica, same run, {CONNECTIONS} connections"
+            ),
+        };
+        let history = |m: &Load| {
+            m.routes
+                .iter()
+                .find(|(r, _, _)| r == "history")
+                .map_or(0.0, |(_, _, p99)| *p99)
+        };
+        [
+            against("api_mixed_replica", "req/s", replica.rps, mixed.rps),
+            against(
+                "api_mixed_history_p99_ms_replica",
+                "ms",
+                history(replica),
+                history(&mixed),
+            ),
+            against("api_mixed_two_processes", "req/s", two.rps, mixed.rps),
+            against(
+                "api_mixed_history_p99_ms_two_processes",
+                "ms",
+                history(two),
+                history(&mixed),
+            ),
         ]
     }))
     .chain(mixed.routes.iter().flat_map(|(route, p50, p99)| {
@@ -340,6 +381,85 @@ fn through_pgbouncer(
     Ok(Some((uncached, mixed)))
 }
 
+/// The mixed load twice more: with a hot standby of the bench instance
+/// serving the reads that may be stale (`DATABASE_READ_URL`; a user's reads
+/// right after their own write still go to the primary), and split over two
+/// `serve` processes on the one database and Redis (16 connections each,
+/// from two load generators at once). On this machine's two cores both
+/// add processes competing for the same CPUs: the figures say what the
+/// topology costs here, not what a second machine would add.
+async fn scale_out(
+    endpoints: &Endpoints,
+    home: &std::path::Path,
+    infra: &bp_infra::Infra,
+    progress: &Progress,
+    warmup: f64,
+    seconds: f64,
+) -> anyhow::Result<(Load, Load)> {
+    progress.step("mixed load with the reads on a hot standby");
+    infra
+        .replicas_up(1, &|s| progress.step(s))
+        .await
+        .context("starting a replica of the bench instance")?;
+    let report = infra.replica_report().await?;
+    let url = report
+        .first()
+        .context("the replica is not recorded")?
+        .url
+        .expose()
+        .to_owned();
+    let server = start_server(
+        endpoints,
+        home,
+        &[("DATABASE_READ_URL", url)],
+        "bench-api-replica-server.log",
+    )?;
+    wait_ready(&server.addr, Duration::from_secs(120))?;
+    let users = mix_users(&server.addr, "replicamix")?;
+    let replica = loadgen_mix(&server.addr, &users, warmup, seconds)?;
+    drop(server);
+    infra.stop_replica(1).context("stopping the bench replica")?;
+
+    progress.step("mixed load over two serve processes");
+    let a = start_server(endpoints, home, &[], "bench-api-server-a.log")?;
+    let b = start_server(endpoints, home, &[], "bench-api-server-b.log")?;
+    wait_ready(&a.addr, Duration::from_secs(120))?;
+    wait_ready(&b.addr, Duration::from_secs(120))?;
+    let (users_a, users_b) = (mix_users(&a.addr, "twoa")?, mix_users(&b.addr, "twob")?);
+    let half = CONNECTIONS / 2;
+    let (la, lb) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| loadgen_mix_with(&a.addr, &users_a, warmup, seconds, half));
+        let second = loadgen_mix_with(&b.addr, &users_b, warmup, seconds, half);
+        let first = first
+            .join()
+            .map_err(|_| anyhow::anyhow!("the first load generator's thread panicked"))?;
+        anyhow::Ok((first?, second?))
+    })?;
+    drop((a, b));
+    // Together: requests add up; each route's tail is the worse of the two.
+    let routes = la
+        .routes
+        .iter()
+        .map(|(name, p50, p99)| {
+            let other = lb.routes.iter().find(|(n, _, _)| n == name);
+            (
+                name.clone(),
+                other.map_or(*p50, |(_, q50, _)| p50.max(*q50)),
+                other.map_or(*p99, |(_, _, q99)| p99.max(*q99)),
+            )
+        })
+        .collect();
+    let two = Load {
+        requests: la.requests + lb.requests,
+        failed: la.failed + lb.failed,
+        rps: la.rps + lb.rps,
+        p50_ms: la.p50_ms.max(lb.p50_ms),
+        p99_ms: la.p99_ms.max(lb.p99_ms),
+        routes,
+    };
+    Ok((replica, two))
+}
+
 /// Polls GET /api/v1/ready until 200 or the deadline.
 fn wait_ready(addr: &str, limit: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
@@ -439,9 +559,14 @@ fn loadgen(
 /// `betterprompts loadgen` at `addr` with [`CONNECTIONS`] connections,
 /// the warm-up and the measured duration; the caller adds what to send.
 fn loadgen_command(addr: &str, warmup: f64, seconds: f64) -> anyhow::Result<Command> {
+    loadgen_command_with(addr, warmup, seconds, CONNECTIONS)
+}
+
+/// [`loadgen_command`] over `connections` connections.
+fn loadgen_command_with(addr: &str, warmup: f64, seconds: f64, connections: u32) -> anyhow::Result<Command> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args(["loadgen", "--addr", addr])
-        .args(["--connections", &CONNECTIONS.to_string()])
+        .args(["--connections", &connections.to_string()])
         .args([
             "--warmup-secs",
             &warmup.to_string(),
@@ -488,7 +613,18 @@ fn run_loadgen(mut cmd: Command, what: &str) -> anyhow::Result<Load> {
 /// The mixed load ([`MIX`]) from [`CONNECTIONS`] connections shared by
 /// `users` (bearer header, item id).
 fn loadgen_mix(addr: &str, users: &[(String, String)], warmup: f64, seconds: f64) -> anyhow::Result<Load> {
-    let mut cmd = loadgen_command(addr, warmup, seconds)?;
+    loadgen_mix_with(addr, users, warmup, seconds, CONNECTIONS)
+}
+
+/// [`loadgen_mix`] over `connections` connections.
+fn loadgen_mix_with(
+    addr: &str,
+    users: &[(String, String)],
+    warmup: f64,
+    seconds: f64,
+    connections: u32,
+) -> anyhow::Result<Load> {
+    let mut cmd = loadgen_command_with(addr, warmup, seconds, connections)?;
     cmd.args(["--path", "/", "--mix", MIX]);
     for (bearer, item) in users {
         cmd.args(["--conn-header", bearer, "--conn-item", item]);

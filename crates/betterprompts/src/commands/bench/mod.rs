@@ -144,7 +144,7 @@ async fn with_servers(
             database_url: database_url.clone(),
             redis_url: redis_url.clone(),
         };
-        return measure(&endpoints, &installed, cmd, &settings.home.home).await;
+        return measure(&endpoints, &installed, cmd, &settings.home.home, None).await;
     }
     let progress = Progress::start("bench: starting a throw-away PostgreSQL and Redis (instance `bench`)");
     // A previous run that was interrupted may have left it behind.
@@ -159,7 +159,7 @@ async fn with_servers(
         .endpoints()?
         .context("the bench instance started but does not answer")?;
     // Whatever happens while measuring, the instance is purged afterwards.
-    let result = measure(&endpoints, &installed, cmd, &settings.home.home).await;
+    let result = measure(&endpoints, &installed, cmd, &settings.home.home, Some(&infra)).await;
     let stopped = infra.down(true);
     let figures = result?;
     stopped.context("stopping the bench instance")?;
@@ -171,6 +171,7 @@ async fn measure(
     installed: &Installed,
     cmd: &BenchCommand,
     home: &std::path::Path,
+    infra: Option<&Infra>,
 ) -> anyhow::Result<Vec<Figure>> {
     let store_figures = |args: &BenchArgs| {
         let url = endpoints.database_url.expose().to_owned();
@@ -193,11 +194,11 @@ async fn measure(
     match cmd {
         BenchCommand::Store(args) => store_figures(args).await,
         BenchCommand::Cache(args) => cache_figures(args).await,
-        BenchCommand::Api(args) => api::run(endpoints, home, args).await,
+        BenchCommand::Api(args) => api::run(endpoints, home, args, infra).await,
         BenchCommand::All(args) => {
             let mut figures = store_figures(args).await?;
             figures.extend(cache_figures(args).await?);
-            figures.extend(api::run(endpoints, home, args).await?);
+            figures.extend(api::run(endpoints, home, args, infra).await?);
             Ok(figures)
         }
         BenchCommand::Engine(_) => anyhow::bail!("bench engine runs without servers"),
