@@ -120,3 +120,41 @@ async fn through_a_sentinel_failover_the_api_keeps_answering_and_then_caches_on_
     let ready = app.get("/api/v1/ready").await;
     assert_eq!(ready.json["checks"]["redis"], "ok", "{}", ready.json);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_cluster_failover_the_api_keeps_answering_and_then_caches_again() {
+    let mut cluster = bp_testkit::cluster::TestCluster::start_with(true, Duration::from_millis(1000)).await;
+    let cache = Cache::connect_with(&cluster.url(), CacheSettings::new("clusterapi"))
+        .await
+        .unwrap();
+    let app = TestApp::with_cache(cache.clone()).await;
+    let user = register(&app, "clusterfailover").await;
+    cluster.wait_replicated().await;
+
+    let replica = cluster.replica_port().unwrap();
+    cluster.kill_first_master();
+    let mut served = 0;
+    // Every request while the cluster fails over, and after, is answered.
+    while !cluster.is_master(replica).await || !cache.is_available() || served < 5 {
+        served += 1;
+        let text = json!({ "text": format!("Explain how tides work, part {served}") });
+        let anonymous = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
+        assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.json);
+        let signed_in = call(&app, Method::POST, "/api/v1/enhance", &text, Some(&user)).await;
+        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.json);
+        assert!(served < 5_000, "the failover did not finish");
+    }
+    // The response cache works again, the dead master's slots now on its
+    // promoted replica.
+    let text = json!({ "text": "Explain how tides work, after the failover" });
+    eventually(Duration::from_secs(10), "answers are cached again", || async {
+        let a = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
+        let b = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
+        b.json["metadata"]["cached"] == true && a.json["id"] == b.json["id"]
+    })
+    .await;
+    eventually(Duration::from_secs(10), "/ready says Redis is ok", || async {
+        app.get("/api/v1/ready").await.json["checks"]["redis"] == "ok"
+    })
+    .await;
+}
