@@ -523,6 +523,52 @@ pub(crate) async fn cluster_masters(conn: &mut Conn) -> redis::RedisResult<Vec<u
     Ok(slots)
 }
 
+/// The cluster slot of `key` (CRC16/XMODEM of its hash tag, or of the
+/// whole key, modulo 16,384), as Redis Cluster computes it.
+pub(crate) fn key_slot(key: &str) -> u16 {
+    let tagged = key
+        .split_once('{')
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(tag, _)| tag)
+        .filter(|tag| !tag.is_empty())
+        .unwrap_or(key);
+    let mut crc: u16 = 0;
+    for byte in tagged.bytes() {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16_384
+}
+
+/// The master holding `slot` as `(host, port)`, and whether it has a
+/// replica, from `CLUSTER SLOTS`.
+pub(crate) async fn master_of(conn: &mut Conn, slot: u16) -> redis::RedisResult<Option<(String, u16, bool)>> {
+    let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
+    for range in ranges {
+        let mut parts = range.into_iter();
+        let start: u16 = redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?;
+        let end: u16 = redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?;
+        if !(start..=end).contains(&slot) {
+            continue;
+        }
+        let Some(redis::Value::Array(master)) = parts.next() else {
+            return Ok(None);
+        };
+        let mut master = master.into_iter();
+        let host: String = redis::from_redis_value(master.next().unwrap_or(redis::Value::Nil))?;
+        let port: u16 = redis::from_redis_value(master.next().unwrap_or(redis::Value::Nil))?;
+        // What follows the master are its replicas.
+        return Ok(Some((host, port, parts.next().is_some())));
+    }
+    Ok(None)
+}
+
 /// A connection of its own to what `url` names: for tools and tests that
 /// look behind a [`crate::Cache`] (TTLs, stored bytes) on any topology.
 pub async fn raw_connection(url: &str) -> Result<Conn, CacheError> {
@@ -567,5 +613,23 @@ pub async fn current_server(url: &str) -> Result<redis::Client, CacheError> {
             redis::Client::open(parsed.master_url(&host, port).as_str())
                 .map_err(|e| CacheError::InvalidUrl(e.to_string()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_slot;
+
+    #[test]
+    fn key_slots_are_redis_clusters() {
+        // The examples of Redis' own CLUSTER KEYSLOT documentation.
+        assert_eq!(key_slot("somekey"), 11058);
+        assert_eq!(key_slot("foo{hash_tag}"), 2515);
+        assert_eq!(key_slot("{hash_tag}bar"), key_slot("hash_tag"));
+        assert_eq!(
+            key_slot("a{}b"),
+            key_slot("a{}b"),
+            "an empty tag hashes the whole key"
+        );
     }
 }

@@ -99,9 +99,13 @@ impl Cache {
 
     /// Deletes one session; true when it existed. (Its index entry goes
     /// when the user's sessions are next deleted, or with the index.)
-    /// Through Sentinel it also waits for a replica ([`Cache::await_replica`]).
+    /// Through Sentinel, and on a cluster whose master for the session has
+    /// a replica, it also waits for a replica ([`Cache::await_replica`]).
     pub async fn delete_session(&self, session_id: &str) -> Result<bool, CacheError> {
         let (key, _) = self.session_key(session_id);
+        if self.inner.link.cluster() {
+            return self.unlink_confirmed(&key).await;
+        }
         let mut unlink = redis::cmd("UNLINK");
         unlink.arg(key);
         if !self.inner.link.replicated() {
@@ -113,6 +117,28 @@ impl Cache {
             .query_on(&mut own, &unlink, self.inner.settings.op_timeout)
             .await?;
         self.await_replica(&mut own, "a session's deletion").await;
+        Ok(n > 0)
+    }
+
+    /// On a cluster: deletes `key` on a connection of its own to the
+    /// master that holds it and waits there for a replica, when that master
+    /// has one (else on the shared connection, with nothing to wait for).
+    async fn unlink_confirmed(&self, key: &str) -> Result<bool, CacheError> {
+        let mut unlink = redis::cmd("UNLINK");
+        unlink.arg(key);
+        let n: u64 = match self.own_connection_for_key(key).await? {
+            None => self.query(&unlink).await?,
+            Some(mut own) => {
+                let n = self
+                    .query_on(&mut own, &unlink, self.inner.settings.op_timeout)
+                    .await?;
+                // Nothing deleted, nothing to confirm.
+                if n > 0 {
+                    self.await_replica(&mut own, "a session's deletion").await;
+                }
+                n
+            }
+        };
         Ok(n > 0)
     }
 
@@ -157,7 +183,8 @@ impl Cache {
 
     /// Deletes every session of `user_id`; returns how many existed.
     /// Through Sentinel the deletions are made on a connection of their own
-    /// and then wait for a replica ([`Cache::await_replica`]).
+    /// and then wait for a replica ([`Cache::await_replica`]); on a cluster
+    /// each is made, and confirmed, on the master that holds it.
     pub async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, CacheError> {
         let index = self.user_sessions_key(user_id);
         let mut own = match self.inner.link.replicated() {
@@ -185,6 +212,14 @@ impl Cache {
                 .iter()
                 .map(|h| self.ns_key(Namespace::Sessions, h))
                 .collect();
+            // On a cluster each session may live on another master: each is
+            // deleted, and confirmed, where it lives.
+            if self.inner.link.cluster() {
+                for key in &keys {
+                    deleted += u64::from(self.unlink_confirmed(key).await?);
+                }
+                continue;
+            }
             let mut unlink = redis::cmd("UNLINK");
             unlink.arg(keys);
             let n: u64 = match own.as_mut() {

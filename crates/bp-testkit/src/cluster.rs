@@ -117,6 +117,19 @@ impl TestCluster {
             )
             .await;
             made.unwrap_or_else(|e| panic!("making 127.0.0.1:{replica_port} a replica: {e}"));
+            for port in ports.clone() {
+                crate::eventually(
+                    Duration::from_secs(30),
+                    "every node lists the replica",
+                    || async move {
+                        let slots: redis::RedisResult<Vec<Vec<redis::Value>>> =
+                            ask(port, redis::cmd("CLUSTER").arg("SLOTS")).await;
+                        // The first range's entry: start, end, master, replicas.
+                        slots.is_ok_and(|ranges| ranges.iter().any(|r| r.len() > 3))
+                    },
+                )
+                .await;
+            }
             crate::eventually(
                 Duration::from_secs(30),
                 "the replica syncs with its master",

@@ -193,3 +193,66 @@ async fn a_killed_master_costs_degraded_calls_until_its_replica_takes_over_and_k
     assert_eq!(cache.delete_user_sessions("u3").await.unwrap(), 2);
     assert_eq!(cache.get_session::<i32>("s3").await.unwrap(), None);
 }
+
+/// A logout on a cluster is confirmed by a replica where the session's
+/// master has one (`WAIT 1` on a connection to that master), and costs no
+/// wait where it has none.
+#[tokio::test]
+async fn a_logout_waits_for_the_replica_of_the_sessions_master() {
+    let cluster = TestCluster::start_with(true, Duration::from_secs(5)).await;
+    let cache = Cache::connect(&cluster.url(), "logoutc").await.unwrap();
+    for i in 0..24 {
+        cache.set_session(&format!("s{i}"), "u1", &i, None).await.unwrap();
+    }
+    let node = |port: u16| async move {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+        client.get_multiplexed_async_connection().await.unwrap()
+    };
+    let mut first = node(cluster.first_master_port()).await;
+    let waits = async |conn: &mut redis::aio::MultiplexedConnection| {
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(conn)
+            .await
+            .unwrap();
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_wait:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    // The sessions (not the user's index) the replicated master holds.
+    let on_first: Vec<String> = redis::cmd("KEYS")
+        .arg("logoutc:session:*")
+        .query_async::<Vec<String>>(&mut first)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| !k.contains(":user:"))
+        .collect();
+    assert!(
+        !on_first.is_empty(),
+        "some of 24 sessions land on the first master"
+    );
+    let before = waits(&mut first).await;
+    for i in 0..12 {
+        assert!(cache.delete_session(&format!("s{i}")).await.unwrap());
+    }
+    assert_eq!(cache.delete_user_sessions("u1").await.unwrap(), 12);
+    assert_eq!(
+        waits(&mut first).await - before,
+        on_first.len() as u64,
+        "one WAIT per session deleted on the replicated master (none for a key already gone)"
+    );
+    for port in cluster.ports().into_iter().skip(1).take(2) {
+        let mut other = node(port).await;
+        assert_eq!(
+            waits(&mut other).await,
+            0,
+            "no WAIT on a master without a replica"
+        );
+    }
+    for i in 0..24 {
+        assert_eq!(cache.get_session::<i32>(&format!("s{i}")).await.unwrap(), None);
+    }
+}
