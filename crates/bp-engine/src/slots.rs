@@ -581,6 +581,10 @@ pub(crate) const BRIEF: &[&str] = &[
     "quick answer",
     "quick opinion",
     "quick take",
+    "short descriptions",
+    "short description",
+    "brief descriptions",
+    "brief description",
     "briefly",
     "in brief",
     "tldr",
@@ -2694,6 +2698,14 @@ pub fn read(text: &str) -> Slots {
         "just the formula",
         "just the command",
         "just the query",
+        "just the category",
+        "just the name",
+        "just the names",
+        "just the word",
+        "just the total",
+        "just the result",
+        "just the percentage",
+        "just the date",
     ]) || format.as_ref().is_some_and(Format::is_strict);
     let brief = lower.has_any(BRIEF);
     let role_play = lower.has_any(&[
@@ -3234,6 +3246,13 @@ mod tests {
              one-line recommendation. I don't need the full explanation.",
         );
         assert!(s.terse);
+        let table = read(
+            "Month | Rent | Groceries\nJan | 1450 | 380\nMar | 1450 | 395\n\nwhich category went up the most from jan to mar? just the category and the %",
+        );
+        assert!(table.terse);
+        assert!(
+            read("Can you give me three games we could play in the car? Short descriptions please").brief
+        );
     }
 
     #[test]
