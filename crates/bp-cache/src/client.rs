@@ -282,37 +282,41 @@ impl Cache {
         self.settle(result)
     }
 
-    /// On a cluster, a connection of its own to the master that holds
-    /// `key`, with the seed nodes' credentials, for `WAIT` after a write
-    /// of `key` (see [`Cache::own_connection`]); `None` when that master
-    /// has no replica to wait for.
-    pub(crate) async fn own_connection_for_key(
+    /// On a cluster, a connection of its own to the master at
+    /// `host:port`, with the seed nodes' credentials, for `WAIT` after
+    /// writes made on it (see [`Cache::own_connection`]).
+    pub(crate) async fn own_connection_to(
         &self,
-        key: &str,
-    ) -> Result<Option<redis::aio::MultiplexedConnection>, CacheError> {
-        let mut conn = self.conn();
-        let slot = crate::link::key_slot(key);
-        let Some((host, port, replicated)) = self.bounded(crate::link::master_of(&mut conn, slot)).await?
-        else {
-            return Ok(None);
-        };
-        if !replicated {
-            return Ok(None);
-        }
+        host: &str,
+        port: u16,
+    ) -> Result<redis::aio::MultiplexedConnection, CacheError> {
         let info = self
             .inner
             .link
             .client()
             .get_connection_info()
             .clone()
-            .set_addr(redis::ConnectionAddr::Tcp(host, port));
+            .set_addr(redis::ConnectionAddr::Tcp(host.to_owned(), port));
         let client = redis::Client::open(info).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
         let result = tokio::time::timeout(
             self.inner.settings.op_timeout,
             client.get_multiplexed_async_connection(),
         )
         .await;
-        self.settle(result).map(Some)
+        self.settle(result)
+    }
+
+    /// Runs a pipeline on `conn` (one from [`Cache::own_connection`] or
+    /// [`Cache::own_connection_to`]) within `bound`, keeping the health
+    /// state.
+    pub(crate) async fn query_on_pipe<T: FromRedisValue>(
+        &self,
+        conn: &mut (impl redis::aio::ConnectionLike + Send),
+        pipe: &Pipeline,
+        bound: Duration,
+    ) -> Result<T, CacheError> {
+        let result = tokio::time::timeout(bound, pipe.query_async(conn)).await;
+        self.settle(result)
     }
 
     /// Runs one command on `conn` (the shared connection, or one from

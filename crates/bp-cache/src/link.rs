@@ -525,7 +525,7 @@ pub(crate) async fn cluster_masters(conn: &mut Conn) -> redis::RedisResult<Vec<u
 
 /// The cluster slot of `key` (CRC16/XMODEM of its hash tag, or of the
 /// whole key, modulo 16,384), as Redis Cluster computes it.
-pub(crate) fn key_slot(key: &str) -> u16 {
+pub fn key_slot(key: &str) -> u16 {
     let tagged = key
         .split_once('{')
         .and_then(|(_, rest)| rest.split_once('}'))
@@ -546,27 +546,28 @@ pub(crate) fn key_slot(key: &str) -> u16 {
     crc % 16_384
 }
 
-/// The master holding `slot` as `(host, port)`, and whether it has a
-/// replica, from `CLUSTER SLOTS`.
-pub(crate) async fn master_of(conn: &mut Conn, slot: u16) -> redis::RedisResult<Option<(String, u16, bool)>> {
+/// One range of a cluster's slots: `(first, last, master host, master
+/// port, whether the master has a replica)`.
+pub(crate) type SlotRange = (u16, u16, String, u16, bool);
+
+/// The cluster's slot ranges, from `CLUSTER SLOTS`.
+pub(crate) async fn slot_ranges(conn: &mut Conn) -> redis::RedisResult<Vec<SlotRange>> {
     let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
+    let mut out = Vec::with_capacity(ranges.len());
     for range in ranges {
         let mut parts = range.into_iter();
         let start: u16 = redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?;
         let end: u16 = redis::from_redis_value(parts.next().unwrap_or(redis::Value::Nil))?;
-        if !(start..=end).contains(&slot) {
-            continue;
-        }
         let Some(redis::Value::Array(master)) = parts.next() else {
-            return Ok(None);
+            continue;
         };
         let mut master = master.into_iter();
         let host: String = redis::from_redis_value(master.next().unwrap_or(redis::Value::Nil))?;
         let port: u16 = redis::from_redis_value(master.next().unwrap_or(redis::Value::Nil))?;
         // What follows the master are its replicas.
-        return Ok(Some((host, port, parts.next().is_some())));
+        out.push((start, end, host, port, parts.next().is_some()));
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// A connection of its own to what `url` names: for tools and tests that

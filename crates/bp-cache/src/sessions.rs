@@ -104,7 +104,7 @@ impl Cache {
     pub async fn delete_session(&self, session_id: &str) -> Result<bool, CacheError> {
         let (key, _) = self.session_key(session_id);
         if self.inner.link.cluster() {
-            return self.unlink_confirmed(&key).await;
+            return Ok(self.unlink_confirmed(&[key]).await? > 0);
         }
         let mut unlink = redis::cmd("UNLINK");
         unlink.arg(key);
@@ -120,26 +120,72 @@ impl Cache {
         Ok(n > 0)
     }
 
-    /// On a cluster: deletes `key` on a connection of its own to the
-    /// master that holds it and waits there for a replica, when that master
-    /// has one (else on the shared connection, with nothing to wait for).
-    async fn unlink_confirmed(&self, key: &str) -> Result<bool, CacheError> {
-        let mut unlink = redis::cmd("UNLINK");
-        unlink.arg(key);
-        let n: u64 = match self.own_connection_for_key(key).await? {
-            None => self.query(&unlink).await?,
-            Some(mut own) => {
-                let n = self
-                    .query_on(&mut own, &unlink, self.inner.settings.op_timeout)
+    /// On a cluster: deletes `keys` and returns how many existed. The keys
+    /// of a master with a replica are deleted on a connection of its own to
+    /// that master (one per master, from one `CLUSTER SLOTS`), which then
+    /// waits for the replica ([`Cache::await_replica`]); the others, and
+    /// any whose master cannot be reached that way (a slot map just
+    /// changed by a failover, a refused connection), on the shared
+    /// connection, which follows redirections. The confirmation is best
+    /// effort; the deletion is not.
+    async fn unlink_confirmed(&self, keys: &[String]) -> Result<u64, CacheError> {
+        let mut shared: Vec<&str> = Vec::new();
+        let mut by_master: Vec<((String, u16), Vec<&str>)> = Vec::new();
+        let mut conn = self.conn();
+        match self.bounded(crate::link::slot_ranges(&mut conn)).await {
+            Err(e) => {
+                tracing::debug!(error = %e, "CLUSTER SLOTS failed; sessions deleted unconfirmed");
+                shared.extend(keys.iter().map(String::as_str));
+            }
+            Ok(ranges) => {
+                for key in keys {
+                    let slot = crate::link::key_slot(key);
+                    match ranges.iter().find(|r| (r.0..=r.1).contains(&slot)) {
+                        Some((_, _, host, port, true)) => {
+                            let master = (host.clone(), *port);
+                            match by_master.iter_mut().find(|(m, _)| *m == master) {
+                                Some((_, group)) => group.push(key),
+                                None => by_master.push((master, vec![key])),
+                            }
+                        }
+                        _ => shared.push(key),
+                    }
+                }
+            }
+        }
+        let mut deleted = 0;
+        for ((host, port), group) in by_master {
+            let confirmed = async {
+                let mut own = self.own_connection_to(&host, port).await?;
+                // One UNLINK per key: a node refuses a multi-key command
+                // across slots, even its own.
+                let mut pipe = redis::pipe();
+                for key in &group {
+                    pipe.cmd("UNLINK").arg(*key);
+                }
+                let counts: Vec<u64> = self
+                    .query_on_pipe(&mut own, &pipe, self.inner.settings.op_timeout)
                     .await?;
+                let n: u64 = counts.iter().sum();
                 // Nothing deleted, nothing to confirm.
                 if n > 0 {
                     self.await_replica(&mut own, "a session's deletion").await;
                 }
-                n
+                Ok::<_, CacheError>(n)
+            };
+            match confirmed.await {
+                Ok(n) => deleted += n,
+                Err(e) => {
+                    tracing::debug!(error = %e, "a session master's own connection failed; deleted unconfirmed");
+                    shared.extend(group);
+                }
             }
-        };
-        Ok(n > 0)
+        }
+        if !shared.is_empty() {
+            let n: u64 = self.query(redis::cmd("UNLINK").arg(&shared)).await?;
+            deleted += n;
+        }
+        Ok(deleted)
     }
 
     /// With Sentinel, waits (within half the call bound) until a replica
@@ -215,9 +261,7 @@ impl Cache {
             // On a cluster each session may live on another master: each is
             // deleted, and confirmed, where it lives.
             if self.inner.link.cluster() {
-                for key in &keys {
-                    deleted += u64::from(self.unlink_confirmed(key).await?);
-                }
+                deleted += self.unlink_confirmed(&keys).await?;
                 continue;
             }
             let mut unlink = redis::cmd("UNLINK");

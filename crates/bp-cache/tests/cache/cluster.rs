@@ -222,27 +222,34 @@ async fn a_logout_waits_for_the_replica_of_the_sessions_master() {
             .map_or(0, |n| n.parse::<u64>().unwrap())
     };
     // The sessions (not the user's index) the replicated master holds.
-    let on_first: Vec<String> = redis::cmd("KEYS")
-        .arg("logoutc:session:*")
-        .query_async::<Vec<String>>(&mut first)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|k| !k.contains(":user:"))
-        .collect();
-    assert!(
-        !on_first.is_empty(),
-        "some of 24 sessions land on the first master"
-    );
+    let sessions_on_first = async |conn: &mut redis::aio::MultiplexedConnection| {
+        redis::cmd("KEYS")
+            .arg("logoutc:session:*")
+            .query_async::<Vec<String>>(conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|k| !k.contains(":user:"))
+            .count() as u64
+    };
+    let held = sessions_on_first(&mut first).await;
+    assert!(held > 0, "some of 24 sessions land on the first master");
     let before = waits(&mut first).await;
     for i in 0..12 {
         assert!(cache.delete_session(&format!("s{i}")).await.unwrap());
     }
+    let left = sessions_on_first(&mut first).await;
+    assert_eq!(
+        waits(&mut first).await - before,
+        held - left,
+        "one WAIT per single logout of a session on the replicated master"
+    );
+    let before = waits(&mut first).await;
     assert_eq!(cache.delete_user_sessions("u1").await.unwrap(), 12);
     assert_eq!(
         waits(&mut first).await - before,
-        on_first.len() as u64,
-        "one WAIT per session deleted on the replicated master (none for a key already gone)"
+        u64::from(left > 0),
+        "one WAIT for a logout everywhere's deletions on that master (none if it held none)"
     );
     for port in cluster.ports().into_iter().skip(1).take(2) {
         let mut other = node(port).await;
@@ -254,5 +261,29 @@ async fn a_logout_waits_for_the_replica_of_the_sessions_master() {
     }
     for i in 0..24 {
         assert_eq!(cache.get_session::<i32>(&format!("s{i}")).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn key_slots_match_the_servers() {
+    let cluster = TestCluster::start().await;
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}", cluster.first_master_port())).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for key in [
+        "somekey",
+        "foo{}{bar}",
+        "{user1000}.following",
+        "a{b}c{d}",
+        "{}",
+        "api-gateway:session:0f3a",
+        "unicode:é",
+    ] {
+        let theirs: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(bp_cache::link::key_slot(key), theirs, "{key}");
     }
 }
