@@ -816,6 +816,73 @@ pub async fn history_stats(
     })
 }
 
+/// Where an export stands: after the row with this time and id; a row
+/// without a time (`created_at` is nullable) comes after every timed one,
+/// in id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportCursor {
+    /// The last row's `created_at`; `None` once the untimed rows are read.
+    pub created_at: Option<DateTime<Utc>>,
+    /// The last row's id.
+    pub id: Uuid,
+}
+
+/// One page of a user's whole history for an export, oldest first: the
+/// rows with a time by `(created_at, id)`, then any without one by `id`,
+/// so that no row is skipped or repeated however the pages fall. Returns
+/// the rows and where the next page starts (`None` after the last).
+pub async fn export_history_page(
+    db: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    after: Option<&ExportCursor>,
+    limit: u32,
+) -> Result<(Vec<PromptHistory>, Option<ExportCursor>), StoreError> {
+    const TIMED: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM prompts.history WHERE user_id = $1 AND created_at IS NOT NULL \
+          AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3)) \
+          ORDER BY created_at, id LIMIT $4"
+    );
+    const UNTIMED: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM prompts.history WHERE user_id = $1 AND created_at IS NULL \
+          AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+    );
+    let limit = PageRequest::new(1, limit)?.limit;
+    let want = i64::from(limit) + 1;
+    let timed_phase = after.is_none_or(|c| c.created_at.is_some());
+    let mut rows: Vec<PromptHistory> = Vec::new();
+    if timed_phase {
+        rows = sqlx::query_as(TIMED)
+            .bind(user_id)
+            .bind(after.and_then(|c| c.created_at))
+            .bind(after.map(|c| c.id))
+            .bind(want)
+            .fetch_all(&mut *db)
+            .await?;
+    }
+    if rows.len() < want as usize {
+        // The timed rows are done: the untimed ones follow.
+        let since = if timed_phase { None } else { after.map(|c| c.id) };
+        let untimed: Vec<PromptHistory> = sqlx::query_as(UNTIMED)
+            .bind(user_id)
+            .bind(since)
+            .bind(want - rows.len() as i64)
+            .fetch_all(&mut *db)
+            .await?;
+        rows.extend(untimed);
+    }
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = more.then(|| rows.last()).flatten().map(|last| ExportCursor {
+        created_at: last.created_at,
+        id: last.id,
+    });
+    Ok((rows, next))
+}
+
 /// Every item of a user, oldest first, as a stream: rows are read from
 /// the server as they are sent, so an export of any size holds one row in
 /// memory at a time.

@@ -402,24 +402,18 @@ const EXPORT_PAGE: u32 = bp_store::page::MAX_LIMIT;
 /// One page of the caller's history, oldest first, after `cursor`, on a
 /// connection taken for that page alone and released before the rows are
 /// sent: a slow download never holds a database (or, behind a transaction
-/// pooler, a server) connection. The pages together are every row as each
-/// page found it, not one snapshot: an item added during a download is in
-/// it if it is newer than the pages already read.
+/// pooler, a server) connection. The pages are each as current as their
+/// own read, not one snapshot: an item added or deleted during a download
+/// may or may not be in it, and every item there throughout is, once.
 async fn export_page(
     db: &bp_store::Db,
     user: Uuid,
-    cursor: Option<&HistoryCursor>,
-) -> Result<bp_store::history::KeysetPage<PromptHistory>, bp_store::StoreError> {
+    cursor: Option<&history::ExportCursor>,
+) -> Result<(Vec<PromptHistory>, Option<history::ExportCursor>), bp_store::StoreError> {
     let mut conn = db.read_for(user).await?;
-    history::page_history_after(
-        &mut *conn,
-        user,
-        &HistoryFilter::default(),
-        history::SortDirection::Asc,
-        cursor,
-        EXPORT_PAGE,
-    )
-    .await
+    let page = history::export_history_page(&mut conn, user, cursor, EXPORT_PAGE).await?;
+    conn.finish().await?;
+    Ok(page)
 }
 
 /// The rows as lines: a task reads page after page and feeds a bounded
@@ -429,25 +423,21 @@ fn async_stream(
     db: bp_store::Db,
     user: uuid::Uuid,
     csv: bool,
-    first: bp_store::history::KeysetPage<PromptHistory>,
+    first: (Vec<PromptHistory>, Option<history::ExportCursor>),
 ) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send {
+    use tracing::Instrument as _;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(64);
     let position = bp_store::replicas::consistency::required();
-    tokio::spawn(bp_store::replicas::consistency::scope(position, async move {
+    let task = async move {
         if csv {
             let header = "\"id\",\"created_at\",\"intent\",\"complexity\",\"techniques\",\"rating\",\"original_input\",\"enhanced_output\"\n";
             if tx.send(Ok(header.to_owned())).await.is_err() {
                 return;
             }
         }
-        let mut page = first;
+        let (mut rows, mut next) = first;
         loop {
-            let cursor = if page.next_cursor.is_some() {
-                page.items.last().and_then(HistoryCursor::after)
-            } else {
-                None
-            };
-            for h in &page.items {
+            for h in &rows {
                 let line = if csv {
                     Ok(csv_line(h))
                 } else {
@@ -461,8 +451,8 @@ fn async_stream(
                     return;
                 }
             }
-            let Some(cursor) = cursor else { return };
-            page = match export_page(&db, user, Some(&cursor)).await {
+            let Some(cursor) = next else { return };
+            (rows, next) = match export_page(&db, user, Some(&cursor)).await {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "history export failed");
@@ -471,7 +461,10 @@ fn async_stream(
                 }
             };
         }
-    }));
+    };
+    // The request's read-your-writes position and its span (request id)
+    // go with the task.
+    tokio::spawn(bp_store::replicas::consistency::scope(position, task).instrument(tracing::Span::current()));
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|line| (line, rx)) })
 }
 

@@ -109,7 +109,22 @@ async fn unread_exports_hold_no_server_connection_and_deliver_every_row() {
         })
         .collect();
     let pool = app.db().unwrap().pool().clone();
-    bp_store::history::save_history_batch(&pool, &rows).await.unwrap();
+    let saved = bp_store::history::save_history_batch(&pool, &rows).await.unwrap();
+    // Times spread over the past in an order unlike the ids', and one row
+    // without a time (the column allows it): it comes last, once.
+    sqlx::query(
+        "UPDATE prompts.history SET created_at = now() - make_interval(secs => (abs(hashtext(id::text)) % 100000)) \
+         WHERE user_id = $1",
+    )
+    .bind(user)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE prompts.history SET created_at = NULL WHERE id = $1")
+        .bind(saved[7])
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let mut downloads = Vec::new();
     for _ in 0..4 {
@@ -137,10 +152,21 @@ async fn unread_exports_hold_no_server_connection_and_deliver_every_row() {
         assert_eq!(items.len(), 250, "every row, over three pages");
         let ids: std::collections::HashSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
         assert_eq!(ids.len(), 250, "each row once");
-        let times: Vec<chrono::DateTime<chrono::FixedOffset>> = items
+        let (untimed, timed) = items.split_last().unwrap();
+        assert_eq!(
+            untimed["id"],
+            saved[7].to_string(),
+            "the row without a time comes last"
+        );
+        assert!(untimed["created_at"].is_null(), "{untimed}");
+        let times: Vec<chrono::DateTime<chrono::FixedOffset>> = timed
             .iter()
             .map(|i| chrono::DateTime::parse_from_rfc3339(i["created_at"].as_str().unwrap()).unwrap())
             .collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+        assert!(
+            times.first() < times.last(),
+            "the times differ: the order is tested"
+        );
     }
 }

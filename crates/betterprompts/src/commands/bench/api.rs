@@ -314,6 +314,11 @@ fn start_server(
         .env("BP_RATE_LIMIT_ANONYMOUS", unlimited)
         .env("BP_RATE_LIMIT_FREE", unlimited)
         .env("RUST_LOG", "warn")
+        // The operator's own topology settings would change what the
+        // baselines ("direct", "no replica") measure.
+        .env_remove("DATABASE_READ_URL")
+        .env_remove("DATABASE_DIRECT_URL")
+        .env_remove("BP_DB_POOLER")
         .envs(database.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -397,13 +402,15 @@ async fn scale_out(
     seconds: f64,
 ) -> anyhow::Result<(Load, Load)> {
     progress.step("mixed load with the reads on a hot standby");
-    infra
+    let replicas = infra
         .replicas_up(1, &|s| progress.step(s))
         .await
         .context("starting a replica of the bench instance")?;
+    let index = replicas.first().context("no replica started")?.index;
     let report = infra.replica_report().await?;
     let url = report
-        .first()
+        .iter()
+        .find(|r| r.replica.index == index)
         .context("the replica is not recorded")?
         .url
         .expose()
@@ -418,7 +425,7 @@ async fn scale_out(
     let users = mix_users(&server.addr, "replicamix")?;
     let replica = loadgen_mix(&server.addr, &users, warmup, seconds)?;
     drop(server);
-    infra.stop_replica(1).context("stopping the bench replica")?;
+    infra.stop_replica(index).context("stopping the bench replica")?;
 
     progress.step("mixed load over two serve processes");
     let a = start_server(endpoints, home, &[], "bench-api-server-a.log")?;
