@@ -409,7 +409,12 @@ fn standing_constraints_fit(c: &Compose<'_>) -> bool {
         // the rules are for something to work out, a figure, a proof, a
         // puzzle or a deduction.
         Intent::Reasoning => {
-            let lower = crate::slots::Lower::new(c.text);
+            // The user's own words: "therefore" in a pasted essay to
+            // tighten is no derivation to check.
+            let lower = crate::slots::Lower::new(&match c.slots.content.as_deref() {
+                Some(content) => c.text.replacen(content, " ", 1),
+                None => c.text.to_owned(),
+            });
             let worked_out = arithmetic(c.text)
                 || lower.has_any(&[
                     "prove",
@@ -1083,6 +1088,11 @@ mod tests {
         assert!(fits(
             "Write a story about a lighthouse keeper in a storm",
             Intent::CreativeWriting
+        ));
+        // "Therefore" in a pasted essay to tighten is no derivation.
+        assert!(!fits(
+            "My essay is due at midnight. Can you improve the flow of my conclusion without changing my argument?\n\n\"In conclusion, social media has had a big impact. Therefore, it has both positive and negative effects, and if we consider both we see the whole picture.\"",
+            Intent::Reasoning
         ));
         // A letter to work out ("what it wants me to do and by when"), not
         // to copy out.

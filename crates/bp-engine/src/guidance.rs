@@ -75,6 +75,12 @@ const WEIGHING: &[&str] = &[
 /// vs 2.4%, significant?"), or maybe one thing under two names ("or is
 /// there none").
 const NOT_TWO_THINGS: &[&str] = &[
+    // "Affect vs effect, quick, which one is the noun": one fact asked.
+    "which one is the",
+    // "The series tests (ratio, root, comparison)": a test's name.
+    "comparison test",
+    "comparison tests",
+    "comparison etc",
     // "What do I actually need vs what's a scam": a list to sort, not two
     // things to compare.
     "actually need",
@@ -744,6 +750,11 @@ const GENRES: &[Genre] = &[
             "a word for",
             "another word",
             "synonym",
+            // A story to soothe ("very calm and slow"): a turning point
+            // would bring the tension the user ruled out.
+            "very calm",
+            "calm and slow",
+            "soothing",
         ],
         line: "Give it a character who wants something, a turning point, and an ending that pays off the opening.",
         ..PLAIN
@@ -990,6 +1001,7 @@ const GENRES: &[Genre] = &[
         intents: &[QuestionAnswering, Reasoning, TaskPlanning, ProblemSolving],
         questions: true,
         unless: NOT_TWO_THINGS,
+        whole: true,
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },
@@ -998,6 +1010,7 @@ const GENRES: &[Genre] = &[
         intents: &[QuestionAnswering, Reasoning],
         questions: true,
         unless: NOT_TWO_THINGS,
+        whole: true,
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },
@@ -1009,6 +1022,7 @@ const GENRES: &[Genre] = &[
         questions: true,
         short: true,
         unless: &["significant", "significance", "p value"],
+        whole: true,
         line: "Compare them point by point on what actually differs, and say when each one applies.",
         ..PLAIN
     },
@@ -1145,6 +1159,8 @@ const GENRES: &[Genre] = &[
             "decide between",
             "deciding between",
             "trying to decide",
+            "is it smarter",
+            "is it better to",
             "how do i decide",
             "how do i even decide",
             "help me decide",
@@ -1356,6 +1372,7 @@ const GENRES: &[Genre] = &[
             "why wont my",
         ],
         opening: true,
+        whole: true,
         line: "Start with the core idea in plain words, then how it works, with one concrete example; define any technical term you use.",
         ..PLAIN
     },
@@ -1497,6 +1514,25 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn round_50_losses_get_the_line_that_fits_or_none() {
+        assert_eq!(
+            line(
+                "affect vs effect, quick, which one is the noun",
+                QuestionAnswering
+            ),
+            None
+        );
+        let calc = "I have my calc 2 final at 8am and I still don't get the series convergence tests (ratio, root, comparison etc). Is it smarter to stay up and grind through it or sleep 5 hours and review in the morning?";
+        assert!(line(calc, ProblemSolving).is_some_and(|l| l.contains("clear recommendation")));
+        let watch = "few questions bc my smartwatch is stressing me out\n1. what's a normal resting heart rate\n2. it says 104 right now, is that bad\n3. when should i get checked\n4. could wine cause this";
+        assert_eq!(line(watch, QuestionAnswering), None);
+        let insomnia = "3am questions, go:\n(a) why does the fridge seem louder at night\n(b) is the 8 spiders a year thing real\n(c) what's the quietest place on earth";
+        assert_eq!(line(insomnia, QuestionAnswering), None);
+        let storm = "My 6 year old can't sleep because of the thunderstorm. Write a bedtime story about 300 words, very calm and slow, about a dog named Biscuit. No scary parts at all.";
+        assert!(!line(storm, CreativeWriting).is_some_and(|l| l.contains("turning point")));
     }
 
     #[test]

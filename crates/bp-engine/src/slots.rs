@@ -1723,16 +1723,7 @@ fn leading_code(text: &str) -> Option<&str> {
 /// ("help me with a few things:", "my questions:"): every line a short
 /// list item.
 fn own_list(text: &str) -> bool {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| {
-            l.starts_with(['-', '*', '•'])
-                || l.split_once([')', '.']).is_some_and(|(n, _)| {
-                    !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())
-                })
-        })
-        .count()
-        >= 3
+    text.lines().map(str::trim).filter(|l| list_marker(l)).count() >= 3
 }
 
 fn asks_for_a_list(lead: &str, block: &str) -> bool {
@@ -1740,6 +1731,7 @@ fn asks_for_a_list(lead: &str, block: &str) -> bool {
     let introduces = lead.has_any(&[
         "help me with",
         "help with",
+        "give me",
         "few things",
         "couple of things",
         "couple things",
@@ -1786,8 +1778,10 @@ fn list_marker(line: &str) -> bool {
         return true;
     }
     let label = line.strip_prefix('(').unwrap_or(line);
+    // At most two digits: "203.0.113.45 - - [12/Mar" opening a log line
+    // is no item number.
     label.split_once([')', '.']).is_some_and(|(n, _)| {
-        !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+        !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())
             || n.len() == 1 && n.chars().all(|c| c.is_ascii_lowercase())
     })
 }
@@ -2038,6 +2032,7 @@ const REWRITE_VERBS: &[&str] = &[
     "summarize this",
     "summarise this",
     "condense",
+    "tighten",
 ];
 
 const SHORT_CREATIVE: &[&str] = &[
@@ -2952,6 +2947,9 @@ mod tests {
         assert_eq!(read(hay).content, None);
         let bass = "Session bassist here, booked Thursday. Need help with:\n(a) fastest way to make usable charts from demos in one evening\n(b) what's a fair rate for 2 days\n(c) a reply email confirming, stating my rate, and asking if they're tracking to a click and where to park the car with gear";
         assert_eq!(read(bass).content, None);
+        let dnd = "Running a D&D session tomorrow for 4 level-3 players. Can you give me:\na) 3 names for a creepy roadside tavern\nb) a short riddle the innkeeper asks (with answer)\nc) a stat block for a boss that won't TPK a level 3 party";
+        assert_eq!(read(dnd).content, None);
+        assert!(read(dnd).own_list);
         // A list the lead works on stays material.
         let survey = "Sort these questions from our survey by topic:\n1) Why does the app log me out every time I switch to another app and come back later?\n2) Can I export my data?\n3) Where do I change my password?";
         assert!(read(survey).content.is_some());
