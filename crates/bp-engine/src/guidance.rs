@@ -424,6 +424,16 @@ const GENRES: &[Genre] = &[
         material: true,
         // Decisions beside action items would break a table the user laid out.
         structural: true,
+        // Notes from an onboarding day or a lecture record no decisions.
+        unless: &[
+            "onboarding",
+            "orientation",
+            "lecture",
+            "training",
+            "class notes",
+            "study notes",
+            "course",
+        ],
         line: "Include the decisions made and the action items, with owners and dates where the notes give them.",
         ..PLAIN
     },
@@ -1514,6 +1524,12 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn notes_from_an_onboarding_day_record_no_decisions() {
+        let onboarding = "These are my notes from onboarding today, can you turn them into a clean list of action items with who/when where I wrote it down:\n\n- laptop from IT - ask Marcus\n- benefits enrollment deadline 30 days from start\n- shadow Dana on client calls tues/thurs";
+        assert!(!line(onboarding, Summarization).is_some_and(|l| l.contains("decisions made")));
     }
 
     #[test]
