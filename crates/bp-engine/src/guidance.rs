@@ -504,6 +504,8 @@ const GENRES: &[Genre] = &[
         // A move days away, with the van booked, needs an hour-by-hour
         // schedule, not notice periods.
         unless: &[
+            // "Movers or a truck, which makes more sense?": a choice.
+            "makes more sense",
             "this weekend",
             "tomorrow",
             "tonight",
@@ -1170,6 +1172,7 @@ const GENRES: &[Genre] = &[
             "deciding between",
             "trying to decide",
             "is it smarter",
+            "which makes more sense",
             "is it better to",
             "how do i decide",
             "how do i even decide",
@@ -1524,6 +1527,19 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn round_52_losses_get_the_line_that_fits_or_none() {
+        assert_eq!(
+            line(
+                "password manager vs writing passwords in a notebook at home, which is actually safer? quick honest take",
+                QuestionAnswering
+            ),
+            None
+        );
+        let moving = "We're moving a 2 bedroom apartment about 300 miles with two kids. Full-service movers quoted $3,800, a 20ft truck would be around $900 plus gas. Which makes more sense honestly? We both work full time.";
+        assert!(line(moving, TaskPlanning).is_some_and(|l| l.contains("clear recommendation")));
     }
 
     #[test]

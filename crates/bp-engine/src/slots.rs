@@ -581,6 +581,7 @@ pub(crate) const BRIEF: &[&str] = &[
     "quick answer",
     "quick opinion",
     "quick take",
+    "quick honest",
     "short descriptions",
     "short description",
     "brief descriptions",
@@ -1762,13 +1763,17 @@ fn asks_for_a_list(lead: &str, block: &str) -> bool {
     // come Wednesday instead of Friday").
     let asks_lead = lead.has_any(&["questions", "help with", "help me with", "need help"]);
     let items: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    introduces
-        && !works_on
-        && !items.is_empty()
-        && items.iter().all(|l| {
-            let words = l.split_whitespace().count();
-            list_marker(l) && (words <= 16 || l.ends_with('?') || asks_lead && words <= 45)
-        })
+    let ask = |l: &&str| {
+        let words = l.split_whitespace().count();
+        list_marker(l) && (words <= 16 || l.ends_with('?') || asks_lead && words <= 45)
+    };
+    // A note after the list ("I have a car loan still, if that changes
+    // anything") is the user's too.
+    let listed = match items.split_last() {
+        Some((last, rest)) if rest.len() >= 2 && !list_marker(last) => rest,
+        _ => &items[..],
+    };
+    introduces && !works_on && !listed.is_empty() && listed.iter().all(ask)
 }
 
 /// Whether `line` starts as a list item: a bullet, a number ("1)", "2."),
@@ -2949,6 +2954,8 @@ mod tests {
         assert_eq!(read(bass).content, None);
         let dnd = "Running a D&D session tomorrow for 4 level-3 players. Can you give me:\na) 3 names for a creepy roadside tavern\nb) a short riddle the innkeeper asks (with answer)\nc) a stat block for a boss that won't TPK a level 3 party";
         assert_eq!(read(dnd).content, None);
+        let moved = "Just moved from Ohio to North Carolina for work. Can you help me with:\na) a list of everything I need to update my address with\nb) how long I have to get an NC driver's license\nc) car registration and title transfer, what order?\nI have a car loan still so the bank has the title if that changes anything";
+        assert_eq!(read(moved).content, None);
         assert!(read(dnd).own_list);
         // A list the lead works on stays material.
         let survey = "Sort these questions from our survey by topic:\n1) Why does the app log me out every time I switch to another app and come back later?\n2) Can I export my data?\n3) Where do I change my password?";
