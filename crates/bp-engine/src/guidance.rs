@@ -191,6 +191,15 @@ const GENRES: &[Genre] = &[
             "actually true",
         ],
         intents: &[QuestionAnswering, Reasoning, ProblemSolving],
+        // A claim asked in passing beside the real problem ("my neighbour
+        // says coffee grounds fix everything, is that true? anyway what do
+        // I actually do about the yellow leaves"): the problem leads.
+        unless: &[
+            "what do i do",
+            "what do i actually do",
+            "what should i do",
+            "what should i actually do",
+        ],
         // A bare fact ("is it true octopuses have three hearts?") has no
         // belief behind it to trace.
         line: "Say plainly whether it is true and what the evidence actually shows, and, if it is a common belief, where it comes from.",
@@ -476,6 +485,12 @@ const GENRES: &[Genre] = &[
             "visa",
             "immigration",
             "passport",
+            // "I don't want a day-by-day schedule": refused.
+            "dont want a day by day",
+            "dont need a day by day",
+            "not a day by day",
+            "no day by day",
+            "not looking for a day by day",
             // A packing list for a trip, or a choice between two trips,
             // is no day-by-day plan.
             "packing",
@@ -935,6 +950,7 @@ const GENRES: &[Genre] = &[
             "makes a noise",
             "makes a sound",
             "turning yellow",
+            "going yellow",
             "brown spots",
             "wilting",
         ],
@@ -1527,6 +1543,18 @@ mod tests {
         assert!(line(leak, ProblemSolving).is_some_and(|l| l.starts_with("Start with what to do right now")));
         let slack = "My coworker sent me this on Slack. Am I reading too much into it or is this passive aggressive? And how do I reply?\n\n\"Hey! Just circling back on the Q3 deck. Going forward it might be helpful to flag blockers earlier so the rest of us aren't left scrambling. Thanks so much!!\"";
         assert!(!line(slack, ProblemSolving).is_some_and(|l| l.starts_with("Start with what works")));
+    }
+
+    #[test]
+    fn a_claim_beside_the_real_problem_does_not_lead() {
+        let tomato = "ok so my tomato plants leaves are going yellow from the bottom up and i water them every day also my neighbor says coffee grounds fix everything lol is that true anyway what do i actually do about the yellow leaves";
+        assert!(line(tomato, ProblemSolving).is_some_and(|l| l.contains("likely causes")));
+    }
+
+    #[test]
+    fn a_refused_day_by_day_schedule_is_not_asked_for() {
+        let japan = "Planning a 10-day trip to Japan in early April with my mom, who uses a wheelchair. I don't want a day-by-day schedule with every hour filled, we move slowly. Could you suggest which cities to base ourselves in and roughly how many nights in each?";
+        assert!(!line(japan, TaskPlanning).is_some_and(|l| l.contains("day by day")));
     }
 
     #[test]

@@ -131,6 +131,7 @@ impl Rule {
                 "think through",
             ],
             Rule::OtherFormat => &[
+                "day by day",
                 "numbered steps",
                 "bullet",
                 "table",

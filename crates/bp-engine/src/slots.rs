@@ -582,6 +582,12 @@ pub(crate) const BRIEF: &[&str] = &[
     "quick opinion",
     "quick take",
     "quick honest",
+    // "Please don't pad it with general advice": every added part pads.
+    "in a few sentences",
+    "not looking for a lecture",
+    "dont pad",
+    "do not pad",
+    "no padding",
     "short descriptions",
     "short description",
     "brief descriptions",
@@ -2726,6 +2732,18 @@ pub fn read(text: &str) -> Slots {
         "play the part",
         "play the role",
         "i want to practice",
+        // A tutor told to lead by questions ("DO NOT give him the answer,
+        // only ask him questions, one at a time"): a part to play turn by
+        // turn, where worked reasoning would give the answer away.
+        "you are going to tutor",
+        "youre going to tutor",
+        "socratic",
+        "dont give him the answer",
+        "do not give him the answer",
+        "dont give her the answer",
+        "do not give her the answer",
+        "dont give me the answer",
+        "do not give me the answer",
     ]);
     let has_examples = lower.has_any(&["for example", "eg", "e g", "such as", "like these", "examples"])
         && content.is_some()
@@ -2952,6 +2970,12 @@ mod tests {
         assert_eq!(read(hay).content, None);
         let bass = "Session bassist here, booked Thursday. Need help with:\n(a) fastest way to make usable charts from demos in one evening\n(b) what's a fair rate for 2 days\n(c) a reply email confirming, stating my rate, and asking if they're tracking to a click and where to park the car with gear";
         assert_eq!(read(bass).content, None);
+        let tutor = read(
+            "you are going to tutor my son (14) in math. DO NOT give him the answer or do the steps for him, only ask him questions, one question at a time.\n\nhi. a rectangle has perimeter 36 cm and the length is twice the width, find the area. i got 81",
+        );
+        assert!(tutor.plays_a_part());
+        assert!(read("Explain what apixaban is for. Please don't pad it with general heart-healthy lifestyle advice.").brief);
+        assert!(read("I'm not looking for a lecture. Run the numbers on lease vs buy and tell me which you'd pick, in a few sentences.").brief);
         let dnd = "Running a D&D session tomorrow for 4 level-3 players. Can you give me:\na) 3 names for a creepy roadside tavern\nb) a short riddle the innkeeper asks (with answer)\nc) a stat block for a boss that won't TPK a level 3 party";
         assert_eq!(read(dnd).content, None);
         let moved = "Just moved from Ohio to North Carolina for work. Can you help me with:\na) a list of everything I need to update my address with\nb) how long I have to get an NC driver's license\nc) car registration and title transfer, what order?\nI have a car loan still so the bank has the title if that changes anything";
