@@ -1288,6 +1288,11 @@ const GENRES: &[Genre] = &[
         // One corrected thing asked for ("suggest a fixed version that
         // changes as few assignments as possible"), not options.
         unless: &[
+            // Bases for a trip and nights in each: a plan that uses
+            // several, not options to pick one from.
+            "how many nights",
+            "nights in each",
+            "base ourselves",
             "fixed version",
             "corrected version",
             "revised version",
@@ -1555,6 +1560,7 @@ mod tests {
     fn a_refused_day_by_day_schedule_is_not_asked_for() {
         let japan = "Planning a 10-day trip to Japan in early April with my mom, who uses a wheelchair. I don't want a day-by-day schedule with every hour filled, we move slowly. Could you suggest which cities to base ourselves in and roughly how many nights in each?";
         assert!(!line(japan, TaskPlanning).is_some_and(|l| l.contains("day by day")));
+        assert!(!line(japan, TaskPlanning).is_some_and(|l| l.contains("which you would pick")));
     }
 
     #[test]
