@@ -161,43 +161,41 @@ impl Cache {
                     None,
                 )
             }
-            (None, sentinel) => match sentinel {
-                Some(parsed) => {
-                    if settings.ca_file.is_some() {
-                        return Err(CacheError::InvalidUrl(
-                            "TLS through Sentinel is not supported; a CA file applies to rediss:// URLs only"
-                                .into(),
-                        ));
-                    }
-                    let mut sentinels = Sentinels::new(parsed)?;
-                    let (manager, client, addr) =
-                        sentinels.connect_master(&config).await.map_err(|reason| {
-                            CacheError::Unreachable {
-                                target: sentinels.describe(),
-                                reason,
-                            }
+            (None, Some(parsed)) => {
+                if settings.ca_file.is_some() {
+                    return Err(CacheError::InvalidUrl(
+                        "TLS through Sentinel is not supported; a CA file applies to rediss:// URLs only"
+                            .into(),
+                    ));
+                }
+                let mut sentinels = Sentinels::new(parsed)?;
+                let (manager, client, addr) =
+                    sentinels
+                        .connect_master(&config)
+                        .await
+                        .map_err(|reason| CacheError::Unreachable {
+                            target: sentinels.describe(),
+                            reason,
                         })?;
-                    (
-                        Link::new(Conn::Single(manager), client, addr, Topology::Sentinel),
-                        Some(sentinels),
-                    )
-                }
-                None => {
-                    let client = client(url, settings.ca_file.as_deref())?;
-                    let target = client.get_connection_info().addr().to_string();
-                    let manager =
-                        redis::aio::ConnectionManager::new_with_config(client.clone(), config.clone())
-                            .await
-                            .map_err(|e| CacheError::Unreachable {
-                                target: target.clone(),
-                                reason: e.to_string(),
-                            })?;
-                    (
-                        Link::new(Conn::Single(manager), client, target, Topology::Single),
-                        None,
-                    )
-                }
-            },
+                (
+                    Link::new(Conn::Single(manager), client, addr, Topology::Sentinel),
+                    Some(sentinels),
+                )
+            }
+            (None, None) => {
+                let client = client(url, settings.ca_file.as_deref())?;
+                let target = client.get_connection_info().addr().to_string();
+                let manager = redis::aio::ConnectionManager::new_with_config(client.clone(), config.clone())
+                    .await
+                    .map_err(|e| CacheError::Unreachable {
+                        target: target.clone(),
+                        reason: e.to_string(),
+                    })?;
+                (
+                    Link::new(Conn::Single(manager), client, target, Topology::Single),
+                    None,
+                )
+            }
         };
         let nudge = link.nudge_handle();
         let (stop, stopped) = watch::channel(false);

@@ -159,10 +159,8 @@ pub(crate) struct Link {
     moved: watch::Sender<u64>,
     /// Wakes the Sentinel watcher before its next tick.
     nudge: Arc<Notify>,
-    /// Through Sentinel: the master has a replica that a failover promotes.
-    replicated: bool,
-    /// On a Redis Cluster.
-    cluster: bool,
+    /// What it connects to.
+    topology: Topology,
     /// On a Redis Cluster, a client of each seed node, for the change
     /// events' pub/sub connection (a cluster passes every `PUBLISH` to all
     /// its nodes, so any one will do), and which one is in use.
@@ -200,8 +198,7 @@ impl Link {
             }),
             moved: watch::channel(0).0,
             nudge: Arc::new(Notify::new()),
-            replicated: topology == Topology::Sentinel,
-            cluster: topology == Topology::Cluster,
+            topology,
             seeds: Vec::new(),
             seed: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -224,12 +221,12 @@ impl Link {
     /// True on a Redis Cluster, where the keys of one transaction must
     /// share a slot.
     pub(crate) fn cluster(&self) -> bool {
-        self.cluster
+        self.topology == Topology::Cluster
     }
 
     /// True through Sentinel, where a failover promotes a replica.
     pub(crate) fn replicated(&self) -> bool {
-        self.replicated
+        self.topology == Topology::Sentinel
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
@@ -503,22 +500,14 @@ pub(crate) async fn connect_cluster(
 /// SLOTS`: where a key scan must look, since each master holds only its
 /// own keys.
 pub(crate) async fn cluster_masters(conn: &mut Conn) -> redis::RedisResult<Vec<u16>> {
-    let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
-    let mut masters: Vec<(redis::Value, u16)> = Vec::new();
-    for range in slots {
-        // [start, end, [host, port, id, …], replicas…]: the master's id
-        // tells masters apart, however their addresses are announced.
-        let mut range = range.into_iter();
-        let start: u16 = redis::from_redis_value(range.next().unwrap_or(redis::Value::Nil))?;
-        let master = match range.nth(1) {
-            Some(redis::Value::Array(parts)) => parts.into_iter().nth(2).unwrap_or(redis::Value::Nil),
-            _ => redis::Value::Nil,
-        };
-        if !masters.iter().any(|(id, _)| *id == master) {
-            masters.push((master, start));
+    let mut seen: Vec<(String, u16)> = Vec::new();
+    let mut slots = Vec::new();
+    for (start, _, host, port, _) in slot_ranges(conn).await? {
+        if !seen.contains(&(host.clone(), port)) {
+            seen.push((host, port));
+            slots.push(start);
         }
     }
-    let mut slots: Vec<u16> = masters.into_iter().map(|(_, slot)| slot).collect();
     slots.sort_unstable();
     Ok(slots)
 }

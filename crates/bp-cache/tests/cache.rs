@@ -126,6 +126,75 @@ impl FailoverLoad {
             task.await.unwrap();
         }
     }
+
+    /// Prints how long `what` took since `killed` and how many calls were
+    /// refused meanwhile (a figure for docs/scaling.md, not a threshold),
+    /// stops the load, and checks that the dead master was noticed.
+    pub async fn finish_after_failover(self, what: &str, killed: std::time::Instant) {
+        let degraded = self.degraded();
+        eprintln!(
+            "{what}: answered again {} ms after the master was killed; {degraded} calls refused meanwhile",
+            killed.elapsed().as_millis()
+        );
+        self.finish().await;
+        assert!(degraded > 0, "the dead master was noticed");
+    }
+}
+
+/// Sessions `s0`.. `s{n-1}` hold `0`.. `n-1`: written before a failover's
+/// replication point, they are kept.
+pub async fn assert_sessions_kept(cache: &bp_cache::Cache, n: i32) {
+    for i in 0..n {
+        let data: Option<i32> = cache.get_session(&format!("s{i}")).await.unwrap();
+        assert_eq!(
+            data,
+            Some(i),
+            "session s{i}, replicated before the failover, is kept"
+        );
+    }
+}
+
+/// How many subscribers `channel` has on the server `client` names.
+pub async fn subscribers(client: &redis::Client, channel: &str) -> u64 {
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return 0;
+    };
+    let n: redis::RedisResult<(String, u64)> = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(&mut conn)
+        .await;
+    n.map_or(0, |(_, n)| n)
+}
+
+/// After a failover, with both caches' listeners subscribed again: a flag
+/// read through `cache` is cached locally (for 60 s), and one set through
+/// `other` (whose first call may still be refused while it finds the new
+/// master) reaches that copy within 1 s, through an event.
+pub async fn a_flag_change_reaches_the_other_cache(cache: &bp_cache::Cache, other: &bp_cache::Cache) {
+    assert!(!cache.is_enabled("after_failover", None).await);
+    eventually(
+        Duration::from_secs(10),
+        "the other client writes the flag",
+        || async {
+            other
+                .set_flag(&bp_cache::FeatureFlag {
+                    name: "after_failover".into(),
+                    enabled: true,
+                    rollout_percent: 100,
+                    description: "set after the failover".into(),
+                })
+                .await
+                .is_ok()
+        },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(1),
+        "the flag change reaches the cache",
+        || async { cache.is_enabled("after_failover", None).await },
+    )
+    .await;
 }
 
 /// Runs this test binary again, skipping the Sentinel and cluster modules,

@@ -13,11 +13,15 @@ struct Entry {
     role: &'static str,
     topic: &'static [&'static str],
     with: &'static [&'static str],
+    /// Phrases in which a topic word means something else ("credit
+    /// history" is a record, not the past).
+    unless: &'static [&'static str],
 }
 
 const ROLES: &[Entry] = &[
     Entry {
         role: "an experienced event planner who writes clear, warm invitations",
+        unless: &[],
         topic: &[
             "invitation",
             "invitations",
@@ -31,6 +35,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a travel writer who knows the destination well",
+        unless: &[],
         topic: &["blog", "article", "guide", "post", "newsletter"],
         with: &[
             "travel",
@@ -47,6 +52,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "an experienced travel planner",
+        unless: &[],
         topic: &[
             "itinerary",
             "trip",
@@ -61,6 +67,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "an experienced recruiter and career coach",
+        unless: &[],
         topic: &[
             "cover letter",
             "resume",
@@ -80,6 +87,7 @@ const ROLES: &[Entry] = &[
     // donations asks for no dietitian.)
     Entry {
         role: "a registered dietitian",
+        unless: &[],
         topic: &["meal plan", "diet", "calories", "protein", "nutrition", "macros"],
         with: &[
             "diabetes",
@@ -99,6 +107,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a professional chef",
+        unless: &[],
         topic: &[
             "recipe", "recipes", "cook", "cooking", "bake", "baking", "dinner", "meal", "meals", "dish",
             "sauce",
@@ -107,6 +116,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a certified personal trainer",
+        unless: &[],
         topic: &[
             "workout",
             "workouts",
@@ -122,6 +132,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a senior copywriter",
+        unless: &[],
         topic: &[
             "slogan",
             "tagline",
@@ -140,6 +151,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a lawyer who explains things in plain language",
+        unless: &[],
         topic: &[
             "lease",
             "contract",
@@ -177,6 +189,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a physician who explains things in plain language",
+        unless: &[],
         topic: &[
             "symptom",
             "symptoms",
@@ -193,6 +206,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a certified financial planner",
+        unless: &[],
         topic: &[
             "budget",
             "budgeting",
@@ -211,11 +225,13 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a tax adviser",
+        unless: &[],
         topic: &["tax", "taxes", "deduction", "deductions", "vat", "irs"],
         with: &[],
     },
     Entry {
         role: "an experienced gardener",
+        unless: &[],
         topic: &[
             "garden",
             "gardening",
@@ -231,6 +247,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "an experienced car mechanic",
+        unless: &[],
         topic: &[
             "car",
             "engine",
@@ -273,6 +290,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a data analyst",
+        unless: &[],
         topic: &[
             "dataset",
             "data set",
@@ -292,6 +310,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a database engineer",
+        unless: &[],
         topic: &[
             "sql",
             "query",
@@ -306,6 +325,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a mathematician and patient tutor",
+        unless: &[],
         topic: &[
             "prove",
             "proof",
@@ -321,6 +341,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a children's author",
+        unless: &[],
         topic: &[
             "bedtime story",
             // For a child of theirs, not "a story for my creative writing
@@ -350,21 +371,25 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a poet",
+        unless: &[],
         topic: &["poem", "poems", "sonnet", "verse", "limerick"],
         with: &[],
     },
     Entry {
         role: "a songwriter",
+        unless: &[],
         topic: &["song", "lyrics", "rap", "chorus"],
         with: &[],
     },
     Entry {
         role: "a speechwriter",
+        unless: &[],
         topic: &["speech", "toast", "eulogy", "keynote"],
         with: &[],
     },
     Entry {
         role: "an academic writing tutor",
+        unless: &[],
         topic: &[
             "essay",
             "thesis",
@@ -377,6 +402,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a historian",
+        unless: RECORDS,
         topic: &[
             "history",
             "historical",
@@ -392,11 +418,13 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "a professional translator",
+        unless: &[],
         topic: &["translate", "translation"],
         with: &[],
     },
     Entry {
         role: "an experienced project manager",
+        unless: &[],
         topic: &[
             "project plan",
             "milestones",
@@ -408,6 +436,7 @@ const ROLES: &[Entry] = &[
     },
     Entry {
         role: "an experienced teacher",
+        unless: &[],
         topic: &[
             "lesson plan",
             "lesson",
@@ -634,8 +663,7 @@ pub fn role_for(text: &str, code: bool, format: Option<&Format>) -> Option<&'sta
         .filter(|e| !code || TECHNICAL.contains(&e.role))
         .filter(|e| !verse || WRITERS.contains(&e.role))
         .filter(|e| code || !makes_a_show || SHOW_MAKERS.contains(&e.role))
-        // "No credit history here" is a record, not the past.
-        .filter(|e| e.role != "a historian" || !lower.has_any(RECORDS))
+        .filter(|e| !lower.has_any(e.unless))
         .find(|e| {
             let hits = e.topic.iter().filter(|w| has(w)).count();
             let phrase = e.topic.iter().any(|w| w.contains(' ') && has(w));

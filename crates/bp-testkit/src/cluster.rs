@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::sentinel::{Node, ask, free_port, start_node};
+use crate::sentinel::{Node, ask, free_port, start_node, until_reply_has};
 
 /// The masters' slot ranges: the 16,384 slots in three.
 const SLOT_RANGES: [(u16, u16); 3] = [(0, 5460), (5461, 10922), (10923, 16383)];
@@ -96,13 +96,11 @@ impl TestCluster {
             met.unwrap_or_else(|e| panic!("introducing 127.0.0.1:{port}: {e}"));
         }
         for port in ports.clone() {
-            crate::eventually(
-                Duration::from_secs(30),
+            until_reply_has(
+                port,
+                &["CLUSTER", "INFO"],
+                &format!("cluster_known_nodes:{count}"),
                 "every node knows the others",
-                || async move {
-                    let info: redis::RedisResult<String> = ask(port, redis::cmd("CLUSTER").arg("INFO")).await;
-                    info.is_ok_and(|i| i.contains(&format!("cluster_known_nodes:{count}")))
-                },
             )
             .await;
         }
@@ -130,25 +128,20 @@ impl TestCluster {
                 )
                 .await;
             }
-            crate::eventually(
-                Duration::from_secs(30),
+            until_reply_has(
+                replica_port,
+                &["INFO", "replication"],
+                "master_link_status:up",
                 "the replica syncs with its master",
-                || async move {
-                    let info: redis::RedisResult<String> =
-                        ask(replica_port, redis::cmd("INFO").arg("replication")).await;
-                    info.is_ok_and(|i| i.contains("master_link_status:up"))
-                },
             )
             .await;
         }
         for port in ports {
-            crate::eventually(
-                Duration::from_secs(30),
+            until_reply_has(
+                port,
+                &["CLUSTER", "INFO"],
+                "cluster_state:ok",
                 "every node sees the cluster as ok",
-                || async move {
-                    let info: redis::RedisResult<String> = ask(port, redis::cmd("CLUSTER").arg("INFO")).await;
-                    info.is_ok_and(|i| i.contains("cluster_state:ok"))
-                },
             )
             .await;
         }

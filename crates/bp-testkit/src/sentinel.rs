@@ -86,6 +86,21 @@ pub(crate) async fn ask<T: redis::FromRedisValue>(port: u16, cmd: &redis::Cmd) -
     cmd.query_async(&mut conn).await
 }
 
+/// Waits (30 s at most) until the text reply of `cmd` on the server at
+/// `port` holds `needle`.
+pub(crate) async fn until_reply_has(port: u16, cmd: &[&str], needle: &str, what: &str) {
+    let mut command = redis::cmd(cmd[0]);
+    for arg in &cmd[1..] {
+        command.arg(*arg);
+    }
+    let command = &command;
+    crate::eventually(Duration::from_secs(30), what, || async move {
+        let reply: redis::RedisResult<String> = ask(port, command).await;
+        reply.is_ok_and(|r| r.contains(needle))
+    })
+    .await;
+}
+
 /// Waits until every write the server at `port` has taken is on its
 /// replica (`WAIT 1`, within 5 s).
 pub(crate) async fn wait_replicated(port: u16) {
@@ -147,14 +162,11 @@ impl SentinelSet {
         }
         let master = set.servers[0].port;
         let replica = set.servers[1].port;
-        crate::eventually(
-            Duration::from_secs(20),
+        until_reply_has(
+            replica,
+            &["INFO", "replication"],
+            "master_link_status:up",
             "the replica syncs with the master",
-            || async move {
-                let info: redis::RedisResult<String> =
-                    ask(replica, redis::cmd("INFO").arg("replication")).await;
-                info.is_ok_and(|i| i.contains("master_link_status:up"))
-            },
         )
         .await;
         for i in 0..3 {

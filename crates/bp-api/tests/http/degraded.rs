@@ -102,21 +102,10 @@ async fn through_a_sentinel_failover_the_api_keeps_answering_and_then_caches_on_
     // Every request while the Sentinels agree, and after, is answered.
     while set.master_port().await != Some(replica) || !cache.is_available() || served < 5 {
         served += 1;
-        let text = json!({ "text": format!("Explain how tides work, part {served}") });
-        let anonymous = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
-        assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.json);
-        let signed_in = call(&app, Method::POST, "/api/v1/enhance", &text, Some(&user)).await;
-        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.json);
-        assert!(served < 5_000, "the failover did not finish");
+        both_answered(&app, &user, served).await;
     }
     // The response cache works again, now on the promoted replica.
-    let text = json!({ "text": "Explain how tides work, after the failover" });
-    eventually(Duration::from_secs(10), "answers are cached again", || async {
-        let a = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
-        let b = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
-        b.json["metadata"]["cached"] == true && a.json["id"] == b.json["id"]
-    })
-    .await;
+    answers_are_cached_again(&app).await;
     let ready = app.get("/api/v1/ready").await;
     assert_eq!(ready.json["checks"]["redis"], "ok", "{}", ready.json);
 }
@@ -137,24 +126,35 @@ async fn through_a_cluster_failover_the_api_keeps_answering_and_then_caches_agai
     // Every request while the cluster fails over, and after, is answered.
     while !cluster.is_master(replica).await || !cache.is_available() || served < 5 {
         served += 1;
-        let text = json!({ "text": format!("Explain how tides work, part {served}") });
-        let anonymous = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
-        assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.json);
-        let signed_in = call(&app, Method::POST, "/api/v1/enhance", &text, Some(&user)).await;
-        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.json);
-        assert!(served < 5_000, "the failover did not finish");
+        both_answered(&app, &user, served).await;
     }
     // The response cache works again, the dead master's slots now on its
     // promoted replica.
-    let text = json!({ "text": "Explain how tides work, after the failover" });
-    eventually(Duration::from_secs(10), "answers are cached again", || async {
-        let a = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
-        let b = call(&app, Method::POST, "/api/v1/enhance", &text, None).await;
-        b.json["metadata"]["cached"] == true && a.json["id"] == b.json["id"]
-    })
-    .await;
+    answers_are_cached_again(&app).await;
     eventually(Duration::from_secs(10), "/ready says Redis is ok", || async {
         app.get("/api/v1/ready").await.json["checks"]["redis"] == "ok"
+    })
+    .await;
+}
+
+/// One anonymous and one signed-in `/enhance` (the `n`th of a failover
+/// test), both answered; a failover that takes 5,000 rounds fails.
+async fn both_answered(app: &TestApp, user: &super::Account, n: u32) {
+    let text = json!({ "text": format!("Explain how tides work, part {n}") });
+    let anonymous = call(app, Method::POST, "/api/v1/enhance", &text, None).await;
+    assert_eq!(anonymous.status, StatusCode::OK, "{}", anonymous.json);
+    let signed_in = call(app, Method::POST, "/api/v1/enhance", &text, Some(user)).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.json);
+    assert!(n < 5_000, "the failover did not finish");
+}
+
+/// After a failover, a repeated answer comes from the response cache again.
+async fn answers_are_cached_again(app: &TestApp) {
+    let text = json!({ "text": "Explain how tides work, after the failover" });
+    eventually(Duration::from_secs(10), "answers are cached again", || async {
+        let a = call(app, Method::POST, "/api/v1/enhance", &text, None).await;
+        let b = call(app, Method::POST, "/api/v1/enhance", &text, None).await;
+        b.json["metadata"]["cached"] == true && a.json["id"] == b.json["id"]
     })
     .await;
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use bp_cache::{Cache, CacheSettings};
 use bp_testkit::cluster::TestCluster;
 
-use crate::{FailoverLoad, eventually};
+use crate::{
+    FailoverLoad, a_flag_change_reaches_the_other_cache, assert_sessions_kept, eventually, subscribers,
+};
 
 /// The whole cache suite once more, with `REDIS_URL` naming a cluster:
 /// this test binary runs itself, skipping this module and Sentinel's.
@@ -110,84 +112,32 @@ async fn a_killed_master_costs_degraded_calls_until_its_replica_takes_over_and_k
         },
     )
     .await;
-    // A figure for docs/scaling.md, not a threshold.
-    eprintln!(
-        "cluster failover: every slot answered again {} ms after the master was killed; {} calls refused meanwhile",
-        killed.elapsed().as_millis(),
-        load.degraded()
-    );
-    let degraded = load.degraded();
-    load.finish().await;
-    assert!(degraded > 0, "the dead master was noticed");
-    for i in 0..30 {
-        let data: Option<i32> = cache.get_session(&format!("s{i}")).await.unwrap();
-        assert_eq!(
-            data,
-            Some(i),
-            "session s{i}, replicated before the failover, is kept"
-        );
-    }
+    load.finish_after_failover("cluster failover (every slot)", killed)
+        .await;
+    assert_sessions_kept(&cache, 30).await;
     // The change events move off the dead seed node too: once both
-    // listeners are subscribed on live nodes, a flag read here is cached
-    // locally (for 60 s), and a change made through the other client
-    // reaches it within 1 s, through an event.
+    // listeners are subscribed on live nodes, a flag change reaches the
+    // other cache through an event.
     let killed_port = cluster.first_master_port();
-    let live: Vec<u16> = cluster
+    let live: Vec<redis::Client> = cluster
         .ports()
         .into_iter()
         .filter(|p| *p != killed_port)
+        .map(|p| redis::Client::open(format!("redis://127.0.0.1:{p}")).unwrap())
         .collect();
     eventually(
         Duration::from_secs(10),
         "both listeners subscribe on live nodes",
-        || {
-            let live = live.clone();
-            async move {
-                let mut subscribers = 0;
-                for port in live {
-                    let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}")) else {
-                        return false;
-                    };
-                    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-                        return false;
-                    };
-                    let n: redis::RedisResult<(String, u64)> = redis::cmd("PUBSUB")
-                        .arg("NUMSUB")
-                        .arg("failover:events")
-                        .query_async(&mut conn)
-                        .await;
-                    subscribers += n.map_or(0, |(_, n)| n);
-                }
-                subscribers == 2
-            }
-        },
-    )
-    .await;
-    assert!(!cache.is_enabled("after_failover", None).await);
-    // The other client's first call after the failover may still be
-    // refused while its slot map catches up.
-    eventually(
-        Duration::from_secs(10),
-        "the other client writes the flag",
         || async {
-            other
-                .set_flag(&bp_cache::FeatureFlag {
-                    name: "after_failover".into(),
-                    enabled: true,
-                    rollout_percent: 100,
-                    description: "set after the failover".into(),
-                })
-                .await
-                .is_ok()
+            let mut n = 0;
+            for client in &live {
+                n += subscribers(client, "failover:events").await;
+            }
+            n == 2
         },
     )
     .await;
-    eventually(
-        Duration::from_secs(1),
-        "the flag change reaches the cache",
-        || async { cache.is_enabled("after_failover", None).await },
-    )
-    .await;
+    a_flag_change_reaches_the_other_cache(&cache, &other).await;
     // And a logout everywhere still finds every session of a user.
     cache.set_session("extra", "u3", &99, None).await.unwrap();
     assert_eq!(cache.delete_user_sessions("u3").await.unwrap(), 2);

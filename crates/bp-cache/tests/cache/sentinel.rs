@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
-use bp_cache::{Cache, CacheError, CacheSettings, FeatureFlag};
+use bp_cache::{Cache, CacheError, CacheSettings};
 use bp_testkit::sentinel::SentinelSet;
 
-use crate::{FailoverLoad, eventually};
+use crate::{
+    FailoverLoad, a_flag_change_reaches_the_other_cache, assert_sessions_kept, eventually, subscribers,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_under_load_moves_the_cache_to_the_new_master_and_keeps_replicated_sessions() {
@@ -45,29 +47,11 @@ async fn a_sentinel_failover_under_load_moves_the_cache_to_the_new_master_and_ke
         || async { load.answered() > before + 20 && cache.is_available() },
     )
     .await;
-    // A figure for docs/scaling.md, not a threshold.
-    eprintln!(
-        "sentinel failover: the cache answered again {} ms after the master was killed; {} calls refused meanwhile",
-        killed.elapsed().as_millis(),
-        load.degraded()
-    );
-    let degraded = load.degraded();
-    load.finish().await;
-    assert!(degraded > 0, "the dead master was noticed");
-
-    for i in 0..20 {
-        let data: Option<i32> = cache.get_session(&format!("s{i}")).await.unwrap();
-        assert_eq!(
-            data,
-            Some(i),
-            "session s{i}, replicated before the failover, is kept"
-        );
-    }
-    // The change events follow the master too. Once both listeners are
+    load.finish_after_failover("sentinel failover", killed).await;
+    assert_sessions_kept(&cache, 20).await;
+    // The change events follow the master too: once both listeners are
     // subscribed on the new master (a resubscription drops local copies by
-    // itself), a flag read here is cached locally; a flag set through the
-    // other client then reaches this copy at once, through an event, not
-    // at the copy's expiry (60 s).
+    // itself), a flag change reaches the other cache through an event.
     eventually(
         Duration::from_secs(10),
         "both listeners subscribe on the new master",
@@ -75,41 +59,11 @@ async fn a_sentinel_failover_under_load_moves_the_cache_to_the_new_master_and_ke
             let Ok(master) = bp_cache::link::current_server(&set.url()).await else {
                 return false;
             };
-            let Ok(mut conn) = master.get_multiplexed_async_connection().await else {
-                return false;
-            };
-            let subscribers: redis::RedisResult<(String, u64)> = redis::cmd("PUBSUB")
-                .arg("NUMSUB")
-                .arg("sentinel:events")
-                .query_async(&mut conn)
-                .await;
-            subscribers.is_ok_and(|(_, n)| n == 2)
+            subscribers(&master, "sentinel:events").await == 2
         },
     )
     .await;
-    assert!(!cache.is_enabled("after_failover", None).await);
-    eventually(
-        Duration::from_secs(10),
-        "the other client writes to the new master",
-        || async {
-            other
-                .set_flag(&FeatureFlag {
-                    name: "after_failover".into(),
-                    enabled: true,
-                    rollout_percent: 100,
-                    description: "set after the failover".into(),
-                })
-                .await
-                .is_ok()
-        },
-    )
-    .await;
-    eventually(
-        Duration::from_secs(1),
-        "the flag change reaches the cache",
-        || async { cache.is_enabled("after_failover", None).await },
-    )
-    .await;
+    a_flag_change_reaches_the_other_cache(&cache, &other).await;
 }
 
 #[tokio::test]

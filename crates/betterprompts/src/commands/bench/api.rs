@@ -201,69 +201,50 @@ pub async fn run(
         fig("api_mixed_p99_ms", "ms", mixed.p99_ms, Some(health.p99_ms)),
     ])
     .chain(pooled.iter().flat_map(|(uncached_pooled, mixed_pooled)| {
-        // Each against the same figure on a direct connection, same run.
-        let direct = |name: &str, value: f64, baseline: f64| Figure {
-            name: name.into(),
-            unit: "req/s",
-            value,
-            baseline: Some(baseline),
-            baseline_label: format!(
-                "the same load on a direct connection, same run, {CONNECTIONS} connections"
-            ),
-        };
-        let history = |m: &Load| {
-            m.routes
-                .iter()
-                .find(|(r, _, _)| r == "history")
-                .map_or(0.0, |(_, _, p99)| *p99)
-        };
+        let label = format!("the same load on a direct connection, same run, {CONNECTIONS} connections");
         [
-            direct(
+            compared(
                 "api_enhance_uncached_pgbouncer",
+                "req/s",
                 uncached_pooled.rps,
                 uncached.rps,
+                &label,
             ),
-            direct("api_mixed_pgbouncer", mixed_pooled.rps, mixed.rps),
-            Figure {
-                unit: "ms",
-                ..direct(
-                    "api_mixed_history_p99_ms_pgbouncer",
-                    history(mixed_pooled),
-                    history(&mixed),
-                )
-            },
+            compared(
+                "api_mixed_pgbouncer",
+                "req/s",
+                mixed_pooled.rps,
+                mixed.rps,
+                &label,
+            ),
+            compared(
+                "api_mixed_history_p99_ms_pgbouncer",
+                "ms",
+                mixed_pooled.route_p99("history"),
+                mixed.route_p99("history"),
+                &label,
+            ),
         ]
     }))
     .chain(scaled.iter().flat_map(|(replica, two)| {
-        let against = |name: &str, unit: &'static str, value: f64, baseline: f64| Figure {
-            name: name.into(),
-            unit,
-            value,
-            baseline: Some(baseline),
-            baseline_label: format!(
-                "the same mixed load on one process, no replica, same run, {CONNECTIONS} connections"
-            ),
-        };
-        let history = |m: &Load| {
-            m.routes
-                .iter()
-                .find(|(r, _, _)| r == "history")
-                .map_or(0.0, |(_, _, p99)| *p99)
-        };
+        let label =
+            format!("the same mixed load on one process, no replica, same run, {CONNECTIONS} connections");
         [
-            against("api_mixed_replica", "req/s", replica.rps, mixed.rps),
-            against(
+            compared("api_mixed_replica", "req/s", replica.rps, mixed.rps, &label),
+            compared(
                 "api_mixed_history_p99_ms_replica",
                 "ms",
-                history(replica),
-                history(&mixed),
+                replica.route_p99("history"),
+                mixed.route_p99("history"),
+                &label,
             ),
-            against("api_mixed_two_processes", "req/s", two.rps, mixed.rps),
-            against(
+            compared("api_mixed_two_processes", "req/s", two.rps, mixed.rps, &label),
+            compared(
                 "api_mixed_history_p99_ms_two_processes",
                 "ms",
-                history(two),
-                history(&mixed),
+                two.route_p99("history"),
+                mixed.route_p99("history"),
+                &label,
             ),
         ]
     }))
@@ -326,6 +307,27 @@ fn start_server(
         .spawn()
         .context("starting betterprompts serve")?;
     Ok(Server { child, addr })
+}
+
+/// A figure measured against the same one in another setup of the run.
+fn compared(name: &str, unit: &'static str, value: f64, baseline: f64, label: &str) -> Figure {
+    Figure {
+        name: name.into(),
+        unit,
+        value,
+        baseline: Some(baseline),
+        baseline_label: label.to_owned(),
+    }
+}
+
+impl Load {
+    /// The p99 of one route of a mixed load (0 when it has none).
+    fn route_p99(&self, route: &str) -> f64 {
+        self.routes
+            .iter()
+            .find(|(r, _, _)| r == route)
+            .map_or(0.0, |(_, _, p99)| *p99)
+    }
 }
 
 /// Registers the mixed load's users on the server at `addr` (`{prefix}0`,
